@@ -1,0 +1,1 @@
+"""drcommon package."""

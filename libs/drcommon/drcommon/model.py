@@ -1,0 +1,225 @@
+"""The event model: what capture publishes and apply consumes.
+
+Values are exact and JSON-native:
+
+* ``NUMBER``/``FLOAT``: a decimal string (``"-12.5"``), never a float;
+* ``BINARY_FLOAT``/``BINARY_DOUBLE``: the shortest string that reads back to the same
+  IEEE value (``"0.1"``, ``"NaN"``, ``"Infinity"``);
+* ``DATE``/``TIMESTAMP``: ISO 8601 with the stored precision (``"2024-02-29T13:05:00.123456"``),
+  with an offset or a region for ``WITH TIME ZONE`` (``"…+08:00"`` / ``"…[Asia/Shanghai]"``);
+* ``INTERVAL``: ISO 8601 durations (``"P1Y2M"``, ``"-P3DT4H5M6.5S"``);
+* ``RAW``: upper-case hex;
+* text: ``str``; bytes that are not valid in the column's character set travel as an
+  :class:`InvalidText` (hex plus the character set), never replaced;
+* a type capture cannot decode yet travels as :class:`Unsupported` so the row is never
+  dropped silently.
+
+Every message carries ``v`` (:data:`SCHEMA_VERSION`); :func:`check_version` refuses others.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from drcommon.errors import UnsupportedFormat
+
+SCHEMA_VERSION = 1
+
+
+class InvalidText(BaseModel):
+    """Text bytes that do not decode in the declared character set, kept verbatim."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["invalid_text"] = "invalid_text"
+    hex: str
+    charset: str
+
+
+class Unsupported(BaseModel):
+    """A column whose type capture does not decode yet (LOB, XMLTYPE, object types)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["unsupported"] = "unsupported"
+    oracle_type: str
+    hex: str | None = None
+
+
+ColumnValue = Annotated[
+    str | InvalidText | Unsupported | None,
+    Field(union_mode="left_to_right"),
+]
+
+
+class Operation(StrEnum):
+    """What a row change does."""
+
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+    DDL = "ddl"
+
+
+class ColumnInfo(BaseModel):
+    """The Oracle type of one column, as the capture dictionary knows it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    type: str
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    nullable: bool = True
+    charset: str | None = None
+
+
+class SourcePosition(BaseModel):
+    """Where a change was read: enough to find it again in the redo stream."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    db_id: int
+    db_name: str
+    con_id: int | None = None
+    thread: int
+    sequence: int
+    rba: str
+    scn: int
+    sub_scn: int = 0
+
+
+class RowChange(BaseModel):
+    """One row change (or one DDL statement) of a committed transaction."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    op: Operation
+    owner: str
+    table: str
+    obj: int | None = None
+    pk: tuple[str, ...] = ()
+    before: dict[str, ColumnValue] | None = None
+    after: dict[str, ColumnValue] | None = None
+    columns: dict[str, ColumnInfo] = Field(default_factory=dict)
+    ddl: str | None = None
+    position: SourcePosition | None = None
+    row_id: str | None = None
+
+
+class TransactionInfo(BaseModel):
+    """The Oracle transaction a change belongs to.
+
+    ``order`` is the total commit order across RAC threads: (commit SCN, thread, commit RBA).
+    Two transactions can commit at the same SCN on different threads, so the SCN alone
+    is not a key.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    xid: str
+    commit_scn: int
+    commit_ts: datetime
+    thread: int
+    commit_rba: str
+    start_scn: int | None = None
+    changes_total: int
+    schemas: tuple[str, ...]
+
+    @property
+    def order(self) -> tuple[int, int, str]:
+        return (self.commit_scn, self.thread, self.commit_rba)
+
+
+class TransactionMessage(BaseModel):
+    """A schema's share of one committed Oracle transaction: one Kafka record.
+
+    Large transactions are split in chunks (``chunk`` counts from 0, ``last`` marks the
+    final one); every chunk is published in the same Kafka transaction, so a
+    ``read_committed`` consumer sees all of them or none, contiguously.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    v: int = SCHEMA_VERSION
+    kind: Literal["tx"] = "tx"
+    schema_name: str = Field(alias="schema")
+    tx: TransactionInfo
+    changes_in_schema: int
+    chunk: int = 0
+    last: bool = True
+    changes: tuple[RowChange, ...]
+
+
+class Watermark(BaseModel):
+    """Capture's promise on a schema topic: every transaction with commit SCN <= ``scn``
+    that touches this schema is already published before this record."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    v: int = SCHEMA_VERSION
+    kind: Literal["watermark"] = "watermark"
+    schema_name: str = Field(alias="schema")
+    scn: int
+    source_ts: datetime | None = None
+    emitted_at: datetime
+
+
+class CaptureCheckpoint(BaseModel):
+    """Capture's restart state, published in the same Kafka transaction as the data.
+
+    ``threads`` maps a RAC thread to where reading must restart (log sequence and block
+    of the oldest still-open transaction, or the position after the last record read);
+    ``last_published`` is the commit order of the last transaction published.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    v: int = SCHEMA_VERSION
+    kind: Literal["checkpoint"] = "checkpoint"
+    capture_id: str
+    threads: dict[int, ThreadRestart]
+    last_published: tuple[int, int, str] | None = None
+    safe_scn: int
+    written_at: datetime
+    open_transactions_ref: str | None = None
+
+
+class ThreadRestart(BaseModel):
+    """Restart position of one RAC thread."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    sequence: int
+    block: int
+    scn: int
+    resetlogs: int | None = None
+
+
+class DeadLetter(BaseModel):
+    """A transaction apply could not apply and parked, with why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    v: int = SCHEMA_VERSION
+    kind: Literal["dead_letter"] = "dead_letter"
+    topic: str
+    partition: int
+    offsets: tuple[int, ...]
+    schema_name: str = Field(alias="schema")
+    xid: str
+    commit_scn: int
+    error: str
+    parked_at: datetime
+    message: TransactionMessage
+
+
+Message = TransactionMessage | Watermark | CaptureCheckpoint | DeadLetter
+
+KNOWN_KINDS = {"tx", "watermark", "checkpoint", "dead_letter"}
+
+
+def check_version(version: object, *, where: str) -> None:
+    """Refuse a message whose schema version this build does not understand."""
+    if version != SCHEMA_VERSION:
+        raise UnsupportedFormat(
+            f"message schema version {version!r} is not supported (this build reads "
+            f"version {SCHEMA_VERSION})",
+            where=where,
+        )
+
+
+CaptureCheckpoint.model_rebuild()

@@ -1,0 +1,1 @@
+"""drappha package."""

@@ -1,0 +1,1 @@
+"""drcontrol package."""
