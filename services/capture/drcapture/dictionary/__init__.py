@@ -1,0 +1,1 @@
+"""Oracle data dictionary as capture needs it: object number -> table, columns, types."""

@@ -1,0 +1,135 @@
+"""The dictionary capture decodes with: tables by object number, their columns and types.
+
+Loaders (an OpenLogReplicator checkpoint, our own JSON snapshot, a live Oracle) all
+produce a :class:`Dictionary`; the decoder never sees where it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class OracleType(IntEnum):
+    """``COL$.TYPE#`` codes of the column types capture knows by name."""
+
+    VARCHAR2 = 1  # also NVARCHAR2 when charset_form == 2
+    NUMBER = 2  # also FLOAT
+    LONG = 8
+    DATE = 12
+    RAW = 23
+    LONG_RAW = 24
+    ROWID = 69
+    CHAR = 96  # also NCHAR when charset_form == 2
+    BINARY_FLOAT = 100
+    BINARY_DOUBLE = 101
+    CLOB = 112  # also NCLOB when charset_form == 2
+    BLOB = 113
+    BFILE = 114
+    JSON = 119
+    OBJECT = 121
+    NESTED_TABLE = 122
+    VARRAY = 123
+    TIMESTAMP = 180
+    TIMESTAMP_TZ = 181
+    INTERVAL_YM = 182
+    INTERVAL_DS = 183
+    UROWID = 208
+    TIMESTAMP_LTZ = 231
+    BOOLEAN = 252
+    OPAQUE = 58  # XMLTYPE and other opaque types
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnDef:
+    """One column of a table.
+
+    ``seg_col`` is the column's position inside a stored row piece (``COL$.SEGCOL#``,
+    1-based); 0 means the column is not stored (virtual). ``charset_form`` is 1 for the
+    database character set, 2 for the national one.
+    """
+
+    col_no: int
+    seg_col: int
+    name: str
+    type_code: int
+    length: int = 0
+    precision: int | None = None
+    scale: int | None = None
+    charset_form: int = 0
+    charset_id: int = 0
+    nullable: bool = True
+    hidden: bool = False
+
+    @property
+    def type_name(self) -> str:
+        """The Oracle type as a user would write it (``NVARCHAR2``, ``TIMESTAMP(6)`` …)."""
+        return oracle_type_name(self)
+
+
+@dataclass(frozen=True, slots=True)
+class TableDef:
+    """A table capture may decode; ``columns`` are ordered by ``seg_col``."""
+
+    obj: int
+    owner: str
+    name: str
+    columns: tuple[ColumnDef, ...]
+    pk: tuple[str, ...] = ()
+    data_obj: int | None = None
+
+    def column_by_seg(self, seg_col: int) -> ColumnDef | None:
+        """The stored column at a 1-based row-piece position, if any."""
+        for column in self.columns:
+            if column.seg_col == seg_col:
+                return column
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Charsets:
+    """The database's character sets (names as Oracle spells them, e.g. ``AL32UTF8``)."""
+
+    database: str = "AL32UTF8"
+    national: str = "AL16UTF16"
+
+
+@dataclass(slots=True)
+class Dictionary:
+    """Tables by object number (partitions map to their table), plus database facts."""
+
+    db_id: int = 0
+    db_name: str = ""
+    charsets: Charsets = field(default_factory=Charsets)
+    scn: int = 0
+    tables: dict[int, TableDef] = field(default_factory=dict)
+
+    def table_for(self, obj: int) -> TableDef | None:
+        """The table an object number (table or partition) belongs to."""
+        return self.tables.get(obj)
+
+
+_TYPE_NAMES: dict[tuple[int, int], str] = {
+    (OracleType.VARCHAR2, 2): "NVARCHAR2",
+    (OracleType.CHAR, 2): "NCHAR",
+    (OracleType.CLOB, 2): "NCLOB",
+}
+
+
+def oracle_type_name(column: ColumnDef) -> str:
+    """Render a column's type the way Oracle's ``DESCRIBE`` would."""
+    special = _TYPE_NAMES.get((column.type_code, column.charset_form))
+    if special is not None:
+        return special
+    try:
+        base = OracleType(column.type_code).name
+    except ValueError:
+        return f"TYPE#{column.type_code}"
+    renames = {
+        "TIMESTAMP_TZ": "TIMESTAMP WITH TIME ZONE",
+        "TIMESTAMP_LTZ": "TIMESTAMP WITH LOCAL TIME ZONE",
+        "INTERVAL_YM": "INTERVAL YEAR TO MONTH",
+        "INTERVAL_DS": "INTERVAL DAY TO SECOND",
+        "LONG_RAW": "LONG RAW",
+    }
+    return renames.get(base, base)

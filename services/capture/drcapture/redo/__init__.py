@@ -1,0 +1,1 @@
+"""Byte-level Oracle redo reading: files, blocks, records, change vectors, operations."""

@@ -1,0 +1,1 @@
+"""Oracle column values: exact decoding from and encoding to Oracle's internal bytes."""
