@@ -137,7 +137,7 @@ class TransactionMessage(BaseModel):
     ``read_committed`` consumer sees all of them or none, contiguously.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
     v: int = SCHEMA_VERSION
     kind: Literal["tx"] = "tx"
     schema_name: str = Field(alias="schema")
@@ -152,7 +152,7 @@ class Watermark(BaseModel):
     """Capture's promise on a schema topic: every transaction with commit SCN <= ``scn``
     that touches this schema is already published before this record."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
     v: int = SCHEMA_VERSION
     kind: Literal["watermark"] = "watermark"
     schema_name: str = Field(alias="schema")
@@ -169,7 +169,7 @@ class CaptureCheckpoint(BaseModel):
     ``last_published`` is the commit order of the last transaction published.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
     v: int = SCHEMA_VERSION
     kind: Literal["checkpoint"] = "checkpoint"
     capture_id: str
@@ -193,7 +193,7 @@ class ThreadRestart(BaseModel):
 class DeadLetter(BaseModel):
     """A transaction apply could not apply and parked, with why."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
     v: int = SCHEMA_VERSION
     kind: Literal["dead_letter"] = "dead_letter"
     topic: str

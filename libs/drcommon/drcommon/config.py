@@ -1,0 +1,204 @@
+"""Configuration: one TOML file per site, environment overrides, secrets kept out of logs.
+
+Each service defines one ``pydantic-settings`` class (subclass :class:`ServiceSettings`)
+and builds it once at start with :func:`load_settings`. Precedence, highest first:
+keyword overrides (tests, CLI flags), environment variables (``<PREFIX>__SECTION__KEY``),
+``*_file`` secret files, the TOML file, defaults. A bad value fails at start with
+:class:`~drcommon.errors.ConfigError` naming the key (``kafka.bootstrap_servers``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from drcommon.errors import ConfigError
+
+PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "admin"})
+
+
+class Section(BaseModel):
+    """Base of nested config sections: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def read_secret(value: SecretStr | None, file: Path | None, *, key: str) -> SecretStr | None:
+    """A secret given inline (from the environment) or as a file path (``*_file`` keys)."""
+    if file is None:
+        return value
+    try:
+        return SecretStr(file.read_text(encoding="utf-8").strip())
+    except OSError as exc:
+        raise ConfigError(f"cannot read secret file for {key}: {exc.strerror}", key=key) from exc
+
+
+class TlsSettings(Section):
+    """TLS client options (Kafka, databases, HTTP peers)."""
+
+    enabled: bool = Field(False, description="Use TLS for this connection.")
+    ca_file: Path | None = Field(None, description="CA bundle that signs the server certificate.")
+    cert_file: Path | None = Field(None, description="Client certificate (mutual TLS).")
+    key_file: Path | None = Field(None, description="Client private key (mutual TLS).")
+    check_hostname: bool = Field(True, description="Verify the server's host name.")
+
+
+class KafkaSettings(Section):
+    """How to reach the Kafka cluster."""
+
+    bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Comma-separated host:port list of brokers."
+    )
+    topic_prefix: str = Field("dr", description="First part of every topic name.")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = Field(None, description="Only from env or a file.")
+    sasl_password_file: Path | None = None
+    tls: TlsSettings = TlsSettings()
+    compression: Literal["none", "gzip", "lz4", "zstd", "snappy"] = Field(
+        "zstd", description="Producer compression; zstd or lz4 suit the WAN."
+    )
+    request_timeout_ms: int = Field(30000, gt=0)
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and not (
+            self.sasl_mechanism and self.sasl_username
+        ):
+            raise ValueError("SASL needs sasl_mechanism and sasl_username")
+        return self
+
+    def password(self) -> str | None:
+        secret = read_secret(self.sasl_password, self.sasl_password_file, key="kafka.sasl_password")
+        return secret.get_secret_value() if secret else None
+
+
+class HttpSettings(Section):
+    """The service's own HTTP endpoint (health, metrics, admin API)."""
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(0, ge=0, le=65535, description="0 picks a free port.")
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    service_token: SecretStr | None = Field(
+        None, description="Bearer token for the admin API; only from env or a file."
+    )
+    service_token_file: Path | None = None
+
+    def token(self, *, key: str) -> str | None:
+        secret = read_secret(self.service_token, self.service_token_file, key=key)
+        if secret is None:
+            return None
+        value = secret.get_secret_value()
+        if value.lower() in PLACEHOLDER_SECRETS or len(value) < 16:
+            raise ConfigError(
+                "service token is a placeholder or shorter than 16 characters", key=key
+            )
+        return value
+
+
+class LoggingSettings(Section):
+    """Log output."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = Field(
+        "json", description="json for machines, text for humans."
+    )
+
+
+class ServiceSettings(BaseSettings):
+    """Base for each service's settings: TOML file, then env, then overrides."""
+
+    env_prefix_name: ClassVar[str] = "DR"
+    toml_path: ClassVar[Path | None] = None
+
+    model_config = SettingsConfigDict(extra="forbid", env_nested_delimiter="__", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls, cls.toml_path))
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the site's TOML file; a syntax error names the file and line."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self._data = _read_toml(path) if path else {}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError("configuration file not found", file=str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file is not valid TOML: {exc}", file=str(path)) from exc
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def load_settings(
+    cls: type[S], path: Path | str | None = None, *, env_prefix: str | None = None, **overrides: Any
+) -> S:
+    """Build a service's settings once, turning validation errors into one ConfigError.
+
+    ``env_prefix`` (e.g. ``DRAPPLY``) makes ``DRAPPLY__KAFKA__BOOTSTRAP_SERVERS`` override
+    ``[kafka] bootstrap_servers``.
+    """
+    prefix = (env_prefix or cls.env_prefix_name).upper() + "__"
+    bound = type(
+        cls.__name__,
+        (cls,),
+        {
+            "toml_path": Path(path) if path else None,
+            "model_config": SettingsConfigDict(
+                extra="forbid", env_nested_delimiter="__", env_prefix=prefix, frozen=True
+            ),
+            "__module__": cls.__module__,
+        },
+    )
+    try:
+        return bound(**overrides)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc), file=str(path) if path else None) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(root)"
+        problems.append(f"{key}: {error['msg']}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+def env_flag(name: str) -> str | None:
+    """Read one environment variable; the only place outside settings that may, for the
+    test harness and dev-stack tooling (never for service behaviour)."""
+    value = os.environ.get(name)
+    return value if value else None

@@ -1,0 +1,1 @@
+"""A local stack of real servers (Kafka, PostgreSQL) for development and tests."""
