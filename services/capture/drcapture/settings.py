@@ -1,0 +1,139 @@
+"""Capture's configuration: one TOML file per site plus ``DRCAPTURE__…`` overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from drcommon.config import (
+    HttpSettings,
+    KafkaSettings,
+    LoggingSettings,
+    Section,
+    ServiceSettings,
+)
+from pydantic import Field, model_validator
+
+
+class ThreadSource(Section):
+    """Where one RAC thread's redo is found."""
+
+    thread: int = Field(..., ge=1, description="Redo thread number (RAC instance).")
+    online_logs: list[Path] = Field(
+        default_factory=list, description="Online redo log members of this thread, if readable."
+    )
+
+
+class SourceSettings(Section):
+    """The redo to read."""
+
+    mode: Literal["files", "archive"] = Field(
+        "archive",
+        description=(
+            "files: read the listed files once, then stop; archive: follow archived logs "
+            "(and online logs when listed) as Oracle writes them."
+        ),
+    )
+    files: list[Path] = Field(default_factory=list, description="Redo files for mode=files.")
+    archive_dirs: list[Path] = Field(
+        default_factory=list,
+        description="Ordered list of directories searched for archived logs (first wins).",
+    )
+    archive_pattern: str = Field(
+        "*.dbf|*.arc|*.log", description="Glob patterns (|-separated) of archived log names."
+    )
+    threads: list[ThreadSource] = Field(
+        default_factory=list, description="RAC threads; empty means discover from the files."
+    )
+    start_scn: int | None = Field(
+        None, description="Where to begin when no checkpoint exists (None: the oldest log)."
+    )
+    poll_interval: float = Field(0.5, gt=0, description="Seconds between looks for new redo.")
+    idle_thread_grace: float = Field(
+        3.0,
+        gt=0,
+        description=(
+            "Seconds a thread may sit at the end of its written redo before it stops "
+            "holding back commits of other threads (see docs/CAPTURE.md, RAC)."
+        ),
+    )
+    retention_warning_logs: int = Field(
+        2, ge=0, description="Warn when fewer archived logs than this remain after the needed one."
+    )
+
+
+class DictionarySettings(Section):
+    """Where the data dictionary comes from."""
+
+    kind: Literal["snapshot", "olr", "oracle"] = Field(
+        "snapshot",
+        description="snapshot: our JSON; olr: an OpenLogReplicator checkpoint; oracle: live.",
+    )
+    path: Path | None = Field(None, description="The snapshot or checkpoint file.")
+    oracle_dsn: str | None = Field(None, description="DSN for kind=oracle (password from env).")
+    on_ddl: Literal["reload", "stop"] = Field(
+        "stop",
+        description=(
+            "What a DDL on a captured table does: reload the table's definition as of the "
+            "DDL's SCN (needs a live database) or stop with a clear error."
+        ),
+    )
+
+
+class FilterSettings(Section):
+    """Which tables are captured; patterns are shell-style on OWNER or OWNER.TABLE."""
+
+    include: list[str] = Field(default_factory=lambda: ["*.*"], description="Captured.")
+    exclude: list[str] = Field(
+        default_factory=lambda: ["SYS.*", "SYSTEM.*", "AUDSYS.*", "XDB.*", "MDSYS.*"],
+        description="Never captured, even if included.",
+    )
+
+
+class PublishSettings(Section):
+    """How transactions are grouped into Kafka transactions."""
+
+    max_batch_transactions: int = Field(500, ge=1, description="Oracle txns per Kafka txn.")
+    max_batch_seconds: float = Field(0.2, gt=0, description="Longest wait to fill a batch.")
+    max_changes_per_message: int = Field(
+        1000, ge=1, description="Row changes per Kafka record before a transaction is chunked."
+    )
+    watermark_interval: float = Field(1.0, gt=0, description="Seconds between watermarks.")
+    replication_factor: int = Field(1, ge=1, description="For topics capture creates.")
+
+
+class SpillSettings(Section):
+    """Memory bound for open transactions."""
+
+    directory: Path = Field(Path("var/capture/spill"), description="Where big transactions spill.")
+    threshold_bytes: int = Field(64 * 1024 * 1024, ge=0, description="Per-transaction RAM cap.")
+
+
+class CaptureSettings(ServiceSettings):
+    """Everything ``drcapture run`` needs."""
+
+    env_prefix_name: ClassVar[str] = "DRCAPTURE"
+
+    capture_id: str = Field("capture", description="Names the checkpoint and the producer.")
+    database: str = Field(..., description="Source database name used in topic names.")
+    state_dir: Path = Field(Path("var/capture"), description="Local state (open transactions).")
+    source: SourceSettings = SourceSettings()
+    dictionary: DictionarySettings = DictionarySettings()
+    filter: FilterSettings = FilterSettings()
+    publish: PublishSettings = PublishSettings()
+    spill: SpillSettings = SpillSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    http: HttpSettings = HttpSettings(port=8701)
+    logging: LoggingSettings = LoggingSettings()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CaptureSettings:
+        if self.source.mode == "files" and not self.source.files:
+            raise ValueError("source.files must list at least one redo file when mode=files")
+        if self.source.mode == "archive" and not self.source.archive_dirs:
+            raise ValueError("source.archive_dirs must name a directory when mode=archive")
+        if self.dictionary.kind in ("snapshot", "olr") and self.dictionary.path is None:
+            raise ValueError(f"dictionary.path is required for kind={self.dictionary.kind}")
+        if self.dictionary.kind == "oracle" and not self.dictionary.oracle_dsn:
+            raise ValueError("dictionary.oracle_dsn is required for kind=oracle")
+        return self
