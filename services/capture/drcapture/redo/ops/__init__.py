@@ -1,0 +1,1 @@
+"""Operation parsers: one module per opcode family, dispatched by :mod:`.dispatch`."""

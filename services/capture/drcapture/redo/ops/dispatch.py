@@ -1,0 +1,134 @@
+"""The explicit ``(layer, code) -> parser`` table.
+
+Anything not in the table becomes an :class:`UnknownOp` and is counted; index changes
+(layer 10) are skipped by design and counted as such. Nothing is guessed at.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from drcommon.errors import ParseError
+
+from drcapture.redo.ops.kdo import RowOp, parse_ktb, parse_row_op
+from drcapture.redo.ops.misc import Ddl, DirectLoad, LobOp, parse_11_17, parse_19_1, parse_24_1
+from drcapture.redo.ops.undo import (
+    PartialRollback,
+    TxBegin,
+    TxEnd,
+    UndoRecord,
+    parse_5_1,
+    parse_5_2,
+    parse_5_4,
+    parse_partial_rollback,
+)
+from drcapture.redo.records import RedoRecord
+from drcapture.redo.vectors import ChangeVector
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownOp:
+    """A vector whose operation this build does not decode."""
+
+    layer: int
+    code: int
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedOp:
+    """A vector decoded on purpose as nothing (index maintenance, encrypted data)."""
+
+    layer: int
+    code: int
+    reason: str
+
+
+Op = (
+    UndoRecord | TxBegin | TxEnd | PartialRollback | RowOp | LobOp | DirectLoad | Ddl
+    | UnknownOp | SkippedOp
+)
+Parser = Callable[[ChangeVector], Op]
+
+
+def _row(cv: ChangeVector) -> RowOp:
+    return parse_row_op(cv, 1, parse_ktb(cv, 0))
+
+
+ROW_CODES = (2, 3, 4, 5, 6, 8, 10, 11, 12, 16, 22)
+
+PARSERS: dict[tuple[int, int], Parser] = {
+    (5, 1): parse_5_1,  # undo record
+    (5, 2): parse_5_2,  # transaction begin
+    (5, 4): parse_5_4,  # commit / rollback
+    (5, 6): parse_partial_rollback,  # user undo done on one undo record
+    (5, 11): parse_partial_rollback,  # rollback DBA in the transaction slot
+    (11, 17): parse_11_17,  # LogMiner LOB support
+    (19, 1): parse_19_1,  # direct loader block
+    (24, 1): parse_24_1,  # DDL
+    **{(11, code): _row for code in ROW_CODES},
+}
+SKIPPED_LAYERS = {10: "index change"}
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedVector:
+    """A change vector with its decoded operation."""
+
+    vector: ChangeVector
+    op: Op
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRecord:
+    """A record with every vector decoded."""
+
+    record: RedoRecord
+    ops: tuple[ParsedVector, ...]
+
+
+@dataclass(slots=True)
+class OpCounters:
+    """What the dispatcher saw: decoded, skipped and unknown opcodes (for metrics/logs)."""
+
+    decoded: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    unknown: Counter[str] = field(default_factory=Counter)
+
+
+def decode_vector(cv: ChangeVector, counters: OpCounters | None = None) -> Op:
+    """Decode one vector through the table; unknown opcodes are counted, never guessed."""
+    key = cv.header.opcode
+    name = f"{key[0]}.{key[1]}"
+    if cv.header.encrypted:
+        op: Op = SkippedOp(key[0], key[1], "encrypted")
+        if counters is not None:
+            counters.skipped[name] += 1
+        return op
+    parser = PARSERS.get(key)
+    if parser is None:
+        reason = SKIPPED_LAYERS.get(key[0])
+        if counters is not None:
+            (counters.skipped if reason else counters.unknown)[name] += 1
+        return SkippedOp(key[0], key[1], reason) if reason else UnknownOp(key[0], key[1])
+    try:
+        op = parser(cv)
+    except ParseError as exc:
+        where = {"opcode": name, "vector": cv.index, **dict(exc.where)}
+        raise type(exc)(exc.message, **where) from exc
+    if counters is not None:
+        counters.decoded[name] += 1
+    return op
+
+
+def decode_record(record: RedoRecord, counters: OpCounters | None = None) -> ParsedRecord:
+    """Decode every vector of a record; errors carry the record's RBA."""
+    try:
+        ops = tuple(ParsedVector(cv, decode_vector(cv, counters)) for cv in record.vectors)
+    except ParseError as exc:
+        if "rba" in exc.where:
+            raise
+        raise type(exc)(exc.message, rba=str(record.rba), scn=record.header.scn,
+                        **dict(exc.where)) from exc
+    return ParsedRecord(record=record, ops=ops)

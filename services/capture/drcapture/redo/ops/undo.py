@@ -1,0 +1,267 @@
+"""Layer 5 (transaction undo): 5.1 undo record, 5.2 transaction begin, 5.4 commit or
+rollback, 5.6 / 5.11 partial-rollback marks.
+
+A 5.1 carries the row operation that would undo the change made by the 11.x vector next
+to it, and — with supplemental logging — the extra columns LogMiner needs, plus the
+first/last flags that tie several records into one logical row change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Final
+
+from drcommon.errors import ParseError
+
+from drcapture.redo.ops.kdo import RowOp, parse_ktb, parse_row_op
+from drcapture.redo.vectors import ChangeVector
+from drcapture.redo.xid import Xid
+
+# --- 5.1 field 0: ktudb ------------------------------------------------------------------
+KTUDB_SIZE: Final = 0  # u16: undo record size
+KTUDB_SPACE: Final = 2  # u16
+KTUDB_FLAGS: Final = 4  # u16
+KTUDB_XID_USN: Final = 8  # u16: transaction id
+KTUDB_XID_SLOT: Final = 10  # u16
+KTUDB_XID_SQN: Final = 12  # u32
+KTUDB_SEQ: Final = 16  # u16: undo block sequence
+KTUDB_REC: Final = 18  # u8: record number inside the undo block
+KTUDB_MIN: Final = 20
+
+# --- 5.1 field 1 / 5.6 / 5.11 field 0: ktub (ktubu, or ktubl at transaction start) ------
+KTUB_OBJ: Final = 0  # u32: object number
+KTUB_DATA_OBJ: Final = 4  # u32: data object number
+KTUB_TSN: Final = 8  # u32: tablespace number
+KTUB_PREV_DBA: Final = 12  # u32
+KTUB_OPC_LAYER: Final = 16  # u8: layer of the operation this undo reverses
+KTUB_OPC_CODE: Final = 17  # u8: its code (11.1 = row op follows)
+KTUB_SLOT: Final = 18  # u8: transaction slot
+KTUB_RCI: Final = 19  # u8
+KTUB_FLAGS: Final = 20  # u16: see UndoFlag
+KTUB_MIN: Final = 24
+
+# --- supplemental logging header (a field after the undo row data) ----------------------
+SUPP_TYPE: Final = 0  # u8: LogMiner op: 1 update, 2 insert, 4 delete
+SUPP_FB: Final = 1  # u8: F/L flags: first/last record of one logical row change
+SUPP_CC: Final = 2  # u16: columns logged
+SUPP_START_UNDO: Final = 6  # u16: 1-based column number of the undo piece's first column
+SUPP_START_REDO: Final = 8  # u16: 1-based column number of the redo piece's first column
+SUPP_BDBA: Final = 20  # u32: block of the row head (optional, field >= 26 bytes)
+SUPP_SLOT: Final = 24  # u16: slot of the row head
+SUPP_MIN: Final = 20
+SUPP_ROW_MIN: Final = 26
+
+# --- 5.2 field 0: ktudh --------------------------------------------------------------------
+KTUDH_SLOT: Final = 0  # u16
+KTUDH_SQN: Final = 4  # u32
+KTUDH_UBA: Final = 8  # 7 bytes: undo byte address
+KTUDH_FLAGS: Final = 16  # u8
+KTUDH_MIN: Final = 20
+
+# --- 5.4 field 0: ktucm --------------------------------------------------------------------
+KTUCM_SLOT: Final = 0  # u16
+KTUCM_SQN: Final = 4  # u32
+KTUCM_SRT: Final = 8  # u16
+KTUCM_STA: Final = 12  # u32
+KTUCM_FLAGS: Final = 16  # u8: 0x04 = the transaction rolled back
+KTUCM_MIN: Final = 20
+KTUCM_ROLLBACK: Final = 0x04
+
+
+class UndoFlag(IntEnum):
+    """ktub flag bits."""
+
+    MULTI_BLOCK_HEAD = 0x0001
+    MULTI_BLOCK_TAIL = 0x0002
+    LAST_BUFFER_SPLIT = 0x0004
+    BEGIN_TRANSACTION = 0x0008
+    USER_UNDO_DONE = 0x0010
+    TEMP_OBJECT = 0x0020
+    USER_ONLY = 0x0040
+    TABLESPACE_UNDO = 0x0080
+    MULTI_BLOCK_MIDDLE = 0x0100
+
+
+MULTI_BLOCK = UndoFlag.MULTI_BLOCK_HEAD | UndoFlag.MULTI_BLOCK_TAIL | UndoFlag.MULTI_BLOCK_MIDDLE
+
+
+class SuppType(IntEnum):
+    """LogMiner operation named in the supplemental header."""
+
+    UPDATE = 1
+    INSERT = 2
+    DELETE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Supplemental:
+    """Supplemental-logging data of an undo record."""
+
+    op_type: int
+    fb: int
+    start_undo: int
+    start_redo: int
+    row: tuple[int, int] | None  # (bdba, slot) of the row head, when logged
+    columns: tuple[tuple[int, bytes | None], ...]  # (1-based column number, value)
+
+    @property
+    def first(self) -> bool:
+        """This record opens a logical row change."""
+        return bool(self.fb & 0x08)
+
+    @property
+    def last(self) -> bool:
+        """This record closes a logical row change."""
+        return bool(self.fb & 0x04)
+
+
+@dataclass(frozen=True, slots=True)
+class Ktub:
+    """The undo header shared by 5.1, 5.6 and 5.11."""
+
+    obj: int
+    data_obj: int
+    opc: tuple[int, int]
+    slot: int
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class UndoRecord:
+    """5.1: undo for one change; ``row_op`` is the row op that would reverse it."""
+
+    xid: Xid
+    ktub: Ktub
+    row_op: RowOp | None
+    supplemental: Supplemental | None
+    undo_rec: int
+
+    @property
+    def obj(self) -> int:
+        """Object number of the table changed."""
+        return self.ktub.obj
+
+
+@dataclass(frozen=True, slots=True)
+class TxBegin:
+    """5.2: a transaction takes an undo slot."""
+
+    xid: Xid
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class TxEnd:
+    """5.4: commit, or end of a rollback when ``rollback`` is set."""
+
+    xid: Xid
+    flags: int
+
+    @property
+    def rollback(self) -> bool:
+        """True when the transaction was rolled back as a whole."""
+        return bool(self.flags & KTUCM_ROLLBACK)
+
+
+@dataclass(frozen=True, slots=True)
+class PartialRollback:
+    """5.6 (user undo applied to one undo record) / 5.11 (rollback DBA in the slot).
+
+    Both come with the row operation that undid one earlier change; the XID names only
+    the undo segment and slot.
+    """
+
+    code: int
+    xid: Xid
+    ktub: Ktub
+
+
+def _usn(cv: ChangeVector) -> int:
+    usn = cv.header.usn
+    if usn is None:
+        raise ParseError("undo vector on a non-undo block class", opcode=_op(cv),
+                         found=cv.header.cls)
+    return usn
+
+
+def _op(cv: ChangeVector) -> str:
+    return f"{cv.header.layer}.{cv.header.code}"
+
+
+def _need(cv: ChangeVector, index: int, size: int, what: str) -> memoryview:
+    if cv.field_len(index) < size:
+        raise ParseError(f"{what} field too short", opcode=_op(cv), field=index,
+                         expected=size, found=cv.field_len(index))
+    return cv.field(index)
+
+
+def parse_ktub(cv: ChangeVector, index: int) -> Ktub:
+    """The ktub field at ``index``."""
+    f = _need(cv, index, KTUB_MIN, "ktub")
+    e = cv.endian
+    return Ktub(obj=e.u32(f, KTUB_OBJ), data_obj=e.u32(f, KTUB_DATA_OBJ),
+                opc=(f[KTUB_OPC_LAYER], f[KTUB_OPC_CODE]), slot=f[KTUB_SLOT],
+                flags=e.u16(f, KTUB_FLAGS))
+
+
+def parse_supplemental(cv: ChangeVector, index: int) -> Supplemental | None:
+    """Supplemental-logging data starting at field ``index``, if present there."""
+    if cv.field_len(index) < SUPP_MIN:
+        return None
+    f = cv.field(index)
+    e = cv.endian
+    row = None
+    if len(f) >= SUPP_ROW_MIN:
+        row = (e.u32(f, SUPP_BDBA), e.u16(f, SUPP_SLOT))
+    columns: list[tuple[int, bytes | None]] = []
+    if index + 2 < len(cv.fields):
+        numbers = cv.field(index + 1)
+        lengths = cv.field(index + 2)
+        count = min(len(numbers), len(lengths)) // 2
+        for k in range(count):
+            at = index + 3 + k
+            raw = bytes(cv.field(at)) if at < len(cv.fields) else b""
+            if e.u16(lengths, 2 * k) == 0:
+                raw = b""
+            columns.append((e.u16(numbers, 2 * k), raw or None))
+    return Supplemental(op_type=f[SUPP_TYPE], fb=f[SUPP_FB],
+                        start_undo=e.u16(f, SUPP_START_UNDO), start_redo=e.u16(f, SUPP_START_REDO),
+                        row=row, columns=tuple(columns))
+
+
+def parse_5_1(cv: ChangeVector) -> UndoRecord:
+    """5.1 undo record: ktudb, ktub, then (for row undo) KTB redo, kdo and row data."""
+    f = _need(cv, 0, KTUDB_MIN, "ktudb")
+    e = cv.endian
+    xid = Xid(e.u16(f, KTUDB_XID_USN), e.u16(f, KTUDB_XID_SLOT), e.u32(f, KTUDB_XID_SQN))
+    ktub = parse_ktub(cv, 1)
+    row_op = None
+    supplemental = None
+    if ktub.opc == (11, 1) and not ktub.flags & MULTI_BLOCK and len(cv.fields) > 3:
+        row_op = parse_row_op(cv, 3, parse_ktb(cv, 2))
+        supplemental = parse_supplemental(cv, row_op.next_field)
+    return UndoRecord(xid=xid, ktub=ktub, row_op=row_op, supplemental=supplemental,
+                      undo_rec=f[KTUDB_REC])
+
+
+def parse_5_2(cv: ChangeVector) -> TxBegin:
+    """5.2 transaction begin (undo segment header slot taken)."""
+    f = _need(cv, 0, KTUDH_MIN, "ktudh")
+    e = cv.endian
+    return TxBegin(xid=Xid(_usn(cv), e.u16(f, KTUDH_SLOT), e.u32(f, KTUDH_SQN)),
+                   flags=f[KTUDH_FLAGS])
+
+
+def parse_5_4(cv: ChangeVector) -> TxEnd:
+    """5.4 commit / rollback (transaction slot state change)."""
+    f = _need(cv, 0, KTUCM_MIN, "ktucm")
+    e = cv.endian
+    return TxEnd(xid=Xid(_usn(cv), e.u16(f, KTUCM_SLOT), e.u32(f, KTUCM_SQN)),
+                 flags=f[KTUCM_FLAGS])
+
+
+def parse_partial_rollback(cv: ChangeVector) -> PartialRollback:
+    """5.6 / 5.11: the ktub of the undo record that was applied."""
+    ktub = parse_ktub(cv, 0)
+    return PartialRollback(code=cv.header.code, xid=Xid(_usn(cv), ktub.slot, None), ktub=ktub)
