@@ -1,0 +1,191 @@
+"""Publishing committed transactions to Kafka exactly once.
+
+One Kafka transaction carries a batch of Oracle transactions (each split per schema
+and, when large, in chunks), the watermarks that are due, and capture's checkpoint.
+Either all of it becomes visible to ``read_committed`` consumers or none of it; the
+checkpoint therefore always describes exactly what is published. The producer's
+``transactional_id`` is fixed per capture, so a restarted capture fences its zombie.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, ProducerFenced
+from drcommon import serde
+from drcommon.config import KafkaSettings
+from drcommon.errors import SinkError
+from drcommon.kafka import COMPACTED_TOPIC_CONFIG, TopicSpec, ensure_topics, transactional_producer
+from drcommon.model import (
+    CaptureCheckpoint,
+    RowChange,
+    TransactionInfo,
+    TransactionMessage,
+    Watermark,
+)
+from drcommon.topics import TopicNames
+
+log = logging.getLogger(__name__)
+
+# A large Oracle transaction may take minutes to send over the WAN; the broker caps this
+# with transaction.max.timeout.ms (15 minutes by default).
+TRANSACTION_TIMEOUT_MS = 900_000
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedTransaction:
+    """A committed Oracle transaction with its captured row changes, in redo order."""
+
+    info: TransactionInfo
+    changes: Sequence[RowChange]
+
+
+def schema_messages(tx: CommittedTransaction, max_changes: int) -> Iterator[TransactionMessage]:
+    """Split a transaction into per-schema records of at most ``max_changes`` changes.
+
+    Schemas appear in the order of their first change; within a schema, redo order is
+    kept, so apply can replay each schema's share exactly as it happened.
+    """
+    by_schema: dict[str, list[RowChange]] = {}
+    for change in tx.changes:
+        by_schema.setdefault(change.owner, []).append(change)
+    for schema, changes in by_schema.items():
+        parts = [changes[i : i + max_changes] for i in range(0, len(changes), max_changes)]
+        for index, part in enumerate(parts):
+            yield TransactionMessage(
+                schema_name=schema,
+                tx=tx.info,
+                changes_in_schema=len(changes),
+                chunk=index,
+                last=index == len(parts) - 1,
+                changes=tuple(part),
+            )
+
+
+class Publisher:
+    """Owns the transactional producer and the topics capture writes."""
+
+    def __init__(
+        self, kafka: KafkaSettings, names: TopicNames, capture_id: str, replication: int = 1
+    ) -> None:
+        self._kafka = kafka
+        self._names = names
+        self._capture_id = capture_id
+        self._replication = replication
+        self._known_topics: set[str] = set()
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def names(self) -> TopicNames:
+        return self._names
+
+    async def start(self, schemas: Iterable[str] = ()) -> None:
+        """Create control topics (and those of known schemas), then fence any zombie."""
+        await self._ensure(
+            [
+                TopicSpec(
+                    self._names.checkpoints,
+                    replication=self._replication,
+                    config=dict(COMPACTED_TOPIC_CONFIG),
+                ),
+                TopicSpec(self._names.heartbeats, replication=self._replication),
+            ]
+        )
+        await self.ensure_schemas(schemas)
+        self._producer = transactional_producer(
+            self._kafka,
+            f"drcapture-{self._names.database}-{self._capture_id}",
+            transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
+        )
+        try:
+            await self._producer.start()
+        except KafkaError as exc:
+            raise SinkError(f"cannot start the Kafka producer: {exc}") from exc
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def ensure_schemas(self, schemas: Iterable[str]) -> None:
+        """Create the data topics of these schemas if they are new to us."""
+        specs = [
+            TopicSpec(self._names.schema(s), replication=self._replication)
+            for s in schemas
+            if self._names.schema(s) not in self._known_topics
+        ]
+        await self._ensure(specs)
+
+    async def _ensure(self, specs: list[TopicSpec]) -> None:
+        if not specs:
+            return
+        created = await ensure_topics(self._kafka, specs)
+        for name in created:
+            log.info("created topic", extra={"topic": name})
+        self._known_topics.update(s.name for s in specs)
+
+    @property
+    def schema_topics(self) -> list[str]:
+        """Data topics known to this publisher."""
+        control = {self._names.checkpoints, self._names.heartbeats, self._names.dead_letters}
+        return sorted(t for t in self._known_topics if t not in control)
+
+    async def publish(
+        self,
+        batch: Sequence[CommittedTransaction],
+        checkpoint: CaptureCheckpoint,
+        *,
+        watermark_scn: int | None,
+        max_changes: int,
+    ) -> int:
+        """Publish a batch, the due watermarks and the checkpoint in one Kafka transaction.
+
+        Returns the number of data records sent. On failure nothing of the batch is
+        visible and the caller must restart from the previous checkpoint.
+        """
+        producer = self._producer
+        if producer is None:
+            raise SinkError("publisher is not started")
+        await self.ensure_schemas({c.owner for tx in batch for c in tx.changes})
+        sent = 0
+        try:
+            async with producer.transaction():
+                for tx in batch:
+                    for message in schema_messages(tx, max_changes):
+                        await producer.send(
+                            self._names.schema(message.schema_name),
+                            serde.encode(message),
+                            key=tx.info.xid.encode(),
+                            headers=serde.headers_for(message),
+                            timestamp_ms=int(tx.info.commit_ts.timestamp() * 1000),
+                        )
+                        sent += 1
+                if watermark_scn is not None:
+                    await self._send_watermarks(producer, watermark_scn)
+                await producer.send(
+                    self._names.checkpoints,
+                    serde.encode(checkpoint),
+                    key=self._capture_id.encode(),
+                    headers=serde.headers_for(checkpoint),
+                )
+        except ProducerFenced as exc:
+            raise SinkError(
+                "another capture with the same capture_id took over (producer fenced)",
+                capture_id=self._capture_id,
+            ) from exc
+        except KafkaError as exc:
+            raise SinkError(f"publishing to Kafka failed: {exc}") from exc
+        return sent
+
+    async def _send_watermarks(self, producer: AIOKafkaProducer, scn: int) -> None:
+        now = datetime.now(UTC)
+        for topic in self.schema_topics:
+            schema = self._names.owner_of(topic)
+            if schema is None:
+                continue
+            mark = Watermark(schema_name=schema, scn=scn, emitted_at=now)
+            await producer.send(topic, serde.encode(mark), headers=serde.headers_for(mark))
