@@ -8,15 +8,16 @@ from collections.abc import Callable
 from drcommon.model import ColumnValue, InvalidText, Unsupported
 
 from drcapture.dictionary.model import Charsets, ColumnDef, OracleType
+from drcapture.values.binary import encode_boolean, encode_raw
+from drcapture.values.datetimes import encode_date, encode_timestamp, encode_timestamp_tz
 from drcapture.values.errors import MalformedValue
+from drcapture.values.ieee import encode_binary_double, encode_binary_float
+from drcapture.values.intervals import encode_interval_ds, encode_interval_ym
 from drcapture.values.number import encode_number
+from drcapture.values.rowid import encode_rowid
 from drcapture.values.text import charset, encode_text
 
 ValueEncoder = Callable[[str, ColumnDef, Charsets], bytes]
-
-
-def _number(value: str, column: ColumnDef, charsets: Charsets) -> bytes:
-    return encode_number(value)
 
 
 def _text(value: str, column: ColumnDef, charsets: Charsets) -> bytes:
@@ -24,11 +25,30 @@ def _text(value: str, column: ColumnDef, charsets: Charsets) -> bytes:
     return encode_text(value, charset(name))
 
 
+def _plain(encoder: Callable[[str], bytes]) -> ValueEncoder:
+    def encode(value: str, column: ColumnDef, charsets: Charsets) -> bytes:
+        return encoder(value)
+
+    return encode
+
+
 ENCODERS: dict[int, ValueEncoder] = {
-    OracleType.NUMBER: _number,
+    OracleType.NUMBER: _plain(encode_number),
+    OracleType.BINARY_FLOAT: _plain(encode_binary_float),
+    OracleType.BINARY_DOUBLE: _plain(encode_binary_double),
     OracleType.VARCHAR2: _text,
     OracleType.CHAR: _text,
     OracleType.LONG: _text,
+    OracleType.DATE: _plain(encode_date),
+    OracleType.TIMESTAMP: _plain(encode_timestamp),
+    OracleType.TIMESTAMP_LTZ: _plain(encode_timestamp),
+    OracleType.TIMESTAMP_TZ: _plain(encode_timestamp_tz),
+    OracleType.INTERVAL_YM: _plain(encode_interval_ym),
+    OracleType.INTERVAL_DS: _plain(encode_interval_ds),
+    OracleType.RAW: _plain(encode_raw),
+    OracleType.LONG_RAW: _plain(encode_raw),
+    OracleType.ROWID: _plain(encode_rowid),
+    OracleType.BOOLEAN: _plain(encode_boolean),
 }
 
 
