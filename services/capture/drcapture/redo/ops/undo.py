@@ -67,6 +67,7 @@ KTUCM_STA: Final = 12  # u32
 KTUCM_FLAGS: Final = 16  # u8: 0x04 = the transaction rolled back
 KTUCM_MIN: Final = 20
 KTUCM_ROLLBACK: Final = 0x04
+KTUCM_TIME_FIELD_LEN: Final = 4  # a last field of 4 bytes: u32 commit time (Unix seconds)
 
 
 class UndoFlag(IntEnum):
@@ -153,10 +154,16 @@ class TxBegin:
 
 @dataclass(frozen=True, slots=True)
 class TxEnd:
-    """5.4: commit, or end of a rollback when ``rollback`` is set."""
+    """5.4: commit, or end of a rollback when ``rollback`` is set.
+
+    ``scn`` is the vector's SCN: the commit SCN (the record's own SCN may be later);
+    ``unix_time`` is the commit time in seconds since 1970 when the last field holds it.
+    """
 
     xid: Xid
     flags: int
+    scn: int
+    unix_time: int | None
 
     @property
     def rollback(self) -> bool:
@@ -257,8 +264,11 @@ def parse_5_4(cv: ChangeVector) -> TxEnd:
     """5.4 commit / rollback (transaction slot state change)."""
     f = _need(cv, 0, KTUCM_MIN, "ktucm")
     e = cv.endian
+    unix_time = None
+    if len(cv.fields) > 1 and cv.field_len(len(cv.fields) - 1) == KTUCM_TIME_FIELD_LEN:
+        unix_time = e.u32(cv.field(len(cv.fields) - 1), 0)
     return TxEnd(xid=Xid(_usn(cv), e.u16(f, KTUCM_SLOT), e.u32(f, KTUCM_SQN)),
-                 flags=f[KTUCM_FLAGS])
+                 flags=f[KTUCM_FLAGS], scn=cv.header.scn, unix_time=unix_time)
 
 
 def parse_partial_rollback(cv: ChangeVector) -> PartialRollback:

@@ -1,0 +1,248 @@
+"""The per-thread transaction assembler: decoded records in, committed transactions out.
+
+Pieces are buffered per XID in a :class:`ChangeStore`; a commit assembles them into row
+changes (names and values decoded only then, and only for objects that pass the filter);
+a rollback drops them; a partial rollback removes exactly the pieces it undid. The open
+transactions can be exported and imported for capture checkpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from drcapture.dictionary.model import Dictionary, TableDef
+from drcapture.redo.ops.dispatch import ParsedRecord
+from drcapture.redo.ops.undo import TxBegin, TxEnd
+from drcapture.redo.records import Rba
+from drcapture.redo.txn.changes import Context, ValueDecoder, default_decoder, to_row_change
+from drcapture.redo.txn.pieces import Piece, PieceKind, RollbackMark, pieces_of
+from drcapture.redo.txn.rows import assemble
+from drcapture.redo.txn.state import (
+    STATE_VERSION,
+    check_state_version,
+    piece_from_json,
+    piece_to_json,
+)
+from drcapture.redo.txn.store import ChangeStore, MemoryStore
+from drcapture.redo.xid import Xid
+from drcommon.model import RowChange, TransactionInfo
+
+log = logging.getLogger(__name__)
+
+TableFilter = Callable[[str, str], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class AssemblerOptions:
+    """How one thread's assembler names, filters and decodes."""
+
+    thread: int
+    db_id: int = 0
+    db_name: str = ""
+    include_unknown: bool = False  # report objects missing from the dictionary as OBJ# n
+    wanted: TableFilter | None = None  # (owner, table) -> keep?; applied before decoding
+    decoder: ValueDecoder | None = None  # default: drcapture.values.decode.decode_column
+
+
+@dataclass(slots=True)
+class OpenTransaction:
+    """A transaction seen but not yet committed or rolled back."""
+
+    xid: Xid
+    start_scn: int
+    start_rba: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedTransaction:
+    """A committed transaction with its row changes in redo order."""
+
+    xid: Xid
+    thread: int
+    commit_scn: int
+    commit_ts: datetime | None
+    commit_rba: str
+    start_scn: int
+    start_rba: str
+    changes: tuple[RowChange, ...]
+
+    def info(self) -> TransactionInfo:
+        """The event model's transaction header (``commit_ts`` must be known)."""
+        if self.commit_ts is None:
+            raise ValueError(f"transaction {self.xid} has no commit time")
+        return TransactionInfo(
+            xid=str(self.xid), commit_scn=self.commit_scn, commit_ts=self.commit_ts,
+            thread=self.thread, commit_rba=self.commit_rba, start_scn=self.start_scn,
+            changes_total=len(self.changes),
+            schemas=tuple(sorted({c.owner for c in self.changes})),
+        )
+
+
+class TransactionAssembler:
+    """Feeds on one RAC thread's records in redo order."""
+
+    def __init__(self, dictionary: Dictionary, options: AssemblerOptions,
+                 store: ChangeStore | None = None) -> None:
+        self.dictionary = dictionary
+        self.options = options
+        self.store: ChangeStore = store if store is not None else MemoryStore()
+        self.counters: Counter[str] = Counter()
+        self._open: dict[Xid, OpenTransaction] = {}
+        self._last_ts: datetime | None = None
+        self._decoder = options.decoder
+        self._ctx = Context(db_id=options.db_id, db_name=options.db_name,
+                            thread=options.thread, charsets=dictionary.charsets)
+
+    # -- feeding -----------------------------------------------------------------------
+    def feed(self, record: ParsedRecord) -> list[CommittedTransaction]:
+        """Take one decoded record; return the transactions it commits (usually none)."""
+        header = record.record.header
+        if header.timestamp is not None:
+            self._last_ts = header.timestamp
+        done: list[CommittedTransaction] = []
+        for item in pieces_of(record):
+            if isinstance(item, RollbackMark):
+                self._partial_rollback(item)
+            else:
+                self._add(item[0], item[1])
+        for parsed in record.ops:
+            op = parsed.op
+            if isinstance(op, TxBegin):
+                self._begin(op.xid, record)
+            elif isinstance(op, TxEnd):
+                committed = self._end(op, record)
+                if committed is not None:
+                    done.append(committed)
+        return done
+
+    def _begin(self, xid: Xid, record: ParsedRecord) -> OpenTransaction:
+        txn = self._open.get(xid)
+        if txn is None:
+            txn = OpenTransaction(xid=xid, start_scn=record.record.header.scn,
+                                  start_rba=str(record.record.rba))
+            self._open[xid] = txn
+        return txn
+
+    def _table(self, obj: int) -> tuple[bool, TableDef | None]:
+        """(keep?, table) for an object number, counting what is skipped."""
+        table = self.dictionary.table_for(obj)
+        if table is None:
+            if self.options.include_unknown:
+                return True, None
+            self.counters["skipped_unknown_object"] += 1
+            return False, None
+        wanted = self.options.wanted
+        if wanted is not None and not wanted(table.owner, table.name):
+            self.counters["skipped_filtered"] += 1
+            return False, table
+        return True, table
+
+    def _add(self, xid: Xid, piece: Piece) -> None:
+        keep, _ = self._table(piece.obj)
+        if not keep:
+            return
+        txn = self._open.get(xid)
+        if txn is None:
+            txn = OpenTransaction(xid=xid, start_scn=piece.scn, start_rba=piece.rba)
+            self._open[xid] = txn
+        self.store.append(xid, piece)
+        self.counters["pieces"] += 1
+
+    def _partial_rollback(self, mark: RollbackMark) -> None:
+        owner = next((x for x in self._open if x.same_slot(mark.xid)), None)
+        if owner is None:
+            self.counters["rollback_without_transaction"] += 1
+            return
+
+        def undone(piece: Piece) -> bool:
+            if piece.kind is PieceKind.DDL or piece.data_obj != mark.data_obj:
+                return False
+            if mark.slots and piece.slots:
+                return piece.bdba == mark.bdba and set(mark.slots) <= set(piece.slots)
+            return (piece.bdba, piece.slot) == (mark.bdba, mark.slot)
+
+        if self.store.remove_last(owner, undone) is not None:
+            self.counters["pieces_rolled_back"] += 1
+        elif self._table(mark.obj)[0]:
+            self.counters["rollback_unmatched"] += 1
+            log.warning("partial rollback matched no buffered change", extra={
+                "xid": str(owner), "rba": mark.rba, "obj": mark.obj})
+
+    def _end(self, op: TxEnd, record: ParsedRecord) -> CommittedTransaction | None:
+        if op.rollback:
+            self.rollback(op.xid)
+            return None
+        ts = self._last_ts
+        if op.unix_time:
+            ts = datetime.fromtimestamp(op.unix_time, UTC)
+        return self.commit(op.xid, scn=op.scn, rba=str(record.record.rba), ts=ts)
+
+    def rollback(self, xid: Xid) -> None:
+        """Discard a transaction (5.4 with the rollback flag)."""
+        self._open.pop(xid, None)
+        self.store.drop(xid)
+        self.counters["rolled_back"] += 1
+
+    def commit(self, xid: Xid, *, scn: int, rba: str,
+               ts: datetime | None = None) -> CommittedTransaction | None:
+        """Commit ``xid`` at ``scn``/``rba``: its row changes, or None when it has none."""
+        txn = self._open.pop(xid, None)
+        if txn is None or self.store.count(xid) == 0:
+            self.store.drop(xid)
+            self.counters["empty_commits"] += 1
+            return None
+        changes = tuple(self._decode(self.store.pieces(xid)))
+        self.store.drop(xid)
+        if not changes:
+            self.counters["empty_commits"] += 1
+            return None
+        self.counters["committed"] += 1
+        return CommittedTransaction(
+            xid=xid, thread=self.options.thread, commit_scn=scn, commit_ts=ts, commit_rba=rba,
+            start_scn=txn.start_scn, start_rba=txn.start_rba, changes=changes)
+
+    def _decode(self, pieces: Any) -> list[RowChange]:
+        if self._decoder is None:
+            self._decoder = default_decoder()
+        out: list[RowChange] = []
+        for row in assemble(pieces):
+            if row.compressed:
+                self.counters["compressed_rows"] += 1
+            table = self.dictionary.table_for(row.obj)
+            out.append(to_row_change(row, table, self._ctx, self._decoder))
+        return out
+
+    # -- restart state -------------------------------------------------------------------
+    def open_transactions(self) -> list[OpenTransaction]:
+        """Transactions still open, oldest first (their start is the restart point)."""
+        return sorted(self._open.values(), key=lambda t: (t.start_scn, Rba.parse(t.start_rba)))
+
+    def export_state(self) -> dict[str, Any]:
+        """Open transactions with their buffered pieces, as JSON-native data."""
+        return {
+            "version": STATE_VERSION,
+            "thread": self.options.thread,
+            "transactions": [
+                {"xid": str(t.xid), "start_scn": t.start_scn, "start_rba": t.start_rba,
+                 "pieces": [piece_to_json(p) for p in self.store.pieces(t.xid)]}
+                for t in self.open_transactions()
+            ],
+        }
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`export_state` produced (replaces current open state)."""
+        check_state_version(state)
+        for xid in list(self._open):
+            self.store.drop(xid)
+        self._open.clear()
+        for item in state["transactions"]:
+            xid = Xid.parse(item["xid"])
+            self._open[xid] = OpenTransaction(xid=xid, start_scn=item["start_scn"],
+                                              start_rba=item["start_rba"])
+            for data in item["pieces"]:
+                self.store.append(xid, piece_from_json(data))

@@ -1,0 +1,189 @@
+"""From decoded records to buffered pieces: one :class:`Piece` per undo/redo pair (or DDL,
+or direct-load block). Pure; no dictionary, no value decoding.
+
+A piece keeps raw column bytes under absolute 1-based column numbers, so row assembly
+at commit only merges dictionaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+from drcapture.redo.ops.dispatch import ParsedRecord, ParsedVector
+from drcapture.redo.ops.kdo import Column, RowOp
+from drcapture.redo.ops.misc import Ddl, DirectLoad
+from drcapture.redo.ops.undo import PartialRollback, Supplemental, UndoRecord
+from drcapture.redo.xid import Xid
+
+Values = tuple[tuple[int, bytes | None], ...]
+
+
+class PieceKind(StrEnum):
+    """What a buffered piece stands for."""
+
+    ROW = "row"  # one undo/redo pair of a row change
+    MULTI = "multi"  # a multi-row op (QMI/QMD): one change per row
+    DIRECT = "direct"  # rows of a direct-path loaded block
+    DDL = "ddl"
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One buffered unit of a transaction, JSON-exportable (see :mod:`.state`)."""
+
+    kind: PieceKind
+    rba: str
+    scn: int
+    sub_scn: int
+    con_id: int | None
+    obj: int
+    data_obj: int
+    redo_code: int  # 11.x code of the change made (0 when none)
+    undo_code: int  # 11.x code of the row op that would undo it (0 when none)
+    bdba: int  # block and slot the change was made in
+    slot: int
+    fb: int  # row flags of the redo row piece
+    supp_type: int  # LogMiner op from supplemental data (0 when absent)
+    supp_fb: int  # first/last flags from supplemental data
+    row: tuple[int, int] | None  # head row (bdba, slot) from supplemental data
+    before: Values  # undo column values by absolute column number
+    after: Values  # redo column values by absolute column number
+    supp: Values  # supplemental column values by absolute column number
+    rows: tuple[Values, ...] = ()  # multi-row ops: one image per row
+    slots: tuple[int, ...] = ()  # multi-row ops: the slots touched
+    ddl: str | None = None
+    compressed: bool = False
+
+    @property
+    def supp_first(self) -> bool:
+        """Opens a logical row change (supplemental F flag)."""
+        return bool(self.supp_fb & 0x08)
+
+    @property
+    def supp_last(self) -> bool:
+        """Closes a logical row change (supplemental L flag)."""
+        return bool(self.supp_fb & 0x04)
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackMark:
+    """A partial rollback: the change at (data_obj, bdba, slot) of ``xid``'s slot was undone."""
+
+    xid: Xid
+    obj: int
+    data_obj: int
+    bdba: int
+    slot: int
+    slots: tuple[int, ...]
+    rba: str
+
+
+def absolute(columns: tuple[Column, ...], start: int) -> Values:
+    """Piece-relative columns to absolute 1-based numbers; ``start`` is the number of the
+    first listed column (from supplemental data), 0 when unknown (then index + 1)."""
+    if not columns:
+        return ()
+    if start <= 0:
+        return tuple((c.index + 1, c.value) for c in columns)
+    first = columns[0].index
+    return tuple((start + c.index - first, c.value) for c in columns)
+
+
+def _supp_values(supp: Supplemental | None) -> Values:
+    return supp.columns if supp is not None else ()
+
+
+def _row_piece(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None,
+               con_id: int | None) -> Piece:
+    supp = undo.supplemental
+    undo_op = undo.row_op
+    start_undo = supp.start_undo if supp else 0
+    start_redo = supp.start_redo if supp else 0
+    multi = (redo is not None and bool(redo.rows)) or (undo_op is not None and bool(undo_op.rows))
+    rows: tuple[Values, ...] = ()
+    slots: tuple[int, ...] = ()
+    if multi:
+        source = redo if redo is not None and redo.rows and redo.rows[0].columns else undo_op
+        assert source is not None
+        rows = tuple(absolute(r.columns, 0) for r in source.rows)
+        slots = tuple(r.slot for r in (redo or source).rows)
+    anchor = redo or undo_op
+    header = rec.record.header
+    return Piece(
+        kind=PieceKind.MULTI if multi else PieceKind.ROW,
+        rba=str(rec.record.rba),
+        scn=header.scn,
+        sub_scn=header.sub_scn,
+        con_id=con_id,
+        obj=undo.ktub.obj,
+        data_obj=undo.ktub.data_obj,
+        redo_code=redo.code if redo else 0,
+        undo_code=undo_op.code if undo_op else 0,
+        bdba=anchor.bdba if anchor else 0,
+        slot=anchor.slot if anchor else 0,
+        fb=redo.fb if redo else 0,
+        supp_type=supp.op_type if supp else 0,
+        supp_fb=supp.fb if supp else 0,
+        row=supp.row if supp else None,
+        before=absolute(undo_op.columns, start_undo) if undo_op else (),
+        after=absolute(redo.columns, start_redo) if redo else (),
+        supp=_supp_values(supp),
+        rows=rows,
+        slots=slots,
+        compressed=bool((redo and redo.compressed) or (undo_op and undo_op.compressed)),
+    )
+
+
+def _next_row_op(ops: tuple[ParsedVector, ...], start: int) -> tuple[RowOp | None, int]:
+    """The layer-11 vector that goes with the undo at ``start - 1`` (None if another
+    undo or the end comes first)."""
+    for i in range(start, len(ops)):
+        op = ops[i].op
+        if isinstance(op, RowOp):
+            return op, i + 1
+        if isinstance(op, UndoRecord | PartialRollback):
+            return None, i
+    return None, len(ops)
+
+
+def pieces_of(rec: ParsedRecord) -> Iterator[tuple[Xid, Piece] | RollbackMark]:
+    """The pieces (and partial-rollback marks) a record contributes, in order."""
+    ops = rec.ops
+    i = 0
+    header = rec.record.header
+    while i < len(ops):
+        op = ops[i].op
+        con_id = ops[i].vector.header.con_id
+        i += 1
+        if isinstance(op, UndoRecord):
+            redo, i = _next_row_op(ops, i)
+            if op.row_op is None and redo is None:
+                continue  # undo of index, LOB or space management: nothing to emit
+            yield op.xid, _row_piece(rec, op, redo, con_id)
+        elif isinstance(op, PartialRollback):
+            redo, i = _next_row_op(ops, i)
+            if redo is not None:
+                yield RollbackMark(xid=op.xid, obj=op.ktub.obj, data_obj=op.ktub.data_obj,
+                                   bdba=redo.bdba, slot=redo.slot,
+                                   slots=tuple(r.slot for r in redo.rows), rba=str(rec.record.rba))
+        elif isinstance(op, Ddl):
+            yield op.xid, Piece(
+                kind=PieceKind.DDL, rba=str(rec.record.rba), scn=header.scn,
+                sub_scn=header.sub_scn, con_id=con_id, obj=op.obj or 0, data_obj=0,
+                redo_code=0, undo_code=0, bdba=0, slot=0, fb=0, supp_type=0, supp_fb=0,
+                row=None, before=(), after=(), supp=(), ddl=op.sql,
+            )
+
+
+def direct_piece(rec: ParsedRecord, load: DirectLoad) -> Piece:
+    """A direct-path loaded table block as a piece of inserted rows (no XID in 19.1)."""
+    header = rec.record.header
+    return Piece(
+        kind=PieceKind.DIRECT, rba=str(rec.record.rba), scn=header.scn, sub_scn=header.sub_scn,
+        con_id=None, obj=0, data_obj=load.data_obj, redo_code=0, undo_code=0,
+        bdba=load.bdba, slot=0, fb=0, supp_type=0, supp_fb=0, row=None, before=(), after=(),
+        supp=(), rows=tuple(absolute(r.columns, 0) for r in load.rows),
+        slots=tuple(r.slot for r in load.rows),
+    )

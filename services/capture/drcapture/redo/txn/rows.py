@@ -1,0 +1,139 @@
+"""Row assembly: a committed transaction's pieces become logical row changes.
+
+Pieces between a supplemental "first" flag and the matching "last" flag are one row
+change (a chained or migrated row, or an update touching several row pieces); the
+LogMiner op in the supplemental header says whether it is an insert, update or delete.
+Without supplemental data each piece stands alone and the op follows from its 11.x code.
+Multi-row ops give one change per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from drcapture.redo.ops.kdo import RowCode
+from drcapture.redo.ops.undo import SuppType
+from drcapture.redo.txn.pieces import Piece, PieceKind, Values
+from drcommon.model import Operation
+
+_SUPP_OPS = {SuppType.INSERT: Operation.INSERT, SuppType.UPDATE: Operation.UPDATE,
+             SuppType.DELETE: Operation.DELETE}
+_CODE_OPS = {RowCode.IRP: Operation.INSERT, RowCode.DRP: Operation.DELETE,
+             RowCode.URP: Operation.UPDATE, RowCode.ORP: Operation.UPDATE,
+             RowCode.QMI: Operation.INSERT, RowCode.QMD: Operation.DELETE}
+
+
+@dataclass(frozen=True, slots=True)
+class LogicalRow:
+    """One row change (or DDL) before names and values are decoded."""
+
+    op: Operation
+    obj: int
+    data_obj: int
+    rba: str
+    scn: int
+    sub_scn: int
+    con_id: int | None
+    row: tuple[int, int] | None  # (bdba, slot) of the row head
+    before: dict[int, bytes | None] | None
+    after: dict[int, bytes | None] | None
+    ddl: str | None = None
+    compressed: bool = False
+
+
+def _merge(*parts: Values) -> dict[int, bytes | None]:
+    out: dict[int, bytes | None] = {}
+    for part in parts:
+        for col, value in part:
+            out[col] = value
+    return out
+
+
+def _op_of(group: list[Piece]) -> Operation | None:
+    for piece in group:
+        if piece.supp_type in _SUPP_OPS:
+            return _SUPP_OPS[SuppType(piece.supp_type)]
+    codes = [p.redo_code for p in group if p.redo_code in _CODE_OPS]
+    return _CODE_OPS[RowCode(codes[0])] if codes else None
+
+
+def _head(group: list[Piece]) -> tuple[int, int] | None:
+    for piece in group:
+        if piece.row is not None:
+            return piece.row
+    heads = [p for p in group if p.fb & 0x20] or group
+    return (heads[0].bdba, heads[0].slot) if heads else None
+
+
+def _group_row(group: list[Piece]) -> LogicalRow | None:
+    op = _op_of(group)
+    if op is None:
+        return None
+    supp = tuple(v for p in group for v in p.supp)
+    undo = tuple(v for p in group for v in p.before)
+    redo = tuple(v for p in group for v in p.after)
+    before = None if op is Operation.INSERT else _merge(supp, undo)
+    after = None if op is Operation.DELETE else _merge(supp, redo)
+    if op is Operation.UPDATE and not redo and not undo:
+        return None  # a lock or marker without column changes
+    first = group[0]
+    return LogicalRow(op=op, obj=first.obj, data_obj=first.data_obj, rba=first.rba,
+                      scn=first.scn, sub_scn=first.sub_scn, con_id=first.con_id,
+                      row=_head(group), before=before, after=after,
+                      compressed=any(p.compressed for p in group))
+
+
+def _multi_rows(piece: Piece) -> Iterator[LogicalRow]:
+    op = _CODE_OPS.get(RowCode(piece.redo_code)) if piece.redo_code in _CODE_OPS else None
+    if op is None:
+        return
+    for k, image in enumerate(piece.rows):
+        values = dict(image)
+        slot = piece.slots[k] if k < len(piece.slots) else 0
+        yield LogicalRow(op=op, obj=piece.obj, data_obj=piece.data_obj, rba=piece.rba,
+                         scn=piece.scn, sub_scn=piece.sub_scn, con_id=piece.con_id,
+                         row=(piece.bdba, slot),
+                         before=values if op is Operation.DELETE else None,
+                         after=values if op is Operation.INSERT else None)
+
+
+def assemble(pieces: Iterable[Piece]) -> Iterator[LogicalRow]:
+    """Logical row changes of a transaction's pieces, in redo order."""
+    group: list[Piece] = []
+
+    def flush() -> Iterator[LogicalRow]:
+        if group:
+            row = _group_row(group)
+            group.clear()
+            if row is not None:
+                yield row
+
+    for piece in pieces:
+        if piece.kind is PieceKind.DDL:
+            yield from flush()
+            yield LogicalRow(op=Operation.DDL, obj=piece.obj, data_obj=piece.data_obj,
+                             rba=piece.rba, scn=piece.scn, sub_scn=piece.sub_scn,
+                             con_id=piece.con_id, row=None, before=None, after=None,
+                             ddl=piece.ddl)
+            continue
+        if piece.kind in (PieceKind.MULTI, PieceKind.DIRECT):
+            yield from flush()
+            yield from _multi_rows(piece)
+            continue
+        if not piece.supp_fb and not piece.supp_type:
+            # No supplemental data: part of the open row change on the same object (a
+            # migrated row's overwrite), else a change of its own.
+            if group and group[0].obj == piece.obj:
+                group.append(piece)
+                continue
+            yield from flush()
+            group.append(piece)
+            yield from flush()
+            continue
+        if piece.supp_first or (group and group[0].obj != piece.obj):
+            yield from flush()
+        group.append(piece)
+        if piece.supp_last:
+            yield from flush()
+    yield from flush()

@@ -1,0 +1,55 @@
+"""JSON form of buffered pieces, for capture checkpoints (open transactions survive a
+restart). Bytes travel as lower-case hex; the format carries a version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drcapture.redo.txn.pieces import Piece, PieceKind, Values
+from drcommon.errors import UnsupportedFormat
+
+STATE_VERSION = 1
+
+
+def _values_out(values: Values) -> list[list[Any]]:
+    return [[col, None if raw is None else raw.hex()] for col, raw in values]
+
+
+def _values_in(items: list[list[Any]]) -> Values:
+    return tuple((int(col), None if raw is None else bytes.fromhex(raw)) for col, raw in items)
+
+
+def piece_to_json(piece: Piece) -> dict[str, Any]:
+    """A piece as JSON-native values."""
+    return {
+        "kind": piece.kind.value, "rba": piece.rba, "scn": piece.scn, "sub_scn": piece.sub_scn,
+        "con_id": piece.con_id, "obj": piece.obj, "data_obj": piece.data_obj,
+        "redo_code": piece.redo_code, "undo_code": piece.undo_code, "bdba": piece.bdba,
+        "slot": piece.slot, "fb": piece.fb, "supp_type": piece.supp_type,
+        "supp_fb": piece.supp_fb, "row": list(piece.row) if piece.row else None,
+        "before": _values_out(piece.before), "after": _values_out(piece.after),
+        "supp": _values_out(piece.supp), "rows": [_values_out(r) for r in piece.rows],
+        "slots": list(piece.slots), "ddl": piece.ddl, "compressed": piece.compressed,
+    }
+
+
+def piece_from_json(data: dict[str, Any]) -> Piece:
+    """The inverse of :func:`piece_to_json`."""
+    row = data["row"]
+    return Piece(
+        kind=PieceKind(data["kind"]), rba=data["rba"], scn=data["scn"], sub_scn=data["sub_scn"],
+        con_id=data["con_id"], obj=data["obj"], data_obj=data["data_obj"],
+        redo_code=data["redo_code"], undo_code=data["undo_code"], bdba=data["bdba"],
+        slot=data["slot"], fb=data["fb"], supp_type=data["supp_type"], supp_fb=data["supp_fb"],
+        row=(int(row[0]), int(row[1])) if row else None, before=_values_in(data["before"]),
+        after=_values_in(data["after"]), supp=_values_in(data["supp"]),
+        rows=tuple(_values_in(r) for r in data["rows"]), slots=tuple(data["slots"]),
+        ddl=data["ddl"], compressed=data["compressed"],
+    )
+
+
+def check_state_version(data: dict[str, Any]) -> None:
+    """Refuse a state written by a format this build does not read."""
+    if data.get("version") != STATE_VERSION:
+        raise UnsupportedFormat("open-transaction state version not supported",
+                                found=data.get("version"), expected=STATE_VERSION)
