@@ -12,6 +12,7 @@ from __future__ import annotations
 
 _GREGORIAN_START_JDN = 2299161  # 1582-10-15 in the Gregorian calendar
 _GREGORIAN_START = (1582, 10, 15)
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def oracle_to_astronomical(year: int) -> int:
@@ -64,4 +65,9 @@ def is_valid_date(year: int, month: int, day: int) -> bool:
     """Whether the date exists in Oracle's calendar (no year 0, no 1582-10-05..14)."""
     if year == 0 or not -4712 <= year <= 9999 or not 1 <= month <= 12 or day < 1:
         return False
+    if year > 1582:  # the common case, plain Gregorian: no day-number round trip
+        if month == 2:
+            leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+            return day <= (29 if leap else 28)
+        return day <= _MONTH_DAYS[month]
     return from_day_number(day_number(year, month, day)) == (year, month, day)
