@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from drcommon.model import RowChange, TransactionInfo
+
 from drcapture.dictionary.model import Dictionary, TableDef
 from drcapture.redo.ops.dispatch import ParsedRecord
 from drcapture.redo.ops.undo import TxBegin, TxEnd
@@ -30,7 +32,6 @@ from drcapture.redo.txn.state import (
 )
 from drcapture.redo.txn.store import ChangeStore, MemoryStore
 from drcapture.redo.xid import Xid
-from drcommon.model import RowChange, TransactionInfo
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class TransactionAssembler:
                 self._add(item[0], item[1])
         for parsed in record.ops:
             op = parsed.op
-            if isinstance(op, TxBegin):
+            if isinstance(op, TxBegin) and op.xid.sqn:
                 self._begin(op.xid, record)
             elif isinstance(op, TxEnd):
                 committed = self._end(op, record)
@@ -160,7 +161,10 @@ class TransactionAssembler:
             return
 
         def undone(piece: Piece) -> bool:
+            # The rollback applies exactly the undo recorded for the change it cancels.
             if piece.kind is PieceKind.DDL or piece.data_obj != mark.data_obj:
+                return False
+            if piece.undo_code != mark.code:
                 return False
             if mark.slots and piece.slots:
                 return piece.bdba == mark.bdba and set(mark.slots) <= set(piece.slots)

@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from drcommon.model import ColumnInfo, ColumnValue, RowChange, SourcePosition, Unsupported
+
 from drcapture.dictionary.model import Charsets, ColumnDef, OracleType, TableDef
 from drcapture.redo.records import Rba
 from drcapture.redo.txn.rows import LogicalRow
-from drcommon.model import ColumnInfo, ColumnValue, RowChange, SourcePosition, Unsupported
 
 ValueDecoder = Callable[[bytes | None, ColumnDef, Charsets], ColumnValue]
 

@@ -74,6 +74,7 @@ class RollbackMark:
     xid: Xid
     obj: int
     data_obj: int
+    code: int  # 11.x code applied: the undone piece's undo_code
     bdba: int
     slot: int
     slots: tuple[int, ...]
@@ -136,37 +137,51 @@ def _row_piece(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None,
     )
 
 
-def _next_row_op(ops: tuple[ParsedVector, ...], start: int) -> tuple[RowOp | None, int]:
-    """The layer-11 vector that goes with the undo at ``start - 1`` (None if another
-    undo or the end comes first)."""
+def _next_row_op(ops: tuple[ParsedVector, ...], start: int) -> tuple[RowOp | None, int | None]:
+    """The layer-11 vector that goes with the undo at ``start - 1``: the next row op,
+    unless another undo or rollback mark comes first."""
     for i in range(start, len(ops)):
         op = ops[i].op
         if isinstance(op, RowOp):
-            return op, i + 1
+            return op, i
         if isinstance(op, UndoRecord | PartialRollback):
-            return None, i
-    return None, len(ops)
+            return None, None
+    return None, None
+
+
+def _rollback_row_op(ops: tuple[ParsedVector, ...], at: int,
+                     used: set[int]) -> tuple[RowOp | None, int | None]:
+    """The row op applied by the partial rollback at ``at``: the vector right before it
+    (how Oracle writes it), else the one right after."""
+    for j in (at - 1, at + 1):
+        if 0 <= j < len(ops) and j not in used and isinstance(ops[j].op, RowOp):
+            op = ops[j].op
+            assert isinstance(op, RowOp)
+            return op, j
+    return None, None
 
 
 def pieces_of(rec: ParsedRecord) -> Iterator[tuple[Xid, Piece] | RollbackMark]:
     """The pieces (and partial-rollback marks) a record contributes, in order."""
     ops = rec.ops
-    i = 0
     header = rec.record.header
-    while i < len(ops):
-        op = ops[i].op
-        con_id = ops[i].vector.header.con_id
-        i += 1
+    used: set[int] = set()
+    for i, parsed in enumerate(ops):
+        op = parsed.op
+        con_id = parsed.vector.header.con_id
         if isinstance(op, UndoRecord):
-            redo, i = _next_row_op(ops, i)
+            redo, j = _next_row_op(ops, i + 1)
+            if j is not None:
+                used.add(j)
             if op.row_op is None and redo is None:
                 continue  # undo of index, LOB or space management: nothing to emit
             yield op.xid, _row_piece(rec, op, redo, con_id)
         elif isinstance(op, PartialRollback):
-            redo, i = _next_row_op(ops, i)
-            if redo is not None:
+            redo, j = _rollback_row_op(ops, i, used)
+            if redo is not None and j is not None:
+                used.add(j)
                 yield RollbackMark(xid=op.xid, obj=op.ktub.obj, data_obj=op.ktub.data_obj,
-                                   bdba=redo.bdba, slot=redo.slot,
+                                   code=redo.code, bdba=redo.bdba, slot=redo.slot,
                                    slots=tuple(r.slot for r in redo.rows), rba=str(rec.record.rba))
         elif isinstance(op, Ddl):
             yield op.xid, Piece(

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from drcommon.model import Operation
+
 from drcapture.redo.ops.kdo import RowCode
 from drcapture.redo.ops.undo import SuppType
 from drcapture.redo.txn.pieces import Piece, PieceKind, Values
-from drcommon.model import Operation
 
 _SUPP_OPS = {SuppType.INSERT: Operation.INSERT, SuppType.UPDATE: Operation.UPDATE,
              SuppType.DELETE: Operation.DELETE}

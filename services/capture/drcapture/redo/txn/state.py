@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drcapture.redo.txn.pieces import Piece, PieceKind, Values
 from drcommon.errors import UnsupportedFormat
+
+from drcapture.redo.txn.pieces import Piece, PieceKind, Values
 
 STATE_VERSION = 1
 
