@@ -155,9 +155,9 @@ def iter_raw_records(redo: RedoFile, state: ReadState | None = None) -> Iterator
                 break
             rba = Rba(redo.header.sequence, block_no, offset)
             assembled = _assemble(redo, block, rba, length, last)
-            if assembled is None:  # tail not written yet (online log)
+            if isinstance(assembled, BlockStatus):  # tail not readable yet (online log)
                 state.next_block, state.resume_offset = block_no, offset
-                state.stopped = BlockStatus.NOT_YET_WRITTEN
+                state.stopped = assembled
                 return
             data, end_block, end_offset = assembled
             if (block_no, offset) >= (state.next_block, state.resume_offset):
@@ -172,8 +172,9 @@ def iter_raw_records(redo: RedoFile, state: ReadState | None = None) -> Iterator
 
 
 def _assemble(redo: RedoFile, block: bytes, rba: Rba, length: int,
-              last: int) -> tuple[bytes, int, int] | None:
-    """A record's bytes plus the block and offset right after it; None if unwritten."""
+              last: int) -> tuple[bytes, int, int] | BlockStatus:
+    """A record's bytes plus the block and offset right after it, or the status of the
+    block that stopped it (online logs)."""
     size = redo.block_size
     first = bytes(block[rba.offset : min(size, rba.offset + length)])
     if len(first) == length:
@@ -189,7 +190,7 @@ def _assemble(redo: RedoFile, block: bytes, rba: Rba, length: int,
                               block=block_no, rba=str(rba), expected=length, found=have)
         status, nxt = redo.read_block(block_no)
         if status is not BlockStatus.OK:
-            return None
+            return status
         take = min(size - L.BLOCK_HEADER_SIZE, length - have)
         chunks.append(bytes(nxt[L.BLOCK_HEADER_SIZE : L.BLOCK_HEADER_SIZE + take]))
         have += take

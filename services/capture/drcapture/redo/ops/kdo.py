@@ -321,7 +321,7 @@ def _parse_urp(cv: ChangeVector, i: int, kdo: memoryview, ktb: KtbRedo | None, c
         numbers_field = cv.field(first) if first < len(cv.fields) else memoryview(b"")
         listed = [e.u16(numbers_field, 2 * k) for k in range(len(numbers_field) // 2)]
         total, present = nnew, nnew
-        if len(listed) > nnew and first + 1 + len(listed) < len(cv.fields):
+        if len(listed) > nnew and first + len(listed) < len(cv.fields):
             total = len(listed)  # trailing NULL columns are listed but carry no field
         else:
             present = 0
