@@ -14,7 +14,7 @@ from drcapture.redo.blocks import (
 )
 from drcapture.redo.checksum import compute_checksum, fold
 from drcapture.redo.ops.dispatch import decode_record
-from drcapture.redo.records import ReadState, iter_raw_records, parse_record, RecordLayout
+from drcapture.redo.records import ReadState, RecordLayout, iter_raw_records, parse_record
 from drcommon.errors import CorruptRedo, ParseError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -134,6 +134,7 @@ def test_redo_time_round_trip() -> None:
     assert redo_time(LITTLE.u32(BIG_LOG, BLOCK + 188)) == moment
 
 
+@pytest.mark.timeout(120)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, len(SMALL) - 1), st.integers(0, 255)),
                 min_size=1, max_size=8),
@@ -150,6 +151,7 @@ def test_fuzzed_files_raise_only_parse_errors(
             blob = _resum(blob, block)
     blob = blob[:cut] if cut > 2 * BLOCK else blob
     try:
-        _read_all(blob)
-    except ParseError:
-        pass
+        outcome: object = _read_all(blob)
+    except ParseError as exc:  # CorruptRedo, UnsupportedFormat … all are ParseErrors
+        outcome = exc
+    assert isinstance(outcome, int | ParseError)

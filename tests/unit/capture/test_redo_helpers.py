@@ -75,4 +75,4 @@ def hex_assembler(include_unknown: bool = True) -> TransactionAssembler:
 
     return TransactionAssembler(
         Dictionary(), AssemblerOptions(thread=1, include_unknown=include_unknown,
-                                       decoder=never))  # type: ignore[arg-type]
+                                       decoder=never))
