@@ -1,0 +1,146 @@
+"""Load a :class:`Dictionary` from a live Oracle database through ``oracledb``.
+
+Every query reads the SYS dictionary tables ``AS OF SCN`` so the dictionary matches the
+redo position capture starts from. This needs a user with SELECT on SYS.OBJ$, COL$,
+USER$, CDEF$, CCOL$, TABPART$, TABCOMPART$, TABSUBPART$ (e.g. SELECT_CATALOG_ROLE plus
+FLASHBACK on those tables) and cannot run in unit tests; it is imported lazily.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Protocol
+
+from drcommon.errors import SourceError
+
+from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, TableDef
+
+OBJ_TYPE_TABLE = 2
+CDEF_PRIMARY_KEY = 2
+COL_PROPERTY_HIDDEN = 0x20
+COL_PROPERTY_VIRTUAL = 0x10000
+
+# Bind :scn on each; the owners filter is a bind list built at run time.
+SQL_DB = "SELECT d.dbid, d.name, d.current_scn FROM v$database d"
+SQL_CHARSETS = (
+    "SELECT parameter, value FROM nls_database_parameters "
+    "WHERE parameter IN ('NLS_CHARACTERSET', 'NLS_NCHAR_CHARACTERSET')"
+)
+SQL_TABLES = (
+    "SELECT o.obj#, o.dataobj#, u.name, o.name FROM sys.obj$ AS OF SCN :scn o "
+    "JOIN sys.user$ AS OF SCN :scn u ON u.user# = o.owner# "
+    "WHERE o.type# = 2 AND u.name IN ({owners})"
+)
+SQL_COLUMNS = (
+    "SELECT c.obj#, c.col#, c.segcol#, c.intcol#, c.name, c.type#, c.length, c.precision#, "
+    "c.scale, c.charsetform, c.charsetid, c.null$, c.property "
+    "FROM sys.col$ AS OF SCN :scn c WHERE c.obj# IN "
+    "(SELECT o.obj# FROM sys.obj$ AS OF SCN :scn o JOIN sys.user$ AS OF SCN :scn u "
+    "ON u.user# = o.owner# WHERE o.type# = 2 AND u.name IN ({owners}))"
+)
+SQL_PRIMARY_KEYS = (
+    "SELECT cd.obj#, cc.intcol#, cc.pos# FROM sys.cdef$ AS OF SCN :scn cd "
+    "JOIN sys.ccol$ AS OF SCN :scn cc ON cc.con# = cd.con# WHERE cd.type# = 2"
+)
+SQL_PARTITIONS = (
+    "SELECT obj#, bo# FROM sys.tabpart$ AS OF SCN :scn "
+    "UNION ALL SELECT obj#, bo# FROM sys.tabcompart$ AS OF SCN :scn "
+    "UNION ALL SELECT obj#, pobj# FROM sys.tabsubpart$ AS OF SCN :scn"
+)
+
+
+class Cursor(Protocol):
+    """The part of an ``oracledb`` cursor this loader uses."""
+
+    def execute(self, statement: str, parameters: dict[str, Any] | None = None) -> Any:
+        """Run a statement."""
+        ...
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """All rows of the last statement."""
+        ...
+
+
+def _owners_clause(owners: list[str]) -> tuple[str, dict[str, Any]]:
+    names = {f"o{i}": owner.upper() for i, owner in enumerate(owners)}
+    return ", ".join(f":{k}" for k in names), names
+
+
+def load_live(cursor: Cursor, owners: list[str], scn: int | None = None) -> Dictionary:
+    """Read the tables of ``owners`` as of ``scn`` (default: the current SCN)."""
+    if not owners:
+        raise SourceError("no schema owners given for the dictionary")
+    try:
+        cursor.execute(SQL_DB)
+        db_id, db_name, current_scn = cursor.fetchall()[0]
+        scn = int(scn if scn is not None else current_scn)
+        cursor.execute(SQL_CHARSETS)
+        params = dict(cursor.fetchall())
+        clause, binds = _owners_clause(owners)
+        cursor.execute(SQL_TABLES.format(owners=clause), {"scn": scn, **binds})
+        table_rows = cursor.fetchall()
+        cursor.execute(SQL_COLUMNS.format(owners=clause), {"scn": scn, **binds})
+        column_rows = cursor.fetchall()
+        cursor.execute(SQL_PRIMARY_KEYS, {"scn": scn})
+        pk_rows = cursor.fetchall()
+        cursor.execute(SQL_PARTITIONS, {"scn": scn})
+        part_rows = cursor.fetchall()
+    except Exception as exc:  # oracledb raises its own DatabaseError family
+        raise SourceError("reading the Oracle dictionary failed", scn=scn, error=str(exc)) from exc
+    return _build(int(db_id), str(db_name), scn, params, table_rows, column_rows, pk_rows,
+                  part_rows)
+
+
+def _build(db_id: int, db_name: str, scn: int, params: dict[str, str],
+           table_rows: list[tuple[Any, ...]], column_rows: list[tuple[Any, ...]],
+           pk_rows: list[tuple[Any, ...]], part_rows: list[tuple[Any, ...]]) -> Dictionary:
+    columns: dict[int, list[ColumnDef]] = defaultdict(list)
+    int_names: dict[tuple[int, int], str] = {}
+    for (obj, col, segcol, intcol, name, type_code, length, precision, scale, form, csid,
+         null, prop) in column_rows:
+        prop = int(prop or 0)
+        stored = 0 if prop & COL_PROPERTY_VIRTUAL else int(segcol or 0)
+        column = ColumnDef(col_no=int(col), seg_col=stored,
+                           name=str(name), type_code=int(type_code), length=int(length or 0),
+                           precision=None if precision is None else int(precision),
+                           scale=None if scale is None else int(scale),
+                           charset_form=int(form or 0), charset_id=int(csid or 0),
+                           nullable=int(null or 0) == 0, hidden=bool(prop & COL_PROPERTY_HIDDEN))
+        columns[int(obj)].append(column)
+        int_names[(int(obj), int(intcol))] = column.name
+    pk: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for obj, intcol, pos in pk_rows:
+        name = int_names.get((int(obj), int(intcol)))
+        if name is not None:
+            pk[int(obj)].append((int(pos or 0), name))
+    tables: dict[int, TableDef] = {}
+    for obj, data_obj, owner, name in table_rows:
+        cols = tuple(sorted((c for c in columns.get(int(obj), []) if c.seg_col > 0),
+                            key=lambda c: c.seg_col))
+        tables[int(obj)] = TableDef(obj=int(obj), owner=str(owner), name=str(name), columns=cols,
+                                    pk=tuple(n for _, n in sorted(pk.get(int(obj), []))),
+                                    data_obj=None if data_obj is None else int(data_obj))
+    parent = {int(obj): int(up) for obj, up in part_rows}
+    for obj, up in parent.items():
+        while up in parent and up not in tables:
+            up = parent[up]
+        if up in tables:
+            tables[obj] = tables[up]
+    return Dictionary(db_id=db_id, db_name=db_name, scn=scn, tables=tables,
+                      charsets=Charsets(database=params.get("NLS_CHARACTERSET", "AL32UTF8"),
+                                        national=params.get("NLS_NCHAR_CHARACTERSET",
+                                                            "AL16UTF16")))
+
+
+def load_live_dsn(dsn: str, user: str, password: str, owners: list[str],
+                  scn: int | None = None) -> Dictionary:
+    """Connect with ``oracledb`` (thin mode) and load the dictionary."""
+    import oracledb
+
+    try:
+        with oracledb.connect(user=user, password=password, dsn=dsn) as conn, \
+                conn.cursor() as cursor:
+            return load_live(cursor, owners, scn)
+    except oracledb.Error as exc:
+        raise SourceError("cannot connect to Oracle for the dictionary", dsn=dsn,
+                          error=str(exc)) from exc

@@ -1,0 +1,110 @@
+"""Our own dictionary snapshot: a stable, documented JSON form with a version field.
+
+Format (``version`` 1)::
+
+    {
+      "format": "drcapture-dictionary",
+      "version": 1,
+      "db_id": 1385559638, "db_name": "TEST", "scn": 2266634,
+      "charsets": {"database": "AL32UTF8", "national": "AL16UTF16"},
+      "tables": [
+        {"obj": 72726, "data_obj": 72726, "owner": "OLR_TEST", "name": "TEST_CDC",
+         "pk": ["ID"],
+         "columns": [{"col_no": 1, "seg_col": 1, "name": "ID", "type_code": 2,
+                      "length": 22, "precision": null, "scale": null,
+                      "charset_form": 0, "charset_id": 0, "nullable": false,
+                      "hidden": false}]}
+      ],
+      "aliases": {"72730": 72726}
+    }
+
+``aliases`` maps partition (and subpartition) object numbers to their table's.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from drcommon.errors import ParseError, UnsupportedFormat
+
+from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, TableDef
+
+FORMAT = "drcapture-dictionary"
+VERSION = 1
+
+
+def _column_out(c: ColumnDef) -> dict[str, Any]:
+    return {"col_no": c.col_no, "seg_col": c.seg_col, "name": c.name, "type_code": c.type_code,
+            "length": c.length, "precision": c.precision, "scale": c.scale,
+            "charset_form": c.charset_form, "charset_id": c.charset_id,
+            "nullable": c.nullable, "hidden": c.hidden}
+
+
+def _column_in(d: dict[str, Any]) -> ColumnDef:
+    return ColumnDef(col_no=int(d["col_no"]), seg_col=int(d["seg_col"]), name=str(d["name"]),
+                     type_code=int(d["type_code"]), length=int(d.get("length", 0)),
+                     precision=d.get("precision"), scale=d.get("scale"),
+                     charset_form=int(d.get("charset_form", 0)),
+                     charset_id=int(d.get("charset_id", 0)),
+                     nullable=bool(d.get("nullable", True)), hidden=bool(d.get("hidden", False)))
+
+
+def dump_snapshot(dictionary: Dictionary) -> dict[str, Any]:
+    """The snapshot document for a dictionary."""
+    tables: dict[int, TableDef] = {}
+    aliases: dict[str, int] = {}
+    for obj, table in sorted(dictionary.tables.items()):
+        if table.obj == obj:
+            tables[obj] = table
+        else:
+            aliases[str(obj)] = table.obj
+    return {
+        "format": FORMAT, "version": VERSION, "db_id": dictionary.db_id,
+        "db_name": dictionary.db_name, "scn": dictionary.scn,
+        "charsets": {"database": dictionary.charsets.database,
+                     "national": dictionary.charsets.national},
+        "tables": [{"obj": t.obj, "data_obj": t.data_obj, "owner": t.owner, "name": t.name,
+                    "pk": list(t.pk), "columns": [_column_out(c) for c in t.columns]}
+                   for t in tables.values()],
+        "aliases": aliases,
+    }
+
+
+def load_snapshot(data: dict[str, Any]) -> Dictionary:
+    """A dictionary from a snapshot document; refuses other formats and versions."""
+    if data.get("format") != FORMAT:
+        raise ParseError("not a dictionary snapshot", found=data.get("format"), expected=FORMAT)
+    if data.get("version") != VERSION:
+        raise UnsupportedFormat("dictionary snapshot version not supported",
+                                found=data.get("version"), expected=VERSION)
+    tables: dict[int, TableDef] = {}
+    for t in data["tables"]:
+        table = TableDef(obj=int(t["obj"]), owner=str(t["owner"]), name=str(t["name"]),
+                         columns=tuple(_column_in(c) for c in t["columns"]),
+                         pk=tuple(t.get("pk", ())), data_obj=t.get("data_obj"))
+        tables[table.obj] = table
+    for alias, obj in data.get("aliases", {}).items():
+        if int(obj) in tables:
+            tables[int(alias)] = tables[int(obj)]
+    cs = data.get("charsets", {})
+    return Dictionary(db_id=int(data.get("db_id", 0)), db_name=str(data.get("db_name", "")),
+                      charsets=Charsets(database=cs.get("database", "AL32UTF8"),
+                                        national=cs.get("national", "AL16UTF16")),
+                      scn=int(data.get("scn", 0)), tables=tables)
+
+
+def save_snapshot_file(dictionary: Dictionary, path: Path) -> None:
+    """Write a snapshot file (UTF-8 JSON, keys in a stable order)."""
+    path.write_text(json.dumps(dump_snapshot(dictionary), indent=1, sort_keys=True),
+                    encoding="utf-8")
+
+
+def load_snapshot_file(path: Path) -> Dictionary:
+    """Read a snapshot file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ParseError("cannot read the dictionary snapshot", file=str(path)) from exc
+    return load_snapshot(data)
