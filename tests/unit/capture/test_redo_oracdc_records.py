@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from drcapture.redo.ops.direct import DirectLoad
 from drcapture.redo.ops.dispatch import OpCounters, UnknownOp
 from drcapture.redo.ops.kdo import RowCode, RowOp
-from drcapture.redo.ops.misc import DirectLoad, LobOp
+from drcapture.redo.ops.lob import LobOp
 from drcapture.redo.ops.undo import PartialRollback, TxBegin, UndoRecord
 from drcapture.redo.xid import Xid
 

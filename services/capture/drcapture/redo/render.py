@@ -8,9 +8,11 @@ from typing import Any
 
 from drcapture.redo.binary import format_scn
 from drcapture.redo.blocks import RedoFile
+from drcapture.redo.ops.ddl import Ddl
+from drcapture.redo.ops.direct import DirectLoad
 from drcapture.redo.ops.dispatch import ParsedRecord, ParsedVector, SkippedOp, UnknownOp
 from drcapture.redo.ops.kdo import RowOp, fb_text
-from drcapture.redo.ops.misc import Ddl, DirectLoad, LobOp
+from drcapture.redo.ops.lob import LobOp
 from drcapture.redo.ops.undo import PartialRollback, TxBegin, TxEnd, UndoRecord
 from drcapture.redo.txn.assembler import CommittedTransaction
 

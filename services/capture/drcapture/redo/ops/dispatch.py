@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 from drcommon.errors import ParseError
 
+from drcapture.redo.ops.ddl import Ddl, parse_24_1
+from drcapture.redo.ops.direct import DirectLoad, parse_19_1
 from drcapture.redo.ops.kdo import RowOp, parse_ktb, parse_row_op
-from drcapture.redo.ops.misc import Ddl, DirectLoad, LobOp, parse_11_17, parse_19_1, parse_24_1
+from drcapture.redo.ops.lob import LobOp, parse_11_17
 from drcapture.redo.ops.undo import (
     PartialRollback,
     TxBegin,

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from drcapture.redo.ops.ddl import Ddl
+from drcapture.redo.ops.direct import DirectLoad
 from drcapture.redo.ops.dispatch import ParsedRecord, ParsedVector
 from drcapture.redo.ops.kdo import Column, RowOp
-from drcapture.redo.ops.misc import Ddl, DirectLoad
 from drcapture.redo.ops.undo import PartialRollback, Supplemental, UndoRecord
 from drcapture.redo.xid import Xid
 
