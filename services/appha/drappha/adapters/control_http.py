@@ -1,0 +1,62 @@
+"""The control service over HTTP (its ``/api/v1`` with appha's service token)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from drappha.adapters.http import tls_verify
+from drappha.errors import PeerUnavailable
+from drappha.settings import ControlPeer
+
+
+class HttpControlClient:
+    """Calls control's operations, freeze and events endpoints."""
+
+    def __init__(self, peer: ControlPeer) -> None:
+        token = peer.bearer(key="control.token")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._client = httpx.AsyncClient(
+            base_url=peer.url.rstrip("/"),
+            headers=headers,
+            timeout=peer.timeout_seconds,
+            verify=tls_verify(peer.verify_tls, peer.ca_file),
+        )
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        try:
+            response = await self._client.request(method, path, json=body)
+        except httpx.HTTPError as exc:
+            raise PeerUnavailable(f"control unreachable: {exc}", path=path) from exc
+        if response.status_code >= 400:
+            raise PeerUnavailable(
+                f"control answered {response.status_code}: {response.text[:200]}", path=path
+            )
+        return response.json() if response.content else {}
+
+    async def open_request(self, app: str, reason: str, evidence: dict[str, Any]) -> str:
+        body = {"type": "app_failover", "app": app, "reason": reason, "evidence": evidence}
+        answer = await self._call("POST", "/api/v1/operations", body)
+        ident = answer.get("id") or answer.get("operation_id")
+        if not ident:
+            raise PeerUnavailable(
+                "control did not return an operation id", path="/api/v1/operations"
+            )
+        return str(ident)
+
+    async def request_state(self, request_id: str) -> str:
+        answer = await self._call("GET", f"/api/v1/operations/{request_id}")
+        return str(answer.get("state", "unknown"))
+
+    async def frozen(self) -> bool:
+        answer = await self._call("GET", "/api/v1/freeze")
+        return bool(answer["frozen"])
+
+    async def report(self, app: str, kind: str, detail: dict[str, Any]) -> None:
+        body = {"source": "appha", "app": app, "kind": kind, "detail": detail, "at": time.time()}
+        await self._call("POST", "/api/v1/events", body)
+
+    async def close(self) -> None:
+        await self._client.aclose()

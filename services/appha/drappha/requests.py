@@ -1,0 +1,149 @@
+"""Manual mode: fence the failed site, attest, open a failover request in control with
+the attestation as evidence, then watch the request until control acts on it.
+
+control confirms by calling appha's switch endpoint (a ``SwitchCommand``); a declined
+request comes back to the decision loop as a ``RequestDeclined`` intent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from drappha.decide import verb
+from drappha.errors import PeerUnavailable
+from drappha.model import RequestDeclined, Site, Snapshot
+from drappha.peers import DECLINED_STATES
+from drappha.tracker import threshold_progress
+
+if TYPE_CHECKING:
+    from drappha.monitor import AppMonitor, MonitorOptions
+
+log = logging.getLogger(__name__)
+
+#: control operation states after which nothing more will happen to a request.
+FINISHED_STATES = frozenset({"succeeded", "completed", "done", "failed"}) | DECLINED_STATES
+
+
+class RequestRunner:
+    """The one open failover request of an application, if any."""
+
+    def __init__(self, monitor: AppMonitor, options: MonitorOptions) -> None:
+        self._monitor = monitor
+        self._o = options
+        self._task: asyncio.Task[None] | None = None
+
+    def open(self, target: Site, event_id: int, reason: str, snap: Snapshot) -> None:
+        """Start fencing and requesting in the background."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        evidence = self._evidence(target, snap)
+        self._task = asyncio.create_task(
+            self._run(target, event_id, reason, evidence), name=f"request-{self._monitor.name}"
+        )
+        self._task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "request task died", exc_info=task.exception(), extra={"app": self._monitor.name}
+            )
+
+    async def cancel(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _evidence(self, target: Site, snap: Snapshot) -> dict[str, Any]:
+        source = target.other
+        policy = self._monitor.policy
+        view = snap.site(source)
+        return {
+            "direction": verb(target),
+            "from_site": source.value,
+            "to_site": target.value,
+            "progress": threshold_progress(
+                view,
+                failures=policy.switch_after_failures,
+                seconds=policy.switch_after_seconds,
+                now=snap.now,
+            ),
+            "failing_since": view.failing_since_wall,
+            "checks": {
+                site.value: [
+                    {
+                        "check": r.check,
+                        "ok": r.ok,
+                        "latency": round(r.latency, 4),
+                        "detail": r.detail,
+                        "at": r.started_wall,
+                    }
+                    for c in self._monitor.check_views(site)
+                    for r in self._monitor.recent(site, c.name)[-3:]
+                ]
+                for site in Site
+            },
+            "budget": self._o.budget.as_dict(),
+        }
+
+    async def _run(
+        self, target: Site, event_id: int, reason: str, evidence: dict[str, Any]
+    ) -> None:
+        monitor = self._monitor
+        source = target.other
+        attestation = await self._o.guard.attest(
+            source, f"request-{event_id}", monitor.last_alive_wall(source)
+        )
+        monitor.attestation = attestation.as_dict()
+        evidence = {**evidence, "attestation": attestation.as_dict()}
+        self._o.history.audit(
+            monitor.name, "appha", "fenced", attestation.fence_detail, attestation.as_dict()
+        )
+        control = self._o.control
+        if control is None:
+            log.error(
+                "no control configured: failover request cannot be opened",
+                extra={"app": monitor.name},
+            )
+            return
+        request_id = await self._open(control, reason, evidence)
+        self._o.history.event_request(event_id, request_id)
+        self._o.history.audit(
+            monitor.name, "appha", "request_opened", reason, {"request_id": request_id}
+        )
+        log.info(
+            "failover request opened in control",
+            extra={"app": monitor.name, "request_id": request_id},
+        )
+        await self._watch(control, request_id)
+
+    async def _open(self, control: Any, reason: str, evidence: dict[str, Any]) -> str:
+        pause = self._o.poll_interval_seconds
+        while True:
+            try:
+                return str(await control.open_request(self._monitor.name, reason, evidence))
+            except PeerUnavailable as exc:
+                self._o.metrics.control_errors.labels(self._monitor.name, "open_request").inc()
+                log.warning(
+                    "cannot open request; retrying",
+                    extra={"app": self._monitor.name, "error": str(exc)},
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+
+    async def _watch(self, control: Any, request_id: str) -> None:
+        while True:
+            await asyncio.sleep(self._o.poll_interval_seconds)
+            try:
+                state = await control.request_state(request_id)
+            except PeerUnavailable:
+                self._o.metrics.control_errors.labels(self._monitor.name, "request_state").inc()
+                continue
+            if state in DECLINED_STATES:
+                self._monitor.post(RequestDeclined(request_id, state))
+                return
+            if state in FINISHED_STATES:
+                return
