@@ -12,7 +12,8 @@ from drcapture.dictionary.model import Dictionary
 from drcapture.redo.binary import BIG, LITTLE
 from drcapture.redo.blocks import FileSource, RedoFile
 from drcapture.redo.ops.dispatch import OpCounters, ParsedRecord, decode_record
-from drcapture.redo.records import RawRecord, Rba, RecordLayout, iter_raw_records, parse_record
+from drcapture.redo.reader import iter_records
+from drcapture.redo.records import RawRecord, Rba, RecordLayout, parse_record
 from drcapture.redo.txn.assembler import AssemblerOptions, TransactionAssembler
 
 FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "redo"
@@ -61,10 +62,7 @@ def folder_records(folder: str, numbers: range | None = None) -> list[IndexedRec
 
 
 def file_records(path: Path) -> Iterator[ParsedRecord]:
-    redo = RedoFile(FileSource(path))
-    layout = RecordLayout(redo.endian, redo.header.wide_vectors)
-    for raw in iter_raw_records(redo):
-        yield decode_record(parse_record(raw, layout))
+    return iter_records(RedoFile(FileSource(path)))
 
 
 def hex_assembler(include_unknown: bool = True) -> TransactionAssembler:

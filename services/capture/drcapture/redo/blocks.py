@@ -165,7 +165,7 @@ def parse_file_header(block0: Buffer, *, file: str) -> FileHeader:
         raise UnsupportedFormat("redo block size not supported", file=file, block=0,
                                 found=block_size, expected=L.BLOCK_SIZES)
     kind = block0[L.FILE_HEADER_KIND_OFFSET]
-    if kind != L.BLOCK_KIND_BY_SIZE[block_size]:
+    if kind not in L.BLOCK_KINDS_ACCEPTED[block_size]:
         raise CorruptRedo("file header kind does not match the block size", file=file,
                           block=0, expected=L.BLOCK_KIND_BY_SIZE[block_size], found=kind)
     count = endian.u32(block0, L.FILE_HEADER_BLOCK_COUNT_OFFSET)
@@ -230,10 +230,10 @@ def check_block(block: Buffer, number: int, endian: Endian, check: BlockCheck) -
                           expected=check.block_size, found=len(block))
     if block[0] == 0 and block[1] == 0 and check.online:
         return BlockStatus.NOT_YET_WRITTEN
-    kind = L.BLOCK_KIND_BY_SIZE[check.block_size]
-    if block[L.BLOCK_TYPE_OFFSET] != L.REDO_BLOCK_TYPE or block[L.BLOCK_KIND_OFFSET] != kind:
+    kinds = L.BLOCK_KINDS_ACCEPTED[check.block_size]
+    if block[L.BLOCK_TYPE_OFFSET] != L.REDO_BLOCK_TYPE or block[L.BLOCK_KIND_OFFSET] not in kinds:
         raise CorruptRedo("not a redo block", file=check.file, block=number,
-                          expected=f"01{kind:02x}", found=bytes(block[:2]).hex())
+                          expected=f"01{kinds[0]:02x}", found=bytes(block[:2]).hex())
     header = parse_block_header(block, endian)
     if check.sequence is not None and header.sequence != check.sequence:
         if check.online and header.sequence < check.sequence:

@@ -29,7 +29,9 @@ FILE_HEADER_MAGIC_OFFSET: Final = 28  # 4 bytes: 7D 7C 7B 7A little-endian, 7A 7
 MAGIC_LITTLE: Final = bytes((0x7D, 0x7C, 0x7B, 0x7A))
 MAGIC_BIG: Final = bytes((0x7A, 0x7B, 0x7C, 0x7D))
 BLOCK_SIZES: Final = (512, 1024, 4096)
-BLOCK_KIND_BY_SIZE: Final = {512: 0x22, 1024: 0x22, 4096: 0x82}
+BLOCK_KIND_BY_SIZE: Final = {512: 0x22, 1024: 0x22, 4096: 0x82}  # what writers put
+# Sources differ on the 1024-byte code (0x22 or 0x42): accept both when reading.
+BLOCK_KINDS_ACCEPTED: Final = {512: (0x22,), 1024: (0x22, 0x42), 4096: (0x82,)}
 
 # --- Every redo block (block 1 onwards) starts with a 16-byte header -------------------
 BLOCK_HEADER_SIZE: Final = 16
