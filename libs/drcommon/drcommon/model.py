@@ -186,6 +186,7 @@ class ThreadRestart(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     sequence: int
     block: int
+    offset: int = 0
     scn: int
     resetlogs: int | None = None
 

@@ -127,6 +127,10 @@ class RacMerger(Generic[T]):
     def pending(self) -> int:
         return len(self._heap)
 
+    def pending_items(self) -> list[T]:
+        """Buffered commits not yet released (any order)."""
+        return [p.item for p in self._heap]
+
     def oldest_blocked_by(self) -> list[int]:
         """Threads holding back the oldest buffered commit (for status and logs)."""
         if not self._heap:
@@ -151,8 +155,8 @@ class RacMerger(Generic[T]):
                 bounds.append(max(state.progress_scn - 1, self._scn_before(state.caught_up_at)))
             else:
                 bounds.append(state.progress_scn - 1)
-        if not bounds:
-            return 0
+        if not bounds:  # every thread closed, nothing buffered: all of it is out
+            return self._max_progress()
         return max(0, min(bounds))
 
     def _scn_before(self, moment: float) -> int:

@@ -1,0 +1,33 @@
+"""Capture's admin API (docs/INTERFACES.md): status, stop; plus /health and /metrics."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from drcommon.http import add_health_and_metrics, require_token
+from fastapi import APIRouter, Depends, FastAPI, status
+
+if TYPE_CHECKING:
+    from drcapture.service import CaptureService
+
+
+def build_app(service: CaptureService) -> FastAPI:
+    """The FastAPI app for one running capture service."""
+    app = FastAPI(title="drcapture", version="1", openapi_url="/api/v1/openapi.json")
+    add_health_and_metrics(app, service.health, service.metrics.metrics)
+    token = service.settings.http.token(key="http.service_token")
+    router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token(token))])
+
+    @router.get("/status")
+    async def get_status() -> dict[str, Any]:
+        return service.status()
+
+    @router.post("/stop", status_code=status.HTTP_202_ACCEPTED)
+    async def post_stop() -> dict[str, str]:
+        pipeline = service.pipeline
+        if pipeline is not None:
+            pipeline.done = True
+        return {"state": "stopping"}
+
+    app.include_router(router)
+    return app

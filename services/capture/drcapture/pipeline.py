@@ -1,0 +1,213 @@
+"""The capture loop: read every thread, merge commits, publish batches with checkpoints.
+
+One cycle: each thread reader gets a record budget (in a worker thread, so the event
+loop keeps serving health checks); its commits go into the RAC merger unless they were
+already published before a restart; released commits join the current batch; the batch
+is published, with the checkpoint and the due watermarks, when it is full, old enough,
+or when a watermark or checkpoint is due anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from drcommon.model import CaptureCheckpoint, ThreadRestart, TransactionInfo
+
+from drcapture.merge import CommitKey, RacMerger
+from drcapture.metrics import CaptureMetrics
+from drcapture.publish import CommittedTransaction as Outgoing
+from drcapture.publish import Publisher
+from drcapture.redo.records import Rba
+from drcapture.redo.txn.assembler import CommittedTransaction
+from drcapture.settings import CaptureSettings
+from drcapture.thread_reader import ThreadReader
+
+log = logging.getLogger(__name__)
+
+RECORD_BUDGET = 5000
+
+
+def commit_key(tx: CommittedTransaction) -> CommitKey:
+    rba = Rba.parse(tx.commit_rba)
+    return CommitKey(tx.commit_scn, tx.thread, (rba.sequence, rba.block, rba.offset))
+
+
+def published_key(checkpoint: CaptureCheckpoint | None) -> CommitKey | None:
+    if checkpoint is None or checkpoint.last_published is None:
+        return None
+    scn, thread, rba_text = checkpoint.last_published
+    rba = Rba.parse(rba_text)
+    return CommitKey(scn, thread, (rba.sequence, rba.block, rba.offset))
+
+
+@dataclass(slots=True)
+class PipelineStats:
+    """Counters the status endpoint and the run summary report."""
+
+    transactions: int = 0
+    changes: int = 0
+    records_sent: int = 0
+    skipped_published: int = 0
+    last_commit: TransactionInfo | None = None
+    schemas: set[str] = field(default_factory=set)
+
+
+class CapturePipeline:
+    """Owns the readers, the merger and the publisher for one source database."""
+
+    def __init__(
+        self,
+        settings: CaptureSettings,
+        readers: dict[int, ThreadReader],
+        publisher: Publisher,
+        checkpoint: CaptureCheckpoint | None,
+        metrics: CaptureMetrics,
+    ) -> None:
+        self._settings = settings
+        self._readers = readers
+        self._publisher = publisher
+        self._metrics = metrics
+        self._merger: RacMerger[CommittedTransaction] = RacMerger(
+            readers, grace=settings.source.idle_thread_grace
+        )
+        self._published = published_key(checkpoint)
+        self._batch: list[CommittedTransaction] = []
+        self._batch_started = 0.0
+        self._last_publish = 0.0
+        self._last_watermark_scn = -1
+        self.stats = PipelineStats()
+        self.done = False
+
+    @property
+    def merger(self) -> RacMerger[CommittedTransaction]:
+        return self._merger
+
+    @property
+    def readers(self) -> dict[int, ThreadReader]:
+        return self._readers
+
+    async def run(self) -> None:
+        """Cycle until every thread finished (files mode) or until cancelled."""
+        while not self.done:
+            progressed = await self.cycle()
+            if not progressed:
+                await asyncio.sleep(self._settings.source.poll_interval)
+
+    async def cycle(self) -> bool:
+        """One pass over every thread; True when something was read or published."""
+        progressed = False
+        for thread, reader in self._readers.items():
+            result = await asyncio.to_thread(reader.read, RECORD_BUDGET)
+            now = time.monotonic()
+            self._metrics.observe_read(thread, result.records, result.bytes)
+            for tx in result.commits:
+                key = commit_key(tx)
+                if self._published is not None and key <= self._published:
+                    self.stats.skipped_published += 1
+                    continue
+                self._merger.add(key, tx, read_at=now)
+            self._merger.progress(thread, result.scn, now=now, caught_up=result.caught_up)
+            if result.finished:
+                self._merger.close(thread)
+            progressed = progressed or result.records > 0
+        released = self._merger.release()
+        if released and not self._batch:
+            self._batch_started = time.monotonic()
+        self._batch.extend(released)
+        finished = all(r.finished for r in self._readers.values()) and not self._merger.pending()
+        if await self._maybe_publish(force=finished):
+            progressed = True
+        if finished:
+            self.done = True
+        return progressed
+
+    async def _maybe_publish(self, *, force: bool) -> bool:
+        publish = self._settings.publish
+        now = time.monotonic()
+        full = len(self._batch) >= publish.max_batch_transactions
+        aged = bool(self._batch) and now - self._batch_started >= publish.max_batch_seconds
+        watermark = self._merger.watermark()
+        mark_due = (
+            watermark > self._last_watermark_scn
+            and now - self._last_publish >= publish.watermark_interval
+        )
+        if not (full or aged or mark_due or force):
+            return False
+        batch, self._batch = self._batch, []
+        await self._publish(batch, watermark)
+        return True
+
+    async def _publish(self, batch: list[CommittedTransaction], watermark: int) -> None:
+        outgoing = [Outgoing(tx.info(), tx.changes) for tx in batch]
+        if batch:
+            last = batch[-1]
+            key = commit_key(last)
+            self._published = key
+        checkpoint = self._checkpoint()
+        started = time.monotonic()
+        sent = await self._publisher.publish(
+            outgoing,
+            checkpoint,
+            watermark_scn=watermark,
+            max_changes=self._settings.publish.max_changes_per_message,
+        )
+        self._last_publish = time.monotonic()
+        self._last_watermark_scn = watermark
+        self._metrics.observe_publish(outgoing, sent, self._last_publish - started, watermark)
+        for item in outgoing:
+            self.stats.transactions += 1
+            self.stats.changes += len(item.changes)
+            self.stats.schemas.update(item.info.schemas)
+            self.stats.last_commit = item.info
+        self.stats.records_sent += sent
+        if outgoing:
+            log.info(
+                "published",
+                extra={
+                    "transactions": len(outgoing),
+                    "records": sent,
+                    "commit_scn": outgoing[-1].info.commit_scn,
+                    "xid": outgoing[-1].info.xid,
+                    "watermark": watermark,
+                },
+            )
+
+    def _checkpoint(self) -> CaptureCheckpoint:
+        """Restart state matching exactly what has been published so far."""
+        unpublished: dict[int, Rba] = {}
+        for tx in self._batch_and_pending():
+            start = Rba.parse(tx.start_rba)
+            current = unpublished.get(tx.thread)
+            unpublished[tx.thread] = start if current is None else min(current, start)
+        threads: dict[int, ThreadRestart] = {}
+        for thread, reader in self._readers.items():
+            point = reader.restart_point()
+            waiting = unpublished.get(thread)
+            if waiting is not None:
+                point = waiting if point is None else min(point, waiting)
+            if point is None:
+                continue
+            threads[thread] = ThreadRestart(
+                sequence=point.sequence,
+                block=point.block,
+                scn=reader.last_scn,
+                resetlogs=reader.current_log.resetlogs_id if reader.current_log else None,
+                offset=point.offset,
+            )
+        published = self._published
+        return CaptureCheckpoint(
+            capture_id=self._settings.capture_id,
+            threads=threads,
+            last_published=(
+                (published.scn, published.thread, str(Rba(*published.rba))) if published else None
+            ),
+            safe_scn=self._merger.watermark(),
+            written_at=datetime.now(UTC),
+        )
+
+    def _batch_and_pending(self) -> list[CommittedTransaction]:
+        return list(self._batch) + self._merger.pending_items()

@@ -1,0 +1,209 @@
+"""The capture service: settings in, a running pipeline and its HTTP face out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from drcommon.errors import ConfigError
+from drcommon.http import Health, HealthStatus, HttpServer
+from drcommon.service import ServiceBase
+from drcommon.topics import TopicNames
+
+from drcapture.catalog import LogCatalog
+from drcapture.checkpoints import load_checkpoint
+from drcapture.dictionary.model import Dictionary
+from drcapture.filtering import TableFilter
+from drcapture.metrics import CaptureMetrics
+from drcapture.pipeline import CapturePipeline
+from drcapture.publish import Publisher
+from drcapture.redo.ops.dispatch import OpCounters
+from drcapture.redo.records import Rba
+from drcapture.redo.txn.assembler import AssemblerOptions, TransactionAssembler
+from drcapture.settings import CaptureSettings, DictionarySettings
+from drcapture.thread_reader import ThreadReader
+
+log = logging.getLogger(__name__)
+
+
+def load_dictionary(settings: DictionarySettings) -> Dictionary:
+    """The dictionary from the configured place (a file, or a live database)."""
+    if settings.kind == "olr":
+        from drcapture.dictionary.olr import load_olr_checkpoint_file
+
+        assert settings.path is not None
+        return load_olr_checkpoint_file(settings.path)
+    if settings.kind == "snapshot":
+        from drcapture.dictionary.snapshot import load_snapshot_file
+
+        assert settings.path is not None
+        return load_snapshot_file(settings.path)
+    raise ConfigError(
+        "dictionary.kind=oracle needs the live loader; use "
+        "'drcapture dictionary export' to make a snapshot first",
+        key="dictionary.kind",
+    )
+
+
+class CaptureService(ServiceBase):
+    """Reads the source's redo and publishes committed transactions until stopped."""
+
+    def __init__(self, settings: CaptureSettings, *, serve_http: bool = True) -> None:
+        self.settings = settings
+        self.metrics = CaptureMetrics()
+        self.counters = OpCounters()
+        self._serve_http = serve_http
+        self._publisher: Publisher | None = None
+        self._pipeline: CapturePipeline | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._http: HttpServer | None = None
+        self._error: BaseException | None = None
+        self._started_at = time.time()
+
+    @property
+    def pipeline(self) -> CapturePipeline | None:
+        return self._pipeline
+
+    @property
+    def http_url(self) -> str | None:
+        return self._http.url if self._http else None
+
+    async def start(self) -> None:
+        s = self.settings
+        dictionary = await asyncio.to_thread(load_dictionary, s.dictionary)
+        table_filter = TableFilter(tuple(s.filter.include), tuple(s.filter.exclude))
+        names = TopicNames(s.kafka.topic_prefix, s.database)
+        self._publisher = Publisher(
+            s.kafka, names, s.capture_id, replication=s.publish.replication_factor
+        )
+        await self._publisher.start(table_filter.owners_named())
+        checkpoint = await load_checkpoint(s.kafka, names.checkpoints, s.capture_id)
+        catalog = LogCatalog(s.source.archive_dirs, s.source.files, s.source.archive_pattern)
+        await asyncio.to_thread(catalog.refresh)
+        threads = [t.thread for t in s.source.threads] or catalog.threads()
+        if not threads:
+            raise ConfigError(
+                "no redo log found in the configured source",
+                key="source.files" if s.source.mode == "files" else "source.archive_dirs",
+            )
+        readers: dict[int, ThreadReader] = {}
+        for thread in threads:
+            assembler = TransactionAssembler(
+                dictionary,
+                AssemblerOptions(
+                    thread=thread,
+                    db_id=dictionary.db_id,
+                    db_name=dictionary.db_name or s.database,
+                    wanted=table_filter,
+                ),
+            )
+            restart = checkpoint.threads.get(thread) if checkpoint else None
+            readers[thread] = ThreadReader(
+                thread,
+                catalog,
+                assembler,
+                start=Rba(restart.sequence, restart.block, restart.offset) if restart else None,
+                start_scn=s.source.start_scn,
+                follow=s.source.mode != "files",
+                counters=self.counters,
+            )
+        if checkpoint is not None:
+            log.info(
+                "resuming from checkpoint",
+                extra={
+                    "last_published": checkpoint.last_published,
+                    "safe_scn": checkpoint.safe_scn,
+                },
+            )
+        self._pipeline = CapturePipeline(s, readers, self._publisher, checkpoint, self.metrics)
+        self._task = asyncio.create_task(self._pipeline.run(), name="capture-pipeline")
+        self._task.add_done_callback(self._pipeline_ended)
+        if self._serve_http:
+            from drcapture.api import build_app
+
+            self._http = HttpServer(build_app(self), s.http.host, s.http.port)
+            await self._http.start()
+
+    def _pipeline_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            self._error = error
+            log.error("capture stopped on error", exc_info=error)
+
+    async def wait(self) -> None:
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                pass
+        if self._publisher is not None:
+            await self._publisher.stop()
+        if self._http is not None:
+            await self._http.stop()
+
+    def health(self) -> Health:
+        if self._error is not None:
+            return Health(HealthStatus.FAILING, {"error": str(self._error)})
+        if self._task is None:
+            return Health(HealthStatus.FAILING, {"error": "not started"})
+        return Health(HealthStatus.OK, {"state": self.state})
+
+    @property
+    def state(self) -> str:
+        if self._error is not None:
+            return "failed"
+        if self._task is None or self._task.done():
+            return "stopped"
+        return "running"
+
+    def status(self) -> dict[str, Any]:
+        """The capture status document of docs/INTERFACES.md."""
+        pipeline = self._pipeline
+        threads: dict[str, Any] = {}
+        last: dict[str, Any] | None = None
+        lag: float | None = None
+        if pipeline is not None:
+            for thread, reader in pipeline.readers.items():
+                point = reader.restart_point()
+                state = pipeline.merger.threads.get(thread)
+                current = reader.current_log
+                threads[str(thread)] = {
+                    "sequence": current.sequence if current else None,
+                    "file": str(current.path) if current else None,
+                    "scn": reader.last_scn,
+                    "oldest_needed_sequence": point.sequence if point else None,
+                    "open_transactions": len(reader.assembler.open_transactions()),
+                    "caught_up": bool(state and state.caught_up_at is not None),
+                    "closed": bool(state and state.closed),
+                }
+            info = pipeline.stats.last_commit
+            if info is not None:
+                last = {
+                    "commit_scn": info.commit_scn,
+                    "xid": info.xid,
+                    "commit_ts": info.commit_ts.isoformat(),
+                }
+                lag = max(0.0, time.time() - info.commit_ts.timestamp())
+        return {
+            "state": self.state,
+            "error": str(self._error) if self._error else None,
+            "threads": threads,
+            "safe_scn": pipeline.merger.watermark() if pipeline else None,
+            "last_published": last,
+            "lag_seconds": lag,
+            "transactions_published": pipeline.stats.transactions if pipeline else 0,
+            "changes_published": pipeline.stats.changes if pipeline else 0,
+            "skipped_ops": dict(self.counters.skipped),
+            "unknown_ops": dict(self.counters.unknown),
+        }

@@ -1,0 +1,177 @@
+"""Reading one RAC thread: log after log by sequence, records into its assembler.
+
+A :class:`ThreadReader` is synchronous and CPU-bound; the pipeline calls :meth:`read`
+with a record budget (in a worker thread) and gets back the commits it produced, how
+far it got, and whether it is at the end of the redo written so far.
+
+It never skips: the next log of a thread is sequence + 1, found through the
+:class:`~drcapture.catalog.LogCatalog`; if a later log exists but that one does not,
+:class:`~drcommon.errors.MissingLog` stops capture with the thread, sequence and SCN
+range named.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from drcommon.errors import SourceError
+
+from drcapture.catalog import LogCatalog, LogFile
+from drcapture.redo.blocks import BlockStatus, FileSource, RedoFile
+from drcapture.redo.ops.dispatch import OpCounters, ParsedRecord
+from drcapture.redo.reader import iter_records
+from drcapture.redo.records import Rba, ReadState
+from drcapture.redo.txn.assembler import CommittedTransaction, TransactionAssembler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ReadResult:
+    """What one :meth:`ThreadReader.read` call produced."""
+
+    commits: list[CommittedTransaction] = field(default_factory=list)
+    records: int = 0
+    bytes: int = 0
+    scn: int = 0
+    caught_up: bool = False
+    finished: bool = False
+
+
+class ThreadReader:
+    """Follows one redo thread across its logs."""
+
+    def __init__(
+        self,
+        thread: int,
+        catalog: LogCatalog,
+        assembler: TransactionAssembler,
+        *,
+        start: Rba | None,
+        start_scn: int | None,
+        follow: bool,
+        counters: OpCounters | None = None,
+    ) -> None:
+        self.thread = thread
+        self.catalog = catalog
+        self.assembler = assembler
+        self.counters = counters if counters is not None else OpCounters()
+        self._follow = follow
+        self._start = start
+        self._start_scn = start_scn
+        self._log: LogFile | None = None
+        self._redo: RedoFile | None = None
+        self._state: ReadState | None = None
+        self._records: Iterator[ParsedRecord] | None = None
+        self.last_rba: Rba | None = start
+        self.last_scn = start_scn or 0
+        self.finished = False
+
+    @property
+    def current_log(self) -> LogFile | None:
+        return self._log
+
+    def _open(self, entry: LogFile, state: ReadState) -> None:
+        self._log = entry
+        self._redo = RedoFile(FileSource(entry.path), online=entry.online)
+        self._state = state
+        self._records = iter_records(self._redo, state, self.counters)
+        log.info(
+            "reading redo log",
+            extra={"thread": self.thread, "sequence": entry.sequence, "file": str(entry.path)},
+        )
+
+    def _open_first(self) -> bool:
+        self.catalog.refresh()
+        if self._start is not None:
+            entry = self.catalog.find(self.thread, self._start.sequence)
+            if entry is None:
+                self.catalog.check_gap(self.thread, self._start.sequence)
+                older = [s for s in self.catalog.sequences(self.thread) if s < self._start.sequence]
+                if older or not self._follow:
+                    raise SourceError(
+                        "the log to resume from is not available",
+                        thread=self.thread,
+                        sequence=self._start.sequence,
+                    )
+                return False
+            self._open(
+                entry, ReadState(next_block=self._start.block, resume_offset=self._start.offset)
+            )
+            return True
+        entry = (
+            self.catalog.first_for_scn(self.thread, self._start_scn)
+            if self._start_scn is not None
+            else None
+        )
+        if entry is None:
+            sequences = self.catalog.sequences(self.thread)
+            if not sequences:
+                return False
+            entry = self.catalog.find(self.thread, sequences[0])
+        assert entry is not None
+        self._open(entry, ReadState())
+        return True
+
+    def _advance(self) -> bool:
+        """Move to the next sequence; False when it is not there (yet)."""
+        assert self._log is not None
+        wanted = self._log.sequence + 1
+        self.catalog.refresh()
+        entry = self.catalog.find(self.thread, wanted)
+        if entry is None:
+            self.catalog.check_gap(self.thread, wanted)
+            return False
+        self._open(entry, ReadState())
+        return True
+
+    def read(self, budget: int) -> ReadResult:
+        """Read up to ``budget`` records; say whether the thread is at its written end."""
+        result = ReadResult(scn=self.last_scn)
+        if self.finished:
+            result.finished = result.caught_up = True
+            return result
+        if self._records is None and not self._open_first():
+            return self._at_end(result)
+        while result.records < budget:
+            assert self._records is not None
+            record = next(self._records, None)
+            if record is None:
+                if not self._log_complete() or not self._advance():
+                    return self._at_end(result)
+                continue
+            self._feed(record, result)
+        return result
+
+    def _feed(self, record: ParsedRecord, result: ReadResult) -> None:
+        raw = record.record
+        result.records += 1
+        result.bytes += raw.header.length
+        if self._start is not None and raw.rba < self._start:
+            return
+        result.commits.extend(self.assembler.feed(record))
+        self.last_rba = raw.rba
+        if raw.header.scn > self.last_scn:
+            self.last_scn = raw.header.scn
+        result.scn = self.last_scn
+
+    def _log_complete(self) -> bool:
+        """True when the current log is an archived (finished) one read to its end."""
+        assert self._log is not None and self._state is not None
+        return not self._log.online and self._state.stopped is BlockStatus.OK
+
+    def _at_end(self, result: ReadResult) -> ReadResult:
+        result.caught_up = True
+        if not self._follow:
+            self.finished = result.finished = True
+        return result
+
+    def restart_point(self) -> Rba | None:
+        """Where a restart must begin to rebuild every transaction not yet committed."""
+        opened = self.assembler.open_transactions()
+        if opened:
+            oldest = min(Rba.parse(t.start_rba) for t in opened)
+            return min(oldest, self.last_rba) if self.last_rba else oldest
+        return self.last_rba
