@@ -1,0 +1,1 @@
+"""Target adapters: one module per database kind behind drapply.adapters.base."""

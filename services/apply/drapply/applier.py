@@ -1,0 +1,462 @@
+"""One stream's applier: records in, database transactions out, in strict offset order.
+
+Runs in the stream's database thread. Oracle transactions are rebuilt from their chunks
+and applied inside a database transaction that also moves the checkpoint row; small
+transactions share one database transaction (never splitting or reordering one), large
+ones stream chunk by chunk into one open transaction.
+
+Two ways to apply:
+
+* **fast** — changes of one table/operation/column set go in one batched statement; any
+  surprise (a duplicate key, a missing row, a refused value) rolls the whole group back
+  and asks the worker to rewind to the checkpoint and *isolate*;
+* **exact** — one Oracle transaction per database transaction, one statement per change,
+  each conflict decided by :func:`drapply.policy.decide`, counted and logged with its keys.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from drcommon.errors import DRError, ParseError, SinkError
+from drcommon.model import Operation, RowChange, TransactionMessage, Watermark
+
+from drapply.adapters.base import BoundChange, Checkpoint, ParkedRow, Stream, TargetSession
+from drapply.errors import (
+    AmbiguousRow,
+    ApplyHalted,
+    BadRecord,
+    RetriableSinkError,
+)
+from drapply.observer import AppliedTx, ApplyObserver
+from drapply.plan import Planner, runs
+from drapply.policy import ConflictKind, Policies, Resolution, decide
+from drapply.settings import ApplyOptions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A decoded Kafka record of a stream."""
+
+    offset: int
+    timestamp_ms: int
+    message: TransactionMessage | Watermark
+
+
+class Outcome(StrEnum):
+    """How a feed ended."""
+
+    OK = "ok"  # every record consumed
+    HELD = "held"  # stopped before a transaction beyond the hold SCN
+    REWIND = "rewind"  # seek to ``rewind_to`` and feed again (now isolating)
+    PARK = "park"  # the transaction at ``park.first_offset`` must be parked
+
+
+@dataclass(frozen=True, slots=True)
+class ParkRequest:
+    """A transaction the policy sends to the dead-letter topic."""
+
+    first_offset: int
+    xid: str
+    commit_scn: int
+    error: str
+    stop_after: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedResult:
+    consumed: int
+    outcome: Outcome = Outcome.OK
+    rewind_to: int | None = None
+    park: ParkRequest | None = None
+
+
+@dataclass(slots=True)
+class _OpenTx:
+    message: TransactionMessage
+    first_offset: int
+    kafka_ts_ms: int
+    exact: bool
+    replaying: bool
+    next_chunk: int = 1
+    rows: int = 0
+
+
+@dataclass(slots=True)
+class Totals:
+    """Counters for summaries (``drapply once``) and status."""
+
+    transactions: int = 0
+    rows: int = 0
+    db_commits: int = 0
+    conflicts: int = 0
+    parked: int = 0
+    skipped: int = 0
+
+
+class _Park(Exception):
+    def __init__(self, error: str, stop_after: bool) -> None:
+        super().__init__(error)
+        self.error = error
+        self.stop_after = stop_after
+
+
+@dataclass(slots=True)
+class Applier:
+    """Applies one stream's records to one target session (see the module docstring)."""
+
+    session: TargetSession
+    stream: Stream
+    planner: Planner
+    policies: Policies
+    options: ApplyOptions
+    observer: ApplyObserver = field(default_factory=ApplyObserver)
+    ddl_stop: bool = False
+    checkpoint: Checkpoint | None = None
+    position: int = 0
+    watermark_scn: int | None = None
+    totals: Totals = field(default_factory=Totals)
+    _db_open: bool = False
+    _open: _OpenTx | None = None
+    _group: list[AppliedTx] = field(default_factory=list)
+    _group_rows: int = 0
+    _isolate_until: int | None = None
+    _last: AppliedTx | None = None
+
+    # -- position ------------------------------------------------------------------------------
+    def open(self, start_offset: int) -> Checkpoint:
+        """Read (or create) the checkpoint; the worker seeks to ``next_offset``."""
+        self.session.prepare_stream(self.stream)
+        checkpoint = self.session.load_checkpoint(self.stream, start_offset)
+        self._reset(checkpoint)
+        return checkpoint
+
+    def _reset(self, checkpoint: Checkpoint) -> None:
+        self.checkpoint = checkpoint
+        self.position = checkpoint.next_offset
+        self.watermark_scn = checkpoint.watermark_scn
+        self._open = None
+        self._group = []
+        self._group_rows = 0
+        self._db_open = False
+        self._last = None
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether an Oracle transaction is half applied (waiting for more chunks)."""
+        return self._open is not None
+
+    def abort(self) -> Checkpoint:
+        """Roll back anything open and go back to the committed checkpoint."""
+        if self._db_open:
+            try:
+                self.session.rollback()
+            except DRError:
+                log.warning("rollback failed; the connection is likely gone", exc_info=True)
+        cp = self._cp
+        self._reset(cp)
+        return cp
+
+    @property
+    def _cp(self) -> Checkpoint:
+        assert self.checkpoint is not None, "open() first"
+        return self.checkpoint
+
+    def reload(self) -> Checkpoint:
+        """Re-read the checkpoint (after ``CheckpointMoved``); the worker seeks to it."""
+        self.abort()
+        checkpoint = self.session.load_checkpoint(self.stream, self.position)
+        self._reset(checkpoint)
+        return checkpoint
+
+    # -- feeding -------------------------------------------------------------------------------
+    def feed(self, records: Sequence[Record], hold_at: int | None = None) -> FeedResult:
+        """Apply records in order; see :class:`Outcome` for how it can end."""
+        for index, record in enumerate(records):
+            if record.offset < self.position:
+                continue  # already applied (a fetch from before a seek)
+            message = record.message
+            if isinstance(message, Watermark):
+                self._watermark(record, message)
+                continue
+            if message.chunk == 0:
+                if hold_at is not None and message.tx.commit_scn > hold_at:
+                    self._commit_if_boundary()
+                    return FeedResult(index, Outcome.HELD)
+                self._start(record, message)
+            else:
+                self._continue(record, message)
+            result = self._apply_chunk(record, message)
+            if result is not None:
+                return result
+        self._commit_if_boundary()
+        return FeedResult(len(records))
+
+    def _watermark(self, record: Record, mark: Watermark) -> None:
+        if self._open is not None:
+            raise BadRecord(
+                "watermark inside a chunked transaction",
+                topic=self.stream.topic,
+                offset=record.offset,
+                xid=self._open.message.tx.xid,
+            )
+        self.watermark_scn = max(self.watermark_scn or 0, mark.scn)
+        self.position = record.offset + 1
+
+    def _start(self, record: Record, message: TransactionMessage) -> None:
+        if self._open is not None:
+            raise BadRecord(
+                "a new transaction began before the last chunk of the previous one",
+                topic=self.stream.topic,
+                offset=record.offset,
+                xid=self._open.message.tx.xid,
+            )
+        self._check_schema(record, message)
+        exact = self._isolate_until is not None and record.offset <= self._isolate_until
+        if exact and (self._db_open or self.position > self._cp.next_offset):
+            self._commit()  # exact mode: one Oracle transaction per database transaction
+        replaying = record.offset < (self._cp.replay_until or 0)
+        self._open = _OpenTx(message, record.offset, record.timestamp_ms, exact, replaying)
+
+    def _continue(self, record: Record, message: TransactionMessage) -> None:
+        tx = self._open
+        if tx is None or tx.message.tx.xid != message.tx.xid or message.chunk != tx.next_chunk:
+            raise BadRecord(
+                f"chunk {message.chunk} out of sequence",
+                topic=self.stream.topic,
+                offset=record.offset,
+                xid=message.tx.xid,
+                expected_chunk=tx.next_chunk if tx else 0,
+            )
+        tx.next_chunk += 1
+
+    def _check_schema(self, record: Record, message: TransactionMessage) -> None:
+        if message.schema_name != self.stream.owner:
+            raise BadRecord(
+                f"record for schema {message.schema_name} on the topic of {self.stream.owner}",
+                topic=self.stream.topic,
+                offset=record.offset,
+            )
+
+    def _apply_chunk(self, record: Record, message: TransactionMessage) -> FeedResult | None:
+        tx = self._open
+        assert tx is not None
+        if not self._db_open:
+            self.session.begin(self.stream, self._cp.next_offset)
+            self._db_open = True
+        try:
+            if tx.exact:
+                tx.rows += self._apply_exact(record, message, tx)
+            else:
+                tx.rows += self._apply_fast(record, message, tx)
+        except RetriableSinkError:
+            raise
+        except _Park as park:
+            self.abort()
+            return FeedResult(0, Outcome.PARK, park=self._park_request(tx, park))
+        except (SinkError, ParseError) as exc:
+            if tx.exact or isinstance(exc, ApplyHalted):
+                self.abort()
+                raise
+            return self._isolate(record, str(exc))
+        self.position = record.offset + 1
+        if message.last:
+            self._finish(tx, record)
+        return None
+
+    def _isolate(self, record: Record, why: str) -> FeedResult:
+        cp = self.abort()
+        self._isolate_until = record.offset
+        self.observer.isolating(
+            self.stream, from_offset=cp.next_offset, until_offset=record.offset, why=why
+        )
+        return FeedResult(0, Outcome.REWIND, rewind_to=cp.next_offset)
+
+    def _park_request(self, tx: _OpenTx, park: _Park) -> ParkRequest:
+        info = tx.message.tx
+        return ParkRequest(tx.first_offset, info.xid, info.commit_scn, park.error, park.stop_after)
+
+    def _finish(self, tx: _OpenTx, record: Record) -> None:
+        info = tx.message.tx
+        done = AppliedTx(
+            info.xid, info.commit_scn, info.commit_ts, tx.kafka_ts_ms, tx.rows,
+            tx.first_offset, record.offset,
+        )  # fmt: skip
+        self._group.append(done)
+        self._group_rows += tx.rows
+        self._last = done
+        self._open = None
+        if self._isolate_until is not None and record.offset >= self._isolate_until:
+            self._isolate_until = None
+        if (
+            tx.exact
+            or len(self._group) >= self.options.max_group_transactions
+            or self._group_rows >= self.options.max_group_rows
+        ):
+            self._commit()
+
+    def _commit_if_boundary(self) -> None:
+        if self._db_open and self._open is None:
+            self._commit()
+
+    def flush(self) -> None:
+        """Write the position after watermark-only records (no open transaction)."""
+        if self._open is None and (self._db_open or self.position > self._cp.next_offset):
+            self._commit()
+
+    def _commit(self) -> None:
+        cp = self._cp
+        if not self._db_open:
+            self.session.begin(self.stream, cp.next_offset)
+            self._db_open = True
+        last = self._last
+        replay_until = cp.replay_until
+        if replay_until is not None and self.position >= replay_until:
+            replay_until = None
+        new = replace(
+            cp,
+            next_offset=self.position,
+            commit_scn=last.commit_scn if last else cp.commit_scn,
+            xid=last.xid if last else cp.xid,
+            commit_ts=last.commit_ts if last else cp.commit_ts,
+            watermark_scn=self.watermark_scn,
+            replay_until=replay_until,
+        )
+        self.session.write_checkpoint(self.stream, new)
+        self.session.commit()
+        self._db_open = False
+        self.checkpoint = new
+        group, self._group, self._group_rows = self._group, [], 0
+        self.totals.db_commits += 1
+        self.totals.transactions += len(group)
+        self.totals.rows += sum(t.rows for t in group)
+        self.observer.committed(self.stream, group, new)
+        if cp.replay_until is not None and replay_until is None:
+            self.observer.replay_done(self.stream, new)
+
+    # -- fast and exact ------------------------------------------------------------------------
+    def _wanted(self, record: Record, change: RowChange) -> bool:
+        if change.owner != self.stream.owner:
+            raise BadRecord(
+                f"change for schema {change.owner} on the topic of {self.stream.owner}",
+                topic=self.stream.topic,
+                offset=record.offset,
+            )
+        if change.op is Operation.DDL:
+            if self.ddl_stop:
+                raise ApplyHalted(
+                    "DDL record and apply.ddl = stop",
+                    table=f"{change.owner}.{change.table}",
+                    offset=record.offset,
+                )
+            self.totals.skipped += 1
+            self.observer.skipped(self.stream, "ddl", change.table, offset=record.offset)
+            return False
+        if self.planner.skipped(change):
+            self.totals.skipped += 1
+            self.observer.skipped(self.stream, "skip_tables", change.table, offset=record.offset)
+            return False
+        return True
+
+    def _apply_fast(self, record: Record, message: TransactionMessage, tx: _OpenTx) -> int:
+        bound = [self.planner.bind(c) for c in message.changes if self._wanted(record, c)]
+        for run in runs(bound):
+            self.session.execute_run(run, overwrite=tx.replaying)
+        return len(bound)
+
+    def _apply_exact(self, record: Record, message: TransactionMessage, tx: _OpenTx) -> int:
+        applied = 0
+        for change in message.changes:
+            try:
+                if not self._wanted(record, change):
+                    continue
+            except (ApplyHalted, BadRecord):
+                raise
+            except (SinkError, ParseError) as exc:
+                self._resolve(record, tx, change, None, ConflictKind.ERROR, str(exc))
+            else:
+                self._exact_one(record, tx, change)
+                applied += 1
+        return applied
+
+    def _exact_one(self, record: Record, tx: _OpenTx, change: RowChange) -> None:
+        bound: BoundChange | None = None
+        try:
+            bound = self.planner.bind(change)
+            if change.op is Operation.INSERT:
+                done = self.session.insert(bound, upsert=False)
+                kind = None if done else ConflictKind.DUPLICATE_KEY
+            elif change.op is Operation.UPDATE:
+                kind = _matched(self.session.update(bound), ConflictKind.MISSING_FOR_UPDATE)
+            else:
+                kind = _matched(self.session.delete(bound), ConflictKind.MISSING_FOR_DELETE)
+        except RetriableSinkError:
+            raise
+        except (SinkError, ParseError) as exc:
+            kind = ConflictKind.AMBIGUOUS if isinstance(exc, AmbiguousRow) else ConflictKind.ERROR
+            self._resolve(record, tx, change, bound, kind, str(exc))
+            return
+        if kind is not None:
+            self._resolve(record, tx, change, bound, kind, kind.value)
+
+    def _resolve(
+        self,
+        record: Record,
+        tx: _OpenTx,
+        change: RowChange,
+        bound: BoundChange | None,
+        kind: ConflictKind,
+        detail: str,
+    ) -> None:
+        policy = self.policies.for_table(change.owner, change.table)
+        full = bound is not None and bound.image is not None
+        resolution = decide(policy.policy, kind, full_image=full, replaying=tx.replaying)
+        self.totals.conflicts += 1
+        xid = tx.message.tx.xid
+        self.observer.conflict(
+            self.stream, bound, kind, resolution, detail, offset=record.offset, xid=xid
+        )
+        if resolution is Resolution.UPSERT and bound is not None:
+            self.session.insert(bound, upsert=True)
+        elif resolution is Resolution.INSERT_IMAGE and bound is not None:
+            self.session.insert_image(bound)
+        elif resolution is Resolution.PARK:
+            raise _Park(f"{kind.value}: {detail}", policy.stop_after_park)
+        elif resolution is not Resolution.SKIP:
+            raise ApplyHalted(
+                f"{kind.value} on {change.owner}.{change.table}: {detail}",
+                topic=self.stream.topic,
+                offset=record.offset,
+                xid=xid,
+                scn=tx.message.tx.commit_scn,
+                key=bound.key_text() if bound else None,
+            )
+
+    # -- parking -------------------------------------------------------------------------------
+    def record_parked(self, row: ParkedRow) -> None:
+        """Note a parked transaction and move the checkpoint past it, atomically."""
+        cp = self._cp
+        self.session.begin(self.stream, cp.next_offset)
+        try:
+            self.session.add_parked(self.stream, row)
+            new = replace(cp, next_offset=row.last_offset + 1, watermark_scn=self.watermark_scn)
+            self.session.write_checkpoint(self.stream, new)
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        self.totals.parked += 1
+        self._reset(new)
+        if self._isolate_until is not None and row.last_offset >= self._isolate_until:
+            self._isolate_until = None
+
+
+def _matched(count: int, missing: ConflictKind) -> ConflictKind | None:
+    if count == 1:
+        return None
+    return missing if count == 0 else ConflictKind.AMBIGUOUS

@@ -1,0 +1,55 @@
+"""What the applier reports as it goes: metrics, status and logs hang off this interface.
+
+Called from the applier's database thread; implementations must be thread-safe
+(prometheus_client is; plain attribute stores are).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from drapply.adapters.base import BoundChange, Checkpoint, Stream
+from drapply.policy import ConflictKind, Resolution
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedTx:
+    """One Oracle transaction that is now committed in the target."""
+
+    xid: str
+    commit_scn: int
+    commit_ts: datetime
+    kafka_ts_ms: int
+    rows: int
+    first_offset: int
+    last_offset: int
+
+
+class ApplyObserver:
+    """Does nothing; subclasses pick what they need."""
+
+    def committed(self, stream: Stream, txs: list[AppliedTx], checkpoint: Checkpoint) -> None:
+        """A database transaction with ``txs`` (maybe none: position only) committed."""
+
+    def conflict(
+        self,
+        stream: Stream,
+        change: BoundChange | None,
+        kind: ConflictKind,
+        resolution: Resolution,
+        detail: str,
+        *,
+        offset: int,
+        xid: str,
+    ) -> None:
+        """A change did not fit; ``resolution`` is what the policy chose."""
+
+    def skipped(self, stream: Stream, reason: str, table: str, *, offset: int) -> None:
+        """A change was skipped on purpose (DDL, a table in ``source.skip_tables``)."""
+
+    def isolating(self, stream: Stream, *, from_offset: int, until_offset: int, why: str) -> None:
+        """A grouped transaction failed; re-applying one at a time to find the culprit."""
+
+    def replay_done(self, stream: Stream, checkpoint: Checkpoint) -> None:
+        """The stream passed the offset a replay had to reach."""

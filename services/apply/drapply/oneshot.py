@@ -1,0 +1,75 @@
+"""``drapply once``: apply what the topics hold up to their current end, then exit.
+
+No consumer group (partitions are assigned directly); the checkpoint rows in the target
+fence it against a running service all the same. With ``until_idle`` it keeps going
+until no new record arrived for that many seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import TopicPartition
+from drcommon.errors import DRError
+from drcommon.kafka import committed_consumer, unreachable
+
+from drapply.adapters.registry import open_target
+from drapply.deadletter import DeadLetters
+from drapply.gate import Gate
+from drapply.metrics import ApplyMetrics, ReportingObserver
+from drapply.settings import ApplySettings
+from drapply.source import PartitionSource
+from drapply.status import StreamStatus
+from drapply.wiring import applier_factory, naming_for, schema_topics, stream_for, topic_names
+from drapply.worker import StreamWorker, WorkerDeps
+
+
+async def apply_once(
+    settings: ApplySettings, *, until_idle: float | None = None
+) -> dict[str, StreamStatus]:
+    """Apply every configured schema topic up to its end; returns status per schema."""
+    names = topic_names(settings)
+    consumer = committed_consumer(settings.kafka, group_id=None)
+    try:
+        await asyncio.wait_for(consumer.start(), settings.kafka.request_timeout_ms / 1000)
+    except (DRError, OSError, TimeoutError, Exception) as exc:
+        await consumer.stop()
+        raise unreachable(settings.kafka, exc) from None
+    dead_letters = DeadLetters(settings.kafka, names.dead_letters, "once")
+    statuses: dict[str, StreamStatus] = {}
+    try:
+        topics = schema_topics(settings, await consumer.topics())
+        naming = naming_for(settings, settings.target)
+        parts = []
+        for topic, owner in topics.items():
+            for partition in sorted(consumer.partitions_for_topic(topic) or {0}):
+                parts.append((stream_for(naming, topic, owner, partition), owner))
+        consumer.assign([TopicPartition(s.topic, s.partition) for s, _ in parts])
+        metrics = ApplyMetrics()
+        for stream, owner in parts:
+            statuses[owner] = StreamStatus(owner, stream.topic, stream.partition)
+        observer = ReportingObserver(metrics, statuses)
+        deps = WorkerDeps(
+            target=open_target(settings.target),
+            make_applier=applier_factory(settings, settings.target, observer),
+            gate=Gate(),
+            options=settings.apply,
+            dead_letters=dead_letters,
+            metrics=metrics,
+        )
+        workers = [
+            StreamWorker(
+                stream,
+                PartitionSource(consumer, stream.topic, stream.partition),
+                deps,
+                statuses[owner],
+                until_end=True,
+                idle_grace=until_idle or 0.0,
+            )
+            for stream, owner in parts
+        ]
+        await asyncio.gather(*(w.run() for w in workers))
+    finally:
+        await dead_letters.stop()
+        await consumer.stop()
+    return statuses

@@ -1,0 +1,262 @@
+"""Apply's configuration: one TOML file per site plus ``DRAPPLY__…`` overrides.
+
+Built once at start by :func:`load_apply_settings` and passed down; nothing else reads the
+environment. Passwords come only from the environment or a ``*_file``; a TOML file that
+holds one is refused.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from drcommon.config import (
+    HttpSettings,
+    KafkaSettings,
+    LoggingSettings,
+    Section,
+    ServiceSettings,
+    TlsSettings,
+    load_settings,
+    read_secret,
+)
+from drcommon.errors import ConfigError
+from pydantic import Field, SecretStr, model_validator
+
+ENV_PREFIX = "DRAPPLY"
+PRIMARY = "primary"
+
+
+class TargetKind(StrEnum):
+    """Which database apply writes to; keys the adapter registry."""
+
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+    ORACLE = "oracle"
+
+
+class IdentifierCase(StrEnum):
+    """How Oracle names become target names (renames are taken verbatim).
+
+    ``auto``: ``lower`` for PostgreSQL (so unquoted SQL finds the tables), ``preserve``
+    for SQLite and Oracle. ``lower``/``upper`` fold only names Oracle itself folded (all
+    upper case); a quoted mixed-case Oracle name keeps its spelling.
+    """
+
+    AUTO = "auto"
+    PRESERVE = "preserve"
+    LOWER = "lower"
+    UPPER = "upper"
+
+
+class TargetSettings(Section):
+    """One DR database."""
+
+    kind: TargetKind = Field(TargetKind.SQLITE, description="sqlite, postgresql or oracle.")
+    path: Path = Field(
+        Path("var/apply/dr.sqlite"),
+        description=(
+            "SQLite: the main database file; each schema lives in '<stem>.<SCHEMA>.sqlite' "
+            "beside it, attached under the schema's name."
+        ),
+    )
+    dsn: str | None = Field(
+        None, description="PostgreSQL conninfo/URL or Oracle connect string, without password."
+    )
+    user: str | None = Field(None, description="Database user (if not in the DSN).")
+    password: SecretStr | None = Field(None, description="Only from the environment.")
+    password_file: Path | None = Field(None, description="File holding the password.")
+    tls: TlsSettings = TlsSettings()
+    identifier_case: IdentifierCase = IdentifierCase.AUTO
+    create_tables: bool = Field(
+        True,
+        description=(
+            "Create missing schemas/tables and add missing columns from the column types "
+            "in the messages (SQLite and PostgreSQL)."
+        ),
+    )
+    control_schema: str = Field(
+        "drapply",
+        description="PostgreSQL/Oracle schema of apply's own tables (checkpoint, parked, audit).",
+    )
+    tz_timestamps: Literal["text", "native"] = Field(
+        "text",
+        description=(
+            "PostgreSQL: TIMESTAMP WITH TIME ZONE as exact ISO text keeping the offset or "
+            "region (text), or as timestamptz keeping only the instant (native)."
+        ),
+    )
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL", description="SQLite PRAGMA synchronous; FULL survives power loss."
+    )
+    busy_timeout_seconds: float = Field(30.0, gt=0, description="Wait for database locks.")
+    copy_threshold: int = Field(
+        200, ge=0, description="PostgreSQL: insert runs at least this long use COPY (0: never)."
+    )
+
+    def secret(self, *, key: str) -> str | None:
+        """The password, read from the environment value or the file."""
+        value = read_secret(self.password, self.password_file, key=key)
+        return value.get_secret_value() if value else None
+
+
+class SourceSettings(Section):
+    """What to read: topic names come from ``kafka.topic_prefix`` and ``database``."""
+
+    database: str = Field("ORCL", description="Source database name used in topic names.")
+    schemas: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Schemas to apply: names or shell patterns (matched against topics).",
+    )
+    tables: list[str] = Field(
+        default_factory=lambda: ["*.*"],
+        description="OWNER.TABLE patterns apply is configured for; others are an error.",
+    )
+    skip_tables: list[str] = Field(
+        default_factory=list,
+        description="OWNER.TABLE patterns whose changes are skipped (counted and logged).",
+    )
+
+
+class ConflictPolicy(StrEnum):
+    """What a table does when a change does not fit the target row."""
+
+    STOP = "stop"
+    OVERWRITE = "overwrite"
+    PARK = "park"
+
+
+class PolicyRule(Section):
+    """A policy for the tables matching ``tables`` (first matching rule wins)."""
+
+    tables: list[str] = Field(..., description="OWNER.TABLE shell patterns.")
+    policy: ConflictPolicy = ConflictPolicy.STOP
+    after_park: Literal["continue", "stop"] = Field(
+        "continue", description="After parking a transaction: go on with the next, or stop."
+    )
+
+
+class RenameSettings(Section):
+    """Target names that differ from the Oracle names (used verbatim, no case folding)."""
+
+    schemas: dict[str, str] = Field(default_factory=dict, description="OWNER -> schema.")
+    tables: dict[str, str] = Field(default_factory=dict, description="OWNER.TABLE -> table.")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="OWNER.TABLE.COLUMN -> column."
+    )
+
+
+class ApplyOptions(Section):
+    """How records are consumed and grouped."""
+
+    group_id: str = Field("drapply", description="Kafka consumer group (assignment only).")
+    max_group_transactions: int = Field(
+        500, ge=1, description="Oracle transactions grouped into one DB transaction at most."
+    )
+    max_group_rows: int = Field(20000, ge=1, description="Rows in one grouped DB transaction.")
+    fetch_max_records: int = Field(2000, ge=1, description="Records fetched per poll.")
+    fetch_timeout_ms: int = Field(200, ge=1, description="Longest wait of one poll.")
+    ddl: Literal["skip", "stop"] = Field(
+        "skip", description="DDL records: skip (counted, logged) or stop the schema."
+    )
+    session_timeout_ms: int = Field(10000, ge=6000, description="Consumer group session.")
+    heartbeat_interval_ms: int = Field(3000, ge=100, description="Consumer heartbeats.")
+    topic_refresh_seconds: float = Field(
+        30.0, gt=0, description="How often schema patterns are matched against new topics."
+    )
+    idle_checkpoint_seconds: float = Field(
+        1.0, gt=0, description="Write the position after watermark-only traffic this often."
+    )
+    retry_backoff_seconds: float = Field(
+        1.0, gt=0, description="First wait after a retriable error (doubles up to 30 s)."
+    )
+    time_search_margin_seconds: float = Field(
+        60.0, ge=0, description="Replay by time: look this far before the requested time."
+    )
+
+
+class ApplySettings(ServiceSettings):
+    """Everything ``drapply`` needs."""
+
+    env_prefix_name: ClassVar[str] = ENV_PREFIX
+
+    source: SourceSettings = SourceSettings()
+    target: TargetSettings = TargetSettings()
+    targets: dict[str, TargetSettings] = Field(
+        default_factory=dict, description="Other targets by name, for replays into them."
+    )
+    policies: list[PolicyRule] = Field(default_factory=list, description="First match wins.")
+    renames: RenameSettings = RenameSettings()
+    apply: ApplyOptions = ApplyOptions()
+    kafka: KafkaSettings = KafkaSettings()
+    http: HttpSettings = HttpSettings(port=8702)
+    logging: LoggingSettings = LoggingSettings()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ApplySettings:
+        for name, target in [(PRIMARY, self.target), *self.targets.items()]:
+            if target.kind is not TargetKind.SQLITE and not target.dsn:
+                raise ValueError(f"target {name!r}: dsn is required for kind={target.kind}")
+        if PRIMARY in self.targets:
+            raise ValueError("targets: 'primary' names [target] and cannot be redefined")
+        return self
+
+    def target_named(self, name: str) -> TargetSettings:
+        """``primary`` is ``[target]``; other names come from ``[targets.<name>]``."""
+        if name == PRIMARY:
+            return self.target
+        try:
+            return self.targets[name]
+        except KeyError:
+            raise ConfigError(f"no target named {name!r}", key=f"targets.{name}") from None
+
+
+def load_apply_settings(path: Path | str | None = None, **overrides: Any) -> ApplySettings:
+    """Build the settings once; refuses passwords written into the TOML file."""
+    if path is not None:
+        _refuse_file_secrets(Path(path))
+    return load_settings(ApplySettings, path, env_prefix=ENV_PREFIX, **overrides)
+
+
+def _refuse_file_secrets(path: Path) -> None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return  # load_settings reports these with the file named
+    sections = [("target", data.get("target"))]
+    sections += [(f"targets.{k}", v) for k, v in (data.get("targets") or {}).items()]
+    for key, section in sections:
+        if not isinstance(section, dict):
+            continue
+        if "password" in section:
+            raise ConfigError(
+                "a password may not be written in the configuration file; use "
+                f"{ENV_PREFIX}__{key.upper().replace('.', '__')}__PASSWORD or password_file",
+                key=f"{key}.password",
+                file=str(path),
+            )
+        dsn = section.get("dsn")
+        if isinstance(dsn, str) and _dsn_has_password(dsn):
+            raise ConfigError(
+                "the DSN holds a password; use the environment or password_file",
+                key=f"{key}.dsn",
+                file=str(path),
+            )
+    http = data.get("http")
+    if isinstance(http, dict) and "service_token" in http:
+        raise ConfigError(
+            "the service token may not be written in the configuration file",
+            key="http.service_token",
+            file=str(path),
+        )
+
+
+def _dsn_has_password(dsn: str) -> bool:
+    if "password=" in dsn.lower():
+        return True
+    if "://" in dsn:
+        authority = dsn.split("://", 1)[1].split("@", 1)
+        return len(authority) == 2 and ":" in authority[0]
+    return False

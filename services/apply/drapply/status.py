@@ -1,0 +1,104 @@
+"""Per-stream status as the admin API and ``drapply once`` report it.
+
+Written by the stream's worker and observer (two threads, plain attribute stores),
+read as a snapshot. Lag: ``lag_scn`` is the highest SCN seen on the topic (transactions
+and watermarks) minus what is applied; ``lag_seconds`` is zero when nothing is queued,
+else the age (now - source commit time) of the last applied transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class StreamState(StrEnum):
+    RUNNING = "running"
+    HOLDING = "holding"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+
+@dataclass(slots=True)
+class StreamStatus:
+    """What one stream is doing; mutated by its worker, read by status calls."""
+
+    schema: str
+    topic: str
+    partition: int
+    state: StreamState = StreamState.RUNNING
+    applied_scn: int | None = None
+    applied_xid: str | None = None
+    source_commit_ts: datetime | None = None
+    watermark_scn: int | None = None
+    seen_scn: int | None = None
+    position: int = 0
+    queue_depth: int | None = None
+    hold_at_scn: int | None = None
+    error: str | None = None
+    conflicts: int = 0
+    parked: int = 0
+    transactions: int = 0
+    rows: int = 0
+    replaying_until: int | None = None
+
+    def saw(self, scn: int) -> None:
+        if self.seen_scn is None or scn > self.seen_scn:
+            self.seen_scn = scn
+
+    def lag_scn(self) -> int | None:
+        done = max(self.applied_scn or 0, self.watermark_scn or 0)
+        if self.seen_scn is None:
+            return None if not done else 0
+        return max(0, self.seen_scn - done)
+
+    def lag_seconds(self, now: datetime) -> float | None:
+        if self.queue_depth == 0:
+            return 0.0
+        if self.source_commit_ts is None:
+            return None
+        return max(0.0, (now - self.source_commit_ts).total_seconds())
+
+    def document(self, now: datetime) -> dict[str, Any]:
+        """The ``schemas.<SCHEMA>`` object of ``GET /api/v1/status``."""
+        return {
+            "state": self.state.value,
+            "applied_scn": self.applied_scn,
+            "applied_xid": self.applied_xid,
+            "source_commit_ts": _iso(self.source_commit_ts),
+            "lag_scn": self.lag_scn(),
+            "lag_seconds": self.lag_seconds(now),
+            "queue_depth": self.queue_depth,
+            "hold_at_scn": self.hold_at_scn,
+            "error": self.error,
+            "conflicts": self.conflicts,
+            "parked": self.parked,
+            "topic": self.topic,
+            "partition": self.partition,
+            "position": self.position,
+            "watermark_scn": self.watermark_scn,
+            "transactions": self.transactions,
+            "rows": self.rows,
+            "replaying_until": self.replaying_until,
+        }
+
+
+def overall(states: list[StreamState], *, stopped: bool, hold_at: int | None) -> str:
+    """The service's ``state``: error wins, then stopped, holding when every stream holds."""
+    if any(s is StreamState.ERROR for s in states):
+        return "error"
+    if stopped:
+        return "stopped"
+    if hold_at is not None and states and all(s is StreamState.HOLDING for s in states):
+        return "holding"
+    return "running"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

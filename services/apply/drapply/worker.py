@@ -1,0 +1,389 @@
+"""One stream's worker: fetch, feed the applier in its database thread, react.
+
+The worker owns the stream's target session (in a one-thread executor, so the
+connection is only ever used by one thread) and its position in the consumer. Each step
+takes a snapshot of the gate, then fetches or feeds; the applier's answer (held,
+rewind, park) and errors decide the next step. Retriable errors back off and resume
+from the checkpoint in the target; other errors put the stream in ``error`` until the
+operator resumes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from drcommon.errors import DRError
+from drcommon.model import TransactionMessage
+
+from drapply.adapters.base import Checkpoint, ParkedRow, Stream, Target, TargetSession
+from drapply.applier import Applier, FeedResult, Outcome, ParkRequest, Record
+from drapply.deadletter import DeadLetters
+from drapply.errors import ApplyHalted, BadRecord, CheckpointMoved
+from drapply.gate import Gate
+from drapply.metrics import ApplyMetrics
+from drapply.settings import ApplyOptions
+from drapply.source import PartitionSource
+from drapply.status import StreamState, StreamStatus, utcnow
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_BACKOFF = 30.0
+EXTERNAL_CHECK_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerDeps:
+    """What every worker of a process shares."""
+
+    target: Target
+    make_applier: Callable[[TargetSession, Stream], Applier]
+    gate: Gate
+    options: ApplyOptions
+    dead_letters: DeadLetters
+    metrics: ApplyMetrics | None = None
+
+
+class StreamWorker:
+    """Applies one stream until stopped (or, with ``until_end``, until caught up)."""
+
+    def __init__(
+        self,
+        stream: Stream,
+        source: PartitionSource,
+        deps: WorkerDeps,
+        status: StreamStatus,
+        *,
+        until_end: bool = False,
+        idle_grace: float = 0.0,
+    ) -> None:
+        self.stream = stream
+        self.source = source
+        self.deps = deps
+        self.status = status
+        self._until_end = until_end
+        self._idle_grace = idle_grace
+        self._last_progress = time.monotonic()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"apply-{stream.owner}")
+        self._session: TargetSession | None = None
+        self._applier: Applier | None = None
+        self._pending: list[Record] = []
+        self._pending_error: DRError | None = None
+        self._stopping = False
+        self._finished = False
+        self._error_version: int | None = None
+        self._backoff = deps.options.retry_backoff_seconds
+        self._last_flush = time.monotonic()
+        self._last_external_check = time.monotonic()
+        self._commands: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        self.end_offset: int | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @property
+    def applier(self) -> Applier:
+        assert self._applier is not None, "worker not opened"
+        return self._applier
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def run(self) -> None:
+        """The worker's task body."""
+        try:
+            while not self._stopping and not self._finished:
+                if self._applier is None:
+                    await self._guarded(self._open)
+                else:
+                    await self._guarded(self._step)
+        finally:
+            await self._close()
+
+    def request_stop(self) -> None:
+        self._stopping = True
+
+    async def _close(self) -> None:
+        def close() -> None:
+            if self._applier is not None:
+                self._applier.abort()
+            if self._session is not None:
+                self._session.close()
+
+        try:
+            await self._db(close)
+        except DRError:
+            log.warning("closing the target session failed", exc_info=True)
+        self._session = None
+        self._applier = None
+        self._executor.shutdown(wait=False)
+
+    async def _open(self) -> None:
+        if self._session is None:
+            self._session = await self._db(self.deps.target.connect)
+        applier = self.deps.make_applier(self._session, self.stream)
+        beginning = await self.source.beginning()
+        checkpoint = await self._db(applier.open, beginning)
+        if checkpoint.next_offset < beginning:
+            raise BadRecord(
+                "records the checkpoint still needs were deleted by Kafka retention",
+                topic=self.stream.topic,
+                partition=self.stream.partition,
+                checkpoint=checkpoint.next_offset,
+                first_available=beginning,
+            )
+        self._applier = applier
+        self._seek(checkpoint)
+        if self._until_end:
+            self.end_offset = await self.source.end()
+        log.info(
+            "stream opened",
+            extra={"topic": self.stream.topic, "partition": self.stream.partition,
+                   "offset": checkpoint.next_offset, "scn": checkpoint.commit_scn},
+        )  # fmt: skip
+
+    def _seek(self, checkpoint: Checkpoint) -> None:
+        self.source.seek(checkpoint.next_offset)
+        self._pending = []
+        self._pending_error = None
+        st = self.status
+        st.applied_scn, st.applied_xid = checkpoint.commit_scn, checkpoint.xid
+        st.source_commit_ts, st.position = checkpoint.commit_ts, checkpoint.next_offset
+        st.watermark_scn, st.replaying_until = checkpoint.watermark_scn, checkpoint.replay_until
+
+    async def _guarded(self, body: Callable[[], Any]) -> None:
+        try:
+            await body()
+            self._backoff = self.deps.options.retry_backoff_seconds
+        except asyncio.CancelledError:
+            raise
+        except CheckpointMoved as exc:
+            log.warning("checkpoint moved; re-reading it", extra={"error": str(exc)})
+            await self._reload()
+        except DRError as exc:
+            if exc.retriable:
+                await self._retry_later(exc)
+            else:
+                self._fail(exc)
+
+    async def _reload(self) -> None:
+        if self._applier is None:
+            return
+        checkpoint = await self._db(self._applier.reload)
+        self._seek(checkpoint)
+
+    async def _retry_later(self, exc: DRError) -> None:
+        self._count_error("retriable")
+        log.warning(
+            "retriable error; backing off",
+            extra={"topic": self.stream.topic, "error": str(exc), "seconds": self._backoff},
+        )
+        await self._drop_session()
+        await asyncio.sleep(self._backoff)
+        self._backoff = min(self._backoff * 2, MAX_BACKOFF)
+
+    async def _drop_session(self) -> None:
+        session, self._session, self._applier = self._session, None, None
+
+        def close() -> None:
+            if session is not None:
+                try:
+                    session.rollback()
+                finally:
+                    session.close()
+
+        try:
+            await self._db(close)
+        except DRError:
+            log.debug("closing a broken session failed", exc_info=True)
+
+    def _fail(self, exc: DRError) -> None:
+        self._count_error("fatal")
+        self.status.state = StreamState.ERROR
+        self.status.error = str(exc)
+        self._error_version = self.deps.gate.state.version
+        log.error(
+            "stream stopped on error",
+            extra={"topic": self.stream.topic, "partition": self.stream.partition,
+                   "error": str(exc)},
+        )  # fmt: skip
+        if self._until_end:
+            self._finished = True
+
+    def _count_error(self, kind: str) -> None:
+        if self.deps.metrics is not None:
+            self.deps.metrics.errors.labels(self.stream.owner, kind).inc()
+
+    # -- commands from the service (replay) ----------------------------------------------------
+    async def call(self, fn: Callable[[Applier], T]) -> T:
+        """Run ``fn(applier)`` in the database thread between two steps."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._commands.append((lambda: fn(self.applier), future))
+        return await future
+
+    async def rewind(self, offset: int) -> Checkpoint:
+        """Move the checkpoint back to ``offset`` and re-apply from there (overwrite
+        semantics up to where it stood)."""
+
+        def body(applier: Applier) -> Checkpoint:
+            applier.abort()
+            checkpoint = applier.session.rewind(applier.stream, offset)
+            applier._reset(checkpoint)
+            return checkpoint
+
+        checkpoint = await self.call(body)
+        self._seek(checkpoint)
+        return checkpoint
+
+    async def _run_commands(self) -> None:
+        commands, self._commands = self._commands, []
+        for body, future in commands:
+            try:
+                future.set_result(await self._db(body))
+            except Exception as exc:  # handed to the caller, who reports it
+                future.set_exception(exc)
+
+    # -- one step ------------------------------------------------------------------------------
+    async def _step(self) -> None:
+        if self._commands:
+            await self._run_commands()
+        gate = self.deps.gate.state
+        self.status.hold_at_scn = gate.hold_at
+        if self._error_version is not None:
+            if await self.deps.gate.changed(self._error_version, 1.0):
+                self._error_version = None
+                self.status.error = None
+                self.status.state = StreamState.RUNNING
+                await self._reload()
+            return
+        if gate.stopped:
+            if self.applier.in_transaction:
+                await self._reload()
+            self.status.state = StreamState.STOPPED
+            await self.deps.gate.changed(gate.version, 1.0)
+            return
+        if not self._pending and self._pending_error is None:
+            await self._fetch()
+        if self._pending:
+            result = await self._db(self.applier.feed, self._pending, gate.hold_at)
+            await self._handle(result, gate.version)
+        elif self._pending_error is not None:
+            error, self._pending_error = self._pending_error, None
+            raise error
+        else:
+            await self._idle()
+        self._update_state(gate.hold_at)
+
+    async def _fetch(self) -> None:
+        options = self.deps.options
+        fetched = await self.source.fetch(options.fetch_max_records, options.fetch_timeout_ms)
+        self._pending, self._pending_error = fetched.records, fetched.error
+        if fetched.records:
+            self._last_progress = time.monotonic()
+        if fetched.seen_scn is not None:
+            self.status.saw(fetched.seen_scn)
+        end = self.source.known_end()
+        if end is not None:
+            position = await self.source.position()
+            self.status.queue_depth = max(0, end - position) + len(self._pending)
+
+    async def _handle(self, result: FeedResult, gate_version: int) -> None:
+        self._pending = self._pending[result.consumed :]
+        if result.outcome is Outcome.HELD:
+            self.status.state = StreamState.HOLDING
+            await self.deps.gate.changed(gate_version, 1.0)
+        elif result.outcome is Outcome.REWIND:
+            assert result.rewind_to is not None
+            self.source.seek(result.rewind_to)
+            self._pending, self._pending_error = [], None
+        elif result.outcome is Outcome.PARK:
+            assert result.park is not None
+            await self._park(result.park)
+        self.status.position = self.applier.position
+
+    def _update_state(self, hold_at: int | None) -> None:
+        if self.status.state is StreamState.ERROR:
+            return
+        applier = self.applier
+        held = hold_at is not None and (
+            (self.status.state is StreamState.HOLDING and bool(self._pending))
+            or (not applier.in_transaction and (applier.watermark_scn or -1) >= hold_at)
+        )
+        self.status.state = StreamState.HOLDING if held else StreamState.RUNNING
+        self.status.watermark_scn = applier.watermark_scn
+
+    async def _idle(self) -> None:
+        applier = self.applier
+        now = time.monotonic()
+        if applier.position > applier._cp.next_offset and (
+            self._until_end or now - self._last_flush >= self.deps.options.idle_checkpoint_seconds
+        ):
+            await self._db(applier.flush)
+            self._last_flush = now
+        if self._until_end and self.end_offset is not None and not applier.in_transaction:
+            position = await self.source.position()
+            if position >= self.end_offset:
+                if now - self._last_progress < self._idle_grace:
+                    self.end_offset = await self.source.end()  # keep going while records come
+                    return
+                await self._db(applier.flush)
+                self._finished = True
+                return
+        if now - self._last_external_check >= EXTERNAL_CHECK_SECONDS:
+            self._last_external_check = now
+            await self._check_external()
+
+    async def _check_external(self) -> None:
+        """Notice a checkpoint moved by someone else (a replay from the CLI) while idle."""
+        applier = self.applier
+        if applier.in_transaction:
+            return
+        stored = await self._db(applier.session.load_checkpoint, self.stream, applier.position)
+        if stored.next_offset != applier._cp.next_offset:
+            log.info(
+                "checkpoint changed outside this worker; following it",
+                extra={"topic": self.stream.topic, "offset": stored.next_offset},
+            )
+            await self._reload()
+
+    # -- parking -------------------------------------------------------------------------------
+    async def _park(self, request: ParkRequest) -> None:
+        self.source.seek(request.first_offset)
+        self._pending, self._pending_error = [], None
+        last, dl_offsets = await self.deps.dead_letters.publish(
+            self.stream.topic, self.stream.partition, request, self._chunks(request)
+        )
+        row = ParkedRow(
+            topic=self.stream.topic, partition=self.stream.partition,
+            first_offset=request.first_offset, last_offset=last, schema=self.stream.schema,
+            xid=request.xid, commit_scn=request.commit_scn, error=request.error,
+            parked_at=utcnow(), dl_offsets=dl_offsets,
+        )  # fmt: skip
+        await self._db(self.applier.record_parked, row)
+        self.source.seek(last + 1)
+        self.status.parked += 1
+        if self.deps.metrics is not None:
+            self.deps.metrics.parked.labels(self.stream.owner).inc()
+        if request.stop_after:
+            self._fail(ApplyHalted("parked a transaction and after_park = stop", xid=request.xid))
+
+    async def _chunks(self, request: ParkRequest) -> AsyncIterator[Record]:
+        """The parked transaction's records, read again from its first offset."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            fetched = await self.source.fetch(100, 500)
+            for record in fetched.records:
+                message = record.message
+                if record.offset < request.first_offset:
+                    continue
+                if not isinstance(message, TransactionMessage) or message.tx.xid != request.xid:
+                    raise BadRecord("parked transaction ended early", offset=record.offset)
+                yield record
+                if message.last:
+                    return
+            if fetched.error is not None:
+                raise fetched.error
+        raise BadRecord("timed out re-reading a transaction to park", xid=request.xid)
