@@ -61,24 +61,48 @@ class LogCatalog:
     """Archived logs found in an ordered list of directories and/or explicit files."""
 
     def __init__(
-        self, directories: Iterable[Path] = (), files: Iterable[Path] = (), patterns: str = "*"
+        self,
+        directories: Iterable[Path] = (),
+        files: Iterable[Path] = (),
+        patterns: str = "*",
+        online: Iterable[Path] = (),
     ) -> None:
         self._directories = list(directories)
         self._files = list(files)
+        self._online = list(online)
         self._patterns = [p for p in patterns.split("|") if p]
         self._cache: dict[Path, tuple[tuple[int, int], LogFile | None]] = {}
         self._by_key: dict[tuple[int, int], LogFile] = {}
         self.unreadable: dict[Path, str] = {}
 
     def refresh(self) -> None:
-        """Re-scan the places; cheap when nothing changed."""
+        """Re-scan the places; cheap when nothing changed. Archived copies win over
+        online logs of the same sequence: they are complete and cannot be reused."""
         found: dict[tuple[int, int], LogFile] = {}
         for path in self._candidates():
             entry = self._describe(path)
             if entry is None:
                 continue
             found.setdefault((entry.thread, entry.sequence), entry)
+        for path in self._online:
+            entry = self._describe_online(path)
+            if entry is not None:
+                found.setdefault((entry.thread, entry.sequence), entry)
         self._by_key = found
+
+    def _describe_online(self, path: Path) -> LogFile | None:
+        """An online log's header is rewritten at every log switch: never cached."""
+        try:
+            entry = read_log_file(path, online=True)
+        except (DRError, OSError) as exc:
+            if self.unreadable.get(path) != str(exc):
+                log.warning(
+                    "online redo log not readable", extra={"file": str(path), "error": str(exc)}
+                )
+            self.unreadable[path] = str(exc)
+            return None
+        self.unreadable.pop(path, None)
+        return entry
 
     def _candidates(self) -> Iterable[Path]:
         yield from self._files

@@ -80,7 +80,8 @@ class CaptureService(ServiceBase):
         )
         await self._publisher.start(table_filter.owners_named())
         checkpoint = await load_checkpoint(s.kafka, names.checkpoints, s.capture_id)
-        catalog = LogCatalog(s.source.archive_dirs, s.source.files, s.source.archive_pattern)
+        catalog = LogCatalog(s.source.archive_dirs, s.source.files, s.source.archive_pattern,
+                             online=[p for t in s.source.threads for p in t.online_logs])
         await asyncio.to_thread(catalog.refresh)
         threads = [t.thread for t in s.source.threads] or catalog.threads()
         if not threads:

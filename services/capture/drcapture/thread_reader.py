@@ -16,9 +16,10 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from drcommon.errors import SourceError
+from drcommon.errors import DRError, MissingLog, SourceError
 
-from drcapture.catalog import LogCatalog, LogFile
+from drcapture.catalog import LogCatalog, LogFile, read_log_file
+from drcapture.redo.binary import SCN_MAX
 from drcapture.redo.blocks import BlockStatus, FileSource, RedoFile
 from drcapture.redo.ops.dispatch import OpCounters, ParsedRecord
 from drcapture.redo.reader import iter_records
@@ -65,6 +66,7 @@ class ThreadReader:
         self._redo: RedoFile | None = None
         self._state: ReadState | None = None
         self._records: Iterator[ParsedRecord] | None = None
+        self._pending: ParsedRecord | None = None
         self.last_rba: Rba | None = start
         self.last_scn = start_scn or 0
         self.finished = False
@@ -137,13 +139,63 @@ class ThreadReader:
             return self._at_end(result)
         while result.records < budget:
             assert self._records is not None
-            record = next(self._records, None)
+            record, self._pending = self._pending or next(self._records, None), None
             if record is None:
-                if not self._log_complete() or not self._advance():
-                    return self._at_end(result)
-                continue
+                if self._log_complete():
+                    if not self._advance():
+                        return self._at_end(result)
+                    continue
+                if self._online_moved_on():
+                    continue
+                return self._at_end(result)
             self._feed(record, result)
         return result
+
+    def _online_moved_on(self) -> bool:
+        """At the written end of an online log: has more appeared, or has it switched?
+
+        True when reading can go on now (new blocks, the archived copy, or the next log);
+        False when the thread is simply caught up. An online log reused before we read
+        it to the end, with no archived copy, is a gap: MissingLog.
+        """
+        assert self._log is not None and self._state is not None and self._redo is not None
+        if not self._log.online:
+            return False
+        sequence = self._log.sequence
+        self.catalog.refresh()
+        archived = self.catalog.find(self.thread, sequence)
+        if archived is not None and not archived.online:
+            self._open(archived, self._state)  # same block numbering, now complete
+            return True
+        try:
+            fresh = read_log_file(self._log.path, online=True)
+        except DRError:
+            fresh = None
+        if fresh is None or fresh.sequence != sequence:
+            raise MissingLog(
+                "an online redo log was reused before capture read it, and its archived "
+                "copy is in none of the configured locations",
+                thread=self.thread,
+                sequence=sequence,
+                file=str(self._log.path),
+                scn_from=self.last_scn,
+            )
+        if self._state.stopped is BlockStatus.OVERWRITTEN:
+            raise MissingLog(
+                "online redo log overwritten while being read",
+                thread=self.thread,
+                sequence=sequence,
+                file=str(self._log.path),
+            )
+        switched = fresh.next_scn != SCN_MAX
+        # Look again from where we stopped: blocks written since (before the switch, if
+        # there was one) are read first; only an empty look after a switch moves on.
+        self._records = iter_records(self._redo, self._state, self.counters)
+        peeked = next(self._records, None)
+        if peeked is not None:
+            self._pending = peeked
+            return True
+        return switched and self._advance()
 
     def _feed(self, record: ParsedRecord, result: ReadResult) -> None:
         raw = record.record
