@@ -23,6 +23,7 @@ from drcapture.redo.ops.dispatch import OpCounters
 from drcapture.redo.records import Rba
 from drcapture.redo.txn.assembler import AssemblerOptions, TransactionAssembler
 from drcapture.settings import CaptureSettings, DictionarySettings
+from drcapture.spill import SpillingStore
 from drcapture.thread_reader import ThreadReader
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,12 @@ class CaptureService(ServiceBase):
         )
         await self._publisher.start(table_filter.owners_named())
         checkpoint = await load_checkpoint(s.kafka, names.checkpoints, s.capture_id)
-        catalog = LogCatalog(s.source.archive_dirs, s.source.files, s.source.archive_pattern,
-                             online=[p for t in s.source.threads for p in t.online_logs])
+        catalog = LogCatalog(
+            s.source.archive_dirs,
+            s.source.files,
+            s.source.archive_pattern,
+            online=[p for t in s.source.threads for p in t.online_logs],
+        )
         await asyncio.to_thread(catalog.refresh)
         threads = [t.thread for t in s.source.threads] or catalog.threads()
         if not threads:
@@ -91,6 +96,7 @@ class CaptureService(ServiceBase):
             )
         readers: dict[int, ThreadReader] = {}
         for thread in threads:
+            store = SpillingStore(s.spill.directory / f"thread-{thread}", s.spill.threshold_bytes)
             assembler = TransactionAssembler(
                 dictionary,
                 AssemblerOptions(
@@ -99,6 +105,7 @@ class CaptureService(ServiceBase):
                     db_name=dictionary.db_name or s.database,
                     wanted=table_filter,
                 ),
+                store=store,
             )
             restart = checkpoint.threads.get(thread) if checkpoint else None
             readers[thread] = ThreadReader(

@@ -1,0 +1,150 @@
+"""A :class:`~drcapture.redo.txn.store.ChangeStore` that bounds memory per transaction.
+
+Pieces of a transaction stay in memory until their estimated size passes the
+threshold; from then on that transaction's pieces go to its own spill file (appended
+pickles, private to this process: mode 0600 in capture's state directory). A partial
+rollback removes the newest matching piece, in memory or on disk (a tombstone: the
+file is only appended to). Commit iterates the file in order without loading it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from drcapture.redo.txn.pieces import Piece
+from drcapture.redo.xid import Xid
+
+PIECE_OVERHEAD = 200  # bytes: the dataclass, its tuples and ints around the value bytes
+
+
+def piece_size(piece: Piece) -> int:
+    """A cheap estimate of the memory a buffered piece holds."""
+    size = PIECE_OVERHEAD
+    for values in (piece.before, piece.after, piece.supp, *piece.rows):
+        for _, raw in values:
+            size += 40 + (len(raw) if raw else 0)
+    return size
+
+
+@dataclass(slots=True)
+class _Spilled:
+    path: Path
+    handle: BinaryIO
+    offsets: list[int] = field(default_factory=list)
+    removed: set[int] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Open:
+    memory: list[Piece] = field(default_factory=list)
+    size: int = 0
+    spilled: _Spilled | None = None
+
+
+class SpillingStore:
+    """In memory up to ``threshold_bytes`` per transaction, then on disk."""
+
+    def __init__(self, directory: Path, threshold_bytes: int) -> None:
+        self._directory = directory
+        self._threshold = threshold_bytes
+        self._open: dict[Xid, _Open] = {}
+        self.spilled_bytes = 0
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.spill"):  # left by a crash: rebuilt from redo
+            stale.unlink()
+
+    def append(self, xid: Xid, piece: Piece) -> None:
+        entry = self._open.setdefault(xid, _Open())
+        if entry.spilled is None:
+            entry.memory.append(piece)
+            entry.size += piece_size(piece)
+            if entry.size > self._threshold:
+                self._spill(xid, entry)
+            return
+        self._write(entry.spilled, piece)
+
+    def _spill(self, xid: Xid, entry: _Open) -> None:
+        path = self._directory / f"{xid}.spill"
+        fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_RDWR, 0o600)
+        spilled = _Spilled(path, os.fdopen(fd, "w+b"))
+        for piece in entry.memory:
+            self._write(spilled, piece)
+        entry.memory, entry.size, entry.spilled = [], 0, spilled
+
+    def _write(self, spilled: _Spilled, piece: Piece) -> None:
+        data = pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL)
+        spilled.handle.seek(0, os.SEEK_END)
+        spilled.offsets.append(spilled.handle.tell())
+        spilled.handle.write(len(data).to_bytes(4, "little"))
+        spilled.handle.write(data)
+        self.spilled_bytes += len(data) + 4
+
+    @staticmethod
+    def _read(spilled: _Spilled, index: int) -> Piece:
+        spilled.handle.seek(spilled.offsets[index])
+        length = int.from_bytes(spilled.handle.read(4), "little")
+        piece = pickle.loads(spilled.handle.read(length))
+        assert isinstance(piece, Piece)
+        return piece
+
+    def pieces(self, xid: Xid) -> Iterator[Piece]:
+        entry = self._open.get(xid)
+        if entry is None:
+            return iter(())
+        if entry.spilled is None:
+            return iter(list(entry.memory))
+        return self._iter_spilled(entry.spilled)
+
+    def _iter_spilled(self, spilled: _Spilled) -> Iterator[Piece]:
+        spilled.handle.flush()
+        for index in range(len(spilled.offsets)):
+            if index not in spilled.removed:
+                yield self._read(spilled, index)
+
+    def remove_last(self, xid: Xid, match: Callable[[Piece], bool]) -> Piece | None:
+        entry = self._open.get(xid)
+        if entry is None:
+            return None
+        if entry.spilled is None:
+            for i in range(len(entry.memory) - 1, -1, -1):
+                if match(entry.memory[i]):
+                    piece = entry.memory.pop(i)
+                    entry.size -= piece_size(piece)
+                    return piece
+            return None
+        spilled = entry.spilled
+        spilled.handle.flush()
+        for index in range(len(spilled.offsets) - 1, -1, -1):
+            if index in spilled.removed:
+                continue
+            piece = self._read(spilled, index)
+            if match(piece):
+                spilled.removed.add(index)
+                return piece
+        return None
+
+    def drop(self, xid: Xid) -> None:
+        entry = self._open.pop(xid, None)
+        if entry is not None and entry.spilled is not None:
+            entry.spilled.handle.close()
+            entry.spilled.path.unlink(missing_ok=True)
+
+    def count(self, xid: Xid) -> int:
+        entry = self._open.get(xid)
+        if entry is None:
+            return 0
+        if entry.spilled is None:
+            return len(entry.memory)
+        return len(entry.spilled.offsets) - len(entry.spilled.removed)
+
+    def memory_bytes(self) -> int:
+        """Estimated bytes held in memory by all open transactions."""
+        return sum(e.size for e in self._open.values())
+
+    def spilled_transactions(self) -> int:
+        return sum(1 for e in self._open.values() if e.spilled is not None)

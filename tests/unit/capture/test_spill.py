@@ -1,0 +1,89 @@
+"""The spilling store behaves exactly like the memory store, and bounds memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from drcapture.redo.txn.pieces import Piece, PieceKind
+from drcapture.redo.txn.store import MemoryStore
+from drcapture.redo.xid import Xid
+from drcapture.spill import SpillingStore, piece_size
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def _piece(n: int, size: int = 10) -> Piece:
+    return Piece(
+        kind=PieceKind.ROW,
+        rba=f"0x000001.{n:08x}.0010",
+        scn=n,
+        sub_scn=0,
+        con_id=None,
+        obj=7,
+        data_obj=7,
+        redo_code=2,
+        undo_code=3,
+        bdba=n % 5,
+        slot=n % 3,
+        fb=0x2C,
+        supp_type=0,
+        supp_fb=0,
+        row=None,
+        before=(),
+        after=((1, str(n).encode() * size),),
+        supp=(),
+    )
+
+
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("append"), st.integers(0, 2), st.integers(0, 200)),
+        st.tuples(st.just("undo"), st.integers(0, 2), st.integers(0, 4)),
+        st.tuples(st.just("drop"), st.integers(0, 2), st.just(0)),
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops)
+def test_same_behaviour_as_memory_store(
+    tmp_path_factory: pytest.TempPathFactory, script: list[tuple[str, int, int]]
+) -> None:
+    directory = tmp_path_factory.mktemp("spill")
+    memory, spilling = MemoryStore(), SpillingStore(directory, threshold_bytes=2000)
+    xids = [Xid(1, 2, n + 1) for n in range(3)]
+    for op, which, arg in script:
+        xid = xids[which]
+        if op == "append":
+            for store in (memory, spilling):
+                store.append(xid, _piece(arg))
+        elif op == "undo":
+
+            def match(p: Piece, slot: int = arg % 3) -> bool:
+                return p.slot == slot
+
+            assert memory.remove_last(xid, match) == spilling.remove_last(xid, match)
+        else:
+            memory.drop(xid)
+            spilling.drop(xid)
+        for x in xids:
+            assert list(memory.pieces(x)) == list(spilling.pieces(x))
+            assert memory.count(x) == spilling.count(x)
+
+
+def test_large_transaction_leaves_memory(tmp_path: Path) -> None:
+    store = SpillingStore(tmp_path, threshold_bytes=100_000)
+    xid = Xid(3, 4, 5)
+    for n in range(5000):
+        store.append(xid, _piece(n, size=50))
+    assert store.spilled_transactions() == 1
+    assert store.memory_bytes() == 0
+    assert store.spilled_bytes > 5000 * 50
+    assert [p.scn for p in store.pieces(xid)] == list(range(5000))
+    spill_file = tmp_path / f"{xid}.spill"
+    assert spill_file.exists() and oct(spill_file.stat().st_mode & 0o777) == "0o600"
+    store.drop(xid)
+    assert not spill_file.exists()
+    assert piece_size(_piece(1)) > 0
