@@ -24,15 +24,19 @@ echo "== capture: decoding real Oracle redo and publishing committed transaction
 "$BIN/drcapture" run --config deploy/examples/demo-capture.toml
 echo "== apply: applying from Kafka into var/demo/dr.sqlite"
 "$BIN/drapply" once --config deploy/examples/demo-apply.toml
-echo "== what the DR database holds"
+echo "== what the DR database holds (var/demo: one SQLite file per Oracle schema)"
 "$BIN/python" - <<'PY'
 import sqlite3
 from pathlib import Path
-main = Path("var/demo/dr.sqlite")
-db = sqlite3.connect(main)
+
+db = sqlite3.connect(":memory:")
 for schema_file in sorted(Path("var/demo").glob("dr.*.sqlite")):
     schema = schema_file.name.split(".")[1]
-    db.execute(f"ATTACH DATABASE ? AS \"{schema}\"", (str(schema_file),))
-rows = db.execute('SELECT * FROM "OLR_TEST"."TEST_CDC" ORDER BY 1').fetchall()
-print(f"OLR_TEST.TEST_CDC: {len(rows)} row(s): {rows}")
+    db.execute(f'ATTACH DATABASE ? AS "{schema}"', (str(schema_file),))
+    tables = [r[0] for r in db.execute(
+        f'SELECT name FROM "{schema}".sqlite_master WHERE type = \'table\' '
+        "AND name NOT LIKE '\\_drapply%' ESCAPE '\\' ORDER BY name")]
+    for table in tables:
+        rows = db.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()
+        print(f"{schema}.{table}: {len(rows)} row(s): {rows}")
 PY
