@@ -1,0 +1,1 @@
+"""Control's REST API (FastAPI), versioned under ``/api/v1``, one router per resource."""

@@ -1,0 +1,111 @@
+"""The FastAPI application: routers under ``/api/v1``, health endpoints, the console,
+and one error handler that answers ``{"detail"}`` and audits every refusal."""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from pathlib import Path
+
+from drcommon.errors import DRError
+from drcommon.http import Health, HealthStatus, add_health_and_metrics
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from drcontrol.api.routers import (
+    approvals,
+    audit,
+    automation,
+    budget,
+    events,
+    executions,
+    healthz,
+    operations,
+    replays,
+    sites,
+    status,
+    users,
+)
+from drcontrol.context import ControlContext
+from drcontrol.errors import ControlError
+
+log = logging.getLogger(__name__)
+REFUSALS = frozenset({401, 403, 409, 410, 412, 422, 428})
+API_VERSION = "1"
+
+
+async def _refused(ctx: ControlContext, request: Request, exc: ControlError) -> None:
+    principal = getattr(request.state, "principal", None)
+    actor = principal.user if principal else "anonymous"
+    action = "auth.failed" if exc.status == 401 else "request.refused"
+    client = request.client.host if request.client else None
+    try:
+        await ctx.recorder.record(actor, action, f"{request.method} {request.url.path}",
+                                  outcome="refused", status=exc.status, reason=exc.message,
+                                  client=client, **{k: str(v) for k, v in exc.where.items()})
+    except DRError as audit_exc:
+        log.error("could not audit a refusal: %s", audit_exc)
+
+
+def _install_errors(app: FastAPI, ctx: ControlContext) -> None:
+    @app.exception_handler(ControlError)
+    async def control_error(request: Request, exc: ControlError) -> JSONResponse:
+        if exc.status in REFUSALS:
+            await _refused(ctx, request, exc)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(DRError)
+    async def dr_error(request: Request, exc: DRError) -> JSONResponse:
+        log.error("request failed: %s", exc)
+        return JSONResponse({"detail": str(exc)}, status_code=503 if exc.retriable else 500)
+
+
+def _health(ctx: ControlContext) -> object:
+    async def probe() -> Health:
+        try:
+            head = await ctx.storage.audit_head()
+        except DRError as exc:
+            return Health(HealthStatus.FAILING, {"storage": str(exc)})
+        snap = ctx.watcher.latest
+        down = [name for name in ("capture", "apply", "appha")
+                if getattr(snap, name) is not None and not getattr(snap, name).ok]
+        details = {"audit_seq": head.seq if head else 0, "peers_down": down,
+                   "engine_running": ctx.engine.busy_with}
+        return Health(HealthStatus.DEGRADED if down else HealthStatus.OK, details)
+
+    return probe
+
+
+def console_directory() -> Path:
+    """The console's static files inside the package."""
+    return Path(str(resources.files("drcontrol.console").joinpath("static")))
+
+
+def build_app(ctx: ControlContext) -> FastAPI:
+    """The whole HTTP face of control."""
+    app = FastAPI(
+        title="drcontrol",
+        summary="Oracle DR control: sites, operations, approvals, runbooks, audit",
+        version=API_VERSION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    api = APIRouter(prefix="/api/v1")
+    for module in (sites, operations, approvals, executions, audit, events, automation, budget,
+                   replays, users, status):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(healthz.router)
+    _install_errors(app, ctx)
+    add_health_and_metrics(app, _health(ctx), ctx.metrics)  # type: ignore[arg-type]
+    app.mount("/console", StaticFiles(directory=console_directory(), html=True), name="console")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/console/")
+
+    return app

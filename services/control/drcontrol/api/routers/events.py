@@ -1,0 +1,57 @@
+"""Server-sent events: audit records, operation and step changes, status polls, live."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from drcontrol.api.deps import Ctx, CurrentUser
+from drcontrol.auth.roles import Permission, require
+from drcontrol.canonical import canonical_json
+from drcontrol.events import Event
+
+router = APIRouter(tags=["events"])
+KEEPALIVE_SECONDS = 15.0
+
+
+def frame(event: Event) -> str:
+    """One SSE frame; audit events carry their sequence number as the event id."""
+    lines = [f"event: {event.kind}"]
+    if event.kind == "audit" and "seq" in event.data:
+        lines.append(f"id: {event.data['seq']}")
+    lines.append(f"data: {canonical_json(event.data)}")
+    return "\n".join(lines) + "\n\n"
+
+
+@router.get("/events", summary="Live updates as text/event-stream",
+            response_class=StreamingResponse)
+async def events(request: Request, ctx: Ctx, who: CurrentUser) -> StreamingResponse:
+    require(who, Permission.READ)
+
+    async def stream() -> AsyncIterator[str]:
+        async with ctx.bus.subscribe() as queue:
+            yield ": connected\n\n"
+            stopping = asyncio.ensure_future(ctx.stopping.wait())
+            try:
+                while not ctx.stopping.is_set():
+                    getter = asyncio.ensure_future(queue.get())
+                    done, _ = await asyncio.wait({getter, stopping}, timeout=KEEPALIVE_SECONDS,
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    if getter in done:
+                        yield frame(getter.result())
+                        continue
+                    getter.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await getter
+                    if await request.is_disconnected():
+                        return
+                    yield ": keep-alive\n\n"
+            finally:
+                stopping.cancel()
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

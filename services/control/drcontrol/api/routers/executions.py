@@ -1,0 +1,62 @@
+"""Runbook executions and their steps; retry, skip (admin) or abort a failed run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, answer, op_public
+from drcontrol.auth.roles import Permission, require
+from drcontrol.idempotency import Answer
+from drcontrol.model import OpState
+from drcontrol.opstore import load
+from drcontrol.requests import CommentRequest, SkipRequest
+
+router = APIRouter(prefix="/executions", tags=["executions"])
+
+
+@router.get("/{op_id}", summary="The run of an operation: its runbook and every step's state")
+async def get_execution(op_id: str, ctx: Ctx, who: CurrentUser) -> dict[str, Any]:
+    require(who, Permission.READ)
+    op = await load(ctx.storage, op_id)
+    steps = await ctx.storage.get_steps(op_id)
+    book = ctx.runbooks[op.runbook]
+    planned = [s.model_dump(mode="json") for s in book.steps_for(op.is_drill)]
+    return {
+        "operation_id": op.id, "state": op.state.value, "runbook": op.runbook,
+        "drill": op.is_drill, "outcome": op.outcome, "started_at": op.started_at,
+        "finished_at": op.finished_at, "planned": planned,
+        "steps": [s.model_dump(mode="json") for s in steps],
+        "offers": ["retry", "skip", "abort"] if op.state is OpState.STEP_FAILED else [],
+    }
+
+
+@router.post("/{op_id}/retry", summary="Run the failed step again")
+async def retry(op_id: str, body: CommentRequest, request: Request, ctx: Ctx, who: CurrentUser,
+                key: IdempotencyKey = None) -> JSONResponse:
+    async def produce() -> Answer:
+        return Answer(200, op_public(await ctx.operations.retry(who, op_id, body.comment)))
+
+    return await answer(ctx, request, who, key, body, produce)
+
+
+@router.post("/{op_id}/skip", summary="Skip the failed step and continue (admin, audited)")
+async def skip(op_id: str, body: SkipRequest, request: Request, ctx: Ctx, who: CurrentUser,
+               key: IdempotencyKey = None) -> JSONResponse:
+    async def produce() -> Answer:
+        op = await ctx.operations.skip(who, op_id, body.step, body.comment)
+        return Answer(200, op_public(op))
+
+    return await answer(ctx, request, who, key, body, produce)
+
+
+@router.post("/{op_id}/abort", summary="End a run stopped at a failed step")
+async def abort(op_id: str, body: CommentRequest, request: Request, ctx: Ctx, who: CurrentUser,
+                key: IdempotencyKey = None) -> JSONResponse:
+    async def produce() -> Answer:
+        op = await ctx.operations.abort(who, op_id, body.comment, ctx.engine.runner.finish)
+        return Answer(200, op_public(op))
+
+    return await answer(ctx, request, who, key, body, produce)

@@ -1,0 +1,1 @@
+"""The runbook engine: claims approved operations with a lease and drives their steps."""

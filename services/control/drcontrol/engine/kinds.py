@@ -1,0 +1,280 @@
+"""Step kinds: each checks the peer's state before acting, so a step resumed after a
+crash does not repeat an effect that already happened, and every call carries the
+operation id so the peer can refuse a duplicate itself."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from drcontrol.decisions import accepted_loss_of, loss_exceeds
+from drcontrol.engine.context import StepContext, StepOutcome
+from drcontrol.errors import FatalStepError, PeerError, StepFailed
+from drcontrol.evidence import evidence_digest, summarise_apply
+from drcontrol.peers.base import ApplyClient, CaptureClient
+from drcontrol.sitegroup import SiteGroupState
+
+StepKind = Callable[[StepContext], Awaitable[StepOutcome]]
+TERMINAL_SWITCH = frozenset({"succeeded", "failed"})
+
+
+async def precheck(ctx: StepContext) -> StepOutcome:
+    """Every pre-check again; a failure or too much loss ends the run before any step."""
+    evidence = await ctx.collector.collect(ctx.op)
+    digest = evidence_digest(evidence)
+    failures = evidence.failures()
+    if failures:
+        reasons = "; ".join(f"{c.name}: {c.detail}" for c in failures)
+        raise FatalStepError(f"pre-check failed after approval ({reasons}); no step ran")
+    accepted = accepted_loss_of(ctx.op)
+    if accepted is not None:
+        too_much = loss_exceeds(evidence.loss, accepted)
+        if too_much:
+            raise FatalStepError(f"{too_much} (re-check after approval); no step ran")
+    return StepOutcome({"evidence": evidence.model_dump(mode="json"), "digest": digest,
+                        "loss": evidence.loss.model_dump(mode="json")})
+
+
+def _capture(ctx: StepContext) -> CaptureClient:
+    name = ctx.param("peer", "capture")
+    client = ctx.peers.capture_named(name)
+    if client is None:
+        raise StepFailed(f"{name} is not configured")
+    return client
+
+
+def _apply(ctx: StepContext) -> ApplyClient:
+    name = ctx.param("peer", "apply")
+    client = ctx.peers.apply_named(name)
+    if client is None:
+        raise StepFailed(f"{name} is not configured")
+    return client
+
+
+def _final_scn(status: dict[str, Any]) -> int | None:
+    published = status.get("last_published") or {}
+    for value in (status.get("final_scn"), status.get("safe_scn"), published.get("commit_scn")):
+        if value is not None:
+            return int(value)
+    return None
+
+
+async def capture_fence(ctx: StepContext) -> StepOutcome:
+    """Fence (or quiesce) the source: final watermark, capture stops."""
+    client = _capture(ctx)
+    status = await client.status()
+    if ctx.simulate:
+        return StepOutcome({"simulated": True, "capture_state": status.get("state")},
+                           "simulated: capture left running")
+    if status.get("state") == "stopped":
+        return StepOutcome({"final_scn": _final_scn(status), "already": True},
+                           "capture was already stopped; not fenced again")
+    answer = await client.fence(ctx.op.id)
+    final = answer.get("final_scn")
+    if final is None:
+        raise StepFailed("capture's fence answer has no final_scn")
+    return StepOutcome({"final_scn": int(final), "already": False})
+
+
+def _holding_at(schemas: dict[str, dict[str, Any]]) -> int | None:
+    holds = {s.get("hold_at_scn") for s in schemas.values()}
+    if len(holds) == 1 and None not in holds:
+        return int(holds.pop())  # type: ignore[arg-type]
+    return None
+
+
+async def apply_hold(ctx: StepContext) -> StepOutcome:
+    """Drain to a consistent cut: the fence's final SCN, else the last SCN in the stream."""
+    client = _apply(ctx)
+    status = await client.status()
+    fence = ctx.kinds_done.get("capture_fence") or {}
+    saved = ctx.step.output
+    if saved.get("hold_scn") is not None:  # an interrupted attempt chose the cut already
+        scn, source = int(saved["hold_scn"]), str(saved.get("cut_source"))
+    elif fence.get("final_scn") is not None:
+        scn, source = int(fence["final_scn"]), "fence"
+    elif ctx.param("require_final_scn", False) and not ctx.op.is_drill:
+        raise StepFailed("zero data loss needs the source's final SCN, and the fence gave none")
+    else:
+        stream = summarise_apply(status).get("stream_scn_max")
+        if stream is None:
+            raise StepFailed("no SCN to hold at: apply reports no schemas")
+        scn, source = int(stream), "stream"
+    if _holding_at(status.get("schemas") or {}) == scn:
+        return StepOutcome({"hold_scn": scn, "cut_source": source, "already": True},
+                           "apply already holds at this cut")
+    await ctx.save_progress({"hold_scn": scn, "cut_source": source})
+    await client.hold(scn, ctx.op.id)
+    return StepOutcome({"hold_scn": scn, "cut_source": source, "already": False})
+
+
+async def apply_wait_holding(ctx: StepContext) -> StepOutcome:
+    """Poll until every schema has applied the cut and holds (no call changes anything)."""
+    client = _apply(ctx)
+    hold = ctx.kinds_done.get("apply_hold") or {}
+    while True:
+        status = await client.status()
+        schemas: dict[str, dict[str, Any]] = status.get("schemas") or {}
+        errors = {n: s.get("error") for n, s in schemas.items() if s.get("state") == "error"}
+        if errors:
+            raise StepFailed(f"apply schemas in error while draining: {errors}")
+        if schemas and all(s.get("state") == "holding" for s in schemas.values()):
+            summary = summarise_apply(status)
+            summary.pop("schemas")
+            return StepOutcome({**summary, "hold_scn": hold.get("hold_scn"),
+                                "holding_at": ctx.clock()})
+        await ctx.pause()
+
+
+async def apply_stop(ctx: StepContext) -> StepOutcome:
+    """Stop apply unless it already stopped."""
+    client = _apply(ctx)
+    status = await client.status()
+    if status.get("state") == "stopped":
+        return StepOutcome({"already": True}, "apply was already stopped")
+    if ctx.simulate:
+        return StepOutcome({"simulated": True}, "simulated: apply left as it is")
+    await client.stop(ctx.op.id)
+    return StepOutcome({"already": False})
+
+
+async def apply_resume(ctx: StepContext) -> StepOutcome:
+    """Leave hold (or restart after a stop) unless apply already runs freely."""
+    client = _apply(ctx)
+    status = await client.status()
+    schemas: dict[str, dict[str, Any]] = status.get("schemas") or {}
+    free = all(s.get("state") == "running" and s.get("hold_at_scn") is None
+               for s in schemas.values())
+    if status.get("state") == "running" and free:
+        return StepOutcome({"already": True}, "apply was already running")
+    if ctx.simulate:
+        return StepOutcome({"simulated": True}, "simulated")
+    await client.resume(ctx.op.id)
+    return StepOutcome({"already": False})
+
+
+async def hook(ctx: StepContext) -> StepOutcome:
+    """Run a hook group against the DR database (marker rows make each run once)."""
+    group = str(ctx.param("group", "promotion"))
+    hooks = ctx.hooks.group(group)
+    if not hooks:
+        return StepOutcome({"group": group, "hooks": []}, f"no {group} hooks configured")
+    database = ctx.peers.database
+    if database is None:
+        raise StepFailed(f"{group} hooks are configured but no DR database is")
+    results = [await database.run_hook(h, ctx.op.id, simulate=ctx.simulate) for h in hooks]
+    return StepOutcome({"group": group, "hooks": results})
+
+
+async def set_roles(ctx: StepContext) -> StepOutcome:
+    """Record which site is database primary (and, optionally, the replication state)."""
+    target = ctx.param("database_primary")
+    replication = ctx.param("replication")
+
+    def change(state: SiteGroupState) -> SiteGroupState | None:
+        update: dict[str, Any] = {"database_primary": target, "last_operation": ctx.op.id}
+        if replication:
+            update["replication"] = replication
+        if state.database_primary == target and (not replication or
+                                                  state.replication == replication):
+            return None
+        return state.model_copy(update=update)
+
+    view = await ctx.site_group.update(change, actor=f"engine:{ctx.op.id}", now=ctx.clock())
+    return StepOutcome({"database_primary": view.state.database_primary,
+                        "replication": view.state.replication, "etag": view.etag})
+
+
+async def reverse_direction(ctx: StepContext) -> StepOutcome:
+    """Record the new replication direction, then run the configured hooks."""
+    replication = ctx.param("replication")
+
+    def change(state: SiteGroupState) -> SiteGroupState | None:
+        if state.replication == replication:
+            return None
+        return state.model_copy(update={"replication": replication,
+                                        "last_operation": ctx.op.id})
+
+    view = await ctx.site_group.update(change, actor=f"engine:{ctx.op.id}", now=ctx.clock())
+    output: dict[str, Any] = {"replication": view.state.replication}
+    if ctx.param("group"):
+        output["hooks"] = (await hook(ctx)).output
+    return StepOutcome(output)
+
+
+async def _apps_for(ctx: StepContext) -> list[str]:
+    if ctx.param("scope") == "operation_app":
+        return [ctx.op.app] if ctx.op.app else []
+    if ctx.apps is not None:
+        return list(ctx.apps)
+    if ctx.peers.appha is None:
+        return []
+    return [str(app["name"]) for app in await ctx.peers.appha.apps()]
+
+
+async def apps_switch(ctx: StepContext) -> StepOutcome:
+    """Move traffic through appha; success only when appha verified it end to end."""
+    appha = ctx.peers.appha
+    if appha is None:
+        raise StepFailed("appha is not configured; traffic cannot be switched or verified")
+    apps = await _apps_for(ctx)
+    if not apps:
+        raise StepFailed("no applications to switch; traffic cannot be verified")
+    back = ctx.param("direction") == "to_primary"
+    if ctx.simulate:
+        known = {a["name"]: a for a in await appha.apps()}
+        missing = [app for app in apps if app not in known]
+        if missing:
+            raise StepFailed(f"drill: appha does not know {missing}")
+        return StepOutcome({"simulated": True, "apps": {a: known[a].get("state") for a in apps}},
+                           "simulated: traffic not moved")
+    by = f"drcontrol:{ctx.op.requested_by}"
+    for app in apps:
+        existing = await appha.switch_status(app, ctx.op.id)
+        if existing is None or (existing.get("state") == "failed" and ctx.step.attempts > 1):
+            await appha.switch(app, ctx.op.id, by, back=back)
+    results = await _wait_switches(ctx, apps)
+    target = "primary" if back else "standby"
+
+    def change(state: SiteGroupState) -> SiteGroupState | None:
+        apps_now = {**state.apps, **{app: target for app in apps}}
+        return None if apps_now == state.apps else state.model_copy(update={"apps": apps_now})
+
+    await ctx.site_group.update(change, actor=f"engine:{ctx.op.id}", now=ctx.clock())
+    return StepOutcome({"apps": results, "verified": True, "verified_at": ctx.clock()})
+
+
+async def _wait_switches(ctx: StepContext, apps: list[str]) -> dict[str, Any]:
+    assert ctx.peers.appha is not None
+    while True:
+        results: dict[str, Any] = {}
+        for app in apps:
+            status = await ctx.peers.appha.switch_status(app, ctx.op.id)
+            if status is None:
+                raise PeerError(f"appha lost the switch of {app} for {ctx.op.id}")
+            results[app] = status
+        if all(r.get("state") in TERMINAL_SWITCH for r in results.values()):
+            break
+        await ctx.pause()
+    failed = {a: r.get("error") for a, r in results.items() if r.get("state") == "failed"}
+    if failed:
+        raise StepFailed(f"traffic switch failed: {failed}")
+    unverified = [a for a, r in results.items() if not r.get("verified")]
+    if unverified:
+        raise StepFailed(f"traffic switched but not verified end to end for {unverified}")
+    return {a: {"state": r.get("state"), "verified": True, "steps": r.get("steps", [])}
+            for a, r in results.items()}
+
+
+KINDS: dict[str, StepKind] = {
+    "precheck": precheck,
+    "capture_fence": capture_fence,
+    "apply_hold": apply_hold,
+    "apply_wait_holding": apply_wait_holding,
+    "apply_stop": apply_stop,
+    "apply_resume": apply_resume,
+    "hook": hook,
+    "set_roles": set_roles,
+    "reverse_direction": reverse_direction,
+    "apps_switch": apps_switch,
+}

@@ -1,0 +1,1 @@
+"""Notifications: webhook and e-mail channels fed by one queue."""

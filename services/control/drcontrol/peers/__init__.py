@@ -1,0 +1,1 @@
+"""Clients of the services control orchestrates, behind Protocols (peers/base.py)."""

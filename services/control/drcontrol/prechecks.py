@@ -1,0 +1,112 @@
+"""Pre-checks: pure judgement of the facts gathered by :mod:`drcontrol.evidence`.
+
+Facts are plain JSON (they are hashed into the evidence digest). Each check says whether
+the operation type needs it; informational checks (``required=False``) are shown to the
+approver but do not block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from drcontrol.model import CheckResult, LossEstimate, OpType
+
+FAILED_APPLY_STATES = frozenset({"failed", "error"})
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What the checks need besides the facts."""
+
+    op_type: OpType
+    runbook: str
+    app: str | None
+    dr_database_configured: bool
+    rpo_seconds: float
+
+
+def _reach(facts: dict[str, Any], peer: str) -> tuple[bool, str]:
+    part = facts.get(peer) or {}
+    if part.get("reachable"):
+        return True, f"{peer} answered at {part.get('measured_by', '?')}"
+    return False, f"{peer} unreachable: {part.get('error') or 'not configured'}"
+
+
+def _apply_health(facts: dict[str, Any]) -> tuple[bool, str]:
+    apply = facts.get("apply") or {}
+    if not apply.get("reachable"):
+        return False, "apply status unknown"
+    bad = apply.get("schemas_in_error") or []
+    if apply.get("state") in FAILED_APPLY_STATES or bad:
+        return False, f"apply state {apply.get('state')}, schemas in error: {bad}"
+    return True, f"apply {apply.get('state')}, lag {apply.get('lag_seconds_max')} s"
+
+
+def _lag_check(facts: dict[str, Any], rpo: float) -> tuple[bool, str]:
+    lag = (facts.get("apply") or {}).get("lag_seconds_max")
+    if lag is None:
+        return False, "apply lag unknown"
+    return lag <= rpo, f"apply lag {lag:.1f} s (RPO target {rpo:.0f} s)"
+
+
+def _fencing(facts: dict[str, Any]) -> tuple[bool, str]:
+    fencing = facts.get("fencing") or {}
+    if fencing.get("fenced"):
+        return True, f"old primary fenced: {fencing.get('how')}"
+    return False, "no proof the old primary is fenced (it will be fenced if reachable)"
+
+
+def _role_check(facts: dict[str, Any], expected: str) -> tuple[bool, str]:
+    primary = (facts.get("site_group") or {}).get("database_primary")
+    return primary == expected, f"database primary is {primary} (expected {expected})"
+
+
+def _app_check(facts: dict[str, Any], app: str | None) -> tuple[bool, str]:
+    names = [a.get("name") for a in (facts.get("appha") or {}).get("apps", [])]
+    return app in names, f"application {app} {'is' if app in names else 'is not'} known to appha"
+
+
+def evaluate(facts: dict[str, Any], ctx: CheckContext) -> list[CheckResult]:
+    """Every check with whether ``ctx.op_type`` requires it."""
+    db_switch = ctx.runbook in ("failover", "switchover")
+    planned = ctx.runbook == "switchover"
+    is_app = ctx.op_type is OpType.APP_FAILOVER
+    drill = ctx.op_type is OpType.DRILL
+    rows: list[tuple[str, tuple[bool, str], bool]] = [
+        ("apply_reachable", _reach(facts, "apply"), db_switch),
+        ("apply_healthy", _apply_health(facts), db_switch),
+        ("apply_lag_within_rpo", _lag_check(facts, ctx.rpo_seconds), False),
+        ("kafka_reachable", _reach(facts, "kafka"), db_switch),
+        ("appha_reachable", _reach(facts, "appha"), True),
+        ("dr_database_reachable", _reach(facts, "dr_database"),
+         ctx.dr_database_configured and not is_app),
+        ("capture_reachable", _reach(facts, "capture"), planned),
+        ("old_primary_fenced", _fencing(facts), False),
+    ]
+    if db_switch:
+        rows.append(("database_primary_is_home", _role_check(facts, "primary"), not drill))
+    if ctx.runbook == "switchback":
+        rows.append(("database_primary_is_dr", _role_check(facts, "standby"), True))
+    if is_app:
+        rows.append(("app_known", _app_check(facts, ctx.app), True))
+    return [CheckResult(name=name, ok=ok, required=req, detail=detail)
+            for name, (ok, detail), req in rows]
+
+
+def estimate_loss(facts: dict[str, Any], runbook: str) -> LossEstimate:
+    """What a switch now would lose. A switchover drains to the source's final SCN, so
+    only parked transactions count; a failover may also lose apply's lag (upper bound)."""
+    apply = facts.get("apply") or {}
+    capture = facts.get("capture") or {}
+    source_scn = capture.get("source_scn") or apply.get("stream_scn_max")
+    parked = apply.get("parked")
+    seconds = apply.get("lag_seconds_max")
+    if runbook in ("switchover", "switchback", "app_failover"):
+        seconds = 0.0
+    return LossEstimate(
+        seconds=seconds,
+        transactions=parked,
+        source_scn=source_scn,
+        applied_scn=apply.get("applied_scn_min"),
+    )

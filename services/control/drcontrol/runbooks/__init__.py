@@ -1,0 +1,1 @@
+"""Runbooks as data: TOML files shipped in ``runbooks/data``, overridable by config."""

@@ -1,0 +1,39 @@
+"""A full failover through the API: requested by an operator, confirmed by an approver,
+run against the stand-ins, reported."""
+
+from __future__ import annotations
+
+from tests.integration.control.conftest import Team
+from tests.integration.control.peers.standins import StandIns
+
+
+async def test_failover_runs_once_per_step_and_reports(team: Team, standins: StandIns) -> None:
+    response = await team.operator.request_op("failover", reason="home site flooded")
+    assert response.status_code == 202, response.text
+    op_id = response.json()["id"]
+    assert response.headers["Location"] == f"/api/v1/operations/{op_id}"
+
+    op = await team.operator.wait_state(op_id, "awaiting_approval")
+    assert op["evidence"]["facts"]["apply"]["reachable"] is True
+    assert len(op["evidence_digest"]) == 64
+
+    approved = await team.approver.approve(op_id, op["evidence_digest"])
+    assert approved.status_code == 200, approved.text
+
+    done = await team.operator.wait_state(op_id, "succeeded", "failed", "step_failed")
+    assert done["state"] == "succeeded", done["outcome"]
+    calls = standins.mutating(op_id)
+    assert calls == {"fence": 1, "hold": 1, "stop": 1, "switch:social-insurance": 1,
+                     "switch:payments": 1}
+
+    report = (await team.viewer.client.get(f"/api/v1/operations/{op_id}/report")).json()
+    assert report["traffic"]["verified"] is True
+    assert report["rpo"]["cut_scn"] == 5000
+    assert report["rpo"]["cut_source"] == "fence"
+    assert report["rpo"]["zero_data_loss"] is True
+    assert report["rto"]["seconds"] is not None and report["rto"]["seconds"] >= 0
+    assert [s["state"] for s in report["steps"]] == ["succeeded"] * 8
+
+    sites = (await team.viewer.client.get("/api/v1/sites")).json()
+    assert sites["database_primary"] == "standby"
+    assert sites["apps"] == {"social-insurance": "standby", "payments": "standby"}
