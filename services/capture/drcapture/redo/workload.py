@@ -1,0 +1,188 @@
+"""A small language describing database activity, for the redo writer to turn into
+Oracle redo (see :mod:`drcapture.redo.workload_build`).
+
+A :class:`Workload` has tables and a sequence of :class:`Step` s. Each step is one
+operation of one transaction (named by a label) on one RAC thread, executed in order
+against a single SCN clock shared by every thread; a transaction starts with its first
+step and ends with :class:`Commit` or :class:`Rollback`. :class:`LogSwitch` ends the
+current log of a thread. Values are given in their published form
+(:mod:`drcommon.model` conventions, as :func:`drcapture.values.decode_column` returns
+them) and must be canonical, so the expected output is the description itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from drcommon.model import ColumnValue
+
+from drcapture.dictionary.model import Charsets, OracleType
+from drcapture.redo.writer_records import LINUX_19C, Platform
+
+Row = tuple[tuple[str, ColumnValue], ...]  # (column, value) pairs; hashable
+
+
+def row(values: Mapping[str, ColumnValue] | None = None, **named: ColumnValue) -> Row:
+    """A :data:`Row` from a mapping and/or keyword arguments."""
+    merged = dict(values or {}, **named)
+    return tuple(merged.items())
+
+
+class Supplemental(StrEnum):
+    """Which columns an update logs besides the changed ones (the table's supplemental
+    log group): none beyond the LogMiner header, the primary key, or every column."""
+
+    MINIMAL = "minimal"
+    PRIMARY_KEY = "pk"
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Col:
+    """A column: name and Oracle type (``charset_form`` 2 for NCHAR/NVARCHAR2)."""
+
+    name: str
+    type_code: int = OracleType.VARCHAR2
+    length: int = 0
+    precision: int | None = None
+    scale: int | None = None
+    charset_form: int = 0
+    nullable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A heap table; ``obj`` is its object number (and data object number)."""
+
+    owner: str
+    name: str
+    obj: int
+    columns: tuple[Col, ...]
+    pk: tuple[str, ...] = ()
+    supplemental: Supplemental = Supplemental.ALL
+
+    def column_names(self) -> tuple[str, ...]:
+        """Column names in segment order."""
+        return tuple(c.name for c in self.columns)
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    """Insert one row (columns left out are NULL)."""
+
+    table: str
+    values: Row
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """Update the row whose primary key is ``key``; primary keys do not change."""
+
+    table: str
+    key: Row
+    changes: Row
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """Delete the row whose primary key is ``key``."""
+
+    table: str
+    key: Row
+
+
+@dataclass(frozen=True, slots=True)
+class MultiInsert:
+    """Insert several rows into one block with one change vector (11.11, QMI)."""
+
+    table: str
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MultiDelete:
+    """Delete several rows, one multi-row vector (11.12, QMD) per block they sit in."""
+
+    table: str
+    keys: tuple[Row, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Savepoint:
+    """Mark a point the transaction can roll back to."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackTo:
+    """Undo the transaction's changes made after the savepoint (it stays open)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """Commit the transaction."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    """Roll the whole transaction back."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogSwitch:
+    """Archive the thread's current log and continue in the next sequence."""
+
+
+Op = (
+    Insert
+    | Update
+    | Delete
+    | MultiInsert
+    | MultiDelete
+    | Savepoint
+    | RollbackTo
+    | Commit
+    | Rollback
+    | LogSwitch
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One operation of transaction ``txn`` on RAC thread ``thread``."""
+
+    thread: int
+    txn: str
+    op: Op
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """Tables, steps and the database facts the logs carry."""
+
+    tables: tuple[Table, ...]
+    steps: tuple[Step, ...]
+    charsets: Charsets = field(default_factory=Charsets)
+    platform: Platform = LINUX_19C
+    block_size: int = 512
+    db_id: int = 1234567890
+    db_name: str = "DRTEST"
+    con_id: int = 0
+    con_uid: int = 0
+    start_scn: int = 1_000_000
+    start_time: datetime = datetime(2024, 2, 29, 12, 0, 0)
+    resetlogs_id: int = 1100000000
+    first_sequence: int = 1
+
+    def table(self, name: str) -> Table:
+        """The table called ``name`` (``OWNER.NAME`` or just ``NAME``)."""
+        for table in self.tables:
+            if name in (table.name, f"{table.owner}.{table.name}"):
+                return table
+        raise KeyError(f"workload has no table {name!r}")

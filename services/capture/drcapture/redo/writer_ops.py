@@ -1,0 +1,403 @@
+"""Field contents of the change vectors the workload writer emits: layer 5 (undo,
+transaction begin/end, partial rollback) and layer 11 (row pieces).
+
+Offsets are the reader's (:mod:`drcapture.redo.ops.undo`, :mod:`drcapture.redo.ops.kdo`);
+field sizes, flag values and field order follow what real Oracle 19c/23ai records in
+``shared/fixtures/redo`` carry (dumped and compared while writing this module; see
+docs/REDO_FORMAT.md "Value encodings" and the layout sections). Values that only
+Oracle's internals use (free space, ITL indexes …) are plausible constants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from drcapture.redo.ops import kdo as K
+from drcapture.redo.ops import undo as U
+from drcapture.redo.writer_records import Packer, Platform, VectorSpec
+
+Value = bytes | None  # one column's stored bytes; None is NULL
+
+# Constants seen in the fixtures, not interpreted by the reader.
+KTUDB_FLAGS_VALUE: Final = 0x0012
+KTUDH_FLAGS_12C: Final = 0x52
+KTUDH_FLAGS_11G: Final = 0x12
+KTUDH_UNDO_SIZE: Final = 18  # u16 after the flags: size of the first undo record
+KTUBL_SIZE: Final = 76  # the begin-transaction form of ktub
+KTUBL_FLAGS: Final = 0x0C08  # BEGIN_TRANSACTION plus two bits always seen with it
+KTUCM_COMMIT_FLAGS: Final = 0x12
+KTUCM_STA: Final = 9
+KTUCF_SIZE: Final = 16
+COMMIT_TIME_FIELD: Final = 24  # 12c+: a field with the commit time at offset 8 ...
+COMMIT_TIME_AT: Final = 8  # ... repeated as the vector's last, 4-byte field
+SUPP_HEADER_SIZE: Final = 20
+SUPP_ONE: Final = 4  # u16 1 in every supplemental header seen
+SUPP_TAIL: Final = 16  # bytes 00 02 00 00 close every supplemental header seen
+SUPP_FB_SINGLE: Final = 0x1C  # first + last (+0x10) for a change in one record
+KTB_F: Final = 0x01
+KTB_Z: Final = 0x03
+KTB_FLAGS_VALUE: Final = 0x0D  # has the 0x08 bit: XID after an 8-byte prefix
+KDO_MAXFR: Final = 0x12FA
+KDO_XTYPE: Final = 0x01
+ROW_FB: Final = K.FB_HEAD | K.FB_FIRST | K.FB_LAST  # --H-FL--, a row in one piece
+ROW_LOCK: Final = 1
+PARTIAL_ROLLBACK_FLAGS: Final = U.UndoFlag.USER_UNDO_DONE
+SHORT_COLUMN_MAX: Final = 250  # row format: longer columns use 0xFE + u16 length
+
+
+@dataclass(frozen=True, slots=True)
+class Txn:
+    """A transaction's undo slot (its XID) and its current undo byte address."""
+
+    usn: int
+    slot: int
+    sqn: int
+    undo_afn: int
+    undo_header_dba: int
+
+    @property
+    def header_class(self) -> int:
+        """Block class of the undo segment header (15 + 2·usn)."""
+        return 15 + 2 * self.usn
+
+    @property
+    def undo_class(self) -> int:
+        """Block class of the undo segment's data blocks (16 + 2·usn)."""
+        return 16 + 2 * self.usn
+
+    @property
+    def xid(self) -> str:
+        """``usn.slot.sqn``."""
+        return f"{self.usn}.{self.slot}.{self.sqn}"
+
+
+@dataclass(frozen=True, slots=True)
+class Uba:
+    """Undo byte address: undo block, its sequence, record number inside it."""
+
+    dba: int
+    seq: int
+    rec: int
+
+
+@dataclass(frozen=True, slots=True)
+class RowAt:
+    """Where a row piece lives: block, slot and the segment header block."""
+
+    bdba: int
+    slot: int
+    hdba: int
+
+
+# --- layer 5 fields ----------------------------------------------------------------------
+
+
+def _uba(p: Packer, uba: Uba) -> bytes:
+    return p.u32(uba.dba) + p.u16(uba.seq) + bytes([uba.rec & 0xFF, 0])
+
+
+def ktudh(p: Packer, txn: Txn, uba: Uba, undo_size: int, platform: Platform) -> bytes:
+    """5.2 field 0: slot, wrap, the first undo record's address and size."""
+    buf = bytearray(32)
+    p.put16(buf, U.KTUDH_SLOT, txn.slot)
+    p.put32(buf, U.KTUDH_SQN, txn.sqn)
+    buf[U.KTUDH_UBA : U.KTUDH_UBA + 8] = _uba(p, uba)
+    buf[U.KTUDH_FLAGS] = KTUDH_FLAGS_12C if platform.wide_vectors else KTUDH_FLAGS_11G
+    p.put16(buf, KTUDH_UNDO_SIZE, undo_size)
+    return bytes(buf)
+
+
+def ktudb(p: Packer, txn: Txn, uba: Uba, undo_size: int) -> bytes:
+    """5.1 field 0: undo record size, XID and the record's place in its undo block."""
+    buf = bytearray(U.KTUDB_MIN)
+    p.put16(buf, U.KTUDB_SIZE, undo_size)
+    p.put16(buf, U.KTUDB_FLAGS, KTUDB_FLAGS_VALUE)
+    p.put16(buf, U.KTUDB_XID_USN, txn.usn)
+    p.put16(buf, U.KTUDB_XID_SLOT, txn.slot)
+    p.put32(buf, U.KTUDB_XID_SQN, txn.sqn)
+    p.put16(buf, U.KTUDB_SEQ, uba.seq)
+    buf[U.KTUDB_REC] = uba.rec & 0xFF
+    return bytes(buf)
+
+
+def ktub(p: Packer, obj: int, data_obj: int, slot: int, flags: int, *, begin: bool) -> bytes:
+    """ktubu (24 bytes), or ktubl (76) for the transaction's first undo record."""
+    buf = bytearray(KTUBL_SIZE if begin else U.KTUB_MIN)
+    p.put32(buf, U.KTUB_OBJ, obj)
+    p.put32(buf, U.KTUB_DATA_OBJ, data_obj)
+    buf[U.KTUB_OPC_LAYER], buf[U.KTUB_OPC_CODE] = 11, 1
+    buf[U.KTUB_SLOT] = slot & 0xFF
+    p.put16(buf, U.KTUB_FLAGS, flags | (KTUBL_FLAGS if begin else 0))
+    if begin:
+        buf[-8:] = b"\xff" * 8  # as in every ktubl seen
+    return bytes(buf)
+
+
+def ktucm(p: Packer, txn: Txn, *, rollback: bool) -> bytes:
+    """5.4 field 0: the slot, wrap and end state; bit 0x04 marks a rollback."""
+    buf = bytearray(U.KTUCM_MIN)
+    p.put16(buf, U.KTUCM_SLOT, txn.slot)
+    p.put32(buf, U.KTUCM_SQN, txn.sqn)
+    p.put32(buf, U.KTUCM_STA, KTUCM_STA)
+    buf[U.KTUCM_FLAGS] = KTUCM_COMMIT_FLAGS | (U.KTUCM_ROLLBACK if rollback else 0)
+    return bytes(buf)
+
+
+def ktucf(p: Packer, uba: Uba) -> bytes:
+    """5.4 field 1: the transaction's last undo address."""
+    return _uba(p, uba) + bytes(KTUCF_SIZE - 8)
+
+
+def supplemental(
+    p: Packer, op_type: int, start_undo: int, start_redo: int, columns: Sequence[tuple[int, Value]]
+) -> tuple[bytes, ...]:
+    """The supplemental-logging fields: header, then (when columns are logged) their
+    numbers, their lengths and one field per value."""
+    head = bytearray(SUPP_HEADER_SIZE)
+    head[U.SUPP_TYPE] = op_type
+    head[U.SUPP_FB] = SUPP_FB_SINGLE
+    p.put16(head, SUPP_ONE, 1)
+    p.put16(head, U.SUPP_START_UNDO, start_undo)
+    p.put16(head, U.SUPP_START_REDO, start_redo)
+    head[SUPP_TAIL + 1] = 0x02
+    if not columns:
+        return (bytes(head),)
+    numbers = b"".join(p.u16(n) for n, _ in columns)
+    lengths = b"".join(p.u16(len(v or b"")) for _, v in columns)
+    return (bytes(head), numbers, lengths, *(v or b"" for _, v in columns))
+
+
+# --- layer 11 fields ---------------------------------------------------------------------
+
+
+def ktb_f(p: Packer, txn: Txn, uba: Uba) -> bytes:
+    """KTB redo 'F': the first change of this transaction in the block (carries the XID)."""
+    head = bytes([KTB_F, KTB_FLAGS_VALUE]) + bytes(6)
+    return head + p.u16(txn.usn) + p.u16(txn.slot) + p.u32(txn.sqn) + _uba(p, uba)
+
+
+def ktb_z(p: Packer) -> bytes:
+    """KTB redo 'Z' (nothing to do), as undo records carry it."""
+    return bytes([KTB_Z, KTB_FLAGS_VALUE]) + bytes(6)
+
+
+def _kdo_head(p: Packer, size: int, code: int, at: RowAt) -> bytearray:
+    buf = bytearray(size)
+    p.put32(buf, K.KDO_BDBA, at.bdba)
+    p.put32(buf, K.KDO_HDBA, at.hdba)
+    p.put16(buf, K.KDO_MAXFR, KDO_MAXFR)
+    buf[K.KDO_OP] = code
+    buf[K.KDO_FLAGS] = KDO_XTYPE
+    buf[K.KDO_ITLI] = 1
+    return buf
+
+
+def _nulls(values: Sequence[Value]) -> bytes:
+    bitmap = bytearray(max(1, (len(values) + 7) // 8))
+    for i, value in enumerate(values):
+        if value is None:
+            bitmap[i // 8] |= 1 << (i % 8)
+    return bytes(bitmap)
+
+
+def stored(values: Sequence[Value]) -> list[Value]:
+    """A row's columns as a row piece stores them: trailing NULLs are not stored."""
+    out = list(values)
+    while out and out[-1] is None:
+        out.pop()
+    return out
+
+
+def row_size(values: Sequence[Value]) -> int:
+    """Bytes the row takes in a block: flag, lock, count, then each column."""
+    return 3 + sum(
+        1 if v is None else len(v) + (1 if len(v) < SHORT_COLUMN_MAX else 3) for v in values
+    )
+
+
+def _column(p: Packer, value: Value) -> bytes:
+    """A column in row format: 0xFF for NULL, else a length byte, or 0xFE and a u16
+    length (in the platform's byte order, as the reader takes it), then the bytes."""
+    if value is None:
+        return b"\xff"
+    if len(value) < SHORT_COLUMN_MAX:
+        return bytes([len(value)]) + value
+    return b"\xfe" + p.u16(len(value)) + value
+
+
+def irp(p: Packer, at: RowAt, values: Sequence[Value], code: int = K.RowCode.IRP) -> list[bytes]:
+    """Insert row piece (or overwrite): kdo, then one field per stored column."""
+    cols = stored(values)
+    nulls = _nulls(cols)
+    buf = _kdo_head(p, K.IRP_MIN + len(nulls), code, at)
+    buf[K.IRP_FB] = ROW_FB
+    buf[K.IRP_LB] = ROW_LOCK
+    buf[K.IRP_CC] = len(cols)
+    p.put16(buf, K.IRP_SIZE, row_size(cols))
+    p.put16(buf, K.IRP_SLOT, at.slot)
+    buf[K.IRP_NULLS : K.IRP_NULLS + len(nulls)] = nulls
+    return [bytes(buf), *(v or b"" for v in cols)]
+
+
+def drp(p: Packer, at: RowAt) -> list[bytes]:
+    """Delete row piece: kdo only."""
+    buf = _kdo_head(p, K.DRP_MIN, K.RowCode.DRP, at)
+    p.put16(buf, K.DRP_SLOT, at.slot)
+    return [bytes(buf)]
+
+
+def urp(p: Packer, at: RowAt, ncol: int, changes: Sequence[tuple[int, Value]]) -> list[bytes]:
+    """Update row piece: kdo, the changed columns' 0-based numbers, their values."""
+    nulls = _nulls([v for _, v in changes])
+    buf = _kdo_head(p, K.URP_MIN + len(nulls), K.RowCode.URP, at)
+    buf[K.URP_FB] = ROW_FB
+    buf[K.URP_LOCK] = ROW_LOCK
+    p.put16(buf, K.URP_SLOT, at.slot)
+    buf[K.URP_NCOL] = ncol
+    buf[K.URP_NNEW] = len(changes)
+    buf[K.URP_NULLS : K.URP_NULLS + len(nulls)] = nulls
+    numbers = b"".join(p.u16(n) for n, _ in changes)
+    return [bytes(buf), numbers, *(v or b"" for _, v in changes)]
+
+
+def _qm_kdo(p: Packer, code: int, at: RowAt, slots: Sequence[int]) -> bytearray:
+    buf = _kdo_head(p, max(K.QM_MIN, K.QM_SLOTS + 2 * len(slots)), code, at)
+    buf[K.QM_LOCK] = ROW_LOCK
+    buf[K.QM_NROW] = len(slots)
+    for r, slot in enumerate(slots):
+        p.put16(buf, K.QM_SLOTS + 2 * r, slot)
+    return buf
+
+
+def qmi(p: Packer, at: RowAt, slots: Sequence[int], rows: Sequence[Sequence[Value]]) -> list[bytes]:
+    """Quick multi-row insert: kdo with the slots, row sizes, then the packed rows."""
+    kdo = _qm_kdo(p, K.RowCode.QMI, at, slots)
+    images = []
+    for values in rows:
+        cols = stored(values)
+        body = b"".join(_column(p, v) for v in cols)
+        images.append(bytes([ROW_FB, ROW_LOCK, len(cols)]) + body)
+    sizes = b"".join(p.u16(len(image)) for image in images)
+    return [bytes(kdo), sizes, b"".join(images)]
+
+
+def qmd(p: Packer, at: RowAt, slots: Sequence[int]) -> list[bytes]:
+    """Quick multi-row delete: kdo with the slots."""
+    return [bytes(_qm_kdo(p, K.RowCode.QMD, at, slots))]
+
+
+# --- whole vectors -------------------------------------------------------------------------
+
+
+def afn_of(dba: int) -> int:
+    """The (relative) file number of a data block address."""
+    return dba >> 22
+
+
+def row_vector(
+    code: int, fields: Sequence[bytes], at: RowAt, data_obj: int, scn: int, con_id: int
+) -> VectorSpec:
+    """An 11.x redo vector on a table block."""
+    return VectorSpec(
+        layer=11,
+        code=code,
+        fields=tuple(fields),
+        cls=1,
+        afn=afn_of(at.bdba),
+        dba=at.bdba,
+        scn=scn,
+        data_obj=data_obj,
+        con_id=con_id,
+    )
+
+
+def undo_vector(txn: Txn, uba: Uba, fields: Sequence[bytes], scn: int, con_id: int) -> VectorSpec:
+    """A 5.1 undo record vector on an undo block."""
+    return VectorSpec(
+        layer=5,
+        code=1,
+        fields=tuple(fields),
+        cls=txn.undo_class,
+        afn=txn.undo_afn,
+        dba=uba.dba,
+        scn=scn,
+        con_id=con_id,
+    )
+
+
+def begin_vector(
+    p: Packer,
+    txn: Txn,
+    uba: Uba,
+    undo_size: int,
+    scn: int,
+    con_id: int,
+    con_uid: int,
+    platform: Platform,
+) -> VectorSpec:
+    """5.2: the transaction takes its undo slot (12c+ adds the container's uid)."""
+    fields: tuple[bytes, ...] = (ktudh(p, txn, uba, undo_size, platform),)
+    if platform.wide_vectors:
+        fields += (p.u32(con_uid),)
+    return VectorSpec(
+        layer=5,
+        code=2,
+        fields=fields,
+        cls=txn.header_class,
+        afn=txn.undo_afn,
+        dba=txn.undo_header_dba,
+        scn=scn,
+        con_id=con_id,
+    )
+
+
+def end_vector(
+    p: Packer,
+    txn: Txn,
+    uba: Uba,
+    *,
+    rollback: bool,
+    scn: int,
+    unix_time: int,
+    con_id: int,
+    platform: Platform,
+) -> VectorSpec:
+    """5.4 commit (or rollback end); the vector's SCN is the commit SCN. 12c+ records
+    carry the commit time (Unix seconds) twice, the last time as a 4-byte field."""
+    fields: tuple[bytes, ...] = (ktucm(p, txn, rollback=rollback), ktucf(p, uba))
+    if platform.wide_vectors:
+        timed = bytearray(COMMIT_TIME_FIELD)
+        p.put32(timed, COMMIT_TIME_AT, unix_time)
+        fields += (bytes(timed), p.u32(unix_time))
+    return VectorSpec(
+        layer=5,
+        code=4,
+        fields=fields,
+        cls=txn.header_class,
+        afn=txn.undo_afn,
+        dba=txn.undo_header_dba,
+        scn=scn,
+        con_id=con_id,
+    )
+
+
+def partial_rollback_vector(
+    p: Packer, txn: Txn, uba: Uba, code: int, obj: int, data_obj: int, scn: int, con_id: int
+) -> VectorSpec:
+    """5.6 (user undo done) or 5.11 (rollback DBA): which undo record was applied."""
+    fields = (
+        ktub(p, obj, data_obj, txn.slot, PARTIAL_ROLLBACK_FLAGS, begin=False) + bytes(4),
+        p.u32(uba.dba) + p.u32(uba.seq),
+    )
+    return VectorSpec(
+        layer=5,
+        code=code,
+        fields=fields,
+        cls=txn.undo_class,
+        afn=txn.undo_afn,
+        dba=uba.dba,
+        scn=scn,
+        con_id=con_id,
+    )
