@@ -24,6 +24,7 @@ class Permission(StrEnum):
     ACK_BLOCK = "ack_block"
     REVIEW = "review"
     REPLAY = "replay"
+    REPORT = "report"  # peers (appha) telling control what happened
     MANAGE_USERS = "manage_users"
     BREAK_GLASS = "break_glass"
 
@@ -37,6 +38,7 @@ _OPERATOR = _VIEWER | {
     Permission.ABORT,
     Permission.FREEZE,
     Permission.REPLAY,
+    Permission.REPORT,
 }
 # The customer's confirmer: decides, lifts protections, reviews; does not drive runs.
 _APPROVER = _VIEWER | {

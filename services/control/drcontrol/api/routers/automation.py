@@ -19,7 +19,7 @@ router = APIRouter(tags=["automation"])
 
 
 def _view(view: SiteGroupView) -> dict[str, Any]:
-    return {"etag": view.etag,
+    return {"etag": view.etag, "frozen": view.state.freeze is not None,
             "freeze": view.state.freeze.model_dump(mode="json") if view.state.freeze else None,
             "blocks": {k: v.model_dump(mode="json") for k, v in view.state.blocks.items()}}
 

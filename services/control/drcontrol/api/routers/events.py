@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
+from pydantic import Field
 
 from drcontrol.api.deps import Ctx, CurrentUser
 from drcontrol.auth.roles import Permission, require
 from drcontrol.canonical import canonical_json
 from drcontrol.events import Event
+from drcontrol.model import Frozen
 
 router = APIRouter(tags=["events"])
 KEEPALIVE_SECONDS = 15.0
@@ -55,3 +58,24 @@ async def events(request: Request, ctx: Ctx, who: CurrentUser) -> StreamingRespo
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+class PeerReport(Frozen):
+    """What a peer (appha) tells control: a mode change, an alert, a switch result."""
+
+    source: str = Field(..., max_length=64)
+    app: str | None = Field(None, max_length=200)
+    kind: str = Field(..., max_length=100)
+    detail: dict[str, Any] = Field(default_factory=dict)
+    at: float | None = None
+
+
+@router.post("/events", status_code=202, summary="A peer reports what happened (audited)")
+async def report(body: PeerReport, ctx: Ctx, who: CurrentUser) -> dict[str, Any]:
+    require(who, Permission.REPORT)
+    record = await ctx.recorder.record(who.user, f"peer.{body.kind}", body.app or body.source,
+                                       source=body.source, detail=body.detail, reported_at=body.at)
+    if "alert" in body.kind or "down" in body.kind or "fail" in body.kind:
+        ctx.engine.deps.notify(f"peer.{body.kind}", {"app": body.app, "source": body.source,
+                                                     **body.detail})
+    return {"seq": record.seq}

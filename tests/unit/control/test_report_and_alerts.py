@@ -1,0 +1,93 @@
+"""The report's RPO/RTO arithmetic and the edge-triggered alert decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drcontrol.engine.report import build_report, render_html
+from drcontrol.model import (
+    AcceptedLoss,
+    Approval,
+    Operation,
+    OpState,
+    OpType,
+    Role,
+    StepRecord,
+    StepState,
+)
+from drcontrol.watch import AlertState, Reading, Snapshot, decide_alerts
+
+
+def step(index: int, kind: str, output: dict[str, Any], state: StepState = StepState.SUCCEEDED,
+         start: float = 0.0, end: float = 0.0) -> StepRecord:
+    return StepRecord(operation_id="op-1", index=index, id=f"s{index}", kind=kind, title=kind,
+                      state=state, attempts=1, started_at=start, finished_at=end, output=output)
+
+
+def finished_op(op_type: OpType = OpType.FAILOVER) -> Operation:
+    approval = Approval(user="ann", role=Role.APPROVER, at=100.0, evidence_digest="d" * 64,
+                        accepted_loss=AcceptedLoss(max_seconds=30, max_transactions=0))
+    return Operation(id="op-1", type=op_type, state=OpState.SUCCEEDED, runbook="failover",
+                     requested_by="olga", requested_at=50.0, expires_at=999.0,
+                     approvals=[approval], confirmed_at=100.0, started_at=101.0,
+                     finished_at=190.0, evidence_digest="d" * 64)
+
+
+def test_fenced_failover_reports_zero_loss_and_rto_to_verified_traffic() -> None:
+    steps = [
+        step(0, "precheck", {"loss": {"seconds": 3.0, "transactions": 0, "source_scn": 5000},
+                             "digest": "e" * 64}, start=101, end=102),
+        step(1, "capture_fence", {"final_scn": 5000}, start=102, end=103),
+        step(2, "apply_hold", {"hold_scn": 5000, "cut_source": "fence"}, start=103, end=104),
+        step(3, "apply_wait_holding", {"applied_scn_min": 4990, "parked": 0, "queue_depth": 0},
+             start=104, end=150),
+        step(4, "apps_switch", {"verified": True, "verified_at": 180.0, "apps": {"web": {}}},
+             start=150, end=180),
+    ]
+    report = build_report(finished_op(), steps, now=200.0, rto_target=900)
+    assert report["rto"]["seconds"] == 80.0 and report["rto"]["within_target"] is True
+    assert report["rpo"]["zero_data_loss"] is True and report["rpo"]["scn_gap"] == 0
+    assert report["traffic"]["verified"] is True
+    assert [s["seconds"] for s in report["steps"]] == [1, 1, 1, 46, 30]
+    page = render_html(report)
+    assert "80.0 s" in page and "<script" not in page
+
+
+def test_stream_cut_failover_reports_lag_as_possible_loss_and_parked_as_not_applied() -> None:
+    steps = [
+        step(0, "precheck", {"loss": {"seconds": 12.5, "transactions": 2, "source_scn": 7000}}),
+        step(1, "capture_fence", {}, state=StepState.SKIPPED),
+        step(2, "apply_hold", {"hold_scn": 6900, "cut_source": "stream"}),
+        step(3, "apply_wait_holding", {"parked": 2, "queue_depth": 0}),
+    ]
+    report = build_report(finished_op().model_copy(update={"state": OpState.FAILED}), steps,
+                          now=200.0, rto_target=900)
+    rpo = report["rpo"]
+    assert rpo["scn_gap"] == 100 and rpo["transactions_not_applied"] == 2
+    assert rpo["seconds"] == 12.5 and rpo["zero_data_loss"] is False
+    assert report["traffic"]["verified"] is False and report["rto"]["seconds"] is None
+
+
+def snap(lag: float | None = 1.0, capture_state: str | None = "running",
+         apps: list[dict[str, Any]] | None = None) -> Snapshot:
+    apply = Reading({"state": "running", "schemas": {"HR": {"state": "running",
+                                                            "lag_seconds": lag}}}, 1.0)
+    capture = (Reading({"state": capture_state}, 1.0) if capture_state
+               else Reading(None, 1.0, "refused"))
+    return Snapshot(1.0, capture=capture, apply=apply,
+                    appha=Reading(apps or [{"name": "web", "state": "healthy"}], 1.0))
+
+
+def test_alerts_fire_once_and_resolve() -> None:
+    state, notes = decide_alerts(AlertState(), snap(lag=100), 60)
+    assert [k for k, _ in notes] == ["alert.lag"] and notes[0][1]["state"] == "firing"
+    state, notes = decide_alerts(state, snap(lag=120), 60)
+    assert notes == []
+    state, notes = decide_alerts(state, snap(lag=5, capture_state=None,
+                                             apps=[{"name": "web", "state": "down"}]), 60)
+    kinds = {(k, d["state"]) for k, d in notes}
+    assert kinds == {("alert.lag", "resolved"), ("alert.capture_stopped", "firing"),
+                     ("alert.app_down", "firing")}
+    _, notes = decide_alerts(state, snap(lag=5), 60)
+    assert {(k, d["state"]) for k, d in notes} == {("alert.capture_stopped", "resolved"),
+                                                   ("alert.app_down", "resolved")}
