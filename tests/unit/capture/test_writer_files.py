@@ -12,7 +12,14 @@ import pytest
 from drcapture.redo.blocks import BytesSource, FileSource, RedoFile
 from drcapture.redo.checksum import fold
 from drcapture.redo.records import RecordLayout, iter_raw_records, parse_record
-from drcapture.redo.writer import LogHeader, Lwn, build_log, wrap_records
+from drcapture.redo.writer import (
+    LogHeader,
+    Lwn,
+    build_log,
+    place_records,
+    wrap_records,
+    write_records,
+)
 from drcapture.redo.writer_records import (
     AIX_19C,
     LINUX_11G,
@@ -61,7 +68,7 @@ def test_real_oracle_log_rebuilt(name: str) -> None:
     path = FREE23 / name
     original = RedoFile(FileSource(path))
     raws = list(iter_raw_records(original))
-    built = wrap_records([r.data for r in raws], LINUX_23, header=_header_of(original))
+    built = place_records([r.data for r in raws], LINUX_23, header=_header_of(original))
     rebuilt = RedoFile(BytesSource(built.data))
     assert rebuilt.header == original.header
     assert rebuilt.file_header == original.file_header
@@ -92,8 +99,7 @@ def test_every_oracdc_record_wrapped_reads_back_identically(block_size: int) -> 
         by_layout[entry["layout"]].append((ORACDC / entry["file"]).read_bytes())
     assert sum(len(v) for v in by_layout.values()) == 225
     for layout, records in by_layout.items():
-        built = wrap_records(records, layout, block_size=block_size)
-        redo = RedoFile(BytesSource(built.data))
+        redo = RedoFile(BytesSource(wrap_records(records, layout, block_size=block_size)))
         assert redo.block_size == block_size
         assert redo.endian.big is (layout == "getAix19c")
         assert redo.header.wide_vectors is (layout != "getLinux11g")
@@ -107,7 +113,7 @@ def test_every_oracdc_record_wrapped_reads_back_identically(block_size: int) -> 
 def test_single_record_files_and_their_scn_range() -> None:
     for entry in _oracdc()[:20]:
         data = (ORACDC / entry["file"]).read_bytes()
-        redo = RedoFile(BytesSource(wrap_records([data], entry["layout"]).data))
+        redo = RedoFile(BytesSource(wrap_records([data], entry["layout"])))
         (raw,) = iter_raw_records(redo)
         assert raw.data == data
         reader = RecordLayout(redo.endian, redo.header.wide_vectors)
@@ -117,12 +123,13 @@ def test_single_record_files_and_their_scn_range() -> None:
 
 def test_every_block_checksum_is_valid_and_damage_is_detected(tmp_path: Path) -> None:
     records = [(ORACDC / e["file"]).read_bytes() for e in _oracdc() if e["layout"] == "getLinux19c"]
-    built = wrap_records(records, "getLinux19c")
-    for block in range(len(built.data) // 512):
-        assert fold(built.data[block * 512 : (block + 1) * 512]) == 0, block
-    damaged = bytearray(built.data)
+    path = write_records(tmp_path / "fixtures.arc", records, "getLinux19c")
+    data = path.read_bytes()
+    for block in range(len(data) // 512):
+        assert fold(data[block * 512 : (block + 1) * 512]) == 0, block
+    assert [r.data for r in iter_raw_records(RedoFile(FileSource(path)))] == records
+    damaged = bytearray(data)
     damaged[3 * 512 + 100] ^= 0x01
-    path = built.write(tmp_path / "damaged.arc")
     path.write_bytes(bytes(damaged))
     redo = RedoFile(FileSource(path))
     with pytest.raises(CorruptRedo, match="checksum"):

@@ -10,7 +10,8 @@ checked against the Oracle 23 Free archived logs in ``shared/fixtures/redo/free2
 (see docs/REDO_FORMAT.md for the layout facts).
 
 Entry points: :func:`build_log` (records grouped in LWNs plus header facts) and
-:func:`wrap_records` (raw record bytes, e.g. the oracdc fixtures, kept byte for byte).
+:func:`wrap_records` / :func:`write_records` (raw record bytes, e.g. the oracdc
+fixtures, kept byte for byte).
 """
 
 from __future__ import annotations
@@ -276,19 +277,14 @@ def _lwn_groups(records: Sequence[bytes], platform: Platform) -> list[Lwn]:
     return [Lwn(tuple(g), set_length=False) for g in groups]
 
 
-def wrap_records(
+def place_records(
     records: Sequence[bytes],
     layout: Platform | str,
     *,
     block_size: int = 512,
     header: LogHeader | None = None,
 ) -> WrittenLog:
-    """A valid log file around raw record bytes (record header plus vectors, as the
-    oracdc fixtures hold them); the records are stored unchanged, in order.
-
-    ``layout`` is a :class:`Platform` or a fixture layout name (``getLinux19c`` …).
-    Without ``header``, the SCN range and first time come from the records.
-    """
+    """:func:`wrap_records`, also telling where each record landed."""
     platform = PLATFORMS[layout] if isinstance(layout, str) else layout
     reader = RecordLayout(endian_for(platform.order), platform.wide_vectors)
     heads = [parse_record_header(r, reader) for r in records]
@@ -299,3 +295,34 @@ def wrap_records(
         if stamps:
             header = replace(header, first_time=stamps[0], next_time=stamps[-1])
     return build_log(_lwn_groups(records, platform), header, platform, block_size=block_size)
+
+
+def wrap_records(
+    records: Sequence[bytes],
+    layout: Platform | str,
+    *,
+    block_size: int = 512,
+    header: LogHeader | None = None,
+) -> bytes:
+    """A valid archived log file around raw record bytes (record header plus vectors, as
+    the oracdc fixtures hold them); the records are stored unchanged, in order, each long
+    header (VLD 0x04) starting a new log write.
+
+    ``layout`` is a :class:`Platform` or a fixture layout name (``getLinux19c``,
+    ``getLinux11g``, ``getAix19c``, ``linux23``). Without ``header``, the SCN range and
+    the times come from the records.
+    """
+    return place_records(records, layout, block_size=block_size, header=header).data
+
+
+def write_records(
+    path: Path,
+    records: Sequence[bytes],
+    layout: Platform | str,
+    *,
+    block_size: int = 512,
+    header: LogHeader | None = None,
+) -> Path:
+    """:func:`wrap_records` stored at ``path``."""
+    path.write_bytes(wrap_records(records, layout, block_size=block_size, header=header))
+    return path
