@@ -53,7 +53,8 @@ def run(config: ConfigOption) -> None:
     except DRError as exc:
         raise _fail(exc) from None
     _print_summary(service)
-    if service.state == "failed":
+    if service.error is not None:
+        print(f"drcapture: error: {service.error}", file=sys.stderr)
         raise typer.Exit(1)
 
 

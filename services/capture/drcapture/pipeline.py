@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from drcommon.model import CaptureCheckpoint, ThreadRestart, TransactionInfo
 
+from drcapture.ddl import StaleDictionary, layout_ddl, split_at_layout_ddl
 from drcapture.merge import CommitKey, RacMerger
 from drcapture.metrics import CaptureMetrics
 from drcapture.publish import CommittedTransaction as Outgoing
@@ -79,6 +80,8 @@ class CapturePipeline:
         self._batch_started = 0.0
         self._last_publish = 0.0
         self._last_watermark_scn = -1
+        self._ddl_stop: CommittedTransaction | None = None
+        self._held: list[CommittedTransaction] = []
         self.stats = PipelineStats()
         self.done = False
 
@@ -114,16 +117,44 @@ class CapturePipeline:
             if result.finished:
                 self._merger.close(thread)
             progressed = progressed or result.records > 0
-        released = self._merger.release()
+        released = self._hold_after_layout_ddl(self._merger.release())
         if released and not self._batch:
             self._batch_started = time.monotonic()
         self._batch.extend(released)
         finished = all(r.finished for r in self._readers.values()) and not self._merger.pending()
-        if await self._maybe_publish(force=finished):
+        if await self._maybe_publish(force=finished or self._ddl_stop is not None):
             progressed = True
+        if self._ddl_stop is not None:
+            self._stop_for_ddl(self._ddl_stop)
         if finished:
             self.done = True
         return progressed
+
+    def _hold_after_layout_ddl(
+        self, released: list[CommittedTransaction]
+    ) -> list[CommittedTransaction]:
+        """Publish up to a layout-changing DDL; hold back what was decoded after it."""
+        if self._ddl_stop is not None:
+            self._held.extend(released)
+            return []
+        publish, held, ddl_tx = split_at_layout_ddl(released)
+        if ddl_tx is not None:
+            self._ddl_stop, self._held = ddl_tx, held
+        return publish
+
+    def _stop_for_ddl(self, tx: CommittedTransaction) -> None:
+        change = layout_ddl(tx)
+        assert change is not None
+        raise StaleDictionary(
+            "a DDL changed the layout of a captured table; it is published, and capture "
+            "stopped before decoding later rows with the old dictionary. Export a dictionary "
+            f"as of SCN {tx.commit_scn} (drcapture dictionary export --scn {tx.commit_scn} …) "
+            "and restart",
+            table=f"{change.owner}.{change.table}",
+            scn=tx.commit_scn,
+            xid=str(tx.xid),
+            ddl=(change.ddl or "")[:200],
+        )
 
     async def _maybe_publish(self, *, force: bool) -> bool:
         publish = self._settings.publish
@@ -210,4 +241,4 @@ class CapturePipeline:
         )
 
     def _batch_and_pending(self) -> list[CommittedTransaction]:
-        return list(self._batch) + self._merger.pending_items()
+        return list(self._batch) + self._held + self._merger.pending_items()

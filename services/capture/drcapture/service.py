@@ -168,6 +168,10 @@ class CaptureService(ServiceBase):
         return Health(HealthStatus.OK, {"state": self.state})
 
     @property
+    def error(self) -> BaseException | None:
+        return self._error
+
+    @property
     def state(self) -> str:
         if self._error is not None:
             return "failed"

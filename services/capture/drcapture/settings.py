@@ -136,4 +136,7 @@ class CaptureSettings(ServiceSettings):
             raise ValueError(f"dictionary.path is required for kind={self.dictionary.kind}")
         if self.dictionary.kind == "oracle" and not self.dictionary.oracle_dsn:
             raise ValueError("dictionary.oracle_dsn is required for kind=oracle")
+        if self.dictionary.on_ddl == "reload" and self.dictionary.kind != "oracle":
+            raise ValueError("dictionary.on_ddl=reload needs dictionary.kind=oracle (a live "
+                             "database to re-read the dictionary from); use on_ddl=stop")
         return self
