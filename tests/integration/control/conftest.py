@@ -4,6 +4,7 @@ and users of each role with their API clients."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,3 +77,14 @@ async def team(control_settings: ControlSettings) -> AsyncIterator[Team]:
     running = await start_team(control_settings)
     yield running
     await stop_team(running)
+
+
+@asynccontextmanager
+async def team_with(tmp: Path, standins: StandIns, kafka: str, **extra: object
+                    ) -> AsyncIterator[Team]:
+    """A team on settings changed by ``extra`` (same shape as the TOML sections)."""
+    running = await start_team(settings_for(tmp, standins, kafka, **extra))
+    try:
+        yield running
+    finally:
+        await stop_team(running)
