@@ -9,16 +9,12 @@ interleave as on a RAC database. Each step is one log write (LWN).
 
 from __future__ import annotations
 
-import json
-import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from drcommon.model import ColumnValue, Operation
+from drcommon.model import ColumnValue
 
 from drcapture.dictionary.model import Dictionary
-from drcapture.dictionary.snapshot import dump_snapshot
 from drcapture.redo.workload import (
     Commit,
     Delete,
@@ -33,7 +29,15 @@ from drcapture.redo.workload import (
     Update,
     Workload,
 )
-from drcapture.redo.workload_ops import VectorFactory, row_at, supplemental_columns
+from drcapture.redo.workload_ops import VectorFactory, row_at
+from drcapture.redo.workload_result import (
+    DICTIONARY_FILE,
+    BuiltWorkload,
+    ExpectedChange,
+    ExpectedTransaction,
+    LogFile,
+    expected_changes,
+)
 from drcapture.redo.workload_state import (
     UNDO_AFN,
     Change,
@@ -49,75 +53,17 @@ from drcapture.redo.workload_state import (
 from drcapture.redo.writer import LogHeader, Lwn, build_log
 from drcapture.redo.writer_ops import RowAt, Txn
 from drcapture.redo.writer_records import RecordSpec, VectorSpec, encode_record
-from drcapture.values.rowid import decode_rowid
+
+__all__ = [
+    "DICTIONARY_FILE",
+    "BuiltWorkload",
+    "ExpectedChange",
+    "ExpectedTransaction",
+    "LogFile",
+    "build_workload",
+]
 
 MAX_MULTI_ROWS = 255  # the row count of a multi-row op is one byte
-DICTIONARY_FILE = "dictionary.json"
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectedChange:
-    """A row change a reader must report."""
-
-    op: Operation
-    owner: str
-    table: str
-    before: dict[str, ColumnValue] | None
-    after: dict[str, ColumnValue] | None
-    row_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectedTransaction:
-    """A committed transaction a reader must report (commit time in UTC)."""
-
-    thread: int
-    xid: str
-    commit_scn: int
-    commit_time: datetime
-    changes: tuple[ExpectedChange, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class LogFile:
-    """One archived log of one thread."""
-
-    thread: int
-    sequence: int
-    header: LogHeader
-    data: bytes
-
-    @property
-    def name(self) -> str:
-        """``thread_1_seq_000042.arc``."""
-        return f"thread_{self.thread}_seq_{self.sequence:06d}.arc"
-
-
-@dataclass(frozen=True, slots=True)
-class BuiltWorkload:
-    """Logs (per thread, in sequence order), dictionary and expected transactions
-    (in commit order)."""
-
-    logs: tuple[LogFile, ...]
-    dictionary: Dictionary
-    expected: tuple[ExpectedTransaction, ...]
-
-    def logs_of(self, thread: int) -> list[LogFile]:
-        """The logs of one thread in sequence order."""
-        return [log for log in self.logs if log.thread == thread]
-
-    def write(self, directory: Path) -> list[Path]:
-        """Store every log under ``directory``, plus the dictionary as a snapshot
-        (``dictionary.json``, :mod:`drcapture.dictionary.snapshot` format); returns the
-        log paths in :attr:`logs` order."""
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / DICTIONARY_FILE).write_text(json.dumps(dump_snapshot(self.dictionary)))
-        paths = []
-        for log in self.logs:
-            path = directory / log.name
-            path.write_bytes(log.data)
-            paths.append(path)
-        return paths
 
 
 @dataclass(slots=True)
@@ -146,10 +92,6 @@ class _ThreadLog:
         self.done.append((self.sequence, header, self.lwns))
         self.sequence += 1
         self.first_scn, self.first_time, self.lwns = next_scn, next_time, []
-
-
-def _rowid(data_obj: int, bdba: int, slot: int) -> str:
-    return decode_rowid(struct.pack(">IIH", data_obj, bdba, slot))
 
 
 class _Builder:
@@ -467,47 +409,6 @@ class _Builder:
         )
         expected = sorted(self.expected, key=lambda t: (t.commit_scn, t.thread))
         return BuiltWorkload(logs=tuple(logs), dictionary=dictionary, expected=tuple(expected))
-
-
-def expected_changes(change: Change) -> list[ExpectedChange]:
-    """What a reader reports for one (committed) change."""
-    table = change.table
-    names = table.column_names()
-
-    def out(
-        op: Operation,
-        before: dict[str, ColumnValue] | None,
-        after: dict[str, ColumnValue] | None,
-        slot: int,
-    ) -> ExpectedChange:
-        return ExpectedChange(
-            op=op,
-            owner=table.owner,
-            table=table.name,
-            before=before,
-            after=after,
-            row_id=_rowid(table.obj, change.at.bdba, slot),
-        )
-
-    if change.kind is Kind.INSERT:
-        return [out(Operation.INSERT, None, dict(change.after[0]), change.at.slot)]
-    if change.kind is Kind.DELETE:
-        return [out(Operation.DELETE, dict(change.before[0]), None, change.at.slot)]
-    if change.kind is Kind.UPDATE:
-        logged = set(supplemental_columns(change)) | set(change.changed)
-        shown = [n for n in names if n in logged]
-        before = {n: change.before[0][n] for n in shown}
-        after = {n: change.after[0][n] for n in shown}
-        return [out(Operation.UPDATE, before, after, change.at.slot)]
-    if change.kind is Kind.MULTI_INSERT:
-        return [
-            out(Operation.INSERT, None, dict(values), slot)
-            for values, slot in zip(change.after, change.slots, strict=True)
-        ]
-    return [
-        out(Operation.DELETE, dict(values), None, slot)
-        for values, slot in zip(change.before, change.slots, strict=True)
-    ]
 
 
 def build_workload(workload: Workload) -> BuiltWorkload:
