@@ -82,6 +82,7 @@ class CapturePipeline:
         self._last_watermark_scn = -1
         self._ddl_stop: CommittedTransaction | None = None
         self._held: list[CommittedTransaction] = []
+        self._retention_warned: dict[int, int | None] = {}
         self.stats = PipelineStats()
         self.done = False
 
@@ -188,6 +189,7 @@ class CapturePipeline:
         )
         self._last_publish = time.monotonic()
         self._last_watermark_scn = watermark
+        self._check_retention()
         self._metrics.observe_publish(outgoing, sent, self._last_publish - started, watermark)
         for item in outgoing:
             self.stats.transactions += 1
@@ -206,6 +208,36 @@ class CapturePipeline:
                     "watermark": watermark,
                 },
             )
+
+    def retention(self) -> dict[int, dict[str, int | None]]:
+        """Per thread: the oldest log a restart needs and how many older logs remain.
+
+        A margin below ``source.retention_warning_logs`` means the archive's retention is
+        deleting logs close to the one capture still needs: warn now, not when it is gone.
+        """
+        report: dict[int, dict[str, int | None]] = {}
+        for thread, reader in self._readers.items():
+            point = reader.restart_point()
+            present = reader.catalog.sequences(thread)
+            needed = point.sequence if point else None
+            margin = needed - present[0] if needed is not None and present else None
+            report[thread] = {"oldest_needed_sequence": needed, "older_logs_kept": margin}
+        return report
+
+    def _check_retention(self) -> None:
+        limit = self._settings.source.retention_warning_logs
+        for thread, item in self.retention().items():
+            needed, margin = item["oldest_needed_sequence"], item["older_logs_kept"]
+            if needed is not None:
+                self._metrics.oldest_needed_sequence.labels(str(thread)).set(needed)
+            at_risk = margin is not None and margin < limit
+            if at_risk and self._retention_warned.get(thread) != needed:
+                log.warning(
+                    "the oldest redo log capture still needs is close to the archive's "
+                    "retention edge; keep it until capture has moved on",
+                    extra={"redo_thread": thread, "sequence": needed, "older_logs_kept": margin},
+                )
+                self._retention_warned[thread] = needed
 
     def _checkpoint(self) -> CaptureCheckpoint:
         """Restart state matching exactly what has been published so far."""

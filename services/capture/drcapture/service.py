@@ -195,6 +195,7 @@ class CaptureService(ServiceBase):
                     "file": str(current.path) if current else None,
                     "scn": reader.last_scn,
                     "oldest_needed_sequence": point.sequence if point else None,
+                    "older_logs_kept": pipeline.retention()[thread]["older_logs_kept"],
                     "open_transactions": len(reader.assembler.open_transactions()),
                     "caught_up": bool(state and state.caught_up_at is not None),
                     "closed": bool(state and state.closed),

@@ -82,7 +82,7 @@ class ThreadReader:
         self._records = iter_records(self._redo, state, self.counters)
         log.info(
             "reading redo log",
-            extra={"thread": self.thread, "sequence": entry.sequence, "file": str(entry.path)},
+            extra={"redo_thread": self.thread, "sequence": entry.sequence, "file": str(entry.path)},
         )
 
     def _open_first(self) -> bool:
