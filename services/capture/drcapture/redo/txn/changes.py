@@ -8,7 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from drcommon.model import ColumnInfo, ColumnValue, RowChange, SourcePosition, Unsupported
+from drcommon.model import (
+    ColumnInfo,
+    ColumnValue,
+    Operation,
+    RowChange,
+    SourcePosition,
+    Unsupported,
+)
 
 from drcapture.dictionary.model import Charsets, ColumnDef, OracleType, TableDef
 from drcapture.redo.records import Rba
@@ -103,6 +110,14 @@ def _known_image(values: dict[int, bytes | None] | None, table: TableDef, decode
     return image
 
 
+def _add_trailing_nulls(image: dict[str, ColumnValue], table: TableDef, charsets: Charsets,
+                        infos: dict[str, ColumnInfo]) -> None:
+    for column in table.columns:
+        if column.seg_col > 0 and column.name not in image:
+            image[column.name] = None
+            infos.setdefault(column.name, _info(column, charsets))
+
+
 def _unknown_image(values: dict[int, bytes | None] | None,
                    infos: dict[str, ColumnInfo]) -> dict[str, ColumnValue] | None:
     if values is None:
@@ -128,6 +143,12 @@ def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
         owner, name, pk = table.owner, table.name, table.pk
         before = _known_image(row.before, table, decode, ctx.charsets, infos)
         after = _known_image(row.after, table, decode, ctx.charsets, infos)
+        # Oracle does not store trailing NULL columns: a whole-row image (the new row of
+        # an insert, the old row of a delete) names them, so apply writes NULL, not a default.
+        if row.op is Operation.INSERT and after is not None:
+            _add_trailing_nulls(after, table, ctx.charsets, infos)
+        elif row.op is Operation.DELETE and before is not None:
+            _add_trailing_nulls(before, table, ctx.charsets, infos)
     row_id = rowid(row.data_obj, row.row[0], row.row[1]) if row.row and row.data_obj else None
     return RowChange(op=row.op, owner=owner, table=name, obj=row.obj or None, pk=pk,
                      before=before, after=after, columns=infos, ddl=row.ddl,
