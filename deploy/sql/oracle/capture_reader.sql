@@ -1,0 +1,38 @@
+-- Capture's dictionary reader on the SOURCE database: the user that
+-- `drcapture dictionary export` connects as to read table definitions AS OF an SCN.
+-- Capture itself never connects to Oracle while running: it reads redo files and this
+-- dictionary snapshot. Read-only: SELECT and FLASHBACK (for AS OF SCN) on the SYS
+-- dictionary tables the export reads, plus V$DATABASE for the database id and SCN.
+--
+-- Run as SYSDBA (grants on SYS-owned tables can only be given by SYS), in the container
+-- that holds the captured schemas (the PDB on a CDB, e.g. ALTER SESSION SET
+-- CONTAINER = ORCLPDB1), choosing the password at the prompt:
+--   SQL> ACCEPT dr_password CHAR PROMPT 'Password for DRCAPTURE: ' HIDE
+--   SQL> @deploy/sql/oracle/capture_reader.sql
+WHENEVER SQLERROR EXIT SQL.SQLCODE
+SET VERIFY OFF
+
+CREATE USER drcapture IDENTIFIED BY "&&dr_password" ACCOUNT UNLOCK;
+GRANT CREATE SESSION TO drcapture;
+
+-- Database id, name and current SCN; character sets.
+GRANT SELECT ON sys.v_$database TO drcapture;
+GRANT SELECT ON sys.nls_database_parameters TO drcapture;
+
+-- The dictionary tables, read AS OF SCN (hence FLASHBACK as well as SELECT).
+GRANT SELECT, FLASHBACK ON sys.obj$ TO drcapture;
+GRANT SELECT, FLASHBACK ON sys.user$ TO drcapture;
+GRANT SELECT, FLASHBACK ON sys.col$ TO drcapture;
+GRANT SELECT, FLASHBACK ON sys.cdef$ TO drcapture;
+GRANT SELECT, FLASHBACK ON sys.ccol$ TO drcapture;
+GRANT SELECT, FLASHBACK ON sys.tabpart$ TO drcapture;
+GRANT SELECT, FLASHBACK ON sys.tabcompart$ TO drcapture;
+GRANT SELECT, FLASHBACK ON sys.tabsubpart$ TO drcapture;
+
+-- For the operator's checks in docs/OPERATIONS.md (which logs exist, where, which SCN).
+GRANT SELECT ON sys.v_$log TO drcapture;
+GRANT SELECT ON sys.v_$logfile TO drcapture;
+GRANT SELECT ON sys.v_$archived_log TO drcapture;
+GRANT SELECT ON sys.v_$archive_dest TO drcapture;
+
+UNDEFINE dr_password
