@@ -65,6 +65,7 @@ class RacMerger(Generic[T]):
         self._heap: list[_Pending[T]] = []
         self._last_released: CommitKey | None = None
         self._scn_history: deque[tuple[float, int]] = deque(maxlen=4096)
+        self.order_violations = 0
 
     @property
     def threads(self) -> dict[int, ThreadState]:
@@ -82,6 +83,10 @@ class RacMerger(Generic[T]):
         state.progress_scn = max(state.progress_scn, key.scn)
         state.caught_up_at = None
         state.closed = False
+        if self._last_released is not None and key < self._last_released:
+            # Only possible when a thread declared idle or closed comes back with older
+            # commits; counted and reported, never dropped.
+            self.order_violations += 1
         heapq.heappush(self._heap, _Pending(key, read_at, item))
 
     def progress(self, thread: int, scn: int, *, now: float, caught_up: bool) -> None:
@@ -89,6 +94,7 @@ class RacMerger(Generic[T]):
         state = self._thread(thread)
         if scn > state.progress_scn:
             state.progress_scn = scn
+            state.closed = False  # new redo: a thread set aside as idle is back
         state.caught_up_at = now if caught_up else None
         self._scn_history.append((now, self._max_progress()))
 

@@ -83,6 +83,7 @@ class CapturePipeline:
         self._ddl_stop: CommittedTransaction | None = None
         self._held: list[CommittedTransaction] = []
         self._retention_warned: dict[int, int | None] = {}
+        self._progress_seen: dict[int, tuple[int, float]] = {}
         self.stats = PipelineStats()
         self.done = False
 
@@ -114,9 +115,11 @@ class CapturePipeline:
                     self.stats.skipped_published += 1
                     continue
                 self._merger.add(key, tx, read_at=now)
-            self._merger.progress(thread, result.scn, now=now, caught_up=result.caught_up)
+            self._merger.progress(thread, result.scn, now=now, caught_up=result.quiet)
             if result.finished:
                 self._merger.close(thread)
+            else:
+                self._watch_archive_idle(thread, result.scn, now)
             progressed = progressed or result.records > 0
         released = self._hold_after_layout_ddl(self._merger.release())
         if released and not self._batch:
@@ -130,6 +133,28 @@ class CapturePipeline:
         if finished:
             self.done = True
         return progressed
+
+    def _watch_archive_idle(self, thread: int, scn: int, now: float) -> None:
+        """A thread read only from archived logs that has shown no new redo for
+        ``archive_idle_timeout`` stops holding back the others (it re-opens as soon as a
+        log of it appears). Set the timeout above Oracle's ARCHIVE_LAG_TARGET."""
+        last_scn, since = self._progress_seen.get(thread, (-1, now))
+        if scn != last_scn:
+            self._progress_seen[thread] = (scn, now)
+            return
+        state = self._merger.threads.get(thread)
+        timeout = self._settings.source.archive_idle_timeout
+        if state is None or state.closed or now - since < timeout:
+            return
+        if state.caught_up_at is not None:  # an online log reports the thread quiet itself
+            return
+        log.warning(
+            "no new redo from this thread for archive_idle_timeout; it no longer holds "
+            "back the others (configure its online logs, or Oracle's ARCHIVE_LAG_TARGET, "
+            "if the instance is running)",
+            extra={"redo_thread": thread, "seconds": round(now - since, 1), "scn": scn},
+        )
+        self._merger.close(thread)
 
     def _hold_after_layout_ddl(
         self, released: list[CommittedTransaction]

@@ -197,7 +197,8 @@ class CaptureService(ServiceBase):
                     "oldest_needed_sequence": point.sequence if point else None,
                     "older_logs_kept": pipeline.retention()[thread]["older_logs_kept"],
                     "open_transactions": len(reader.assembler.open_transactions()),
-                    "caught_up": bool(state and state.caught_up_at is not None),
+                    "caught_up": reader.caught_up,
+                    "quiet": bool(state and state.caught_up_at is not None),
                     "closed": bool(state and state.closed),
                 }
             info = pipeline.stats.last_commit

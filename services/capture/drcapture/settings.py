@@ -57,6 +57,14 @@ class SourceSettings(Section):
             "holding back commits of other threads (see docs/CAPTURE.md, RAC)."
         ),
     )
+    archive_idle_timeout: float = Field(
+        900.0,
+        gt=0,
+        description=(
+            "Seconds a thread read only from archived logs may show no new log before it "
+            "stops holding back the others; keep it above Oracle's ARCHIVE_LAG_TARGET."
+        ),
+    )
     retention_warning_logs: int = Field(
         2, ge=0, description="Warn when fewer archived logs than this remain after the needed one."
     )
@@ -137,6 +145,8 @@ class CaptureSettings(ServiceSettings):
         if self.dictionary.kind == "oracle" and not self.dictionary.oracle_dsn:
             raise ValueError("dictionary.oracle_dsn is required for kind=oracle")
         if self.dictionary.on_ddl == "reload" and self.dictionary.kind != "oracle":
-            raise ValueError("dictionary.on_ddl=reload needs dictionary.kind=oracle (a live "
-                             "database to re-read the dictionary from); use on_ddl=stop")
+            raise ValueError(
+                "dictionary.on_ddl=reload needs dictionary.kind=oracle (a live "
+                "database to re-read the dictionary from); use on_ddl=stop"
+            )
         return self

@@ -37,7 +37,8 @@ class ReadResult:
     records: int = 0
     bytes: int = 0
     scn: int = 0
-    caught_up: bool = False
+    caught_up: bool = False  # nothing more to read right now
+    quiet: bool = False  # at the end of the redo the instance has written (online log)
     finished: bool = False
 
 
@@ -70,6 +71,7 @@ class ThreadReader:
         self.last_rba: Rba | None = start
         self.last_scn = start_scn or 0
         self.finished = False
+        self.caught_up = False  # the last read ended at the end of what is readable now
 
     @property
     def current_log(self) -> LogFile | None:
@@ -132,6 +134,7 @@ class ThreadReader:
     def read(self, budget: int) -> ReadResult:
         """Read up to ``budget`` records; say whether the thread is at its written end."""
         result = ReadResult(scn=self.last_scn)
+        self.caught_up = False
         if self.finished:
             result.finished = result.caught_up = True
             return result
@@ -215,7 +218,16 @@ class ThreadReader:
         return not self._log.online and self._state.stopped is BlockStatus.OK
 
     def _at_end(self, result: ReadResult) -> ReadResult:
-        result.caught_up = True
+        """Nothing more to read now. Only the end of an *online* log says the instance
+        is quiet; the end of the archived logs only says every commit before the last
+        log's next SCN has been read (the current online log may hold more)."""
+        result.caught_up = self.caught_up = True
+        current = self._log
+        if current is not None and current.online:
+            result.quiet = True
+        elif current is not None and self._log_complete() and current.next_scn != SCN_MAX:
+            self.last_scn = max(self.last_scn, current.next_scn - 1)
+            result.scn = self.last_scn
         if not self._follow:
             self.finished = result.finished = True
         return result

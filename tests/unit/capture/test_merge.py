@@ -111,3 +111,16 @@ def test_release_order_is_global_commit_order(streams: list[list[int]], rnd: ran
     released.extend(merger.release())
     expected = sorted(key(s, t, block=i + 1) for t in threads for i, s in enumerate(per_thread[t]))
     assert released == expected
+
+
+def test_thread_set_aside_that_returns_with_older_commit_is_counted() -> None:
+    merger: RacMerger[str] = RacMerger([1, 2], grace=1.0)
+    merger.close(2)  # e.g. no archived log for archive_idle_timeout
+    merger.add(key(200, 1), "late-safe", read_at=0.0)
+    assert merger.release() == ["late-safe"]
+    merger.progress(2, 150, now=1.0, caught_up=False)
+    assert not merger.threads[2].closed, "new redo re-opens the thread"
+    merger.add(key(150, 2), "older", read_at=1.0)
+    assert merger.order_violations == 1
+    merger.progress(1, 300, now=1.1, caught_up=False)
+    assert merger.release() == ["older"], "reported and delivered, never dropped"
