@@ -257,6 +257,7 @@ class EmailSettings(Section):
     host: str
     port: int = Field(25, gt=0, le=65535)
     starttls: bool = False
+    ca_file: Path | None = Field(None, description="CA bundle for STARTTLS (system if unset).")
     username: str | None = None
     password: SecretStr | None = Field(None, description="env or file only.")
     password_file: Path | None = None

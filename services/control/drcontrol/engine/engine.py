@@ -45,16 +45,17 @@ class Engine:
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        running = self.busy_with
         tasks = [t for t in (self._loop_task, self._slot, *self._collecting.values()) if t]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._slot_op is not None:
+        if running is not None:
             # Hand the run over at once instead of making the next process wait out the lease.
             with contextlib.suppress(DRError):
-                await self.deps.storage.release_operation(self._slot_op, self.deps.owner)
+                await self.deps.storage.release_operation(running, self.deps.owner)
 
     def wake(self) -> None:
         """Look for work now (an approval or a request just arrived)."""

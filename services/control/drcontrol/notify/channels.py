@@ -96,7 +96,8 @@ class EmailChannel:
         s = self._settings
         with smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds) as smtp:
             if s.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                ca = str(s.ca_file) if s.ca_file else None
+                smtp.starttls(context=ssl.create_default_context(cafile=ca))
             password = s.secret_password()
             if s.username and password:
                 smtp.login(s.username, password)

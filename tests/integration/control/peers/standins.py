@@ -7,6 +7,7 @@ is reached at ``t + drain_seconds``, an application switch started at ``t`` ends
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ class ApplyStandIn:
     hold_at: float | None = None
     drain_seconds: float = 0.0
     parked: int = 0
+    hold_gate: asyncio.Event | None = None
     replays: list[dict[str, Any]] = field(default_factory=list)
 
     def _schema_status(self, name: str, base: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +131,9 @@ class ApplyStandIn:
             self.log.add("apply", "hold", request)
             if self.hold_scn != body["scn"]:
                 self.hold_scn, self.hold_at = body["scn"], time.monotonic()
+            # The effect is in place; holding the answer lets a test interrupt the caller here.
+            if self.hold_gate is not None:
+                await self.hold_gate.wait()
             return {}
 
         @app.post("/api/v1/resume", status_code=202, dependencies=auth)
