@@ -86,7 +86,7 @@ class MiniSmtpServer:
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
                        ) -> None:
         secure = False
-        sender, rcpts = "", []
+        sender, rcpts = "", list[str]()
 
         async def say(text: str) -> None:
             writer.write(text.encode() + b"\r\n")
@@ -109,7 +109,7 @@ class MiniSmtpServer:
                     await writer.start_tls(self.tls)
                     secure = True
                 elif verb == "MAIL":
-                    sender, rcpts = argument.split(":", 1)[1].strip(" <>"), []
+                    sender, rcpts = argument.split(":", 1)[1].strip(" <>"), list[str]()
                     await say("250 ok")
                 elif verb == "RCPT":
                     rcpts.append(argument.split(":", 1)[1].strip(" <>"))

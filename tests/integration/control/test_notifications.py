@@ -49,7 +49,8 @@ async def test_webhook_retries_with_backoff_and_email_over_starttls(tmp_path: Pa
         mail = smtp.messages[0]
         assert "步骤失败" in str(mail["Subject"]) and "op-1" in str(mail["Subject"])
         assert smtp.envelopes[0] == ("drcontrol@localhost", ["duty@bureau.example"], True)
-        assert "apply down" in str(mail.get_payload(decode=True), "utf-8")
+        body = mail.get_payload(decode=True)
+        assert isinstance(body, bytes) and "apply down" in body.decode("utf-8")
     finally:
         await notifier.stop()
         await hook.stop()
@@ -88,7 +89,10 @@ async def test_service_notifies_along_an_operation_and_on_lag(
             await team.operator.wait_state(op_id, "succeeded")
             standins.apply.schemas["HR"]["lag_seconds"] = 500.0
             standins.apply.hold_scn = standins.apply.hold_at = None
-            kinds = lambda: {m["kind"] for m in hook.received}  # noqa: E731
+
+            def kinds() -> set[str]:
+                return {m["kind"] for m in hook.received}
+
             await eventually(lambda: {"operation.requested", "operation.awaiting_approval",
                                       "operation.approved", "operation.succeeded",
                                       "alert.lag"} <= kinds())
