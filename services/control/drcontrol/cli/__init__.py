@@ -1,0 +1,1 @@
+"""``drctl``: the operator's command line against a running control service."""
