@@ -437,6 +437,24 @@ class Applier:
                 key=bound.key_text() if bound else None,
             )
 
+    # -- applying outside the stream (retry of a parked transaction) ---------------------------
+    def apply_detached(self, records: Sequence[Record]) -> int:
+        """Apply one transaction's records exactly, inside the caller's open transaction,
+        with the tables' normal policies. A conflict the policy would park raises
+        :class:`ApplyHalted` (the transaction stays parked)."""
+        applied = 0
+        for record in records:
+            message = record.message
+            assert isinstance(message, TransactionMessage)
+            tx = _OpenTx(message, record.offset, record.timestamp_ms, exact=True, replaying=False)
+            try:
+                applied += self._apply_exact(record, message, tx)
+            except _Park as park:
+                raise ApplyHalted(
+                    f"still conflicts: {park.error}", xid=message.tx.xid, offset=record.offset
+                ) from None
+        return applied
+
     # -- parking -------------------------------------------------------------------------------
     def record_parked(self, row: ParkedRow) -> None:
         """Note a parked transaction and move the checkpoint past it, atomically."""

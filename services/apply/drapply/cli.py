@@ -16,9 +16,11 @@ import typer
 from drcommon.logs import configure_logging
 from drcommon.service import run_main
 
-from drapply.settings import ApplySettings, load_apply_settings
+from drapply.settings import PRIMARY, ApplySettings, load_apply_settings
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
+parked_app = typer.Typer(help="Parked transactions: list, retry, discard.", no_args_is_help=True)
+app.add_typer(parked_app, name="parked")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The site's apply TOML file.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -37,6 +39,19 @@ def _exit(code: int) -> None:
 
 def _print_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, default=str))
+
+
+@app.command()
+def run(config: ConfigOption) -> None:
+    """Run the apply service (consumer group, admin API) until SIGTERM/SIGINT."""
+
+    async def body() -> int:
+        from drapply.service import ApplyService, serve
+
+        settings = _settings(config)
+        return await serve(ApplyService(settings))
+
+    _exit(run_main("drapply", body))
 
 
 @app.command()
@@ -99,6 +114,97 @@ def status(config: ConfigOption, as_json: JsonFlag = False) -> None:
                     f"scn={row['commit_scn']} xid={row['xid']} commit_ts={row['commit_ts']}"
                     + (f" replaying_until={row['replay_until']}" if row["replay_until"] else "")
                 )
+        return 0
+
+    _exit(run_main("drapply", body))
+
+
+@app.command()
+def replay(
+    config: ConfigOption,
+    requested_by: Annotated[str, typer.Option(help="Who asks (kept in the audit table).")],
+    schema: Annotated[
+        list[str] | None, typer.Option(help="Schema to replay (repeat); default all.")
+    ] = None,
+    from_scn: Annotated[int | None, typer.Option(help="Replay commits with SCN >= this.")] = None,
+    from_time: Annotated[
+        datetime | None, typer.Option(help="Replay commits at or after this time (ISO).")
+    ] = None,
+    to_scn: Annotated[
+        int | None, typer.Option(help="Into another target: stop after this SCN.")
+    ] = None,
+    target: Annotated[str, typer.Option(help="'primary' or a [targets.<name>] section.")] = PRIMARY,
+) -> None:
+    """Rewind and re-apply (primary: the running service or the next run picks it up)."""
+
+    async def body() -> int:
+        from drapply.replay import ReplayRequest, replay_offline
+
+        settings = _settings(config)
+        request = ReplayRequest(
+            schemas=tuple(schema) if schema else None,
+            from_scn=from_scn,
+            from_time=from_time,
+            to_scn=to_scn,
+            target=target,
+            requested_by=requested_by,
+        )
+        _print_json(await replay_offline(settings, request))
+        return 0
+
+    _exit(run_main("drapply", body))
+
+
+@parked_app.command("list")
+def parked_list(
+    config: ConfigOption,
+    state: Annotated[str | None, typer.Option(help="parked, retried or discarded.")] = "parked",
+) -> None:
+    """Parked transactions recorded in the target."""
+
+    async def body() -> int:
+        from drapply.admin import list_parked
+
+        settings = _settings(config)
+        _print_json(await asyncio.to_thread(list_parked, settings, state))
+        return 0
+
+    _exit(run_main("drapply", body))
+
+
+@parked_app.command("retry")
+def parked_retry(
+    config: ConfigOption,
+    xid: str,
+    requested_by: Annotated[str, typer.Option()],
+    comment: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Apply a parked transaction again (after its cause was fixed)."""
+
+    async def body() -> int:
+        from drapply.parked import ParkedWork
+
+        settings = _settings(config)
+        _print_json(await ParkedWork(settings).retry(xid, requested_by, comment))
+        return 0
+
+    _exit(run_main("drapply", body))
+
+
+@parked_app.command("discard")
+def parked_discard(
+    config: ConfigOption,
+    xid: str,
+    requested_by: Annotated[str, typer.Option()],
+    comment: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Mark a parked transaction as discarded (it will not be applied)."""
+
+    async def body() -> int:
+        from drapply.parked import ParkedWork
+
+        settings = _settings(config)
+        _print_json(await ParkedWork(settings).discard(xid, requested_by, comment))
         return 0
 
     _exit(run_main("drapply", body))

@@ -17,7 +17,7 @@ from drapply.adapters.registry import open_target
 from drapply.deadletter import DeadLetters
 from drapply.gate import Gate
 from drapply.metrics import ApplyMetrics, ReportingObserver
-from drapply.settings import ApplySettings
+from drapply.settings import ApplySettings, TargetSettings
 from drapply.source import PartitionSource
 from drapply.status import StreamStatus
 from drapply.wiring import applier_factory, naming_for, schema_topics, stream_for, topic_names
@@ -25,9 +25,19 @@ from drapply.worker import StreamWorker, WorkerDeps
 
 
 async def apply_once(
-    settings: ApplySettings, *, until_idle: float | None = None
+    settings: ApplySettings,
+    *,
+    until_idle: float | None = None,
+    target: TargetSettings | None = None,
+    only_topics: set[str] | None = None,
+    gate: Gate | None = None,
 ) -> dict[str, StreamStatus]:
-    """Apply every configured schema topic up to its end; returns status per schema."""
+    """Apply every configured schema topic up to its end; returns status per schema.
+
+    ``target`` (default the primary), ``only_topics`` and ``gate`` (a hold SCN ends the
+    run there) serve replays into another target.
+    """
+    target = target or settings.target
     names = topic_names(settings)
     consumer = committed_consumer(settings.kafka, group_id=None)
     try:
@@ -39,7 +49,9 @@ async def apply_once(
     statuses: dict[str, StreamStatus] = {}
     try:
         topics = schema_topics(settings, await consumer.topics())
-        naming = naming_for(settings, settings.target)
+        if only_topics is not None:
+            topics = {t: o for t, o in topics.items() if t in only_topics}
+        naming = naming_for(settings, target)
         parts = []
         for topic, owner in topics.items():
             for partition in sorted(consumer.partitions_for_topic(topic) or {0}):
@@ -50,9 +62,9 @@ async def apply_once(
             statuses[owner] = StreamStatus(owner, stream.topic, stream.partition)
         observer = ReportingObserver(metrics, statuses)
         deps = WorkerDeps(
-            target=open_target(settings.target),
-            make_applier=applier_factory(settings, settings.target, observer),
-            gate=Gate(),
+            target=open_target(target),
+            make_applier=applier_factory(settings, target, observer),
+            gate=gate or Gate(),
             options=settings.apply,
             dead_letters=dead_letters,
             metrics=metrics,

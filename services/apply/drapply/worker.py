@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -82,6 +82,8 @@ class StreamWorker:
         self._last_external_check = time.monotonic()
         self._commands: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         self.end_offset: int | None = None
+        self._kafka_call: asyncio.Future[Any] | None = None
+        self._fetch_position: int | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -104,7 +106,25 @@ class StreamWorker:
             await self._close()
 
     def request_stop(self) -> None:
+        """Stop after the current step; a wait on Kafka is interrupted (a rebalance
+        blocks fetches until the revoke handler, which waits for us, returns)."""
         self._stopping = True
+        if self._kafka_call is not None and not self._kafka_call.done():
+            self._kafka_call.cancel()
+
+    async def _interruptible(self, call: Awaitable[T]) -> T | None:
+        """Await a consumer call that :meth:`request_stop` may cancel (None then)."""
+        task = asyncio.ensure_future(call)
+        self._kafka_call = task
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self._stopping and task.cancelled() and not (current and current.cancelling()):
+                return None
+            raise
+        finally:
+            self._kafka_call = None
 
     async def _close(self) -> None:
         def close() -> None:
@@ -125,7 +145,9 @@ class StreamWorker:
         if self._session is None:
             self._session = await self._db(self.deps.target.connect)
         applier = self.deps.make_applier(self._session, self.stream)
-        beginning = await self.source.beginning()
+        beginning = await self._interruptible(self.source.beginning())
+        if beginning is None:
+            return
         checkpoint = await self._db(applier.open, beginning)
         if checkpoint.next_offset < beginning:
             raise BadRecord(
@@ -279,21 +301,27 @@ class StreamWorker:
 
     async def _fetch(self) -> None:
         options = self.deps.options
-        fetched = await self.source.fetch(options.fetch_max_records, options.fetch_timeout_ms)
+        fetched = await self._interruptible(
+            self.source.fetch(options.fetch_max_records, options.fetch_timeout_ms)
+        )
+        if fetched is None:
+            return
         self._pending, self._pending_error = fetched.records, fetched.error
         if fetched.records:
             self._last_progress = time.monotonic()
         if fetched.seen_scn is not None:
             self.status.saw(fetched.seen_scn)
-        end = self.source.known_end()
-        if end is not None:
-            position = await self.source.position()
-            self.status.queue_depth = max(0, end - position) + len(self._pending)
+        position = await self._interruptible(self.source.position())
+        if position is not None:
+            self._fetch_position = position
 
     async def _handle(self, result: FeedResult, gate_version: int) -> None:
         self._pending = self._pending[result.consumed :]
         if result.outcome is Outcome.HELD:
             self.status.state = StreamState.HOLDING
+            if self._until_end:  # a bounded run (replay up to an SCN) ends here
+                self._finished = True
+                return
             await self.deps.gate.changed(gate_version, 1.0)
         elif result.outcome is Outcome.REWIND:
             assert result.rewind_to is not None
@@ -314,6 +342,10 @@ class StreamWorker:
         )
         self.status.state = StreamState.HOLDING if held else StreamState.RUNNING
         self.status.watermark_scn = applier.watermark_scn
+        end = self.source.known_end()
+        if end is not None and self._fetch_position is not None:
+            # Offsets not fetched yet plus fetched records not applied yet.
+            self.status.queue_depth = max(0, end - self._fetch_position) + len(self._pending)
 
     async def _idle(self) -> None:
         applier = self.applier

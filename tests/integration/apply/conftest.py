@@ -43,7 +43,11 @@ def make_settings(
             "kafka": kafka_settings.model_dump(),
             "source": {"database": "ORCL", "schemas": ["*"]},
             "target": target,
-            "apply": {"group_id": f"g-{unique}", "fetch_timeout_ms": 100},
+            "apply": {
+                "group_id": f"g-{unique}",
+                "fetch_timeout_ms": 100,
+                "topic_refresh_seconds": 1.0,
+            },
             "logging": {"level": "INFO", "format": "text"},
         }
         for key, value in overrides.items():
@@ -75,9 +79,7 @@ def read_table(settings: ApplySettings, owner: str, table: str) -> dict[int, Row
     else:
         assert settings.target.dsn
         with psycopg.connect(settings.target.dsn) as conn:
-            rows = conn.execute(
-                f'SELECT {select} FROM "{ref.schema}"."{ref.table}"'
-            ).fetchall()
+            rows = conn.execute(f'SELECT {select} FROM "{ref.schema}"."{ref.table}"').fetchall()
     out: dict[int, Row] = {}
     for row in rows:
         values = {name: canonical(v) for name, v in zip(COLUMNS, row, strict=True)}

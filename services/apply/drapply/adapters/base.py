@@ -148,9 +148,11 @@ class TargetSession(Protocol):
 
     def checkpoints(self) -> list[Checkpoint]: ...
 
-    def rewind(self, stream: Stream, to_offset: int) -> Checkpoint:
-        """Move the checkpoint back (never forward); offsets up to where it stood are
-        marked for overwrite semantics. Commits."""
+    def rewind(
+        self, stream: Stream, to_offset: int, *, replay_until: int = 0, force: bool = False
+    ) -> Checkpoint:
+        """Move the checkpoint back (forward too with ``force``); offsets up to where it
+        stood (or ``replay_until``) are marked for overwrite semantics. Commits."""
         ...
 
     def begin(self, stream: Stream, expected_offset: int | None) -> None:

@@ -204,20 +204,23 @@ class SqlControl:
             ),
         )
 
-    def rewind(self, stream: Stream, to_offset: int) -> Checkpoint:
-        """Move the checkpoint back to ``to_offset``; offsets up to where it stood are
-        re-applied with overwrite semantics (``replay_until``). Commits."""
+    def rewind(
+        self, stream: Stream, to_offset: int, *, replay_until: int = 0, force: bool = False
+    ) -> Checkpoint:
+        """Move the checkpoint back to ``to_offset`` (with ``force`` also forward);
+        offsets up to where it stood (or ``replay_until``) are re-applied with overwrite
+        semantics. Commits."""
         self.start()
         try:
             current = self._read_checkpoint(stream, lock=True)
             if current is None:
                 raise CheckpointMoved("stream has no checkpoint to rewind", topic=stream.topic)
-            until = max(current.next_offset, current.replay_until or 0)
+            until = max(current.next_offset, current.replay_until or 0, replay_until)
             moved = Checkpoint(
                 topic=current.topic,
                 partition=current.partition,
                 schema=current.schema,
-                next_offset=min(to_offset, current.next_offset),
+                next_offset=to_offset if force else min(to_offset, current.next_offset),
                 commit_scn=current.commit_scn,
                 xid=current.xid,
                 commit_ts=current.commit_ts,

@@ -1,0 +1,397 @@
+"""``drapply run``: the apply service.
+
+A consumer group assigns the schema partitions (round-robin, so two instances split the
+schemas); on assignment each partition gets a :class:`StreamWorker` that seeks to the
+checkpoint stored in the target (Kafka's committed offsets are not used), on revocation
+its worker finishes its step and stops. The gate (hold/stop) is persisted in the target
+so a restart keeps holding. The admin API (:mod:`drapply.api`) records intent on the
+gate or starts a replay; the workers act.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import socket
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+from drcommon.errors import DRError
+from drcommon.http import Health, HealthStatus, HttpServer
+from drcommon.kafka import TopicSpec, committed_consumer, ensure_topics, unreachable
+from drcommon.service import ServiceBase, serve_until_signal
+
+from drapply.adapters.base import Checkpoint, Stream
+from drapply.adapters.registry import open_target
+from drapply.deadletter import DeadLetters
+from drapply.gate import Gate
+from drapply.metrics import ApplyMetrics, ReportingObserver
+from drapply.parked import ParkedWork
+from drapply.replay import ReplayRequest, locate, new_audit, replay_into, replay_topics
+from drapply.settings import PRIMARY, ApplySettings
+from drapply.source import PartitionSource
+from drapply.status import StreamState, StreamStatus, overall, utcnow
+from drapply.wiring import (
+    applier_factory,
+    explicit_schemas,
+    naming_for,
+    schema_topics,
+    stream_for,
+    topic_names,
+)
+from drapply.worker import StreamWorker, WorkerDeps
+
+log = logging.getLogger(__name__)
+HOLD_KEY = "hold_at_scn"
+STOP_KEY = "stopped"
+REVOKE_WAIT = 60.0
+
+
+class _Observer(ReportingObserver):
+    """Also completes replay audits when every replayed stream is back where it was."""
+
+    def __init__(self, service: ApplyService) -> None:
+        super().__init__(service.metrics, service.statuses)
+        self._service = service
+
+    def replay_done(self, stream: Stream, checkpoint: Checkpoint) -> None:
+        super().replay_done(stream, checkpoint)
+        self._service.loop.call_soon_threadsafe(self._service.replay_stream_done, stream.topic)
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, service: ApplyService) -> None:
+        self._service = service
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._service.revoke(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._service.assign(assigned)
+
+
+class ApplyService(ServiceBase):
+    """The long-running apply process."""
+
+    def __init__(self, settings: ApplySettings) -> None:
+        self.settings = settings
+        self.names = topic_names(settings)
+        self.metrics = ApplyMetrics()
+        self.statuses: dict[str, StreamStatus] = {}
+        self.target = open_target(settings.target)
+        self.naming = naming_for(settings, settings.target)
+        self.gate = Gate()
+        self.instance = f"{socket.gethostname()}-{os.getpid()}"
+        self.dead_letters = DeadLetters(settings.kafka, self.names.dead_letters, self.instance)
+        self.parked = ParkedWork(settings)
+        self.workers: dict[TopicPartition, tuple[StreamWorker, asyncio.Task[None]]] = {}
+        self.http: HttpServer | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._topics: dict[str, str] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ended: asyncio.Future[None] | None = None
+        self._replays: dict[str, set[str]] = {}
+        self._deps: WorkerDeps | None = None
+        self.loop = asyncio.get_event_loop_policy().get_event_loop()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._ended = self.loop.create_future()
+        hold, stopped = await asyncio.to_thread(self._load_gate)
+        self.gate = Gate(hold, stopped)
+        self._deps = WorkerDeps(
+            target=self.target,
+            make_applier=applier_factory(self.settings, self.settings.target, _Observer(self)),
+            gate=self.gate,
+            options=self.settings.apply,
+            dead_letters=self.dead_letters,
+            metrics=self.metrics,
+        )
+        explicit = explicit_schemas(self.settings)
+        if explicit:
+            await ensure_topics(
+                self.settings.kafka, [TopicSpec(self.names.schema(s)) for s in explicit]
+            )
+        self._consumer = self._make_consumer()
+        try:
+            await asyncio.wait_for(self._consumer.start(), 30)
+        except (OSError, TimeoutError, Exception) as exc:
+            await self._consumer.stop()
+            raise unreachable(self.settings.kafka, exc) from None
+        await self._refresh_topics()
+        self._spawn(self._topic_loop(), "topics")
+        self._spawn(self._gauge_loop(), "gauges")
+        await self._start_http()
+        log.info(
+            "apply started",
+            extra={"instance": self.instance, "group": self.settings.apply.group_id,
+                   "hold_at_scn": hold, "stopped": stopped},
+        )  # fmt: skip
+
+    def _make_consumer(self) -> AIOKafkaConsumer:
+        options = self.settings.apply
+        return committed_consumer(
+            self.settings.kafka,
+            group_id=options.group_id,
+            client_id=f"drapply-{self.instance}",
+            partition_assignment_strategy=(RoundRobinPartitionAssignor,),
+            session_timeout_ms=options.session_timeout_ms,
+            heartbeat_interval_ms=options.heartbeat_interval_ms,
+        )
+
+    async def _start_http(self) -> None:
+        from drapply.api import build_app
+
+        http = self.settings.http
+        token = http.token(key="http.service_token")
+        self.http = HttpServer(
+            build_app(self, token),
+            http.host,
+            http.port,
+            str(http.tls_cert_file) if http.tls_cert_file else None,
+            str(http.tls_key_file) if http.tls_key_file else None,
+        )
+        await self.http.start()
+
+    def _spawn(self, body: Any, name: str) -> None:
+        task = asyncio.create_task(body, name=name)
+        task.add_done_callback(self._task_ended)
+        self._tasks.append(task)
+
+    def _task_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or self._ended is None or self._ended.done():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("background task failed", exc_info=exc, extra={"task": task.get_name()})
+            self._ended.set_exception(exc)
+
+    async def wait(self) -> None:
+        assert self._ended is not None
+        await self._ended
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.revoke(set(self.workers))
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+        await self.dead_letters.stop()
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
+
+    # -- topics and partitions -----------------------------------------------------------------
+    async def _refresh_topics(self) -> None:
+        assert self._consumer is not None
+        found = schema_topics(self.settings, await self._consumer.topics())
+        if found and found.keys() != self._topics.keys():
+            log.info("subscribing", extra={"topics": sorted(found)})
+            self._consumer.subscribe(topics=sorted(found), listener=_Listener(self))
+        self._topics = found
+
+    async def _topic_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.apply.topic_refresh_seconds)
+            try:
+                await self._refresh_topics()
+            except DRError as exc:
+                log.warning("topic refresh failed", extra={"error": str(exc)})
+
+    def assign(self, assigned: set[TopicPartition]) -> None:
+        """Start a worker per newly assigned partition (it seeks to its checkpoint)."""
+        assert self._consumer is not None and self._deps is not None
+        for tp in sorted(assigned):
+            if tp in self.workers:
+                continue
+            owner = self.names.owner_of(tp.topic)
+            if owner is None:
+                continue
+            stream = stream_for(self.naming, tp.topic, owner, tp.partition)
+            status = StreamStatus(owner, tp.topic, tp.partition)
+            self.statuses[owner] = status
+            worker = StreamWorker(stream, PartitionSource(self._consumer, tp.topic, tp.partition),
+                                  self._deps, status)  # fmt: skip
+            task = asyncio.create_task(worker.run(), name=f"stream-{owner}")
+            task.add_done_callback(functools.partial(self._worker_ended, status=status))
+            self.workers[tp] = (worker, task)
+            log.info("partition assigned", extra={"topic": tp.topic, "partition": tp.partition})
+
+    def _worker_ended(self, task: asyncio.Task[None], *, status: StreamStatus) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            status.state = StreamState.ERROR
+            status.error = f"worker crashed: {task.exception()!r}"
+            log.error("stream worker crashed", exc_info=task.exception())
+
+    async def revoke(self, revoked: set[TopicPartition]) -> None:
+        """Stop the workers of revoked partitions; each rolls back what is uncommitted."""
+        stopping = [(tp, *self.workers.pop(tp)) for tp in revoked if tp in self.workers]
+        for _tp, worker, _task in stopping:
+            worker.request_stop()
+        for tp, worker, task in stopping:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), REVOKE_WAIT)
+            except TimeoutError:
+                task.cancel()
+            except Exception:  # reported by the done-callback
+                pass
+            self.statuses.pop(worker.stream.owner, None)
+            log.info("partition revoked", extra={"topic": tp.topic, "partition": tp.partition})
+
+    # -- gate --------------------------------------------------------------------------------
+    def _load_gate(self) -> tuple[int | None, bool]:
+        session = self.target.connect(admin=True)
+        try:
+            hold = session.get_state(HOLD_KEY)
+            stopped = session.get_state(STOP_KEY)
+        finally:
+            session.close()
+        return (int(hold) if hold is not None else None), stopped == "true"
+
+    def _save_gate(self) -> None:
+        state = self.gate.state
+        session = self.target.connect(admin=True)
+        try:
+            session.set_state(HOLD_KEY, None if state.hold_at is None else str(state.hold_at))
+            session.set_state(STOP_KEY, "true" if state.stopped else None)
+        finally:
+            session.close()
+
+    async def hold(self, scn: int) -> None:
+        self.gate.hold(scn)
+        await asyncio.to_thread(self._save_gate)
+        log.warning("hold requested", extra={"scn": scn})
+
+    async def resume(self) -> None:
+        self.gate.resume()
+        await asyncio.to_thread(self._save_gate)
+        log.warning("resume requested")
+
+    async def stop_applying(self) -> None:
+        self.gate.stop()
+        await asyncio.to_thread(self._save_gate)
+        log.warning("stop requested")
+
+    # -- status --------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        now = utcnow()
+        streams = list(self.statuses.values())
+        gate = self.gate.state
+        return {
+            "state": overall([s.state for s in streams], stopped=gate.stopped,
+                             hold_at=gate.hold_at),
+            "schemas": {s.schema: s.document(now) for s in streams},
+            "measured_at": now.isoformat(),
+            "hold_at_scn": gate.hold_at,
+            "instance": self.instance,
+        }  # fmt: skip
+
+    def health(self) -> Health:
+        states = [s.state for s in self.statuses.values()]
+        details = {"instance": self.instance, "streams": len(states)}
+        if self._consumer is None:
+            return Health(HealthStatus.FAILING, {**details, "error": "consumer not running"})
+        if any(s is StreamState.ERROR for s in states):
+            return Health(HealthStatus.FAILING, {**details, "error": "a schema is in error"})
+        if self.gate.state.stopped:
+            return Health(HealthStatus.DEGRADED, {**details, "note": "stopped by request"})
+        return Health(HealthStatus.OK, details)
+
+    async def _gauge_loop(self) -> None:
+        m = self.metrics
+        while True:
+            now = utcnow()
+            for s in list(self.statuses.values()):
+                m.lag_scn.labels(s.schema).set(s.lag_scn() or 0)
+                m.lag_seconds.labels(s.schema).set(s.lag_seconds(now) or 0)
+                m.queue_depth.labels(s.schema).set(s.queue_depth or 0)
+                for state in StreamState:
+                    m.state.labels(s.schema, state.value).set(1 if s.state is state else 0)
+            await asyncio.sleep(1.0)
+
+    # -- replay --------------------------------------------------------------------------------
+    async def replay(self, request: ReplayRequest) -> str:
+        """Start a replay; returns its audit id (the audit row records the result)."""
+        request.check()
+        topics = await replay_topics(self.settings, request)
+        ranges = await locate(self.settings, topics, request)
+        audit = new_audit(request, ranges)
+        target = self.settings.target_named(request.target)
+        await asyncio.to_thread(_add_audit, target, audit)
+        log.warning("replay requested", extra={"audit_id": audit.audit_id,
+                                               "requested_by": request.requested_by})  # fmt: skip
+        if request.target != PRIMARY:
+            self._spawn(self._replay_elsewhere(request, topics, ranges, audit.audit_id), "replay")
+            return audit.audit_id
+        pending = set()
+        for topic, (start, _end) in ranges.items():
+            entry = self.workers.get(TopicPartition(topic, 0))
+            if entry is None:
+                raise DRError("schema is not assigned to this instance", topic=topic)
+            moved = await entry[0].rewind(start)
+            if moved.replay_until is not None and moved.next_offset < moved.replay_until:
+                pending.add(topic)
+        self._replays[audit.audit_id] = pending
+        if not pending:
+            await asyncio.to_thread(_finish_audit, target, audit.audit_id, "completed", {})
+        return audit.audit_id
+
+    def replay_stream_done(self, topic: str) -> None:
+        for audit_id, pending in list(self._replays.items()):
+            pending.discard(topic)
+            if not pending:
+                del self._replays[audit_id]
+                self._spawn(
+                    asyncio.to_thread(
+                        _finish_audit, self.settings.target, audit_id, "completed", {}
+                    ),
+                    "audit",
+                )
+
+    async def _replay_elsewhere(
+        self,
+        request: ReplayRequest,
+        topics: dict[str, str],
+        ranges: dict[str, tuple[int, int]],
+        audit_id: str,
+    ) -> None:
+        target = self.settings.target_named(request.target)
+        try:
+            outcome = await replay_into(self.settings, request, topics, ranges)
+            failed = any(v.get("error") for v in outcome.values())
+            result: tuple[str, dict[str, Any]] = ("failed" if failed else "completed", outcome)
+        except (DRError, ValueError) as exc:
+            result = ("failed", {"error": str(exc)})
+        await asyncio.to_thread(_finish_audit, target, audit_id, *result)
+
+
+def _add_audit(target: Any, audit: Any) -> None:
+    session = open_target(target).connect(admin=True)
+    try:
+        session.add_audit(audit)
+    finally:
+        session.close()
+
+
+def _finish_audit(target: Any, audit_id: str, result: str, outcome: dict[str, Any]) -> None:
+    session = open_target(target).connect(admin=True)
+    try:
+        session.finish_audit(audit_id, result, outcome)
+    finally:
+        session.close()
+
+
+async def serve(service: ApplyService) -> int:
+    """Run until SIGTERM/SIGINT (exit 0) or until the service fails (exit 1)."""
+    await serve_until_signal(service)
+    return 0
