@@ -103,7 +103,7 @@ class _Txn:
     deleted: set[tuple[str, int]] = field(default_factory=set)
 
 
-def random_workload(
+def random_workload(  # noqa: C901 - one readable loop of a small simulation
     seed: int,
     transactions: int = 200,
     threads: int = 4,
