@@ -11,6 +11,7 @@ import asyncio
 import getpass
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -22,15 +23,10 @@ from drcommon.logs import configure_logging
 from drcommon.service import run_main, serve_until_signal
 
 from drcontrol.audit import verify_chain
-from drcontrol.budget import compute
 from drcontrol.canonical import canonical_json
-from drcontrol.engine.kinds import KINDS
-from drcontrol.engine.preconditions import KNOWN
 from drcontrol.events import EventBus
 from drcontrol.model import Role
 from drcontrol.recorder import Recorder
-from drcontrol.runbooks.loader import load_runbooks
-from drcontrol.service import ControlService
 from drcontrol.settings import ControlSettings
 from drcontrol.storage import Storage, open_storage
 from drcontrol.storage.base import AuditQuery
@@ -59,8 +55,6 @@ def _offline(config: Path | None, work: Callable[[Storage, Users], Awaitable[T]]
         storage = open_storage(settings.storage)
         await storage.open()
         try:
-            import time
-
             recorder = Recorder(storage, EventBus(), time.time)
             return await work(storage, Users(storage, recorder, time.time))
         finally:
@@ -80,6 +74,8 @@ def _actor() -> str:
 @app.command()
 def run(config: ConfigOpt = None) -> None:
     """Run the control service until SIGTERM/SIGINT."""
+    from drcontrol.service import ControlService  # the whole service: only ``run`` needs it
+
     async def body() -> None:
         settings = _settings(config)
         configure_logging("drcontrol", level=settings.logging.level, fmt=settings.logging.format)
@@ -162,6 +158,11 @@ def audit_export(config: ConfigOpt = None) -> None:
 def budget(config: ConfigOpt = None,
            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The detection time and RTO budget the configuration implies (no service needed)."""
+    from drcontrol.budget import compute
+    from drcontrol.engine.kinds import KINDS
+    from drcontrol.engine.preconditions import KNOWN
+    from drcontrol.runbooks.loader import load_runbooks
+
     try:
         settings = _settings(config)
         result = compute(settings, load_runbooks(settings.runbooks.directory, KINDS, KNOWN))

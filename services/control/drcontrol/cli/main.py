@@ -14,12 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
-from drcontrol.audit import ChainHead, verify_chain
 from drcontrol.cli import render
 from drcontrol.cli.client import EXIT_FAILED, EXIT_USAGE, CliError
 from drcontrol.cli.ops import Comment, make_group
 from drcontrol.cli.state import STATE, handled
-from drcontrol.model import AuditRecord
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 for _name, _title in (("failover", "Unplanned failover to the DR site."),
@@ -232,7 +230,11 @@ def blocks_ack(app_name: str, comment: Comment) -> None:
                lambda _: typer.echo(f"block on {app_name} lifted"))
 
 
-def _parse_export(lines: list[str]) -> tuple[list[AuditRecord], ChainHead | None]:
+def _parse_export(lines: list[str]) -> tuple[list[Any], Any]:
+    # Imported here: pydantic doubles drctl's start-up time and only this command needs it.
+    from drcontrol.audit import ChainHead
+    from drcontrol.model import AuditRecord
+
     records: list[AuditRecord] = []
     head = None
     for number, line in enumerate(lines, 1):
@@ -271,6 +273,8 @@ def audit_verify(file: Annotated[Path | None, typer.Option(
         lines = file.read_text(encoding="utf-8").splitlines()
     else:
         lines = STATE.client().call("GET", "/api/v1/audit/export", raw=True).splitlines()
+    from drcontrol.audit import verify_chain
+
     records, head = _parse_export(lines)
     verdict = verify_chain(records, head)
     result = {"ok": verdict.ok, "checked": verdict.checked, "bad_seq": verdict.bad_seq,

@@ -63,6 +63,13 @@ def _request(op_type: str) -> Callable[..., None]:
     return request
 
 
+def _confirm(question: str) -> bool:
+    try:
+        return typer.confirm(question)
+    except typer.Abort:  # end of input: no answer is no
+        return False
+
+
 def _approve(op_type: str) -> Callable[..., None]:
     def approve(
         op_id: str,
@@ -80,8 +87,8 @@ def _approve(op_type: str) -> Callable[..., None]:
         op = _checked(op_type, op_id)
         if not STATE.as_json:
             render.operation(op)
-        if not yes and not typer.confirm(f"Confirm {op_type} {op_id} accepting at most "
-                                         f"{accept_seconds} s / {accept_transactions} tx?"):
+        if not yes and not _confirm(f"Confirm {op_type} {op_id} accepting at most "
+                                    f"{accept_seconds} s / {accept_transactions} tx?"):
             raise CliError(EXIT_USAGE, "not confirmed")
         client = STATE.client()
         result = client.call("POST", f"/api/v1/operations/{op_id}/approvals", json={
