@@ -7,13 +7,15 @@ import logging
 import time
 from typing import Any
 
-from drcommon.errors import ConfigError
+from drcommon.errors import ConfigError, DRError
 from drcommon.http import Health, HealthStatus, HttpServer
+from drcommon.model import CaptureCheckpoint
 from drcommon.service import ServiceBase
 from drcommon.topics import TopicNames
 
 from drcapture.catalog import LogCatalog
 from drcapture.checkpoints import load_checkpoint
+from drcapture.ddl import StaleDictionary
 from drcapture.dictionary.model import Dictionary
 from drcapture.filtering import TableFilter
 from drcapture.metrics import CaptureMetrics
@@ -73,50 +75,69 @@ class CaptureService(ServiceBase):
 
     async def start(self) -> None:
         s = self.settings
-        dictionary = await asyncio.to_thread(load_dictionary, s.dictionary)
-        table_filter = TableFilter(tuple(s.filter.include), tuple(s.filter.exclude))
-        names = TopicNames(s.kafka.topic_prefix, s.database)
-        self._publisher = Publisher(
-            s.kafka, names, s.capture_id, replication=s.publish.replication_factor
-        )
-        await self._publisher.start(table_filter.owners_named())
-        checkpoint = await load_checkpoint(s.kafka, names.checkpoints, s.capture_id)
-        catalog = LogCatalog(
+        self._dictionary = await asyncio.to_thread(load_dictionary, s.dictionary)
+        self._filter = TableFilter(tuple(s.filter.include), tuple(s.filter.exclude))
+        self._names = TopicNames(s.kafka.topic_prefix, s.database)
+        self._catalog = LogCatalog(
             s.source.archive_dirs,
             s.source.files,
             s.source.archive_pattern,
             online=[p for t in s.source.threads for p in t.online_logs],
         )
-        await asyncio.to_thread(catalog.refresh)
-        threads = [t.thread for t in s.source.threads] or catalog.threads()
-        if not threads:
+        await asyncio.to_thread(self._catalog.refresh)
+        self._threads = [t.thread for t in s.source.threads] or self._catalog.threads()
+        if not self._threads:
             raise ConfigError(
                 "no redo log found in the configured source",
                 key="source.files" if s.source.mode == "files" else "source.archive_dirs",
             )
-        readers: dict[int, ThreadReader] = {}
-        for thread in threads:
-            store = SpillingStore(s.spill.directory / f"thread-{thread}", s.spill.threshold_bytes)
-            assembler = TransactionAssembler(
-                dictionary,
-                AssemblerOptions(
-                    thread=thread,
-                    db_id=dictionary.db_id,
-                    db_name=dictionary.db_name or s.database,
-                    wanted=table_filter,
-                ),
-                store=store,
-            )
-            restart = checkpoint.threads.get(thread) if checkpoint else None
-            readers[thread] = ThreadReader(
-                thread,
-                catalog,
-                assembler,
-                start=Rba(restart.sequence, restart.block, restart.offset) if restart else None,
-                start_scn=s.source.start_scn,
-                follow=s.source.mode != "files",
-                counters=self.counters,
-            )
+        if s.source.mode == "files":
+            await self._attempt()  # fail fast: a one-shot run reports its first error
+        self._task = asyncio.create_task(self._supervise(), name="capture-supervisor")
+        self._task.add_done_callback(self._pipeline_ended)
+        if self._serve_http:
+            from drcapture.api import build_app
+
+            self._http = HttpServer(build_app(self), s.http.host, s.http.port)
+            await self._http.start()
+
+    async def _supervise(self) -> None:
+        """Run the pipeline; in follow mode, rebuild it from the last checkpoint after a
+        failure that may pass (Kafka, a missing or damaged log being restored), with
+        backoff. The error stays visible in status and /health until it recovers."""
+        backoff = 1.0
+        while True:
+            try:
+                if self._pipeline is None:
+                    await self._attempt()
+                assert self._pipeline is not None
+                await self._pipeline.run()
+                return
+            except DRError as exc:
+                if self.settings.source.mode == "files" or isinstance(
+                    exc, StaleDictionary | ConfigError
+                ):
+                    raise
+                self._error = exc
+                log.error(
+                    "capture failed; restarting from the last checkpoint",
+                    extra={"error": str(exc), "retry_in": backoff},
+                )
+            finally:
+                await self._close_attempt()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 60.0)
+
+    async def _attempt(self) -> None:
+        """Build publisher, readers and pipeline from the checkpoint in Kafka."""
+        s = self.settings
+        publisher = Publisher(
+            s.kafka, self._names, s.capture_id, replication=s.publish.replication_factor
+        )
+        self._publisher = publisher
+        await publisher.start(self._filter.owners_named())
+        checkpoint = await load_checkpoint(s.kafka, self._names.checkpoints, s.capture_id)
+        readers = {t: self._reader(t, checkpoint) for t in self._threads}
         if checkpoint is not None:
             log.info(
                 "resuming from checkpoint",
@@ -125,14 +146,42 @@ class CaptureService(ServiceBase):
                     "safe_scn": checkpoint.safe_scn,
                 },
             )
-        self._pipeline = CapturePipeline(s, readers, self._publisher, checkpoint, self.metrics)
-        self._task = asyncio.create_task(self._pipeline.run(), name="capture-pipeline")
-        self._task.add_done_callback(self._pipeline_ended)
-        if self._serve_http:
-            from drcapture.api import build_app
+        self._pipeline = CapturePipeline(s, readers, publisher, checkpoint, self.metrics)
+        self._error = None
 
-            self._http = HttpServer(build_app(self), s.http.host, s.http.port)
-            await self._http.start()
+    def _reader(self, thread: int, checkpoint: CaptureCheckpoint | None) -> ThreadReader:
+        s = self.settings
+        store = SpillingStore(s.spill.directory / f"thread-{thread}", s.spill.threshold_bytes)
+        assembler = TransactionAssembler(
+            self._dictionary,
+            AssemblerOptions(
+                thread=thread,
+                db_id=self._dictionary.db_id,
+                db_name=self._dictionary.db_name or s.database,
+                wanted=self._filter,
+            ),
+            store=store,
+        )
+        restart = checkpoint.threads.get(thread) if checkpoint else None
+        return ThreadReader(
+            thread,
+            self._catalog,
+            assembler,
+            start=Rba(restart.sequence, restart.block, restart.offset) if restart else None,
+            start_scn=s.source.start_scn,
+            follow=s.source.mode != "files",
+            counters=self.counters,
+        )
+
+    async def _close_attempt(self) -> None:
+        """After a run ends or fails: keep the pipeline for status, drop the producer."""
+        if self._publisher is not None and (
+            self._pipeline is None or not self._pipeline.done or self._error is not None
+        ):
+            await self._publisher.stop()
+            self._publisher = None
+            if self._error is not None:
+                self._pipeline = None
 
     def _pipeline_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():
