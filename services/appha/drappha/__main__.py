@@ -13,9 +13,6 @@ from drcommon.errors import DRError
 from drcommon.logs import configure_logging
 from drcommon.service import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, run_main, serve_until_signal
 
-from drappha.budget import budgets, render
-from drappha.settings import AppHASettings, WitnessSettings
-
 cli = typer.Typer(help="Application high availability between the cloud and local servers.")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="TOML configuration file.")]
@@ -29,6 +26,7 @@ def run(config: ConfigOption) -> None:
         from drcommon.config import load_settings
 
         from drappha.service import AppHAService
+        from drappha.settings import AppHASettings
 
         settings = load_settings(AppHASettings, config, env_prefix="DRAPPHA")
         configure_logging("appha", level=settings.logging.level, fmt=settings.logging.format)
@@ -44,6 +42,7 @@ def witness(config: ConfigOption) -> None:
     async def body() -> None:
         from drcommon.config import load_settings
 
+        from drappha.settings import WitnessSettings
         from drappha.witness import WitnessService
 
         settings = load_settings(WitnessSettings, config, env_prefix="DRAPPHA")
@@ -63,6 +62,9 @@ def check(
     """Validate a configuration and print the worst-case time to detect and to switch."""
     from drcommon.config import load_settings
 
+    from drappha.budget import budgets, render
+    from drappha.settings import AppHASettings
+
     try:
         settings = load_settings(AppHASettings, config, env_prefix="DRAPPHA")
     except DRError as exc:
@@ -74,6 +76,15 @@ def check(
     else:
         print(f"configuration ok: {config}")
         print(render(items))
+
+
+@cli.command()
+def budget(
+    config: ConfigOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The worst-case detection and switch times (same as ``check``)."""
+    check(config, as_json)
 
 
 def _status_line(app: dict[str, Any]) -> str:

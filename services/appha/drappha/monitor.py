@@ -215,7 +215,8 @@ class AppMonitor:
         """Hand an intent to the decision loop and wait for its decision."""
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
         await self._queue.put((intent, future))
-        return await asyncio.wait_for(future, timeout)
+        async with asyncio.timeout(timeout):
+            return await future
 
     def post(self, intent: Intent) -> None:
         """Hand an intent to the decision loop without waiting (task outcomes)."""
@@ -223,8 +224,11 @@ class AppMonitor:
 
     async def _loop(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that arrives as the queue hands over an item, and stop() would wait forever
             try:
-                intent, future = await asyncio.wait_for(self._queue.get(), self._o.tick_seconds)
+                async with asyncio.timeout(self._o.tick_seconds):
+                    intent, future = await self._queue.get()
             except TimeoutError:
                 intent, future = None, None
             if intent is None:
@@ -386,7 +390,9 @@ class AppMonitor:
         request = SwitchRequest(
             operation_id=op,
             target=target,
-            require_attestation=self.state.mode is Mode.AUTO,
+            # a switch appha starts by itself needs the attestation; one a person confirmed
+            # in control shows it to them instead
+            require_attestation=not isinstance(intent, SwitchCommand),
             last_alive_wall=self.last_alive_wall(target.other),
         )
         self._switch_task = asyncio.create_task(self._switch(request), name=f"{self.name}-{op}")

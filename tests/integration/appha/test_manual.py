@@ -1,0 +1,145 @@
+"""Manual mode against real servers: appha fences, attests and asks control; control's
+approval calls the switch endpoint; idempotent operation ids; declined requests;
+maintenance; audited mode changes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.appha.rig import until
+from tests.integration.appha.scenario import APP, APPHA_TOKEN, Scenario
+
+
+async def test_primary_dies_manual_request_then_approved_switch(tmp_path: Path) -> None:
+    async with Scenario(tmp_path, mode="manual") as s:
+        await s.ready()
+        killed_at = await s.kill_primary()
+        await s.wait_for("request", state="switch_recommended", timeout=s.budget.detect_primary + 3)
+        (request,) = await until(lambda: s.control.requests(APP), 5, "request in control")
+        assert request["type"] == "app_failover"
+        evidence = request["evidence"]
+        assert evidence["direction"] == "switch"
+        attestation = evidence["attestation"]
+        assert attestation["fence"] == {
+            "configured": True,
+            "ok": True,
+            "detail": attestation["fence"]["detail"],
+        }
+        assert {v["vantage"]: v["status"] for v in attestation["vantages"]} == {
+            "appha": "down",
+            "w1": "down",
+        }
+        assert attestation["sufficient"] is True
+        assert "fence" in attestation["signals"] and "vantage" in attestation["signals"]
+        assert evidence["budget"]["detect_seconds"]["primary"] == s.budget.detect_primary
+        await asyncio.sleep(0.5)
+        assert (await s.app())["active_site"] == "primary"  # nothing moves without a person
+
+        approved_at = time.time()
+        answer = await s.control.approve(request["id"], s.url, APPHA_TOKEN)
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["operation_id"] == request["id"]
+        await s.wait_for("switched", state="on_standby", active_site="standby")
+        assert await s.routed_marker() == "OK site=standby"
+
+        (event,) = await s.events()
+        print(
+            f"\n[primary dies, manual] time to detect {event['time_to_detect']:.3f} s, "
+            f"time to switch {event['time_to_switch']:.3f} s (after approval)"
+        )
+        assert event["request_id"] == request["id"]
+        assert event["time_to_detect"] <= s.budget.detect_primary + s.t.interval
+        assert event["detected_wall"] - killed_at <= s.budget.detect_primary + s.t.interval
+        assert event["switch_started_wall"] >= approved_at
+        assert event["time_to_switch"] <= s.budget.switch + s.t.interval
+
+        # the same operation id again: a no-op that reports the result
+        again = await s.control.approve(request["id"], s.url, APPHA_TOKEN)
+        assert again.status_code == 202
+        assert again.json()["state"] == "succeeded" and again.json()["verified"] is True
+        assert sum(1 for line in s.actions() if line.startswith("start standby")) == 1
+        conflict = await s.api(
+            "POST", f"/apps/{APP}/switchback", {"operation_id": request["id"], "requested_by": "x"}
+        )
+        assert conflict.status_code == 409
+
+
+async def test_declined_request_is_not_repeated_until_recovery(tmp_path: Path) -> None:
+    async with Scenario(tmp_path, mode="manual") as s:
+        await s.ready()
+        await s.kill_primary()
+        (request,) = await until(lambda: s.control.requests(APP), 10, "request in control")
+        s.control.operations[request["id"]]["state"] = "rejected"
+        await s.wait_for("declined", state="degraded", timeout=5)
+        await asyncio.sleep(1.0)
+        assert len(s.control.requests(APP)) == 1
+        await s.primary.start()
+        await s.wait_for("recovered", state="healthy", timeout=5)
+        (event,) = await s.events()
+        assert event["outcome"] == "declined" and event["operation_id"] is None
+
+
+async def test_maintenance_keeps_checking_but_never_switches(tmp_path: Path) -> None:
+    async with Scenario(tmp_path, mode="manual") as s:
+        await s.ready()
+        on = await s.api(
+            "POST",
+            f"/apps/{APP}/maintenance",
+            {"enabled": True, "requested_by": "ops", "comment": "patching"},
+        )
+        assert on.status_code == 200 and on.json()["maintenance"] is True
+        await s.kill_primary()
+        view = await s.wait_for("primary seen down", state="degraded")
+        assert view["sites"]["primary"]["status"] in ("down", "unknown")
+        await asyncio.sleep(s.budget.detect_primary + 0.5)
+        view = await s.app()
+        assert view["state"] == "degraded" and view["active_site"] == "primary"
+        assert "maintenance mode" in view["message"]
+        assert s.control.requests(APP) == [] and s.actions() == []
+        refused = await s.api(
+            "POST", f"/apps/{APP}/switch", {"operation_id": "m-1", "requested_by": "ops"}
+        )
+        assert refused.status_code == 412 and refused.json()["detail"].startswith("maintenance")
+
+
+async def test_mode_change_is_audited_append_only_and_reported(tmp_path: Path) -> None:
+    async with Scenario(tmp_path, mode="manual") as s:
+        await s.ready()
+        answer = await s.api(
+            "POST",
+            f"/apps/{APP}/mode",
+            {"mode": "auto", "requested_by": "carol", "comment": "night shift"},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["mode"] == "auto"
+        assert answer.json()["message"] == "mode changed to auto by carol: night shift"
+        audit = (await s.api("GET", f"/apps/{APP}/audit")).json()
+        assert audit[0]["actor"] == "carol" and audit[0]["kind"] == "SetMode"
+        await until(lambda: "SetMode" in s.control.kinds(APP), 3, "mode change reported")
+        db = sqlite3.connect(tmp_path / "appha.sqlite")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute("UPDATE audit SET actor = 'mallory'")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute("DELETE FROM audit")
+        db.close()
+
+
+async def test_api_needs_the_service_token_and_names_unknown_apps(tmp_path: Path) -> None:
+    async with Scenario(tmp_path, mode="manual") as s:
+        import httpx
+
+        async with httpx.AsyncClient() as anonymous:
+            assert (await anonymous.get(f"{s.url}/api/v1/apps")).status_code == 401
+            health = await anonymous.get(f"{s.url}/health")
+            assert health.status_code == 200
+            metrics = (await anonymous.get(f"{s.url}/metrics")).text
+        assert 'dr_appha_check_results_total{app="his"' in metrics
+        assert (await s.api("GET", "/apps/nope")).status_code == 404
+        listing = (await s.api("GET", "/apps")).json()
+        assert [a["name"] for a in listing] == [APP]
+        assert listing[0]["mode"] == "manual" and listing[0]["attestation"] is None

@@ -1,0 +1,94 @@
+"""The witness service and the HTTP clients of witness and control, over real HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from drappha.adapters.control_http import HttpControlClient
+from drappha.adapters.witness_http import HttpWitness
+from drappha.errors import PeerUnavailable
+from drappha.model import Status
+from drappha.settings import ControlPeer, WitnessPeer, WitnessSettings
+from drappha.witness import WitnessService
+from drcommon.config import load_settings
+
+from tests.integration.appha.rig import HOST, AppServer, ControlServer
+
+TOKEN = "witness-token-abcdefghijkl"
+
+
+def witness_settings(port: int) -> WitnessSettings:
+    check = {
+        "kind": "http",
+        "url": f"http://{HOST}:{port}/health",
+        "interval_seconds": 2,
+        "timeout_seconds": 0.5,
+    }
+    return load_settings(
+        WitnessSettings,
+        None,
+        env_prefix="DRAPPHA_TEST_WITNESS",
+        http={"port": 0, "service_token": TOKEN},
+        targets=[{"app": "his", "site": "primary", "checks": [check]}],
+    )
+
+
+async def test_witness_probes_configured_targets_only_and_needs_its_token(tmp_path: Path) -> None:
+    app = AppServer("site=primary")
+    await app.start()
+    witness = WitnessService(witness_settings(app.port))
+    await witness.start()
+    client = HttpWitness(WitnessPeer(name="w1", url=witness.url, token=TOKEN))
+    try:
+        seen = await client.probe("his", "primary")
+        assert seen.status is Status.UP and seen.vantage == "w1"
+        app.mode = "fail"
+        seen = await client.probe("his", "primary")
+        assert seen.status is Status.DOWN and "status 500" in seen.detail
+        assert (await client.probe("his", "standby")).status is Status.UNKNOWN  # not configured
+        async with httpx.AsyncClient() as anonymous:
+            answer = await anonymous.post(
+                f"{witness.url}/api/v1/probe", json={"app": "his", "site": "primary"}
+            )
+            assert answer.status_code == 401
+            answer = await anonymous.post(
+                f"{witness.url}/api/v1/probe",
+                json={"app": "his", "site": "standby"},
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            )
+            assert answer.status_code == 404
+    finally:
+        await client.close()
+        await witness.stop()
+        await app.stop()
+    gone = HttpWitness(WitnessPeer(name="w1", url=witness.url, token=TOKEN, timeout_seconds=0.5))
+    seen = await gone.probe("his", "primary")
+    await gone.close()
+    assert seen.status is Status.UNKNOWN and "unreachable" in seen.detail
+
+
+async def test_control_client_against_the_control_api() -> None:
+    control = ControlServer("control-token-abcdefghij")
+    await control.start()
+    client = HttpControlClient(ControlPeer(url=control.url, token="control-token-abcdefghij"))
+    wrong = HttpControlClient(ControlPeer(url=control.url, token="not-the-right-token"))
+    try:
+        ident = await client.open_request(
+            "his", "primary down", {"attestation": {"sufficient": True}}
+        )
+        assert control.operations[ident]["type"] == "app_failover"
+        assert control.operations[ident]["evidence"] == {"attestation": {"sufficient": True}}
+        assert await client.request_state(ident) == "pending"
+        assert await client.frozen() is False
+        control.frozen = True
+        assert await client.frozen() is True
+        await client.report("his", "alert", {"message": "x"})
+        assert control.events[0]["kind"] == "alert" and control.events[0]["source"] == "appha"
+        with pytest.raises(PeerUnavailable, match="401"):
+            await wrong.frozen()
+    finally:
+        await client.close()
+        await wrong.close()
+        await control.stop()
