@@ -1,0 +1,1 @@
+"""The operator console: static HTML, vanilla JavaScript and CSS served at ``/console/``."""
