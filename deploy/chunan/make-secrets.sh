@@ -96,6 +96,8 @@ certificate() {  # certificate ROOT OUT_STEM CN [DNS...]: key OUT_STEM.key, cert
 }
 
 kafka_broker() {  # Kafka reads a PEM keystore only with an encrypted PKCS#8 key
+    # (encrypted with PBE-SHA1-3DES: Java 17's Kafka cannot open a PBES2/AES-encrypted
+    # key, "PBES2 SecretKeyFactory not available"; the key file is a 0444 secret anyway)
     local root="$1" node="$2" out="$1/chunan"
     local host="kafka-$node.$CA_DOMAIN"
     [ -e "$out/kafka-$node.keystore.pem" ] && return 0
@@ -105,7 +107,7 @@ kafka_broker() {  # Kafka reads a PEM keystore only with an encrypted PKCS#8 key
     local password
     password="$(random)"
     printf '%s' "$password" > "$work/password"
-    openssl pkcs8 -topk8 -v2 aes-256-cbc -in "$work/broker.key" \
+    openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES -in "$work/broker.key" \
         -passout "file:$work/password" -out "$work/broker.enc.key"
     cat "$work/broker.enc.key" "$work/broker.pem" "$root/ca/dr_ca.pem" \
         > "$out/kafka-$node.keystore.pem"

@@ -7,7 +7,7 @@
 #       -v "$PWD/format-storage.sh:/format-storage.sh:ro" kafka /format-storage.sh
 #
 # A volume that is already formatted is left alone (exit 0). Reads the environment of
-# the kafka service (KAFKA_NODE_ID, CLUSTER_ID, KAFKA_CONTROLLER_QUORUM_VOTERS) and the
+# the kafka service (CLUSTER_ID and the KAFKA_* settings) and the
 # secrets kafka_<user>_password.
 set -euo pipefail
 KAFKA_BIN="${KAFKA_BIN:-/opt/kafka/bin}"
@@ -16,13 +16,15 @@ CONFIG="${SERVER_PROPERTIES:-/mnt/shared/config/server.properties}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# The file-input properties plus this node's identity, as the image renders them.
+# The file-input properties overridden by the KAFKA_* environment, as the image renders
+# them (KAFKA_FOO_BAR -> foo.bar; __ is '_', ___ is '-').
 cp "$CONFIG" "$work/server.properties"
-{
-    echo "node.id=${KAFKA_NODE_ID:?KAFKA_NODE_ID is not set}"
-    echo "controller.quorum.voters=${KAFKA_CONTROLLER_QUORUM_VOTERS:?KAFKA_CONTROLLER_QUORUM_VOTERS is not set}"
-    [ -n "${KAFKA_LOG_DIRS:-}" ] && echo "log.dirs=$KAFKA_LOG_DIRS"
-} >> "$work/server.properties"
+: "${KAFKA_NODE_ID:?KAFKA_NODE_ID is not set}" "${KAFKA_CONTROLLER_QUORUM_VOTERS:?KAFKA_CONTROLLER_QUORUM_VOTERS is not set}"
+for name in $(compgen -e | grep '^KAFKA_'); do
+    case "$name" in KAFKA_HEAP_OPTS|KAFKA_OPTS|KAFKA_JMX_OPTS|KAFKA_LOG4J_OPTS|KAFKA_BIN) continue ;; esac
+    property="$(sed -e 's/^KAFKA_//' -e 's/___/-/g' -e 's/__/@/g' -e 's/_/./g' -e 's/@/_/g' <<<"$name" | tr '[:upper:]' '[:lower:]')"
+    echo "$property=${!name}" >> "$work/server.properties"
+done
 
 scram=()
 for user in admin drcapture drapply drcontrol; do
