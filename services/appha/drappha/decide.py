@@ -180,7 +180,8 @@ def _escalation_blocker(policy: Policy, state: AppState, snap: Snapshot) -> tupl
         if snap.frozen is None:
             return f"{active} down but control's freeze state is unknown: not switching", True
         if snap.frozen:
-            return f"{active} down but control has a change freeze: not switching", True
+            text = "control forbids automatic switching (freeze or block)"
+            return f"{active} down but {text}: not switching", True
     return None
 
 

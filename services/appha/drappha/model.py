@@ -168,7 +168,9 @@ class Snapshot:
     primary: SiteView
     standby: SiteView
     witness: Status = Status.UNKNOWN  # the witnesses' view of the active site
-    frozen: bool | None = None  # control's change freeze; None: not asked or unknown
+    frozen: bool | None = (
+        None  # control forbids automatic switching (freeze, block); None: not asked or unknown
+    )
     intent: Intent | None = None
     auto_operation_id: str = "auto"  # id to use if this decision starts an automatic switch
 

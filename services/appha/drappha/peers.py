@@ -12,7 +12,9 @@ from typing import Any, Protocol
 from drappha.model import Status
 
 #: control operation states that mean "this request will not be carried out".
-DECLINED_STATES = frozenset({"rejected", "declined", "denied", "cancelled", "canceled", "expired"})
+DECLINED_STATES = frozenset(
+    {"rejected", "declined", "denied", "cancelled", "canceled", "expired", "aborted", "failed"}
+)
 
 
 class ControlClient(Protocol):
@@ -26,8 +28,8 @@ class ControlClient(Protocol):
         """The operation's state (pending, approved, rejected …)."""
         ...
 
-    async def frozen(self) -> bool:
-        """Whether control has a change freeze on."""
+    async def frozen(self, app: str) -> bool:
+        """Whether control forbids an automatic switch of ``app`` now (freeze, block)."""
         ...
 
     async def report(self, app: str, kind: str, detail: dict[str, Any]) -> None:

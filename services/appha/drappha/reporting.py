@@ -49,11 +49,12 @@ class Reporter:
             )
 
     async def frozen(self) -> bool | None:
-        """control's change freeze; None when there is no control or it cannot answer."""
+        """Whether control forbids automatic switching (freeze or block); None when there
+        is no control or it cannot answer."""
         if self._control is None:
             return None
         try:
-            return await self._control.frozen()
+            return await self._control.frozen(self._app)
         except PeerUnavailable as exc:
             self._metrics.control_errors.labels(self._app, "freeze").inc()
             log.warning("cannot read control's freeze", extra={"app": self._app, "error": str(exc)})

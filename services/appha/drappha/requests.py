@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: control operation states after which nothing more will happen to a request.
-FINISHED_STATES = frozenset({"succeeded", "completed", "done", "failed"}) | DECLINED_STATES
+FINISHED_STATES = frozenset({"succeeded", "completed", "done"}) | DECLINED_STATES
 
 
 class RequestRunner:

@@ -200,6 +200,8 @@ class ControlServer:
         self.events: list[dict[str, Any]] = []
         self.frozen = False
         self.freeze_fails = False
+        self.blocked_apps: set[str] = set()
+        self.with_permit = True  # False: an older control with only /freeze
         self._ids = itertools.count(1)
         self._server: HttpServer | None = None
 
@@ -226,6 +228,16 @@ class ControlServer:
             if self.freeze_fails:
                 return JSONResponse({"detail": "store down"}, status_code=503)
             return JSONResponse({"frozen": self.frozen})
+
+        @app.get("/api/v1/automation/permit", dependencies=auth)
+        async def permit(app: str) -> Response:
+            if not self.with_permit:
+                return JSONResponse({"detail": "Not Found"}, status_code=404)
+            if self.freeze_fails:
+                return JSONResponse({"detail": "store down"}, status_code=503)
+            if self.frozen or app in self.blocked_apps:
+                return JSONResponse({"detail": "global freeze by ops: drill"}, status_code=409)
+            return JSONResponse({"allowed": True, "reason": "allowed"})
 
         @app.post("/api/v1/events", dependencies=auth, status_code=202)
         async def event(request: Request) -> dict[str, str]:

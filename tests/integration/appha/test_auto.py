@@ -198,7 +198,7 @@ async def test_freeze_stops_auto_switch(tmp_path: Path, freeze: str) -> None:
         else:
             s.control.freeze_fails = True
         await s.kill_primary()
-        expected = "change freeze" if freeze == "frozen" else "freeze state is unknown"
+        expected = "forbids automatic switching" if freeze == "frozen" else "freeze state is unknown"
         view = await until(
             lambda: s.alert_contains(expected), s.budget.detect_primary + 3, "freeze alert"
         )

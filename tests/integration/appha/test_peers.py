@@ -81,13 +81,18 @@ async def test_control_client_against_the_control_api() -> None:
         assert control.operations[ident]["type"] == "app_failover"
         assert control.operations[ident]["evidence"] == {"attestation": {"sufficient": True}}
         assert await client.request_state(ident) == "pending"
-        assert await client.frozen() is False
+        assert await client.frozen("his") is False
+        control.blocked_apps.add("his")
+        assert await client.frozen("his") is True  # an anti-flapping block in control
+        assert await client.frozen("insurance") is False
+        control.with_permit = False  # a control with only the global freeze
+        assert await client.frozen("his") is False
         control.frozen = True
-        assert await client.frozen() is True
+        assert await client.frozen("his") is True
         await client.report("his", "alert", {"message": "x"})
         assert control.events[0]["kind"] == "alert" and control.events[0]["source"] == "appha"
         with pytest.raises(PeerUnavailable, match="401"):
-            await wrong.frozen()
+            await wrong.frozen("his")
     finally:
         await client.close()
         await wrong.close()

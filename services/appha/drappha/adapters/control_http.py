@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -10,6 +11,8 @@ import httpx
 from drappha.adapters.http import tls_verify
 from drappha.errors import PeerUnavailable
 from drappha.settings import ControlPeer
+
+log = logging.getLogger(__name__)
 
 
 class HttpControlClient:
@@ -50,7 +53,23 @@ class HttpControlClient:
         answer = await self._call("GET", f"/api/v1/operations/{request_id}")
         return str(answer.get("state", "unknown"))
 
-    async def frozen(self) -> bool:
+    async def frozen(self, app: str) -> bool:
+        """Ask control's automation permit (freeze and anti-flapping blocks); a control
+        without that endpoint is asked for its global freeze only."""
+        path = "/api/v1/automation/permit"
+        try:
+            response = await self._client.get(path, params={"app": app})
+        except httpx.HTTPError as exc:
+            raise PeerUnavailable(f"control unreachable: {exc}", path=path) from exc
+        if response.status_code == 200:
+            return not bool(response.json().get("allowed", False))
+        if response.status_code == 409:  # control refuses: freeze or an anti-flapping block
+            log.warning(
+                "control refuses automation", extra={"app": app, "reason": response.text[:200]}
+            )
+            return True
+        if response.status_code != 404:
+            raise PeerUnavailable(f"control answered {response.status_code}", path=path)
         answer = await self._call("GET", "/api/v1/freeze")
         return bool(answer["frozen"])
 
