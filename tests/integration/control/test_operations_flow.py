@@ -10,20 +10,10 @@ from pathlib import Path
 from drcontrol.auth.totp import totp
 
 from tests.integration.control.conftest import Team, team_with
+from tests.integration.control.operations_helpers import run_to_end
 from tests.integration.control.peers.standins import StandIns
 
 TOTP_SECRET = base64.b32encode(b"break-glass-secret-for-ada").decode()
-
-
-async def run_to_end(team: Team, type_: str, **body: object) -> dict[str, object]:
-    created = await team.operator.request_op(type_, reason="test", **body)
-    assert created.status_code == 202, created.text
-    op_id = created.json()["id"]
-    op = await team.operator.wait_state(op_id, "awaiting_approval")
-    assert op["evidence"]["checks"], op
-    approved = await team.approver.approve(op_id, op["evidence_digest"])
-    assert approved.status_code == 200, approved.text
-    return await team.operator.wait_state(op_id, "succeeded", "failed", "step_failed")
 
 
 async def test_drill_changes_nothing_users_see_and_leaves_evidence(team: Team,
