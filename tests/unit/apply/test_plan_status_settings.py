@@ -1,0 +1,122 @@
+"""Binding row changes, status arithmetic, the gate and settings validation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from drapply.errors import BadRecord, UnconfiguredTable
+from drapply.gate import Gate
+from drapply.naming import Naming
+from drapply.plan import Planner, runs
+from drapply.settings import (
+    IdentifierCase,
+    RenameSettings,
+    SourceSettings,
+    TargetKind,
+    load_apply_settings,
+)
+from drapply.status import StreamState, StreamStatus, overall
+from drapply.typemap import integer_or_text
+from drcommon.errors import ConfigError
+from drcommon.model import ColumnInfo, Operation, RowChange
+
+COLS = {"ID": ColumnInfo(type="NUMBER"), "NAME": ColumnInfo(type="VARCHAR2")}
+
+
+def planner(**source: object) -> Planner:
+    naming = Naming(RenameSettings(), IdentifierCase.LOWER, TargetKind.POSTGRESQL)
+    return Planner(naming, lambda info: integer_or_text, SourceSettings(**source))
+
+
+def change(op: Operation, **kw: object) -> RowChange:
+    return RowChange(op=op, owner="HR", table="EMP", columns=COLS, **kw)
+
+
+def test_bind_update_uses_the_before_key_and_builds_the_full_image() -> None:
+    bound = planner().bind(
+        change(Operation.UPDATE, pk=("ID",), before={"ID": "7", "NAME": "a"},
+               after={"NAME": "b"})
+    )  # fmt: skip
+    assert (bound.key_cols, bound.key_vals) == (("id",), (7,))
+    assert (bound.set_cols, bound.set_vals) == (("name",), ("b",))
+    assert bound.image == {"id": 7, "name": "b"}
+    assert bound.key_text() == "id=7"
+
+
+def test_bind_without_full_image_and_without_pk() -> None:
+    wide = {**COLS, "NOTE": ColumnInfo(type="VARCHAR2")}
+    partial = planner().bind(
+        RowChange(op=Operation.UPDATE, owner="HR", table="EMP", columns=wide, pk=("ID",),
+                  before={"ID": "7"}, after={"NAME": "b"})
+    )  # fmt: skip
+    assert partial.image is None
+    nokey = planner().bind(change(Operation.DELETE, before={"ID": "7", "NAME": None}))
+    assert nokey.key_cols == ("id", "name") and not nokey.has_pk
+
+
+def test_bind_refuses_a_missing_key_value() -> None:
+    with pytest.raises(BadRecord, match="key column"):
+        planner().bind(change(Operation.DELETE, pk=("ID",), before={"NAME": "x"}))
+
+
+def test_table_configuration() -> None:
+    p = planner(tables=["HR.EMP"], skip_tables=["HR.TMP_*"])
+    assert not p.skipped(change(Operation.INSERT, after={"ID": "1"}))
+    skip = RowChange(op=Operation.INSERT, owner="HR", table="TMP_1", after={"ID": "1"})
+    assert p.skipped(skip)
+    other = RowChange(op=Operation.INSERT, owner="HR", table="JOBS", after={"ID": "1"})
+    with pytest.raises(UnconfiguredTable, match=r"HR\.JOBS"):
+        p.skipped(other)
+
+
+def test_runs_group_consecutive_same_shape_changes() -> None:
+    p = planner()
+    ins = [p.bind(change(Operation.INSERT, pk=("ID",), after={"ID": str(i), "NAME": "n"}))
+           for i in range(3)]  # fmt: skip
+    upd = p.bind(change(Operation.UPDATE, pk=("ID",), before={"ID": "1"}, after={"NAME": "x"}))
+    assert [len(r) for r in runs([*ins[:2], upd, ins[2]])] == [2, 1, 1]
+
+
+def test_status_lag() -> None:
+    now = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    st = StreamStatus("HR", "t", 0, applied_scn=100, source_commit_ts=now - timedelta(seconds=5))
+    st.saw(130)
+    st.queue_depth = 4
+    assert st.lag_scn() == 30 and st.lag_seconds(now) == 5.0
+    st.watermark_scn = 130
+    st.queue_depth = 0
+    assert st.lag_scn() == 0 and st.lag_seconds(now) == 0.0
+    assert overall([StreamState.HOLDING] * 2, stopped=False, hold_at=5) == "holding"
+    assert overall([StreamState.HOLDING, StreamState.RUNNING], stopped=False, hold_at=5) == (
+        "running"
+    )
+    assert overall([StreamState.ERROR], stopped=True, hold_at=None) == "error"
+
+
+async def test_gate_versions_and_wakeups() -> None:
+    gate = Gate()
+    assert not await gate.changed(0, 0.01)
+    gate.hold(42)
+    assert await gate.changed(0, 0.01)
+    assert gate.state.hold_at == 42 and not gate.state.stopped
+    gate.stop()
+    gate.resume()
+    assert gate.state.hold_at is None and not gate.state.stopped and gate.state.version == 3
+
+
+def test_settings_refuse_secrets_in_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "a.toml"
+    bad.write_text('[target]\nkind = "postgresql"\ndsn = "host=x"\npassword = "hunter2"\n')
+    with pytest.raises(ConfigError, match="DRAPPLY__TARGET__PASSWORD"):
+        load_apply_settings(bad)
+    bad.write_text('[target]\nkind = "postgresql"\ndsn = "postgresql://u:pw@h/db"\n')
+    with pytest.raises(ConfigError, match="DSN holds a password"):
+        load_apply_settings(bad)
+    bad.write_text('[target]\nkind = "postgresql"\n')
+    with pytest.raises(ConfigError, match="dsn is required"):
+        load_apply_settings(bad)
+    good = tmp_path / "b.toml"
+    good.write_text('[target]\nkind = "sqlite"\npath = "x/dr.sqlite"\n')
+    assert load_apply_settings(good).target.path == Path("x/dr.sqlite")
