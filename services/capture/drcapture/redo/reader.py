@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from drcapture.redo.blocks import RedoFile
-from drcapture.redo.ops.dispatch import OpCounters, ParsedRecord, decode_record
-from drcapture.redo.records import ReadState, RecordLayout, iter_raw_records, parse_record
+from drcapture.redo.ops.dispatch import OpCounters, ParsedRecord, VectorTally
+from drcapture.redo.records import (
+    RawRecord,
+    Rba,
+    ReadState,
+    RecordLayout,
+    parse_record,
+    walk_records,
+)
 
 
 def layout_of(redo: RedoFile) -> RecordLayout:
@@ -16,7 +23,17 @@ def layout_of(redo: RedoFile) -> RecordLayout:
 
 def iter_records(redo: RedoFile, state: ReadState | None = None,
                  counters: OpCounters | None = None) -> Iterator[ParsedRecord]:
-    """Every record of ``redo`` from ``state`` on, parsed and decoded, in redo order."""
+    """Every record of ``redo`` from ``state`` on, parsed and decoded, in redo order.
+
+    Each record's layout is checked and its vectors counted in ``counters`` as it is
+    read; the operations are decoded when :attr:`ParsedRecord.ops` is first used.
+    """
     layout = layout_of(redo)
-    for raw in iter_raw_records(redo, state):
-        yield decode_record(parse_record(raw, layout), counters)
+    sequence = redo.header.sequence
+    tally = VectorTally(counters) if counters is not None else None
+    raw, rba = RawRecord._make, Rba._make
+    for block, offset, data in walk_records(redo, state):
+        record = parse_record(raw((rba((sequence, block, offset)), data)), layout)
+        if tally is not None:
+            tally.add(record.slots)
+        yield ParsedRecord(record)

@@ -4,24 +4,37 @@ A record starts at the offset a block header names (or right after the previous 
 and may run on through any number of following blocks; each block contributes the bytes
 after its 16-byte header. :func:`iter_raw_records` yields each record's bytes with its
 RBA; :func:`parse_record` turns them into a :class:`RedoRecord` (pure).
+
+Blocks are read and checked a span at a time (:meth:`RedoFile.read_span`); the damaged
+or not-yet-written block that ends a span is then read on its own, so errors and online
+stops are exactly those of reading block by block. Records, RBAs and headers are
+immutable named tuples: one of each is built per record, and a frozen dataclass costs
+several times more to build.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final, NamedTuple
 
 from drcommon.errors import CorruptRedo, ParseError
 
 from drcapture.redo import layout as L
-from drcapture.redo.binary import Buffer, Endian, redo_time
-from drcapture.redo.blocks import BlockStatus, RedoFile
-from drcapture.redo.vectors import ChangeVector, parse_vectors
+from drcapture.redo.binary import SCN_MAX, Buffer, Endian, redo_time
+from drcapture.redo.blocks import SPAN_BLOCKS, BlockStatus, RedoFile
+from drcapture.redo.layout import ByteOrder
+from drcapture.redo.vectors import ChangeVector, VectorSlot, scan_vectors, vector_at
+
+# length u32, vld u8, (1), SCN wrap u16, SCN base u32, sub-SCN u16, (2), container uid u32
+_HEADER: Final = {order: struct.Struct(order.value + "IBxHIH2xI") for order in ByteOrder}
+_U32: Final = {order: struct.Struct(order.value + "I") for order in ByteOrder}
+_U16: Final = {order: struct.Struct(order.value + "H") for order in ByteOrder}
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Rba:
+class Rba(NamedTuple):
     """Redo byte address: log sequence, block, byte offset inside the block."""
 
     sequence: int
@@ -41,16 +54,14 @@ class Rba:
             raise ParseError("not an RBA", found=text) from exc
 
 
-@dataclass(frozen=True, slots=True)
-class RawRecord:
+class RawRecord(NamedTuple):
     """One record's bytes as reassembled from the blocks it spans."""
 
     rba: Rba
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class RecordHeader:
+class RecordHeader(NamedTuple):
     """The fixed part of a redo record."""
 
     length: int
@@ -62,14 +73,85 @@ class RecordHeader:
     header_size: int
 
 
-@dataclass(frozen=True, slots=True)
 class RedoRecord:
-    """A parsed record: header plus its change vectors (operations decoded later)."""
+    """A parsed record: header plus its change vectors (operations decoded later).
 
-    rba: Rba
-    header: RecordHeader
-    vectors: tuple[ChangeVector, ...]
-    data: bytes
+    The record's layout is checked when it is parsed (:attr:`slots` says where each
+    vector is); the :class:`ChangeVector` objects are built on first use of
+    :attr:`vectors`, since a capture passes most records over on their opcodes and
+    object numbers alone. Read-only: every public attribute is a property.
+    """
+
+    __slots__ = ("_data", "_endian", "_header", "_rba", "_slots", "_vectors", "_wide")
+
+    def __init__(self, rba: Rba, header: RecordHeader, slots: tuple[VectorSlot, ...],
+                 data: bytes, endian: Endian, wide: bool) -> None:
+        self._rba = rba
+        self._header = header
+        self._slots = slots
+        self._data = data
+        self._endian = endian
+        self._wide = wide
+        self._vectors: tuple[ChangeVector, ...] | None = None
+
+    @property
+    def rba(self) -> Rba:
+        """Where the record starts."""
+        return self._rba
+
+    @property
+    def header(self) -> RecordHeader:
+        """The record header."""
+        return self._header
+
+    @property
+    def data(self) -> bytes:
+        """The record's bytes, header included."""
+        return self._data
+
+    @property
+    def endian(self) -> Endian:
+        """The byte order of the log."""
+        return self._endian
+
+    @property
+    def slots(self) -> tuple[VectorSlot, ...]:
+        """Where each change vector is (from the layout check; nothing parsed)."""
+        return self._slots
+
+    @property
+    def vectors(self) -> tuple[ChangeVector, ...]:
+        """The change vectors, built on first use."""
+        vectors = self._vectors
+        if vectors is None:
+            data, endian, wide = self._data, self._endian, self._wide
+            vectors = self._vectors = tuple(
+                vector_at(data, slot, i + 1, endian, wide=wide)
+                for i, slot in enumerate(self._slots)
+            )
+        return vectors
+
+    def vector(self, index: int) -> ChangeVector:
+        """Vector ``index`` (0-based), built on its own when the others are not needed."""
+        if self._vectors is not None:
+            return self._vectors[index]
+        return vector_at(self._data, self._slots[index], index + 1, self._endian,
+                         wide=self._wide)
+
+    def _key(self) -> tuple[Rba, RecordHeader, bytes]:
+        return (self._rba, self._header, self._data)  # the vectors follow from the data
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RedoRecord):
+            return NotImplemented
+        return self._key() == other._key() and self._wide == other._wide
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"RedoRecord(rba={self._rba!r}, header={self._header!r}, "
+                f"vectors={self.vectors!r}, data={self._data!r})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,20 +195,43 @@ def parse_record_header(
     )
 
 
+def read_record_header(data: bytes, layout: RecordLayout, rba: Rba) -> RecordHeader:
+    """:func:`parse_record_header` of a whole record: the fixed fields in one unpack
+    (damaged or very short records go through the field-by-field reads and their errors)."""
+    order = layout.endian.order
+    if len(data) < L.RECORD_HEADER_LONG:
+        return parse_record_header(data, layout, rba=rba)
+    length, vld, wrap, base, sub_scn, con_uid = _HEADER[order].unpack_from(data, 0)
+    long_form = vld & L.VLD_LWN
+    size = L.RECORD_HEADER_LONG if long_form else L.RECORD_HEADER_SHORT
+    if length < size or length > len(data):
+        return parse_record_header(data, layout, rba=rba)  # raises, as it always did
+    if wrap == 0xFFFF and base == 0xFFFFFFFF:
+        scn = SCN_MAX
+    elif wrap & 0x8000:  # 12.2+ big SCN: the wrap holds bits 48..62
+        scn = base | ((wrap & 0x7FFF) << 48)
+    else:
+        scn = base | (wrap << 32)
+    timestamp = (redo_time(_U32[order].unpack_from(data, L.RECORD_TIMESTAMP)[0])
+                 if long_form else None)
+    return RecordHeader._make((length, vld, scn, sub_scn,
+                               con_uid if layout.wide_vectors else None, timestamp, size))
+
+
 def parse_record(raw: RawRecord, layout: RecordLayout) -> RedoRecord:
     """Header and change-vector layout of one record; errors name the RBA."""
     data = raw.data
     try:
-        header = parse_record_header(data, layout, rba=raw.rba)
-        vectors: tuple[ChangeVector, ...] = ()
+        header = read_record_header(data, layout, raw.rba)
+        slots: tuple[VectorSlot, ...] = ()
         if header.vld & L.VLD_VALID:
-            vectors = parse_vectors(data, header.header_size, header.length, layout.endian,
-                                    wide=layout.wide_vectors)
+            slots = scan_vectors(data, header.header_size, header.length, layout.endian,
+                                 wide=layout.wide_vectors)
     except ParseError as exc:
         if "rba" in exc.where:
             raise
         raise type(exc)(exc.message, rba=str(raw.rba), **dict(exc.where)) from exc
-    return RedoRecord(rba=raw.rba, header=header, vectors=vectors, data=data)
+    return RedoRecord(raw.rba, header, slots, data, layout.endian, layout.wide_vectors)
 
 
 def iter_raw_records(redo: RedoFile, state: ReadState | None = None) -> Iterator[RawRecord]:
@@ -136,7 +241,112 @@ def iter_raw_records(redo: RedoFile, state: ReadState | None = None) -> Iterator
     not yet written and records that in ``state`` (a caller polls again later with the
     same state). A record cut off by the end of an archived log is corruption.
     """
+    sequence = redo.header.sequence
+    make = RawRecord._make
+    for block, offset, data in walk_records(redo, state):
+        yield make((Rba._make((sequence, block, offset)), data))
+
+
+class _Window:
+    """Consecutive blocks of a log that checked out OK, held in memory: one read and one
+    batched check per :data:`~drcapture.redo.blocks.SPAN_BLOCKS` blocks."""
+
+    __slots__ = ("count", "data", "first", "last", "redo", "size")
+
+    def __init__(self, redo: RedoFile, last: int) -> None:
+        self.redo = redo
+        self.last = last
+        self.size = redo.block_size
+        self.data = b""
+        self.first = 0
+        self.count = 0
+
+    def at(self, block: int) -> int:
+        """Offset of ``block`` in :attr:`data`, reading a new span from it when needed;
+        -1 when ``block`` itself is not an OK block (read it alone to learn why)."""
+        k = block - self.first
+        if 0 <= k < self.count:
+            return k * self.size
+        self.data, self.count = self.redo.read_span(block, min(SPAN_BLOCKS, self.last - block + 1))
+        self.first = block
+        return 0 if self.count else -1
+
+    def reach(self, block: int, through: int) -> int:
+        """Make ``block`` … ``through`` present (reading on from the held span, keeping
+        ``block`` onwards); the offset of ``block``, or -1 when a block in between is not OK."""
+        if through < self.first + self.count:
+            return (block - self.first) * self.size
+        keep = self.data[(block - self.first) * self.size :]
+        have = self.first + self.count
+        more, good = self.redo.read_span(have, max(min(SPAN_BLOCKS, self.last - have + 1), 1))
+        self.data, self.first = keep + more, block
+        self.count = have - block + good
+        return 0 if through < self.first + self.count else -1
+
+
+def walk_records(redo: RedoFile, state: ReadState | None = None
+                 ) -> Iterator[tuple[int, int, bytes]]:
+    """:func:`iter_raw_records` as ``(block, offset, bytes)``: the walk itself, over spans
+    of checked blocks. Where a span ends early (damage, the written end of an online log)
+    the block-by-block walk takes over, so stops and errors are the same as ever."""
     state = state if state is not None else ReadState()
+    size = redo.block_size
+    last = redo.last_block
+    order = redo.endian.order
+    u16, u32 = _U16[order].unpack_from, _U32[order].unpack_from
+    payload = size - L.BLOCK_HEADER_SIZE
+    tail = size - L.RECORD_MIN_TAIL
+    window = _Window(redo, last)
+    while state.next_block <= last:
+        block_no = state.next_block
+        base = window.at(block_no)
+        if base < 0:
+            yield from _walk_by_block(redo, state)
+            return
+        buf = window.data
+        offset = u16(buf, base + L.BLOCK_RECORD_OFFSET_OFFSET)[0] & L.BLOCK_RECORD_OFFSET_MASK
+        if offset and not L.BLOCK_HEADER_SIZE <= offset <= size - 4:
+            raise CorruptRedo("first-record offset outside the block", file=redo.name,
+                              block=block_no, found=offset)
+        while offset:
+            length = u32(buf, base + offset)[0]
+            if length == 0:
+                break
+            if offset + length <= size:  # the whole record in this block
+                data = buf[base + offset : base + offset + length]
+                end_block, end_offset = block_no, offset + length
+            else:
+                rest = length - (size - offset)
+                spans = -(-rest // payload)  # blocks it runs on into
+                end_block = block_no + spans
+                end_offset = L.BLOCK_HEADER_SIZE + rest - (spans - 1) * payload
+                at = window.reach(block_no, end_block) if end_block <= last else -1
+                if at < 0:  # runs past the end, or into a block that is not OK
+                    yield from _walk_by_block(redo, state)
+                    return
+                base, buf = at, window.data
+                parts = [buf[base + offset : base + size]]
+                for k in range(1, spans):
+                    start = base + k * size + L.BLOCK_HEADER_SIZE
+                    parts.append(buf[start : start + payload])
+                start = base + spans * size
+                parts.append(buf[start + L.BLOCK_HEADER_SIZE : start + end_offset])
+                data = b"".join(parts)
+            if (block_no, offset) >= (state.next_block, state.resume_offset):
+                yield block_no, offset, data
+            if end_block != block_no:
+                block_no = end_block
+                base = window.at(block_no)  # held: reach() read it
+                buf = window.data
+            state.next_block, state.resume_offset = block_no, end_offset
+            offset = end_offset if end_offset <= tail else 0
+        state.next_block, state.resume_offset = block_no + 1, 0
+    state.stopped = BlockStatus.OK
+
+
+def _walk_by_block(redo: RedoFile, state: ReadState) -> Iterator[tuple[int, int, bytes]]:
+    """The walk one block read at a time (each block checked on its own): used from the
+    first block a span could not vouch for, where it decides what happens."""
     size = redo.block_size
     last = redo.last_block
     while state.next_block <= last:
@@ -161,7 +371,7 @@ def iter_raw_records(redo: RedoFile, state: ReadState | None = None) -> Iterator
                 return
             data, end_block, end_offset = assembled
             if (block_no, offset) >= (state.next_block, state.resume_offset):
-                yield RawRecord(rba=rba, data=data)
+                yield block_no, offset, data
             if end_block != block_no:
                 block_no = end_block
                 _, block = redo.read_block(end_block)

@@ -3,16 +3,35 @@ and the 4-byte aligned fields that follow it.
 
 A vector is kept as offsets into its record's bytes; operation parsers read fields by
 index through :meth:`ChangeVector.field`.
+
+:func:`scan_vectors` is the quick walk every record gets: it checks the layout and notes
+where each vector and its fields are (:class:`VectorSlot`), nothing more. The objects of
+:func:`parse_vectors` are built from that walk only for records someone looks into.
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
+from typing import Final, NamedTuple
 
 from drcommon.errors import CorruptRedo, ParseError
 
 from drcapture.redo import layout as L
 from drcapture.redo.binary import Buffer, Endian
+from drcapture.redo.layout import ByteOrder
+
+# layer u8, code u8, class u16, (17 bytes), type u8, (rest of the header), array size u16
+_SLOT_HEAD: Final = {
+    (order, wide): struct.Struct(
+        order.value + ("BBH17xB10xH" if wide else "BBH17xB2xH")
+    )
+    for order in ByteOrder
+    for wide in (False, True)
+}
+_LENGTHS: dict[tuple[ByteOrder, int], struct.Struct] = {}
+# Padding that takes a field length to its 4-byte boundary, by the length's low byte.
+_PAD4: Final = bytes((-b) & 3 for b in range(256))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +101,26 @@ class ChangeVector:
         return self.fields[index].length if index < len(self.fields) else 0
 
 
+class VectorSlot(NamedTuple):
+    """Where one change vector sits in its record, as :func:`scan_vectors` found it."""
+
+    offset: int  # the vector header
+    layer: int
+    code: int
+    cls: int  # block class (undo classes give the undo segment)
+    typ: int  # change type (0x80: encrypted)
+    fields_at: int  # field 0 (after the field-length array)
+    lengths: tuple[int, ...]  # unpadded field lengths
+    end: int  # the next vector
+
+    def field_at(self, index: int) -> int:
+        """Absolute offset of field ``index`` (which must exist)."""
+        at = self.fields_at
+        for length in self.lengths[:index]:
+            at += (length + 3) & ~3
+        return at
+
+
 def _op(header: VectorHeader) -> str:
     return f"{header.layer}.{header.code}"
 
@@ -104,9 +143,77 @@ def parse_vector_header(data: Buffer, offset: int, endian: Endian, *, wide: bool
     )
 
 
+def _lengths_struct(order: ByteOrder, count: int) -> struct.Struct:
+    key = (order, count)
+    found = _LENGTHS.get(key)
+    if found is None:
+        found = _LENGTHS[key] = struct.Struct(order.value + "H" * count)
+    return found
+
+
+def scan_vectors(data: bytes, start: int, end: int, endian: Endian, *,
+                 wide: bool) -> tuple[VectorSlot, ...]:
+    """Every change vector between ``start`` and ``end``: checked and located, not parsed.
+
+    Raises what :func:`parse_vectors` raises for a record whose layout is damaged.
+    """
+    order = endian.order
+    head = L.CV_HEADER_12C if wide else L.CV_HEADER_11G
+    unpack_head = _SLOT_HEAD[order, wide].unpack_from
+    low_byte = 2 if order is ByteOrder.LITTLE else 3  # the low byte of the first length
+    make = VectorSlot._make
+    slots: list[VectorSlot] = []
+    offset = start
+    while offset < end:
+        if offset + head + 2 > end:
+            raise CorruptRedo("change vector header runs past the record", offset=offset,
+                              expected=head + 2, found=end - offset)
+        layer, code, cls, typ, array_size = unpack_head(data, offset)
+        array_at = offset + head
+        if array_size < 2 or array_size & 1:
+            raise CorruptRedo("bad field-length array size", offset=offset,
+                              opcode=f"{layer}.{code}", found=array_size)
+        count = (array_size - 2) >> 1
+        if array_at + array_size > len(data):
+            _parse_vectors_checked(data, start, end, endian, wide=wide)  # raises, naming the read
+        lengths = _lengths_struct(order, count).unpack_from(data, array_at + 2)
+        fields_at = array_at + ((array_size + 3) & ~3)  # the array, 4-byte aligned
+        # Padded total: the lengths plus each one's padding, looked up by its low byte.
+        low = data[array_at + low_byte : array_at + array_size : 2]
+        pos = fields_at + sum(lengths) + sum(low.translate(_PAD4))
+        if pos > end:
+            raise CorruptRedo("change vector fields run past the record", offset=offset,
+                              opcode=f"{layer}.{code}", expected=pos - offset,
+                              found=end - offset)
+        slots.append(make((offset, layer, code, cls, typ, fields_at, lengths, pos)))
+        offset = pos
+    return tuple(slots)
+
+
+def vector_at(data: bytes, slot: VectorSlot, index: int, endian: Endian, *,
+              wide: bool) -> ChangeVector:
+    """The :class:`ChangeVector` of a scanned slot (``index`` is 1-based)."""
+    fields: list[Field] = []
+    pos = slot.fields_at
+    for length in slot.lengths:
+        fields.append(Field(pos, length))
+        pos += (length + 3) & ~3
+    header = parse_vector_header(data, slot.offset, endian, wide=wide)
+    return ChangeVector(index=index, offset=slot.offset, size=slot.end - slot.offset,
+                        header=header, fields=tuple(fields), data=data, endian=endian)
+
+
 def parse_vectors(data: bytes, start: int, end: int, endian: Endian, *,
                   wide: bool) -> tuple[ChangeVector, ...]:
     """All change vectors between ``start`` and ``end`` (the record's length)."""
+    slots = scan_vectors(data, start, end, endian, wide=wide)
+    return tuple(vector_at(data, slot, i + 1, endian, wide=wide) for i, slot in enumerate(slots))
+
+
+def _parse_vectors_checked(data: bytes, start: int, end: int, endian: Endian, *,
+                           wide: bool) -> tuple[ChangeVector, ...]:
+    """The field-by-field walk: kept for damaged records, whose errors it words exactly
+    (a length read past the buffer names the offset of the read that failed)."""
     head = L.CV_HEADER_12C if wide else L.CV_HEADER_11G
     vectors: list[ChangeVector] = []
     offset = start

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from drcommon.errors import ParseError
 
+from drcapture.redo.layout import CV_TYPE_ENCRYPTED
 from drcapture.redo.ops.ddl import Ddl, parse_24_1
 from drcapture.redo.ops.direct import DirectLoad, parse_19_1
 from drcapture.redo.ops.kdo import RowOp, parse_ktb, parse_row_op
@@ -27,7 +28,7 @@ from drcapture.redo.ops.undo import (
     parse_partial_rollback,
 )
 from drcapture.redo.records import RedoRecord
-from drcapture.redo.vectors import ChangeVector
+from drcapture.redo.vectors import ChangeVector, VectorSlot
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +83,44 @@ class ParsedVector:
     op: Op
 
 
-@dataclass(frozen=True, slots=True)
 class ParsedRecord:
-    """A record with every vector decoded."""
+    """A record with every vector decoded.
 
-    record: RedoRecord
-    ops: tuple[ParsedVector, ...]
+    Records from :func:`~drcapture.redo.reader.iter_records` decode their vectors on first
+    use of :attr:`ops`: a capture looks at most records' opcodes and objects only (see
+    :mod:`drcapture.redo.txn.triage`). Decoding errors surface there, with the record's
+    RBA as always. Read-only: both public attributes are properties.
+    """
+
+    __slots__ = ("_ops", "_record")
+
+    def __init__(self, record: RedoRecord, ops: tuple[ParsedVector, ...] | None = None) -> None:
+        self._record = record
+        self._ops = ops
+
+    @property
+    def record(self) -> RedoRecord:
+        """The record (header, vectors, bytes)."""
+        return self._record
+
+    @property
+    def ops(self) -> tuple[ParsedVector, ...]:
+        """Every vector with its decoded operation, in record order."""
+        ops = self._ops
+        if ops is None:
+            ops = self._ops = _decode_ops(self._record, None)
+        return ops
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParsedRecord):
+            return NotImplemented
+        return self._record == other._record and self.ops == other.ops
+
+    def __hash__(self) -> int:
+        return hash(self._record)
+
+    def __repr__(self) -> str:
+        return f"ParsedRecord(record={self._record!r}, ops={self.ops!r})"
 
 
 @dataclass(slots=True)
@@ -126,11 +159,42 @@ def decode_vector(cv: ChangeVector, counters: OpCounters | None = None) -> Op:
 
 def decode_record(record: RedoRecord, counters: OpCounters | None = None) -> ParsedRecord:
     """Decode every vector of a record; errors carry the record's RBA."""
+    return ParsedRecord(record, _decode_ops(record, counters))
+
+
+def _decode_ops(record: RedoRecord, counters: OpCounters | None) -> tuple[ParsedVector, ...]:
     try:
-        ops = tuple(ParsedVector(cv, decode_vector(cv, counters)) for cv in record.vectors)
+        return tuple(ParsedVector(cv, decode_vector(cv, counters)) for cv in record.vectors)
     except ParseError as exc:
         if "rba" in exc.where:
             raise
         raise type(exc)(exc.message, rba=str(record.rba), scn=record.header.scn,
                         **dict(exc.where)) from exc
-    return ParsedRecord(record=record, ops=ops)
+
+
+class VectorTally:
+    """Counts vectors into :class:`OpCounters` by opcode alone, the way
+    :func:`decode_vector` would count them (for records whose decoding is deferred)."""
+
+    __slots__ = ("_counters", "_how")
+
+    def __init__(self, counters: OpCounters) -> None:
+        self._counters = counters
+        self._how: dict[tuple[int, int, int], tuple[Counter[str], str]] = {}
+
+    def add(self, slots: tuple[VectorSlot, ...]) -> None:
+        """Count the vectors of one record."""
+        how = self._how
+        for slot in slots:
+            key = (slot.layer, slot.code, slot.typ & CV_TYPE_ENCRYPTED)
+            found = how.get(key)
+            if found is None:
+                found = how[key] = self._classify(*key)
+            found[0][found[1]] += 1
+
+    def _classify(self, layer: int, code: int, encrypted: int) -> tuple[Counter[str], str]:
+        c = self._counters
+        name = f"{layer}.{code}"
+        if encrypted or (layer, code) not in PARSERS:
+            return (c.skipped if encrypted or layer in SKIPPED_LAYERS else c.unknown), name
+        return c.decoded, name

@@ -14,8 +14,10 @@ from typing import Final
 
 from drcommon.errors import ParseError
 
+from drcapture.redo.binary import Buffer, Endian
+from drcapture.redo.layout import CV_SCN, UNDO_CLASS_BASE
 from drcapture.redo.ops.kdo import RowOp, parse_ktb, parse_row_op
-from drcapture.redo.vectors import ChangeVector
+from drcapture.redo.vectors import ChangeVector, VectorSlot
 from drcapture.redo.xid import Xid
 
 # --- 5.1 field 0: ktudb ------------------------------------------------------------------
@@ -255,9 +257,13 @@ def parse_5_1(cv: ChangeVector) -> UndoRecord:
 def parse_5_2(cv: ChangeVector) -> TxBegin:
     """5.2 transaction begin (undo segment header slot taken)."""
     f = _need(cv, 0, KTUDH_MIN, "ktudh")
-    e = cv.endian
-    return TxBegin(xid=Xid(_usn(cv), e.u16(f, KTUDH_SLOT), e.u32(f, KTUDH_SQN)),
-                   flags=f[KTUDH_FLAGS])
+    return _begin(f, 0, cv.endian, _usn(cv))
+
+
+def _begin(buf: Buffer, at: int, e: Endian, usn: int) -> TxBegin:
+    """The 5.2 ktudh at ``at`` (checked to be long enough)."""
+    return TxBegin(xid=Xid(usn, e.u16(buf, at + KTUDH_SLOT), e.u32(buf, at + KTUDH_SQN)),
+                   flags=buf[at + KTUDH_FLAGS])
 
 
 def parse_5_4(cv: ChangeVector) -> TxEnd:
@@ -267,8 +273,48 @@ def parse_5_4(cv: ChangeVector) -> TxEnd:
     unix_time = None
     if len(cv.fields) > 1 and cv.field_len(len(cv.fields) - 1) == KTUCM_TIME_FIELD_LEN:
         unix_time = e.u32(cv.field(len(cv.fields) - 1), 0)
-    return TxEnd(xid=Xid(_usn(cv), e.u16(f, KTUCM_SLOT), e.u32(f, KTUCM_SQN)),
-                 flags=f[KTUCM_FLAGS], scn=cv.header.scn, unix_time=unix_time)
+    return _end(f, 0, e, _usn(cv), cv.header.scn, unix_time)
+
+
+def _end(buf: Buffer, at: int, e: Endian, usn: int, scn: int, unix_time: int | None) -> TxEnd:
+    """The 5.4 ktucm at ``at`` (checked to be long enough)."""
+    return TxEnd(xid=Xid(usn, e.u16(buf, at + KTUCM_SLOT), e.u32(buf, at + KTUCM_SQN)),
+                 flags=buf[at + KTUCM_FLAGS], scn=scn, unix_time=unix_time)
+
+
+# --- the same facts read straight from a scanned record (no ChangeVector built) ----------
+# Each returns None where the full parser would raise: the caller then runs that parser.
+
+
+def quick_begin(data: bytes, slot: VectorSlot, e: Endian) -> TxBegin | None:
+    """What :func:`parse_5_2` returns for ``slot``."""
+    if not slot.lengths or slot.lengths[0] < KTUDH_MIN or slot.cls < UNDO_CLASS_BASE:
+        return None
+    return _begin(data, slot.fields_at, e, (slot.cls - UNDO_CLASS_BASE) // 2)
+
+
+def quick_end(data: bytes, slot: VectorSlot, e: Endian) -> TxEnd | None:
+    """What :func:`parse_5_4` returns for ``slot``."""
+    lengths = slot.lengths
+    if not lengths or lengths[0] < KTUCM_MIN or slot.cls < UNDO_CLASS_BASE:
+        return None
+    unix_time = None
+    if len(lengths) > 1 and lengths[-1] == KTUCM_TIME_FIELD_LEN:
+        unix_time = e.u32(data, slot.field_at(len(lengths) - 1))
+    scn = e.scn(data, slot.offset + CV_SCN)
+    return _end(data, slot.fields_at, e, (slot.cls - UNDO_CLASS_BASE) // 2, scn, unix_time)
+
+
+def quick_undo(data: bytes, slot: VectorSlot, e: Endian) -> tuple[int, bool] | None:
+    """For a 5.1: the object it changes, and whether it carries a row operation (what
+    :func:`parse_5_1` reads before it parses the row data)."""
+    lengths = slot.lengths
+    if len(lengths) < 2 or lengths[0] < KTUDB_MIN or lengths[1] < KTUB_MIN:
+        return None
+    at = slot.fields_at + ((lengths[0] + 3) & ~3)  # field 1: ktub
+    row_op = ((data[at + KTUB_OPC_LAYER], data[at + KTUB_OPC_CODE]) == (11, 1)
+              and not e.u16(data, at + KTUB_FLAGS) & MULTI_BLOCK and len(lengths) > 3)
+    return e.u32(data, at + KTUB_OBJ), row_op
 
 
 def parse_partial_rollback(cv: ChangeVector) -> PartialRollback:

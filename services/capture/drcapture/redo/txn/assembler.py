@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +31,7 @@ from drcapture.redo.txn.state import (
     piece_to_json,
 )
 from drcapture.redo.txn.store import ChangeStore, MemoryStore
+from drcapture.redo.txn.triage import quick_effects
 from drcapture.redo.xid import Xid
 
 log = logging.getLogger(__name__)
@@ -102,17 +103,28 @@ class TransactionAssembler:
     # -- feeding -----------------------------------------------------------------------
     def feed(self, record: ParsedRecord) -> list[CommittedTransaction]:
         """Take one decoded record; return the transactions it commits (usually none)."""
-        header = record.record.header
+        rec = record.record
+        header = rec.header
         if header.timestamp is not None:
             self._last_ts = header.timestamp
-        done: list[CommittedTransaction] = []
+        quick = quick_effects(rec, self._keeps)
+        if quick is None:
+            return self._feed_decoded(record)
+        for obj in quick.dropped:
+            self._table(obj)  # counted as skipped, as the dropped piece would have been
+        return self._ends(quick.ends, record)
+
+    def _feed_decoded(self, record: ParsedRecord) -> list[CommittedTransaction]:
         for item in pieces_of(record):
             if isinstance(item, RollbackMark):
                 self._partial_rollback(item)
             else:
                 self._add(item[0], item[1])
-        for parsed in record.ops:
-            op = parsed.op
+        return self._ends([parsed.op for parsed in record.ops], record)
+
+    def _ends(self, ops: Iterable[object], record: ParsedRecord) -> list[CommittedTransaction]:
+        done: list[CommittedTransaction] = []
+        for op in ops:
             if isinstance(op, TxBegin) and op.xid.sqn:
                 self._begin(op.xid, record)
             elif isinstance(op, TxEnd):
@@ -120,6 +132,14 @@ class TransactionAssembler:
                 if committed is not None:
                     done.append(committed)
         return done
+
+    def _keeps(self, obj: int) -> bool:
+        """Whether changes of ``obj`` are captured (:meth:`_table` without the counting)."""
+        table = self.dictionary.table_for(obj)
+        if table is None:
+            return self.options.include_unknown
+        wanted = self.options.wanted
+        return wanted is None or wanted(table.owner, table.name)
 
     def _begin(self, xid: Xid, record: ParsedRecord) -> OpenTransaction:
         txn = self._open.get(xid)
