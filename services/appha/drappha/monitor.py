@@ -23,6 +23,7 @@ from drappha.decide import Policy, decide, verb
 from drappha.errors import OperationConflict, SwitchRefused
 from drappha.guard import Guard
 from drappha.history import History, OperationRecord, availability
+from drappha.incidents import Incidents
 from drappha.metrics import AppHAMetrics
 from drappha.model import (
     ActionKind,
@@ -113,7 +114,7 @@ class AppMonitor:
         self._kicked = False
         self._tasks: list[asyncio.Task[None]] = []
         self._switch_task: asyncio.Task[None] | None = None
-        self._event_id: int | None = None
+        self._incidents = Incidents(name, options.history, options.metrics)
         self._last_message = ""
         self.attestation: dict[str, Any] | None = None
         self.state = AppState(mode=Mode(settings.mode), started_at=time.monotonic())
@@ -139,6 +140,9 @@ class AppMonitor:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._reporter.drain()
+        for site in Site:
+            for _, _, probe in self._probes[site]:
+                await probe.close()
 
     def _spawn(self, body: Any, name: str) -> None:
         task = asyncio.create_task(body, name=name)
@@ -169,8 +173,14 @@ class AppMonitor:
         if state.phase.is_moving:
             text = f"operation {state.operation_id} interrupted by an appha restart; check traffic"
             state = replace(
-                state, phase=Phase.SWITCH_FAILED, operation_id=None, blocked=text, alert=text
+                state,
+                phase=Phase.SWITCH_FAILED,
+                operation_id=None,
+                operation_target=None,
+                blocked=text,
+                alert=text,
             )
+            log.error(f"ALERT: {text}", extra={"app": self.name})
         elif state.phase is Phase.SWITCH_RECOMMENDED:
             state = replace(state, phase=Phase.DEGRADED, request_open=False)
         log.info(
@@ -181,7 +191,7 @@ class AppMonitor:
     # -- checks ----------------------------------------------------------------------
 
     async def _check_loop(
-        self, site: Site, index: int, name: str, spec: AnyCheck, probe: Any
+        self, site: Site, index: int, name: str, spec: AnyCheck, probe: Probe
     ) -> None:
         next_at = time.monotonic()
         while True:
@@ -310,7 +320,8 @@ class AppMonitor:
         action = decision.action
         if action.kind is ActionKind.OPEN_REQUEST:
             assert action.target is not None
-            event_id = self._open_event(snap, action.target, decision.message)
+            onset = snap.site(action.target.other).failing_since_wall
+            event_id = self._incidents.detected(action.target, decision.message, onset)
             self._requests.open(action.target, event_id, decision.message, snap)
         elif action.kind is ActionKind.START_SWITCH:
             self._start_switch(decision, snap, intent)
@@ -324,12 +335,13 @@ class AppMonitor:
             self._reporter.report(kind, {"message": decision.message, "by": actor})
         elif action.kind is ActionKind.FINISHED:
             self._finish_switch(decision, intent)
+        recovered = new.phase is Phase.settled(new.active)
         if new.phase is not Phase.SWITCH_RECOMMENDED and old.phase is Phase.SWITCH_RECOMMENDED:
             if not new.phase.is_moving:
-                self._close_event("recovered" if new.phase is Phase.HEALTHY else "declined")
+                self._incidents.close("recovered" if recovered else "declined")
             await self._requests.cancel()
-        elif old.phase is Phase.DEGRADED and new.phase is Phase.settled(new.active):
-            self._close_event("recovered")
+        elif old.phase is Phase.DEGRADED and recovered:
+            self._incidents.close("recovered")
 
     def _log(self, decision: Decision, *, changed: bool) -> None:
         important = changed or decision.action.kind is not ActionKind.NONE
@@ -355,37 +367,19 @@ class AppMonitor:
         m.maintenance.labels(self.name).set(1 if s.maintenance else 0)
         m.auto_mode.labels(self.name).set(1 if s.mode is Mode.AUTO else 0)
 
-    # -- events (time to detect, time to switch) -----------------------------------------
-
-    def _open_event(self, snap: Snapshot, target: Site, reason: str) -> int:
-        onset = snap.site(target.other).failing_since_wall
-        detected = time.time()
-        self._event_id = self._o.history.open_event(self.name, target, reason, onset, detected)
-        if onset is not None:
-            self._o.metrics.time_to_detect.labels(self.name).observe(detected - onset)
-        return self._event_id
-
-    def _close_event(self, outcome: str) -> None:
-        if self._event_id is not None:
-            self._o.history.event_finished(self._event_id, outcome)
-            self._event_id = None
-
     def _start_switch(self, decision: Decision, snap: Snapshot, intent: Intent | None) -> None:
         target, op = decision.action.target, decision.action.operation_id
         assert target is not None and op is not None
         if isinstance(intent, SwitchCommand):
             by = intent.requested_by
-            if self._event_id is None:
-                self._event_id = self._o.history.open_event(
-                    self.name, target, f"{verb(target)} requested by {by}", None, time.time()
-                )
+            event_id = self._incidents.requested(target, by)
         else:
             by = "appha (auto)"
-            self._open_event(snap, target, decision.message)
+            onset = snap.site(target.other).failing_since_wall
+            event_id = self._incidents.detected(target, decision.message, onset)
         history = self._o.history
-        history.create_operation(op, self.name, target, by, self._event_id)
-        if self._event_id is not None:
-            history.event_switch_started(self._event_id, op)
+        history.create_operation(op, self.name, target, by, event_id)
+        self._incidents.switch_started(op)
         history.audit(self.name, by, verb(target), decision.message, {"operation_id": op})
         request = SwitchRequest(
             operation_id=op,
@@ -417,16 +411,7 @@ class AppMonitor:
         outcome = "succeeded" if intent.succeeded else "failed"
         self._o.metrics.switches.labels(self.name, direction, outcome).inc()
         record = self._o.history.operation(intent.operation_id)
-        event = None
-        if record is not None and record.event_id is not None:
-            self._o.history.event_finished(record.event_id, outcome)
-            event = self._o.history.event(record.event_id)
-            if event and event["time_to_switch"] is not None and intent.succeeded:
-                self._o.metrics.time_to_switch.labels(self.name, direction).observe(
-                    event["time_to_switch"]
-                )
-        if self._event_id == (record.event_id if record else None):
-            self._event_id = None
+        event = self._incidents.switch_finished(record, intent.succeeded) if record else None
         self._o.history.audit(self.name, "appha", f"{direction}_{outcome}", decision.message)
         detail = {
             "message": decision.message,
@@ -454,12 +439,10 @@ class AppMonitor:
                 )
             return existing
         decision = await self.submit(SwitchCommand(target, operation_id, requested_by))
-        if decision.action.kind is ActionKind.REFUSE:
-            raise SwitchRefused(decision.action.reason or decision.message, app=self.name)
         record = self._o.history.operation(operation_id)
-        if record is None:
-            raise SwitchRefused(decision.message, app=self.name)
-        return record
+        if record is not None and record.app == self.name and record.target is target:
+            return record  # started now, or by a concurrent call with the same id
+        raise SwitchRefused(decision.action.reason or decision.message, app=self.name)
 
     async def change(self, intent: Intent) -> Decision:
         """Mode, maintenance or acknowledgement; a refusal raises :class:`SwitchRefused`."""
