@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from drappha.service import AppHAService
 
 from tests.integration.appha.rig import until
 from tests.integration.appha.scenario import APP, Scenario, Timing
@@ -198,9 +199,26 @@ async def test_freeze_stops_auto_switch(tmp_path: Path, freeze: str) -> None:
         else:
             s.control.freeze_fails = True
         await s.kill_primary()
-        expected = "forbids automatic switching" if freeze == "frozen" else "freeze state is unknown"
+        expected = (
+            "forbids automatic switching" if freeze == "frozen" else "freeze state is unknown"
+        )
         view = await until(
             lambda: s.alert_contains(expected), s.budget.detect_primary + 3, "freeze alert"
         )
         assert view["active_site"] == "primary"
         assert await s.events() == []
+
+
+async def test_restart_remembers_the_active_site_and_the_block(tmp_path: Path) -> None:
+    async with Scenario(tmp_path, mode="auto") as s:
+        await s.ready()
+        await s.kill_primary()
+        await s.wait_for("on standby", state="on_standby")
+        assert s.appha is not None and s.settings is not None
+        await s.appha.stop()
+        s.appha = AppHAService(s.settings)
+        await s.appha.start()
+        view = await s.wait_for("restored", state="on_standby", active_site="standby")
+        assert view["blocked"] and view["mode"] == "auto"
+        await asyncio.sleep(1.0)
+        assert len(await s.events()) == 1  # no new switch after the restart

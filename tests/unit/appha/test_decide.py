@@ -123,7 +123,8 @@ def test_auto_needs_a_second_vantage_point() -> None:
 
 def test_auto_respects_freeze_and_unknown_freeze() -> None:
     frozen = decide(POLICY, AUTO, snap(primary=PRIMARY_DOWN, witness=Status.DOWN, frozen=True))
-    assert frozen.action.kind is ActionKind.ALERT and "forbids automatic switching (freeze or block)" in frozen.message
+    assert frozen.action.kind is ActionKind.ALERT
+    assert "forbids automatic switching (freeze or block)" in frozen.message
     unknown_freeze = decide(POLICY, AUTO, snap(primary=PRIMARY_DOWN, witness=Status.DOWN))
     assert unknown_freeze.action.kind is ActionKind.ALERT
     assert "freeze state is unknown" in unknown_freeze.message
