@@ -23,7 +23,7 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 _INTEGRAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _PRECISION = re.compile(r"\((\d+)\)")
-_DURATION = re.compile(
+DURATION = re.compile(
     r"(?P<sign>-)?P(?:(?P<Y>\d+)Y)?(?:(?P<M>\d+)M)?(?:(?P<D>\d+)D)?"
     r"(?:T(?:(?P<H>\d+)H)?(?:(?P<MI>\d+)M)?(?:(?P<S>\d+(?:\.\d+)?)S)?)?"
 )
@@ -168,7 +168,7 @@ def interval_for_postgres(value: ColumnValue) -> object:
     text = storable(value)
     if text is None:
         return None
-    found = _DURATION.fullmatch(text)
+    found = DURATION.fullmatch(text)
     if found is None:
         raise ValueNotStorable("interval is not an ISO 8601 duration")
     if not found.group("sign"):
