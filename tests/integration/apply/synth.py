@@ -218,9 +218,11 @@ class Publisher:
                         headers=serde.headers_for(mark),
                     )  # fmt: skip
 
-    async def send_raw(self, topic: str, value: bytes) -> None:
+    async def send_raw(self, topic: str, value: bytes) -> int:
+        """One record with any bytes (bad input tests); returns its offset."""
         async with self.producer.transaction():
-            await self.producer.send(topic, value)
+            meta = await self.producer.send_and_wait(topic, value)
+        return int(meta.offset)
 
 
 def canonical(value: Any) -> str | None:
