@@ -127,10 +127,12 @@ class Scenario:
                 "start": {
                     "kind": "command",
                     "argv": [str(scripts["start"]), "{site}", "{operation_id}"],
+                    "timeout_seconds": 2,
                 },
                 "fence": {
                     "kind": "command",
                     "argv": [str(scripts["fence"]), "{site}", "{operation_id}"],
+                    "timeout_seconds": 2,
                 },
             },
             "standby": {
@@ -147,10 +149,12 @@ class Scenario:
                 "start": {
                     "kind": "command",
                     "argv": [str(scripts["start"]), "{site}", "{operation_id}"],
+                    "timeout_seconds": 2,
                 },
                 "fence": {
                     "kind": "command",
                     "argv": [str(scripts["fence"]), "{site}", "{operation_id}"],
+                    "timeout_seconds": 2,
                 },
             },
             "detection": {
@@ -318,3 +322,10 @@ class Scenario:
     async def alert_contains(self, text: str) -> dict[str, Any] | None:
         view = await self.app()
         return view if view["alert"] and text in view["alert"] else None
+
+    async def alert_raised_at(self, text: str) -> float:
+        """When appha raised ``text`` (from its audit log)."""
+        entries = (await self.api("GET", f"/apps/{APP}/audit")).json()
+        times = [e["at_wall"] for e in entries if e["kind"] == "alert" and e["message"] == text]
+        assert times, f"no alert {text!r} in the audit log"
+        return float(min(times))

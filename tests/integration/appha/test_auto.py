@@ -91,9 +91,13 @@ async def test_link_cut_with_witness_seeing_primary_does_not_switch(tmp_path: Pa
     async with Scenario(tmp_path, mode="auto") as s:
         await s.ready()
         assert s.link is not None
+        cut_at = time.time()
         s.link.cut()
         alert = "primary down from here but the witness sees it serving: link cut suspected"
         await s.wait_for("partition alert", alert=alert, timeout=s.budget.detect_primary + 3)
+        detected = await s.alert_raised_at(alert) - cut_at
+        print(f"\n[link cut] time to detect (alert, no switch) {detected:.3f} s")
+        assert detected <= s.budget.detect_primary + s.t.interval
         await asyncio.sleep(1.0)  # well past the threshold: still nothing moves
         view = await s.app()
         assert view["active_site"] == "primary" and view["state"] == "degraded"
@@ -111,11 +115,13 @@ async def test_unhealthy_standby_blocks_switch_and_alerts(tmp_path: Path) -> Non
         await s.wait_for(
             "standby alert", alert="standby unhealthy: a switch would not be possible now"
         )
-        await s.kill_primary()
-        view = await s.wait_for(
-            "no-switch alert", alert="primary down but standby is not healthy: not switching"
-        )
+        killed_at = await s.kill_primary()
+        alert = "primary down but standby is not healthy: not switching"
+        view = await s.wait_for("no-switch alert", alert=alert)
         assert view["active_site"] == "primary"
+        detected = await s.alert_raised_at(alert) - killed_at
+        print(f"\n[standby unhealthy] time to detect (alert, no switch) {detected:.3f} s")
+        assert detected <= s.budget.detect_primary + s.t.interval
         await asyncio.sleep(1.0)
         assert await s.events() == [] and s.actions() == []
         reported = await until(
