@@ -166,7 +166,11 @@ class CaptureCheckpoint(BaseModel):
 
     ``threads`` maps a RAC thread to where reading must restart (log sequence and block
     of the oldest still-open transaction, or the position after the last record read);
-    ``last_published`` is the commit order of the last transaction published.
+    ``last_published`` is the commit order of the last transaction published. When
+    ``open_transactions_ref`` names a saved state of the open transactions (a file in
+    capture's state directory, ``name:sha256``), ``threads`` are the positions that
+    state was taken at, and ``fallback_threads`` the classic positions to use if the
+    file is lost.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -178,6 +182,7 @@ class CaptureCheckpoint(BaseModel):
     safe_scn: int
     written_at: datetime
     open_transactions_ref: str | None = None
+    fallback_threads: dict[int, ThreadRestart] | None = None
 
 
 class ThreadRestart(BaseModel):
@@ -189,6 +194,7 @@ class ThreadRestart(BaseModel):
     offset: int = 0
     scn: int
     resetlogs: int | None = None
+    exclusive: bool = False  # the record at this RBA was already read: start after it
 
 
 class DeadLetter(BaseModel):

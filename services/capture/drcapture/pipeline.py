@@ -20,6 +20,7 @@ from drcommon.model import CaptureCheckpoint, ThreadRestart, TransactionInfo
 from drcapture.ddl import StaleDictionary, layout_ddl, split_at_layout_ddl
 from drcapture.merge import CommitKey, RacMerger
 from drcapture.metrics import CaptureMetrics
+from drcapture.openstate import OpenStateStore, SavedState
 from drcapture.publish import CommittedTransaction as Outgoing
 from drcapture.publish import Publisher
 from drcapture.redo.records import Rba
@@ -84,6 +85,13 @@ class CapturePipeline:
         self._held: list[CommittedTransaction] = []
         self._retention_warned: dict[int, int | None] = {}
         self._progress_seen: dict[int, tuple[int, float]] = {}
+        self._state_store = (
+            OpenStateStore(settings.state_dir / "open-transactions")
+            if settings.restart.persist_open_transactions
+            else None
+        )
+        self._saved: SavedState | None = None
+        self._last_state_save = time.monotonic()
         self.stats = PipelineStats()
         self.done = False
 
@@ -264,8 +272,55 @@ class CapturePipeline:
                 )
                 self._retention_warned[thread] = needed
 
+    def _maybe_save_open_state(self) -> None:
+        """Save the open transactions when one of them started in an older log than the
+        one being read (so it would pin a classic restart), at most every interval."""
+        store = self._state_store
+        now = time.monotonic()
+        if store is None or now - self._last_state_save < self._settings.restart.persist_interval:
+            return
+        positions: dict[int, tuple[int, int, int]] = {}
+        spans = False
+        for thread, reader in self._readers.items():
+            if reader.last_rba is None:
+                return
+            rba = reader.last_rba
+            positions[thread] = (rba.sequence, rba.block, rba.offset)
+            opened = reader.assembler.open_transactions()
+            if opened and Rba.parse(opened[0].start_rba).sequence < rba.sequence:
+                spans = True
+        if not spans:
+            return
+        unpublished = [commit_key(tx) for tx in self._batch_and_pending()]
+        last = max(unpublished) if unpublished else None
+        self._saved = store.write(
+            {t: r.assembler.export_state() for t, r in self._readers.items()},
+            positions,
+            {t: r.last_scn for t, r in self._readers.items()},
+            (last.scn, last.thread, last.rba) if last else None,
+        )
+        self._last_state_save = now
+        log.info(
+            "saved open transactions for a bounded restart",
+            extra={"ref": self._saved.ref, "positions": positions},
+        )
+
+    def _saved_state_usable(self, classic: dict[int, ThreadRestart]) -> bool:
+        saved = self._saved
+        if saved is None:
+            return False
+        if saved.requires_published is not None:
+            scn, thread, rba = saved.requires_published
+            if self._published is None or self._published < CommitKey(scn, thread, rba):
+                return False  # commits read before the state are not all out yet
+        return any(
+            (c.sequence, c.block, c.offset) < saved.positions.get(t, (0, 0, 0))
+            for t, c in classic.items()
+        )
+
     def _checkpoint(self) -> CaptureCheckpoint:
         """Restart state matching exactly what has been published so far."""
+        self._maybe_save_open_state()
         unpublished: dict[int, Rba] = {}
         for tx in self._batch_and_pending():
             start = Rba.parse(tx.start_rba)
@@ -287,9 +342,22 @@ class CapturePipeline:
                 offset=point.offset,
             )
         published = self._published
+        ref: str | None = None
+        fallback: dict[int, ThreadRestart] | None = None
+        if self._saved is not None and self._saved_state_usable(threads):
+            saved = self._saved
+            ref, fallback = saved.ref, threads
+            threads = {
+                t: ThreadRestart(
+                    sequence=p[0], block=p[1], offset=p[2], scn=saved.scns[t], exclusive=True
+                )
+                for t, p in saved.positions.items()
+            }
         return CaptureCheckpoint(
             capture_id=self._settings.capture_id,
             threads=threads,
+            open_transactions_ref=ref,
+            fallback_threads=fallback,
             last_published=(
                 (published.scn, published.thread, str(Rba(*published.rba))) if published else None
             ),

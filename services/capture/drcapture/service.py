@@ -9,7 +9,7 @@ from typing import Any
 
 from drcommon.errors import ConfigError, DRError
 from drcommon.http import Health, HealthStatus, HttpServer
-from drcommon.model import CaptureCheckpoint
+from drcommon.model import CaptureCheckpoint, ThreadRestart
 from drcommon.service import ServiceBase
 from drcommon.topics import TopicNames
 
@@ -19,6 +19,7 @@ from drcapture.ddl import StaleDictionary
 from drcapture.dictionary.model import Dictionary
 from drcapture.filtering import TableFilter
 from drcapture.metrics import CaptureMetrics
+from drcapture.openstate import OpenStateStore
 from drcapture.pipeline import CapturePipeline
 from drcapture.publish import Publisher
 from drcapture.redo.ops.dispatch import OpCounters
@@ -137,7 +138,8 @@ class CaptureService(ServiceBase):
         self._publisher = publisher
         await publisher.start(self._filter.owners_named())
         checkpoint = await load_checkpoint(s.kafka, self._names.checkpoints, s.capture_id)
-        readers = {t: self._reader(t, checkpoint) for t in self._threads}
+        positions, states = self._restart_positions(checkpoint)
+        readers = {t: self._reader(t, positions, states) for t in self._threads}
         if checkpoint is not None:
             log.info(
                 "resuming from checkpoint",
@@ -149,7 +151,26 @@ class CaptureService(ServiceBase):
         self._pipeline = CapturePipeline(s, readers, publisher, checkpoint, self.metrics)
         self._error = None
 
-    def _reader(self, thread: int, checkpoint: CaptureCheckpoint | None) -> ThreadReader:
+    def _restart_positions(
+        self, checkpoint: CaptureCheckpoint | None
+    ) -> tuple[dict[int, ThreadRestart], dict[int, dict[str, Any]] | None]:
+        """Where each thread restarts, and the saved open transactions to load, if any."""
+        if checkpoint is None:
+            return {}, None
+        if checkpoint.open_transactions_ref is None:
+            return dict(checkpoint.threads), None
+        store = OpenStateStore(self.settings.state_dir / "open-transactions")
+        states = store.read(checkpoint.open_transactions_ref)
+        if states is None:
+            return dict(checkpoint.fallback_threads or checkpoint.threads), None
+        return dict(checkpoint.threads), states
+
+    def _reader(
+        self,
+        thread: int,
+        positions: dict[int, ThreadRestart],
+        states: dict[int, dict[str, Any]] | None,
+    ) -> ThreadReader:
         s = self.settings
         store = SpillingStore(s.spill.directory / f"thread-{thread}", s.spill.threshold_bytes)
         assembler = TransactionAssembler(
@@ -162,12 +183,15 @@ class CaptureService(ServiceBase):
             ),
             store=store,
         )
-        restart = checkpoint.threads.get(thread) if checkpoint else None
+        restart = positions.get(thread)
+        if states is not None and thread in states:
+            assembler.import_state(states[thread])
         return ThreadReader(
             thread,
             self._catalog,
             assembler,
             start=Rba(restart.sequence, restart.block, restart.offset) if restart else None,
+            start_exclusive=bool(restart and restart.exclusive and states is not None),
             start_scn=s.source.start_scn,
             follow=s.source.mode != "files",
             counters=self.counters,

@@ -117,6 +117,15 @@ class SpillSettings(Section):
     threshold_bytes: int = Field(64 * 1024 * 1024, ge=0, description="Per-transaction RAM cap.")
 
 
+class RestartSettings(Section):
+    """Bounded restart: save open transactions so a long one never pins the restart."""
+
+    persist_open_transactions: bool = Field(
+        True, description="Save open transactions when one spans older logs."
+    )
+    persist_interval: float = Field(30.0, gt=0, description="Seconds between saved states.")
+
+
 class CaptureSettings(ServiceSettings):
     """Everything ``drcapture run`` needs."""
 
@@ -130,6 +139,7 @@ class CaptureSettings(ServiceSettings):
     filter: FilterSettings = FilterSettings()
     publish: PublishSettings = PublishSettings()
     spill: SpillSettings = SpillSettings()
+    restart: RestartSettings = RestartSettings()
     kafka: KafkaSettings = KafkaSettings()
     http: HttpSettings = HttpSettings(port=8701)
     logging: LoggingSettings = LoggingSettings()

@@ -55,6 +55,7 @@ class ThreadReader:
         start_scn: int | None,
         follow: bool,
         counters: OpCounters | None = None,
+        start_exclusive: bool = False,
     ) -> None:
         self.thread = thread
         self.catalog = catalog
@@ -62,6 +63,7 @@ class ThreadReader:
         self.counters = counters if counters is not None else OpCounters()
         self._follow = follow
         self._start = start
+        self._start_exclusive = start_exclusive  # the record at ``start`` was already read
         self._start_scn = start_scn
         self._log: LogFile | None = None
         self._redo: RedoFile | None = None
@@ -204,7 +206,9 @@ class ThreadReader:
         raw = record.record
         result.records += 1
         result.bytes += raw.header.length
-        if self._start is not None and raw.rba < self._start:
+        if self._start is not None and (
+            raw.rba < self._start or (self._start_exclusive and raw.rba == self._start)
+        ):
             return
         result.commits.extend(self.assembler.feed(record))
         self.last_rba = raw.rba
