@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Any
 
+from drcommon.config import read_secret
 from drcommon.errors import ConfigError, DRError
 from drcommon.http import Health, HealthStatus, HttpServer
 from drcommon.model import CaptureCheckpoint, ThreadRestart
@@ -32,8 +33,10 @@ from drcapture.thread_reader import ThreadReader
 log = logging.getLogger(__name__)
 
 
-def load_dictionary(settings: DictionarySettings) -> Dictionary:
-    """The dictionary from the configured place (a file, or a live database)."""
+def load_dictionary(
+    settings: DictionarySettings, owners: list[str] | None = None, scn: int | None = None
+) -> Dictionary:
+    """The dictionary from the configured place (a file, or a live database as of ``scn``)."""
     if settings.kind == "olr":
         from drcapture.dictionary.olr import load_olr_checkpoint_file
 
@@ -44,10 +47,29 @@ def load_dictionary(settings: DictionarySettings) -> Dictionary:
 
         assert settings.path is not None
         return load_snapshot_file(settings.path)
-    raise ConfigError(
-        "dictionary.kind=oracle needs the live loader; use "
-        "'drcapture dictionary export' to make a snapshot first",
-        key="dictionary.kind",
+    from drcapture.dictionary.live import load_live_dsn
+
+    if not owners:
+        raise ConfigError(
+            "dictionary.kind=oracle needs schema names without wildcards in "
+            "filter.include, to know which schemas to read",
+            key="filter.include",
+        )
+    secret = read_secret(
+        settings.oracle_password, settings.oracle_password_file, key="dictionary.oracle_password"
+    )
+    if secret is None:
+        raise ConfigError(
+            "dictionary.kind=oracle needs a password (env or file)",
+            key="dictionary.oracle_password",
+        )
+    assert settings.oracle_dsn is not None and settings.oracle_user is not None
+    return load_live_dsn(
+        settings.oracle_dsn,
+        settings.oracle_user,
+        secret.get_secret_value(),
+        owners,
+        scn if scn is not None else settings.scn,
     )
 
 
@@ -76,8 +98,10 @@ class CaptureService(ServiceBase):
 
     async def start(self) -> None:
         s = self.settings
-        self._dictionary = await asyncio.to_thread(load_dictionary, s.dictionary)
         self._filter = TableFilter(tuple(s.filter.include), tuple(s.filter.exclude))
+        self._dictionary = await asyncio.to_thread(
+            load_dictionary, s.dictionary, self._filter.owners_named()
+        )
         self._names = TopicNames(s.kafka.topic_prefix, s.database)
         self._catalog = LogCatalog(
             s.source.archive_dirs,
@@ -114,10 +138,25 @@ class CaptureService(ServiceBase):
                 assert self._pipeline is not None
                 await self._pipeline.run()
                 return
+            except StaleDictionary as exc:
+                if self.settings.dictionary.on_ddl != "reload":
+                    raise
+                # Re-read the dictionary as of the DDL and rebuild from the checkpoint: the
+                # transactions held back after the DDL are decoded again with it.
+                log.warning(
+                    "reloading the dictionary after a DDL",
+                    extra={"scn": exc.where.get("scn"), "table": exc.where.get("table")},
+                )
+                self._dictionary = await asyncio.to_thread(
+                    load_dictionary,
+                    self.settings.dictionary,
+                    self._filter.owners_named(),
+                    exc.where.get("scn"),
+                )
+                self._pipeline = None
+                continue
             except DRError as exc:
-                if self.settings.source.mode == "files" or isinstance(
-                    exc, StaleDictionary | ConfigError
-                ):
+                if self.settings.source.mode == "files" or isinstance(exc, ConfigError):
                     raise
                 self._error = exc
                 log.error(

@@ -12,7 +12,7 @@ from drcommon.config import (
     Section,
     ServiceSettings,
 )
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 
 class ThreadSource(Section):
@@ -78,7 +78,11 @@ class DictionarySettings(Section):
         description="snapshot: our JSON; olr: an OpenLogReplicator checkpoint; oracle: live.",
     )
     path: Path | None = Field(None, description="The snapshot or checkpoint file.")
-    oracle_dsn: str | None = Field(None, description="DSN for kind=oracle (password from env).")
+    oracle_dsn: str | None = Field(None, description="DSN for kind=oracle (host:port/service).")
+    oracle_user: str | None = Field(None, description="User for kind=oracle (SELECT_CATALOG_ROLE).")
+    oracle_password: SecretStr | None = Field(None, description="Only from env or a file.")
+    oracle_password_file: Path | None = None
+    scn: int | None = Field(None, description="kind=oracle: the dictionary as of this SCN.")
     on_ddl: Literal["reload", "stop"] = Field(
         "stop",
         description=(
@@ -152,8 +156,10 @@ class CaptureSettings(ServiceSettings):
             raise ValueError("source.archive_dirs must name a directory when mode=archive")
         if self.dictionary.kind in ("snapshot", "olr") and self.dictionary.path is None:
             raise ValueError(f"dictionary.path is required for kind={self.dictionary.kind}")
-        if self.dictionary.kind == "oracle" and not self.dictionary.oracle_dsn:
-            raise ValueError("dictionary.oracle_dsn is required for kind=oracle")
+        if self.dictionary.kind == "oracle" and not (
+            self.dictionary.oracle_dsn and self.dictionary.oracle_user
+        ):
+            raise ValueError("dictionary.oracle_dsn and oracle_user are required for kind=oracle")
         if self.dictionary.on_ddl == "reload" and self.dictionary.kind != "oracle":
             raise ValueError(
                 "dictionary.on_ddl=reload needs dictionary.kind=oracle (a live "
