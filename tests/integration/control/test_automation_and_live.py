@@ -79,8 +79,12 @@ async def test_freeze_refuses_appha_and_flapping_blocks_until_acknowledged(
             first = await open_app_failover(appha, "payments")
             assert first.status_code == 202
             op_id = first.json()["id"]
-            ready = await team.viewer.wait_state(op_id, "awaiting_approval")
-            assert ready["evidence"]["checks"]
+            done = await team.viewer.wait_state(op_id, "succeeded", "failed", "step_failed")
+            assert done["state"] == "succeeded" and done["approvals"] == []
+            assert standins.mutating(op_id) == {"switch:payments": 1}
+            automatic = (await team.viewer.client.get("/api/v1/audit", params={
+                "action": "operation.approved", "target": op_id})).json()
+            assert automatic[0]["actor"] == "policy"
             flapping = await open_app_failover(appha, "payments")
             assert flapping.status_code == 409
             assert "anti-flapping" in flapping.json()["detail"]

@@ -7,7 +7,10 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+from drcommon.errors import ConfigError
 from drcontrol.service import ControlService
+from drcontrol.storage.base import AuditQuery
 
 from tests.integration.control.conftest import start_team, stop_team
 from tests.integration.control.helpers import Api, settings_for
@@ -77,3 +80,27 @@ async def test_two_processes_on_one_storage_run_each_step_once(
     finally:
         await other.stop()
         await stop_team(team)
+
+
+async def test_start_refuses_impossible_targets_and_audits_config_changes(
+        tmp_path: Path, standins: StandIns, kafka_bootstrap: str) -> None:
+    impossible = settings_for(tmp_path, standins, kafka_bootstrap,
+                              targets={"rto_seconds": 120.0, "rpo_seconds": 60.0})
+    with pytest.raises(ConfigError) as refused:
+        await ControlService(impossible).start()
+    assert "targets.rto_seconds" in refused.value.where["key"]
+
+    first = ControlService(settings_for(tmp_path, standins, kafka_bootstrap))
+    await first.start()
+    await first.stop()
+    changed = settings_for(tmp_path, standins, kafka_bootstrap,
+                           watch={"interval_seconds": 0.5, "lag_alert_seconds": 20.0})
+    second = ControlService(changed)
+    await second.start()
+    try:
+        assert second.ctx is not None
+        records = await second.ctx.storage.audit_records(AuditQuery(action="config.changed"))
+        assert [r.detail["changed_keys"] for r in records] == [
+            ["(first start)"], ["watch.lag_alert_seconds"]]
+    finally:
+        await second.stop()

@@ -3,7 +3,13 @@ run against the stand-ins, reported."""
 
 from __future__ import annotations
 
-from tests.integration.control.conftest import Team
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from tests.integration.control.conftest import Team, team_with
+from tests.integration.control.operations_helpers import run_to_end
 from tests.integration.control.peers.standins import StandIns
 
 
@@ -37,3 +43,19 @@ async def test_failover_runs_once_per_step_and_reports(team: Team, standins: Sta
     sites = (await team.viewer.client.get("/api/v1/sites")).json()
     assert sites["database_primary"] == "standby"
     assert sites["apps"] == {"social-insurance": "standby", "payments": "standby"}
+
+
+async def test_failover_with_postgresql_storage(tmp_path: Path, standins: StandIns,
+                                                kafka_bootstrap: str, postgres_dsn: str) -> None:
+    schema = f"ctl_{uuid.uuid4().hex[:10]}"
+    storage = {"backend": "postgresql", "postgres_dsn": postgres_dsn, "postgres_schema": schema}
+    try:
+        async with team_with(tmp_path, standins, kafka_bootstrap, storage=storage) as team:
+            done = await run_to_end(team, "failover")
+            assert done["state"] == "succeeded", done["outcome"]
+            assert standins.mutating(done["id"])["hold"] == 1
+            verdict = (await team.viewer.client.get("/api/v1/audit/verify")).json()
+            assert verdict["ok"] is True and verdict["checked"] > 10
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

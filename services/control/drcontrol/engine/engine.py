@@ -152,15 +152,27 @@ class Engine:
                 return
             evidence = await deps.collector.collect(op)
             digest = evidence_digest(evidence)
+            # Only appha's per-application failover may be configured to need nobody;
+            # even then it runs only on passing evidence (settings refuse 0 elsewhere).
+            automatic = (deps.settings.approvals.policy(op.type).required_approvals == 0
+                         and evidence.passed())
 
             def change(current: Operation) -> Operation | None:
                 if current.state is not OpState.PRECHECKING:
                     return None
-                return current.model_copy(update={
+                update: dict[str, object] = {
                     "state": OpState.AWAITING_APPROVAL, "evidence": evidence,
-                    "evidence_digest": digest})
+                    "evidence_digest": digest}
+                if automatic:
+                    update.update(state=OpState.APPROVED, confirmed_at=deps.clock())
+                return current.model_copy(update=update)
 
             saved = await mutate(deps.storage, op_id, change)
+            if saved.evidence_digest == digest and automatic:
+                await deps.recorder.record(
+                    "policy", "operation.approved", op_id, digest=digest, automatic=True,
+                    reason=f"approvals.{op.type.value}.required_approvals = 0")
+                self.wake()
             if saved.evidence_digest == digest:
                 await deps.recorder.record(
                     ENGINE_ACTOR, "evidence.collected", op_id, digest=digest,
