@@ -76,9 +76,9 @@ class Operations:
         require(who, Permission.REQUEST)
         view = await self.d.site_group.read()
         check_if_match(view, if_match, required=req.type is not OpType.APP_FAILOVER)
+        await self._no_conflict(req)
         if req.type is OpType.APP_FAILOVER:
             await self._automation_gate(who, req, view.state)
-        await self._no_conflict(req)
         now = self.d.clock()
         runbook, drill_of = runbook_for(req)
         policy = self.d.settings.approvals.policy(req.type)
@@ -99,8 +99,7 @@ class Operations:
 
     async def _automation_gate(self, who: Principal, req: OperationRequest,
                                state: SiteGroupState) -> None:
-        if not req.app:
-            raise Stale("app_failover needs the application name (app)")
+        assert req.app is not None  # OperationRequest guarantees it
         now = self.d.clock()
         verdict = decide_automation(state, req.app, self.d.settings.automation, now)
         if isinstance(verdict, Refuse):

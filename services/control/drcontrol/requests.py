@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from drcontrol.model import AcceptedLoss, Frozen, OpType, Role
 
@@ -20,6 +20,14 @@ class OperationRequest(Frozen):
     )
     evidence: dict[str, Any] = Field({}, description="What the requester saw (appha).")
     auto: bool = Field(False, description="Opened by an automatic mode (appha).")
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> OperationRequest:
+        if (self.type is OpType.APP_FAILOVER) != (self.app is not None):
+            raise ValueError("app is required for app_failover and only for it")
+        if self.drill_of is not None and self.type is not OpType.DRILL:
+            raise ValueError("drill_of applies to drills only")
+        return self
 
 
 class ApprovalRequest(Frozen):

@@ -149,3 +149,19 @@ async def test_recheck_after_approval_stops_before_any_step(team: Team, standins
     assert standins.mutating(op_id) == {}
     execution = (await team.viewer.client.get(f"/api/v1/executions/{op_id}")).json()
     assert [s["state"] for s in execution["steps"]][:2] == ["failed", "pending"]
+
+
+async def test_malformed_requests_are_422(team: Team) -> None:
+    etag = await team.operator.etag()
+    for body in ({"type": "app_failover"}, {"type": "failover", "app": "payments"},
+                 {"type": "failover", "drill_of": "failover"}, {"type": "teleport"}):
+        response = await team.operator.client.post("/api/v1/operations", json=body,
+                                                    headers={"If-Match": etag})
+        assert response.status_code == 422, body
+    op_id = (await team.operator.request_op("failover", reason="x")).json()["id"]
+    await team.operator.wait_state(op_id, "awaiting_approval")
+    short = await team.approver.client.post(
+        f"/api/v1/operations/{op_id}/approvals", headers={"If-Match": etag},
+        json={"evidence_digest": "abc", "accepted_loss": {"max_seconds": -1,
+                                                          "max_transactions": 0}})
+    assert short.status_code == 422

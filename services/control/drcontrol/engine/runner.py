@@ -94,6 +94,12 @@ class Runner:
         specs = book.steps_for(op.is_drill)
         await deps.storage.put_steps(initial_steps(op, book))
         steps = await deps.storage.get_steps(op.id)
+        if [s.id for s in steps] != [spec.id for spec in specs]:
+            # The runbook file changed under a run: never guess which stored step is which.
+            await self.finish(op.id, OpState.FAILED,
+                              f"runbook {op.runbook} changed since this run started (stored "
+                              f"steps {[s.id for s in steps]}); nothing more was done")
+            return
         outputs = {s.id: dict(s.output) for s in steps if s.state in STEP_DONE}
         kinds_done = {s.kind: dict(s.output) for s in steps if s.state in STEP_DONE}
         for spec, step in zip(specs, steps, strict=True):
