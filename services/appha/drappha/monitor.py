@@ -257,13 +257,15 @@ class AppMonitor:
         return {site: site_view(self._views[site]) for site in Site}
 
     async def _decide(self, intent: Intent | None) -> Decision:
-        now = time.monotonic()
-        views = self.site_views()
         witness, frozen = Status.UNKNOWN, None
-        if intent is None and self._escalating(views, now):
-            witness = await self._witness(self.state.active, now)
+        if intent is None and self._escalating(self.site_views(), time.monotonic()):
+            witness = await self._witness(self.state.active, time.monotonic())
             if self.state.mode is Mode.AUTO:
                 frozen = await self._reporter.frozen()
+        # the snapshot is taken after the peers answered, so its time (which a switch
+        # records as its start) is never earlier than what it saw
+        now = time.monotonic()
+        views = self.site_views()
         snap = Snapshot(
             now=now,
             primary=views[Site.PRIMARY],

@@ -205,6 +205,6 @@ async def test_verify_traffic_needs_the_marker_in_a_row() -> None:
         started = time.monotonic()
         wrong = await verify_traffic(spec, "site=primary")
         assert not wrong.ok and "did not answer with 'site=primary'" in wrong.detail
-        assert 0.9 < time.monotonic() - started < 2.0
+        assert 0.9 < time.monotonic() - started < 5.0  # waits out the timeout, then stops
     finally:
         await app.stop()
