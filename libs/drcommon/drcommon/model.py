@@ -161,6 +161,20 @@ class Watermark(BaseModel):
     emitted_at: datetime
 
 
+class Heartbeat(BaseModel):
+    """Capture's liveness on ``_heartbeats``: how far each thread has read and the
+    watermark, with the source time it stands for (lag when the source is idle)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    v: int = SCHEMA_VERSION
+    kind: Literal["heartbeat"] = "heartbeat"
+    capture_id: str
+    watermark_scn: int
+    source_ts: datetime | None = None
+    threads: dict[int, int] = Field(default_factory=dict)  # thread -> SCN read
+    emitted_at: datetime
+
+
 class CaptureCheckpoint(BaseModel):
     """Capture's restart state, published in the same Kafka transaction as the data.
 
@@ -214,9 +228,9 @@ class DeadLetter(BaseModel):
     message: TransactionMessage
 
 
-Message = TransactionMessage | Watermark | CaptureCheckpoint | DeadLetter
+Message = TransactionMessage | Watermark | Heartbeat | CaptureCheckpoint | DeadLetter
 
-KNOWN_KINDS = {"tx", "watermark", "checkpoint", "dead_letter"}
+KNOWN_KINDS = {"tx", "watermark", "heartbeat", "checkpoint", "dead_letter"}
 
 
 def check_version(version: object, *, where: str) -> None:

@@ -16,6 +16,7 @@ from drcommon.errors import ParseError, UnsupportedFormat
 from drcommon.model import (
     CaptureCheckpoint,
     DeadLetter,
+    Heartbeat,
     Message,
     TransactionMessage,
     Watermark,
@@ -25,6 +26,7 @@ from drcommon.model import (
 _BY_KIND: dict[str, type[BaseModel]] = {
     "tx": TransactionMessage,
     "watermark": Watermark,
+    "heartbeat": Heartbeat,
     "checkpoint": CaptureCheckpoint,
     "dead_letter": DeadLetter,
 }
@@ -69,5 +71,7 @@ def decode(data: bytes, *, where: str = "message") -> Message:
         raise ParseError(
             f"malformed {kind} message: {field}: {first['msg']}", where=where
         ) from None
-    assert isinstance(message, TransactionMessage | Watermark | CaptureCheckpoint | DeadLetter)
+    assert isinstance(
+        message, TransactionMessage | Watermark | Heartbeat | CaptureCheckpoint | DeadLetter
+    )
     return message

@@ -10,12 +10,14 @@ or when a watermark or checkpoint is due anyway.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
-from drcommon.model import CaptureCheckpoint, ThreadRestart, TransactionInfo
+from drcommon.model import CaptureCheckpoint, Heartbeat, ThreadRestart, TransactionInfo
 
 from drcapture.ddl import StaleDictionary, layout_ddl, split_at_layout_ddl
 from drcapture.merge import CommitKey, RacMerger
@@ -92,6 +94,7 @@ class CapturePipeline:
         )
         self._saved: SavedState | None = None
         self._last_state_save = time.monotonic()
+        self._zone = ZoneInfo(settings.source.redo_timezone)
         self.stats = PipelineStats()
         self.done = False
 
@@ -207,7 +210,7 @@ class CapturePipeline:
         return True
 
     async def _publish(self, batch: list[CommittedTransaction], watermark: int) -> None:
-        outgoing = [Outgoing(tx.info(), tx.changes) for tx in batch]
+        outgoing = [self._outgoing(tx) for tx in batch]
         if batch:
             last = batch[-1]
             key = commit_key(last)
@@ -219,6 +222,7 @@ class CapturePipeline:
             checkpoint,
             watermark_scn=watermark,
             max_changes=self._settings.publish.max_changes_per_message,
+            heartbeat=self._heartbeat(watermark),
         )
         self._last_publish = time.monotonic()
         self._last_watermark_scn = watermark
@@ -316,6 +320,37 @@ class CapturePipeline:
         return any(
             (c.sequence, c.block, c.offset) < saved.positions.get(t, (0, 0, 0))
             for t, c in classic.items()
+        )
+
+    def _aware(self, moment: datetime) -> datetime:
+        """Redo times without an offset are in the database server's time zone."""
+        if moment.tzinfo is not None:
+            return moment
+        return moment.replace(tzinfo=self._zone).astimezone(UTC)
+
+    def _outgoing(self, tx: CommittedTransaction) -> Outgoing:
+        info = (
+            tx.info()
+            if tx.commit_ts is None or tx.commit_ts.tzinfo
+            else dataclasses.replace(tx, commit_ts=self._aware(tx.commit_ts)).info()
+        )
+        return Outgoing(info, tx.changes)
+
+    def _heartbeat(self, watermark: int) -> Heartbeat:
+        """The source time the watermark stands for: the oldest of the newest redo times
+        read by the threads still holding it (what an idle source's lag is measured by)."""
+        times = [
+            r.last_time
+            for t, r in self._readers.items()
+            if r.last_time is not None and not self._merger.threads[t].closed
+        ]
+        source_ts = self._aware(min(times)) if times else None
+        return Heartbeat(
+            capture_id=self._settings.capture_id,
+            watermark_scn=watermark,
+            source_ts=source_ts,
+            threads={t: r.last_scn for t, r in self._readers.items()},
+            emitted_at=datetime.now(UTC),
         )
 
     def _checkpoint(self) -> CaptureCheckpoint:

@@ -22,6 +22,7 @@ from drcommon.errors import SinkError
 from drcommon.kafka import COMPACTED_TOPIC_CONFIG, TopicSpec, ensure_topics, transactional_producer
 from drcommon.model import (
     CaptureCheckpoint,
+    Heartbeat,
     RowChange,
     TransactionInfo,
     TransactionMessage,
@@ -141,6 +142,7 @@ class Publisher:
         *,
         watermark_scn: int | None,
         max_changes: int,
+        heartbeat: Heartbeat | None = None,
     ) -> int:
         """Publish a batch, the due watermarks and the checkpoint in one Kafka transaction.
 
@@ -165,7 +167,15 @@ class Publisher:
                         )
                         sent += 1
                 if watermark_scn is not None:
-                    await self._send_watermarks(producer, watermark_scn)
+                    source_ts = heartbeat.source_ts if heartbeat else None
+                    await self._send_watermarks(producer, watermark_scn, source_ts)
+                if heartbeat is not None:
+                    await producer.send(
+                        self._names.heartbeats,
+                        serde.encode(heartbeat),
+                        key=self._capture_id.encode(),
+                        headers=serde.headers_for(heartbeat),
+                    )
                 await producer.send(
                     self._names.checkpoints,
                     serde.encode(checkpoint),
@@ -181,11 +191,13 @@ class Publisher:
             raise SinkError(f"publishing to Kafka failed: {exc}") from exc
         return sent
 
-    async def _send_watermarks(self, producer: AIOKafkaProducer, scn: int) -> None:
+    async def _send_watermarks(
+        self, producer: AIOKafkaProducer, scn: int, source_ts: datetime | None
+    ) -> None:
         now = datetime.now(UTC)
         for topic in self.schema_topics:
             schema = self._names.owner_of(topic)
             if schema is None:
                 continue
-            mark = Watermark(schema_name=schema, scn=scn, emitted_at=now)
+            mark = Watermark(schema_name=schema, scn=scn, source_ts=source_ts, emitted_at=now)
             await producer.send(topic, serde.encode(mark), headers=serde.headers_for(mark))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from drcommon.config import (
     HttpSettings,
@@ -44,6 +45,13 @@ class SourceSettings(Section):
     )
     threads: list[ThreadSource] = Field(
         default_factory=list, description="RAC threads; empty means discover from the files."
+    )
+    redo_timezone: str = Field(
+        "UTC",
+        description=(
+            "Time zone of the database server's clock, for redo timestamps that carry no "
+            "offset (11g commit times, record times), e.g. Asia/Shanghai."
+        ),
     )
     start_scn: int | None = Field(
         None, description="Where to begin when no checkpoint exists (None: the oldest log)."
@@ -150,6 +158,12 @@ class CaptureSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> CaptureSettings:
+        try:
+            ZoneInfo(self.source.redo_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"source.redo_timezone: unknown time zone {self.source.redo_timezone!r}"
+            ) from None
         if self.source.mode == "files" and not self.source.files:
             raise ValueError("source.files must list at least one redo file when mode=files")
         if self.source.mode == "archive" and not self.source.archive_dirs:

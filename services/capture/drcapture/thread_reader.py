@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from drcommon.errors import DRError, MissingLog, SourceError
 
@@ -71,6 +72,7 @@ class ThreadReader:
         self._records: Iterator[ParsedRecord] | None = None
         self._pending: ParsedRecord | None = None
         self.last_rba: Rba | None = start
+        self.last_time: datetime | None = None  # redo time of the newest record read
         self.last_scn = start_scn or 0
         self.finished = False
         self.caught_up = False  # the last read ended at the end of what is readable now
@@ -214,6 +216,8 @@ class ThreadReader:
         self.last_rba = raw.rba
         if raw.header.scn > self.last_scn:
             self.last_scn = raw.header.scn
+        if raw.header.timestamp is not None:
+            self.last_time = raw.header.timestamp
         result.scn = self.last_scn
 
     def _log_complete(self) -> bool:

@@ -15,6 +15,7 @@ from drcommon.config import KafkaSettings
 from drcommon.kafka import committed_consumer
 from drcommon.model import (
     CaptureCheckpoint,
+    Heartbeat,
     Operation,
     RowChange,
     ThreadRestart,
@@ -86,7 +87,16 @@ async def test_batch_checkpoint_and_watermark_publish_together(
     try:
         assert await load_checkpoint(kafka_settings, names.checkpoints, "cap") is None
         batch = [_tx(1, ["HR", "FIN", "HR"]), _tx(2, ["FIN"])]
-        sent = await publisher.publish(batch, _checkpoint(2), watermark_scn=1002, max_changes=1)
+        beat = Heartbeat(
+            capture_id="cap",
+            watermark_scn=1002,
+            threads={1: 1003},
+            source_ts=datetime(2026, 1, 1, 8, tzinfo=UTC),
+            emitted_at=datetime.now(UTC),
+        )
+        sent = await publisher.publish(
+            batch, _checkpoint(2), watermark_scn=1002, max_changes=1, heartbeat=beat
+        )
         assert sent == 4  # HR in two chunks of one change, FIN once per transaction
     finally:
         await publisher.stop()
@@ -102,6 +112,9 @@ async def test_batch_checkpoint_and_watermark_publish_together(
     assert [m.tx.xid for m in fin if isinstance(m, TransactionMessage)] == ["1.2.1", "1.2.2"]
     assert isinstance(hr[-1], Watermark) and hr[-1].scn == 1002
     assert isinstance(fin[-1], Watermark) and fin[-1].scn == 1002
+    assert fin[-1].source_ts == datetime(2026, 1, 1, 8, tzinfo=UTC)
+    beats = [serde.decode(v) for v in await _read_all(kafka_settings, names.heartbeats)]
+    assert beats == [beat]
     loaded = await load_checkpoint(kafka_settings, names.checkpoints, "cap")
     assert loaded is not None and loaded.last_published == (1002, 1, "0x000001.00000002.0010")
 
