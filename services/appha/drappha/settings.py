@@ -26,6 +26,18 @@ DEFAULT_PORT = 8703
 WITNESS_DEFAULT_PORT = 8704
 
 
+class AppHAHttpSettings(HttpSettings):
+    """appha's HTTP endpoint; listens on 8703 unless told otherwise."""
+
+    port: int = Field(DEFAULT_PORT, ge=0, le=65535, description="0 picks a free port.")
+
+
+class WitnessHttpSettings(HttpSettings):
+    """The witness's HTTP endpoint; listens on 8704 unless told otherwise."""
+
+    port: int = Field(WITNESS_DEFAULT_PORT, ge=0, le=65535, description="0 picks a free port.")
+
+
 class SiteSettings(Section):
     """One side of an application: the cloud primary or the local standby servers."""
 
@@ -195,7 +207,7 @@ class AppHASettings(ServiceSettings):
 
     env_prefix_name: ClassVar[str] = "DRAPPHA"
 
-    http: HttpSettings = HttpSettings(port=DEFAULT_PORT)
+    http: AppHAHttpSettings = AppHAHttpSettings()
     logging: LoggingSettings = LoggingSettings()
     control: ControlPeer | None = Field(None, description="Needed for manual requests and auto.")
     witnesses: list[WitnessPeer] = Field(
@@ -249,7 +261,7 @@ class WitnessSettings(ServiceSettings):
 
     env_prefix_name: ClassVar[str] = "DRAPPHA"
 
-    http: HttpSettings = HttpSettings(port=WITNESS_DEFAULT_PORT)
+    http: WitnessHttpSettings = WitnessHttpSettings()
     logging: LoggingSettings = LoggingSettings()
     targets: list[WitnessTarget] = Field(..., min_length=1)
 

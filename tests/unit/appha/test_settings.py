@@ -19,6 +19,7 @@ def test_minimal_configuration_loads_with_manual_default() -> None:
     settings = load(apps={"his": app()})
     assert settings.apps["his"].mode == "manual"
     assert settings.http.port == 8703
+    assert load(apps={"his": app()}, http={"host": "0.0.0.0"}).http.port == 8703
 
 
 def test_timeout_not_below_interval_is_refused_naming_the_key() -> None:
