@@ -94,7 +94,8 @@ def _tool(bin_dir: Path, name: str, main: str, jars: Path, hosts_file: Path) -> 
     script = bin_dir / name
     script.write_text(
         "#!/bin/sh\n"
-        f'exec java -Djdk.net.hosts.file={hosts_file} -Dlog4j.configuration=file:'
+        f'exec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto '
+        f'-Djdk.net.hosts.file={hosts_file} -Dlog4j.configuration=file:'
         f'{bin_dir / "tools-log4j.properties"} -cp "{jars}/*" {main} "$@"\n',
         encoding="utf-8",
     )
