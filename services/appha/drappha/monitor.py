@@ -341,7 +341,10 @@ class AppMonitor:
         if new.phase is not Phase.SWITCH_RECOMMENDED and old.phase is Phase.SWITCH_RECOMMENDED:
             if not new.phase.is_moving:
                 self._incidents.close("recovered" if recovered else "declined")
-            await self._requests.cancel()
+            if recovered:
+                await self._requests.withdraw(decision.message)
+            else:
+                await self._requests.cancel()
         elif old.phase is Phase.DEGRADED and recovered:
             self._incidents.close("recovered")
 

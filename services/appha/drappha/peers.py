@@ -28,6 +28,10 @@ class ControlClient(Protocol):
         """The operation's state (pending, approved, rejected …)."""
         ...
 
+    async def withdraw_request(self, request_id: str, comment: str) -> None:
+        """Cancel a request that is no longer needed (the site recovered)."""
+        ...
+
     async def frozen(self, app: str) -> bool:
         """Whether control forbids an automatic switch of ``app`` now (freeze, block)."""
         ...

@@ -34,11 +34,13 @@ class RequestRunner:
         self._monitor = monitor
         self._o = options
         self._task: asyncio.Task[None] | None = None
+        self.request_id: str | None = None
 
     def open(self, target: Site, event_id: int, reason: str, snap: Snapshot) -> None:
         """Start fencing and requesting in the background."""
         if self._task is not None and not self._task.done():
             self._task.cancel()
+        self.request_id = None
         evidence = self._evidence(target, snap)
         self._task = asyncio.create_task(
             self._run(target, event_id, reason, evidence), name=f"request-{self._monitor.name}"
@@ -52,10 +54,31 @@ class RequestRunner:
             )
 
     async def cancel(self) -> None:
+        """Stop watching the request (a switch started, or appha stops)."""
         if self._task is not None and not self._task.done():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    async def withdraw(self, comment: str) -> None:
+        """The site recovered: stop, and cancel the request in control so that a late
+        approval cannot move a healthy application."""
+        await self.cancel()
+        request_id, self.request_id = self.request_id, None
+        if request_id is None or self._o.control is None:
+            return
+        try:
+            await self._o.control.withdraw_request(request_id, comment)
+        except PeerUnavailable as exc:
+            self._o.metrics.control_errors.labels(self._monitor.name, "withdraw").inc()
+            log.warning(
+                "cannot withdraw the request in control; decline it there",
+                extra={"app": self._monitor.name, "request_id": request_id, "error": str(exc)},
+            )
+            return
+        self._o.history.audit(
+            self._monitor.name, "appha", "request_withdrawn", comment, {"request_id": request_id}
+        )
 
     def _evidence(self, target: Site, snap: Snapshot) -> dict[str, Any]:
         source = target.other
@@ -110,6 +133,7 @@ class RequestRunner:
             )
             return
         request_id = await self._open(control, reason, evidence)
+        self.request_id = request_id
         self._o.history.event_request(event_id, request_id)
         self._o.history.audit(
             monitor.name, "appha", "request_opened", reason, {"request_id": request_id}

@@ -208,7 +208,17 @@ class ControlServer:
     def _app(self) -> FastAPI:
         app = FastAPI()
         auth = [Depends(require_token(self.token))]
+        self._operation_routes(app, auth)
+        self._automation_routes(app, auth)
 
+        @app.post("/api/v1/events", dependencies=auth, status_code=202)
+        async def event(request: Request) -> dict[str, str]:
+            self.events.append(await request.json())
+            return {"status": "recorded"}
+
+        return app
+
+    def _operation_routes(self, app: FastAPI, auth: list[Any]) -> None:
         @app.post("/api/v1/operations", dependencies=auth, status_code=201)
         async def open_operation(request: Request) -> dict[str, Any]:
             body = await request.json()
@@ -223,6 +233,16 @@ class ControlServer:
                 return JSONResponse({"detail": "no such operation"}, status_code=404)
             return JSONResponse({"id": ident, "state": op["state"]})
 
+        @app.post("/api/v1/operations/{ident}/cancel", dependencies=auth)
+        async def cancel_operation(ident: str, request: Request) -> Response:
+            op = self.operations.get(ident)
+            if op is None:
+                return JSONResponse({"detail": "no such operation"}, status_code=404)
+            op["state"] = "cancelled"
+            op["cancel_comment"] = (await request.json())["comment"]
+            return JSONResponse({"id": ident, "state": "cancelled"})
+
+    def _automation_routes(self, app: FastAPI, auth: list[Any]) -> None:
         @app.get("/api/v1/freeze", dependencies=auth)
         async def freeze() -> Response:
             if self.freeze_fails:
@@ -238,13 +258,6 @@ class ControlServer:
             if self.frozen or app in self.blocked_apps:
                 return JSONResponse({"detail": "global freeze by ops: drill"}, status_code=409)
             return JSONResponse({"allowed": True, "reason": "allowed"})
-
-        @app.post("/api/v1/events", dependencies=auth, status_code=202)
-        async def event(request: Request) -> dict[str, str]:
-            self.events.append(await request.json())
-            return {"status": "recorded"}
-
-        return app
 
     @property
     def url(self) -> str:

@@ -84,6 +84,27 @@ async def test_declined_request_is_not_repeated_until_recovery(tmp_path: Path) -
         assert event["outcome"] == "declined" and event["operation_id"] is None
 
 
+async def test_request_withdrawn_when_primary_recovers(tmp_path: Path) -> None:
+    async with Scenario(tmp_path, mode="manual") as s:
+        await s.ready()
+        s.primary.mode = "fail"  # the test's fence script records, it does not stop the app
+        (request,) = await until(lambda: s.control.requests(APP), 10, "request in control")
+        s.primary.mode = "ok"
+        await s.wait_for("recovered", state="healthy", timeout=5)
+        op = await until(
+            lambda: (
+                s.control.operations[request["id"]].get("cancel_comment")
+                and s.control.operations[request["id"]]
+            ),
+            5,
+            "request withdrawn",
+        )
+        assert op["state"] == "cancelled"
+        assert op["cancel_comment"].startswith("primary healthy again")
+        (event,) = await s.events()
+        assert event["outcome"] == "recovered"
+
+
 async def test_maintenance_keeps_checking_but_never_switches(tmp_path: Path) -> None:
     async with Scenario(tmp_path, mode="manual") as s:
         await s.ready()

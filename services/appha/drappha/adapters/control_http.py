@@ -53,6 +53,9 @@ class HttpControlClient:
         answer = await self._call("GET", f"/api/v1/operations/{request_id}")
         return str(answer.get("state", "unknown"))
 
+    async def withdraw_request(self, request_id: str, comment: str) -> None:
+        await self._call("POST", f"/api/v1/operations/{request_id}/cancel", {"comment": comment})
+
     async def frozen(self, app: str) -> bool:
         """Ask control's automation permit (freeze and anti-flapping blocks); a control
         without that endpoint is asked for its global freeze only."""
