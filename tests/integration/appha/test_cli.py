@@ -55,6 +55,7 @@ class Daemon:
         self.args, self.env = args, env
         self.process: asyncio.subprocess.Process | None = None
         self.url = ""
+        self._drainer: asyncio.Task[None] | None = None
 
     async def start(self, marker: str) -> None:
         self.process = await asyncio.create_subprocess_exec(
@@ -71,7 +72,7 @@ class Daemon:
                 record = json.loads(line)
                 if record["msg"] == marker:
                     self.url = record["url"]
-        asyncio.get_running_loop().create_task(self._drain())
+        self._drainer = asyncio.create_task(self._drain())  # keep reading: a full pipe blocks it
 
     async def _drain(self) -> None:
         assert self.process is not None and self.process.stderr is not None
