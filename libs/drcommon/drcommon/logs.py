@@ -74,5 +74,9 @@ def configure_logging(service: str, *, level: str = "INFO", fmt: str = "json") -
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiokafka", "kafka", "uvicorn.access", "httpx", "asyncio"):
+    for noisy in ("uvicorn.access", "httpx", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # aiokafka logs every failed connection attempt at ERROR; our code reports broker
+    # trouble once, with what to do. Its own lines appear at DEBUG.
+    logging.getLogger("aiokafka").setLevel(
+        logging.DEBUG if root.level <= logging.DEBUG else logging.CRITICAL)

@@ -91,7 +91,7 @@ def _guard(action: object) -> None:
         assert callable(action)
         action()
     except DRError as exc:
-        print(f"drstack: {exc}", file=sys.stderr)
+        print(f"drstack: error: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
 
 
