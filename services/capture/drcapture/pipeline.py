@@ -79,6 +79,9 @@ class CapturePipeline:
             readers, grace=settings.source.idle_thread_grace
         )
         self._published = published_key(checkpoint)
+        if self._published is None and settings.source.start_scn is not None:
+            # First synchronisation: the DR copy holds everything committed up to start_scn.
+            self._published = CommitKey(settings.source.start_scn, 2**31, (2**32, 2**32, 2**16))
         self._batch: list[CommittedTransaction] = []
         self._batch_started = 0.0
         self._last_publish = 0.0

@@ -123,7 +123,13 @@ class CaptureService(ServiceBase):
         if self._serve_http:
             from drcapture.api import build_app
 
-            self._http = HttpServer(build_app(self), s.http.host, s.http.port)
+            self._http = HttpServer(
+                build_app(self),
+                s.http.host,
+                s.http.port,
+                tls_cert=str(s.http.tls_cert_file) if s.http.tls_cert_file else None,
+                tls_key=str(s.http.tls_key_file) if s.http.tls_key_file else None,
+            )
             await self._http.start()
 
     async def _supervise(self) -> None:
@@ -231,7 +237,7 @@ class CaptureService(ServiceBase):
             assembler,
             start=Rba(restart.sequence, restart.block, restart.offset) if restart else None,
             start_exclusive=bool(restart and restart.exclusive and states is not None),
-            start_scn=s.source.start_scn,
+            start_scn=s.source.read_from_scn or s.source.start_scn,
             follow=s.source.mode != "files",
             counters=self.counters,
         )

@@ -54,7 +54,19 @@ class SourceSettings(Section):
         ),
     )
     start_scn: int | None = Field(
-        None, description="Where to begin when no checkpoint exists (None: the oldest log)."
+        None,
+        description=(
+            "First synchronisation: the SCN the DR copy was loaded at (expdp FLASHBACK_SCN). "
+            "Without a checkpoint, only transactions committed after it are published."
+        ),
+    )
+    read_from_scn: int | None = Field(
+        None,
+        description=(
+            "Where reading begins without a checkpoint (default: start_scn). Set it to the "
+            "start SCN of the oldest transaction open at start_scn (V$TRANSACTION.START_SCN "
+            "at load time), so those transactions are read whole."
+        ),
     )
     poll_interval: float = Field(0.5, gt=0, description="Seconds between looks for new redo.")
     idle_thread_grace: float = Field(
