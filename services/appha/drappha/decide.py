@@ -284,7 +284,13 @@ def _on_finished(state: AppState, done: OperationFinished) -> Decision:
             f"{verb(done.target)} {done.operation_id} succeeded: traffic verified on {done.target}",
         )
     text = f"{verb(done.target)} {done.operation_id} to {done.target} failed: {done.error}"
-    new = replace(
+    return Decision(switch_failed(state, text), action, text)
+
+
+def switch_failed(state: AppState, text: str) -> AppState:
+    """Park the application after a failed (or interrupted) switch: blocked and alerting
+    until a person acknowledges."""
+    return replace(
         state,
         phase=Phase.SWITCH_FAILED,
         operation_id=None,
@@ -292,7 +298,6 @@ def _on_finished(state: AppState, done: OperationFinished) -> Decision:
         blocked=text,
         alert=text,
     )
-    return Decision(new, action, text)
 
 
 def _on_acknowledge(state: AppState, ack: Acknowledge) -> Decision:

@@ -19,7 +19,7 @@ from typing import Any
 
 from drappha.adapters import Probe, run_check
 from drappha.budget import Budget
-from drappha.decide import Policy, decide, verb
+from drappha.decide import Policy, decide, switch_failed, verb
 from drappha.errors import OperationConflict, SwitchRefused
 from drappha.guard import Guard
 from drappha.history import History, OperationRecord, availability
@@ -172,14 +172,7 @@ class AppMonitor:
             )
         if state.phase.is_moving:
             text = f"operation {state.operation_id} interrupted by an appha restart; check traffic"
-            state = replace(
-                state,
-                phase=Phase.SWITCH_FAILED,
-                operation_id=None,
-                operation_target=None,
-                blocked=text,
-                alert=text,
-            )
+            state = switch_failed(state, text)
             log.error(f"ALERT: {text}", extra={"app": self.name})
         elif state.phase is Phase.SWITCH_RECOMMENDED:
             state = replace(state, phase=Phase.DEGRADED, request_open=False)

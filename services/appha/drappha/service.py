@@ -19,6 +19,7 @@ from drappha.metrics import AppHAMetrics
 from drappha.model import Phase
 from drappha.monitor import AppMonitor, MonitorOptions
 from drappha.peers import ControlClient, Vantage
+from drappha.serving import http_server
 from drappha.settings import AppHASettings, auto_missing
 
 log = logging.getLogger(__name__)
@@ -115,14 +116,7 @@ class AppHAService(ServiceBase):
         self._build_monitors()
         for monitor in self.monitors.values():
             await monitor.start()
-        http = self.settings.http
-        self._server = HttpServer(
-            self.build_app(),
-            http.host,
-            http.port,
-            str(http.tls_cert_file) if http.tls_cert_file else None,
-            str(http.tls_key_file) if http.tls_key_file else None,
-        )
+        self._server = http_server(self.build_app(), self.settings.http)
         await self._server.start()
         self._refresh = asyncio.create_task(self._refresh_gauges(), name="appha-gauges")
         log.info("appha started", extra={"apps": list(self.monitors), "url": self._server.url})

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from pydantic import BaseModel
 
 from drappha.adapters import Probe, make_probe, run_check
+from drappha.serving import http_server
 from drappha.settings import WitnessSettings
 from drappha.specs import AnyCheck, check_name
 
@@ -99,14 +100,7 @@ class WitnessService(ServiceBase):
         return app
 
     async def start(self) -> None:
-        http = self._settings.http
-        self._server = HttpServer(
-            self.build_app(),
-            http.host,
-            http.port,
-            str(http.tls_cert_file) if http.tls_cert_file else None,
-            str(http.tls_key_file) if http.tls_key_file else None,
-        )
+        self._server = http_server(self.build_app(), self._settings.http)
         await self._server.start()
 
     async def stop(self) -> None:
