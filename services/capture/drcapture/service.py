@@ -240,6 +240,7 @@ class CaptureService(ServiceBase):
             start_scn=s.source.read_from_scn or s.source.start_scn,
             follow=s.source.mode != "files",
             counters=self.counters,
+            on_direct_load=s.source.on_direct_load,
         )
 
     async def _close_attempt(self) -> None:

@@ -85,6 +85,13 @@ class SourceSettings(Section):
             "stops holding back the others; keep it above Oracle's ARCHIVE_LAG_TARGET."
         ),
     )
+    on_direct_load: Literal["stop", "warn"] = Field(
+        "stop",
+        description=(
+            "A direct-path load into a captured table (its rows are in redo as blocks, not "
+            "row changes): stop with a clear error, or log an error per block and go on."
+        ),
+    )
     retention_warning_logs: int = Field(
         2, ge=0, description="Warn when fewer archived logs than this remain after the needed one."
     )

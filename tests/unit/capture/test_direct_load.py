@@ -1,0 +1,62 @@
+"""A direct-path load into a captured table is never passed over silently: the real
+19.1 record (a loaded block of 9 rows) stops capture with the table named, or, when
+configured to warn, is counted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drcapture.catalog import LogCatalog
+from drcapture.dictionary.model import ColumnDef, Dictionary, TableDef
+from drcapture.filtering import TableFilter
+from drcapture.redo.txn.assembler import AssemblerOptions, TransactionAssembler
+from drcapture.redo.writer import write_records
+from drcapture.thread_reader import DirectLoadGap, ThreadReader
+
+RECORD = "oracdc-records/Op19_1_Test/000_dataBlockLe8k26ai_baColb.bin"
+
+
+def _reader(fixtures: Path, tmp: Path, include: str, mode: str) -> ThreadReader:
+    log = write_records(tmp / "direct.arc", [(fixtures / RECORD).read_bytes()], "getLinux19c")
+    table = TableDef(
+        obj=75656,
+        owner="APP",
+        name="LOADED",
+        data_obj=75656,
+        columns=(ColumnDef(col_no=1, seg_col=1, name="C1", type_code=1),),
+    )
+    assembler = TransactionAssembler(
+        Dictionary(tables={75656: table}),
+        AssemblerOptions(thread=1, wanted=TableFilter((include,))),
+    )
+    return ThreadReader(
+        1,
+        LogCatalog(files=[log]),
+        assembler,
+        start=None,
+        start_scn=None,
+        follow=False,
+        on_direct_load=mode,
+    )
+
+
+def test_direct_load_into_captured_table_stops(redo_fixtures: Path, tmp_path: Path) -> None:
+    reader = _reader(redo_fixtures, tmp_path, "APP.*", "stop")
+    with pytest.raises(DirectLoadGap) as caught:
+        reader.read(100)
+    assert caught.value.where["table"] == "APP.LOADED"
+    assert caught.value.where["rows"] == 9
+
+
+def test_direct_load_can_be_counted_instead(redo_fixtures: Path, tmp_path: Path) -> None:
+    reader = _reader(redo_fixtures, tmp_path, "APP.*", "warn")
+    assert reader.read(100).finished
+    assert reader.direct_load_rows == 9
+
+
+def test_direct_load_into_other_tables_is_ignored(redo_fixtures: Path, tmp_path: Path) -> None:
+    reader = _reader(redo_fixtures, tmp_path, "HR.*", "stop")
+    assert reader.read(100).finished
+    assert reader.direct_load_rows == 0
