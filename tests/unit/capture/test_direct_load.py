@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from drcapture.catalog import LogCatalog
 from drcapture.dictionary.model import ColumnDef, Dictionary, TableDef
 from drcapture.filtering import TableFilter
