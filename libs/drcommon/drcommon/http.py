@@ -127,7 +127,8 @@ class HttpServer:
             return
         self._server.should_exit = True
         try:
-            await asyncio.wait_for(self._task, timeout=10)
+            async with asyncio.timeout(10):
+                await asyncio.shield(self._task)
         except TimeoutError:
             self._task.cancel()
         self._sock.close()

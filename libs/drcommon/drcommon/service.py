@@ -75,7 +75,9 @@ async def serve_until_signal(service: Service, *, drain_seconds: float = 30.0) -
         if stop_requested.is_set():
             log.info("stop requested; draining", extra={"drain_seconds": drain_seconds})
         try:
-            await asyncio.wait_for(service.stop(), drain_seconds)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
+            async with asyncio.timeout(drain_seconds):
+                await service.stop()
         except TimeoutError:
             log.error("drain did not finish in time; exiting anyway")
         for sig in (signal.SIGTERM, signal.SIGINT):
