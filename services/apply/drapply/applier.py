@@ -99,6 +99,15 @@ class Totals:
     skipped: int = 0
 
 
+class _GroupFailed(Exception):
+    """A grouped commit found a batch that did not touch exactly its rows."""
+
+    def __init__(self, last_offset: int, why: str) -> None:
+        super().__init__(why)
+        self.last_offset = last_offset
+        self.why = why
+
+
 class _Park(Exception):
     def __init__(self, error: str, stop_after: bool) -> None:
         super().__init__(error)
@@ -126,6 +135,7 @@ class Applier:
     _group: list[AppliedTx] = field(default_factory=list)
     _group_rows: int = 0
     _isolate_until: int | None = None
+    _group_exact: bool = False
     _last: AppliedTx | None = None
 
     # -- position ------------------------------------------------------------------------------
@@ -145,6 +155,7 @@ class Applier:
         self._group_rows = 0
         self._db_open = False
         self._last = None
+        self._group_exact = False
 
     @property
     def in_transaction(self) -> bool:
@@ -177,6 +188,12 @@ class Applier:
     # -- feeding -------------------------------------------------------------------------------
     def feed(self, records: Sequence[Record], hold_at: int | None = None) -> FeedResult:
         """Apply records in order; see :class:`Outcome` for how it can end."""
+        try:
+            return self._feed(records, hold_at)
+        except _GroupFailed as failed:
+            return self._isolate(failed.last_offset, failed.why)
+
+    def _feed(self, records: Sequence[Record], hold_at: int | None) -> FeedResult:
         for index, record in enumerate(records):
             if record.offset < self.position:
                 continue  # already applied (a fetch from before a seek)
@@ -263,17 +280,17 @@ class Applier:
             if tx.exact or isinstance(exc, ApplyHalted):
                 self.abort()
                 raise
-            return self._isolate(record, str(exc))
+            return self._isolate(record.offset, str(exc))
         self.position = record.offset + 1
         if message.last:
             self._finish(tx, record)
         return None
 
-    def _isolate(self, record: Record, why: str) -> FeedResult:
+    def _isolate(self, last_offset: int, why: str) -> FeedResult:
         cp = self.abort()
-        self._isolate_until = record.offset
+        self._isolate_until = last_offset
         self.observer.isolating(
-            self.stream, from_offset=cp.next_offset, until_offset=record.offset, why=why
+            self.stream, from_offset=cp.next_offset, until_offset=last_offset, why=why
         )
         return FeedResult(0, Outcome.REWIND, rewind_to=cp.next_offset)
 
@@ -289,6 +306,7 @@ class Applier:
         )  # fmt: skip
         self._group.append(done)
         self._group_rows += tx.rows
+        self._group_exact = self._group_exact or tx.exact
         self._last = done
         self._open = None
         if self._isolate_until is not None and record.offset >= self._isolate_until:
@@ -327,9 +345,18 @@ class Applier:
             watermark_scn=self.watermark_scn,
             replay_until=replay_until,
         )
-        self.session.write_checkpoint(self.stream, new)
-        self.session.commit()
+        try:
+            self.session.write_checkpoint(self.stream, new)
+            self.session.commit()  # deferred batch checks (pipelined targets) fail here
+        except RetriableSinkError:
+            raise
+        except SinkError as exc:
+            if self._group_exact or not self._group:
+                self.abort()
+                raise ApplyHalted(f"commit failed: {exc}", topic=self.stream.topic) from exc
+            raise _GroupFailed(self.position - 1, str(exc)) from exc
         self._db_open = False
+        self._group_exact = False
         self.checkpoint = new
         group, self._group, self._group_rows = self._group, [], 0
         self.totals.db_commits += 1
@@ -414,7 +441,7 @@ class Applier:
         detail: str,
     ) -> None:
         policy = self.policies.for_table(change.owner, change.table)
-        full = bound is not None and bound.image is not None
+        full = self._full_image(bound)
         resolution = decide(policy.policy, kind, full_image=full, replaying=tx.replaying)
         self.totals.conflicts += 1
         xid = tx.message.tx.xid
@@ -436,6 +463,16 @@ class Applier:
                 scn=tx.message.tx.commit_scn,
                 key=bound.key_text() if bound else None,
             )
+
+    def _full_image(self, bound: BoundChange | None) -> bool:
+        """Whether an update's before+after images hold every column of the target row."""
+        if bound is None or bound.image is None:
+            return False
+        try:
+            shape = self.session.prepare_table(bound)
+        except SinkError:
+            return False
+        return shape.columns.keys() <= bound.image.keys()
 
     # -- applying outside the stream (retry of a parked transaction) ---------------------------
     def apply_detached(self, records: Sequence[Record]) -> int:

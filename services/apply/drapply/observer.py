@@ -53,3 +53,40 @@ class ApplyObserver:
 
     def replay_done(self, stream: Stream, checkpoint: Checkpoint) -> None:
         """The stream passed the offset a replay had to reach."""
+
+
+class TeeObserver(ApplyObserver):
+    """Forwards every event to several observers (metrics plus a benchmark's own)."""
+
+    def __init__(self, *observers: ApplyObserver) -> None:
+        self._observers = observers
+
+    def committed(self, stream: Stream, txs: list[AppliedTx], checkpoint: Checkpoint) -> None:
+        for o in self._observers:
+            o.committed(stream, txs, checkpoint)
+
+    def conflict(
+        self,
+        stream: Stream,
+        change: BoundChange | None,
+        kind: ConflictKind,
+        resolution: Resolution,
+        detail: str,
+        *,
+        offset: int,
+        xid: str,
+    ) -> None:
+        for o in self._observers:
+            o.conflict(stream, change, kind, resolution, detail, offset=offset, xid=xid)
+
+    def skipped(self, stream: Stream, reason: str, table: str, *, offset: int) -> None:
+        for o in self._observers:
+            o.skipped(stream, reason, table, offset=offset)
+
+    def isolating(self, stream: Stream, *, from_offset: int, until_offset: int, why: str) -> None:
+        for o in self._observers:
+            o.isolating(stream, from_offset=from_offset, until_offset=until_offset, why=why)
+
+    def replay_done(self, stream: Stream, checkpoint: Checkpoint) -> None:
+        for o in self._observers:
+            o.replay_done(stream, checkpoint)

@@ -17,6 +17,7 @@ from drapply.adapters.registry import open_target
 from drapply.deadletter import DeadLetters
 from drapply.gate import Gate
 from drapply.metrics import ApplyMetrics, ReportingObserver
+from drapply.observer import ApplyObserver, TeeObserver
 from drapply.settings import ApplySettings, TargetSettings
 from drapply.source import PartitionSource
 from drapply.status import StreamStatus
@@ -31,11 +32,12 @@ async def apply_once(
     target: TargetSettings | None = None,
     only_topics: set[str] | None = None,
     gate: Gate | None = None,
+    also: ApplyObserver | None = None,
 ) -> dict[str, StreamStatus]:
     """Apply every configured schema topic up to its end; returns status per schema.
 
     ``target`` (default the primary), ``only_topics`` and ``gate`` (a hold SCN ends the
-    run there) serve replays into another target.
+    run there) serve replays into another target; ``also`` sees every applier event.
     """
     target = target or settings.target
     names = topic_names(settings)
@@ -60,7 +62,9 @@ async def apply_once(
         metrics = ApplyMetrics()
         for stream, owner in parts:
             statuses[owner] = StreamStatus(owner, stream.topic, stream.partition)
-        observer = ReportingObserver(metrics, statuses)
+        observer: ApplyObserver = ReportingObserver(metrics, statuses)
+        if also is not None:
+            observer = TeeObserver(observer, also)
         deps = WorkerDeps(
             target=open_target(target),
             make_applier=applier_factory(settings, target, observer),

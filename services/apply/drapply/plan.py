@@ -29,7 +29,10 @@ class Planner:
         self._naming = naming
         self._converter_for = converter_for
         self._source = source
-        self._converters: dict[ColumnInfo | None, Converter] = {}
+        self._columns: dict[tuple[str, str, str, str, int | None], tuple[str, Converter]] = {}
+        self._types_cache: dict[
+            tuple[str, str, tuple[str, ...]], tuple[tuple[str, ColumnInfo], ...]
+        ] = {}
         self._configured: dict[tuple[str, str], bool] = {}
 
     def skipped(self, change: RowChange) -> bool:
@@ -49,31 +52,59 @@ class Planner:
             self._configured[key] = known
         return not known
 
-    def _convert(self, change: RowChange, column: str, value: ColumnValue) -> Any:
+    def _column(self, change: RowChange, column: str) -> tuple[str, Converter]:
+        """Target name and converter of a column, cached per table and Oracle type (keyed
+        by plain strings: hashing the pydantic ColumnInfo per value is far slower)."""
         info = change.columns.get(column)
-        convert = self._converters.get(info)
-        if convert is None:
-            convert = self._converter_for(info)
-            self._converters[info] = convert
-        try:
-            return convert(value)
-        except ValueNotStorable as exc:
-            raise ValueNotStorable(
-                exc.message, table=f"{change.owner}.{change.table}", column=column, **exc.where
-            ) from None
-        except (TypeError, ValueError) as exc:
-            raise ValueNotStorable(
-                f"value does not convert: {exc}",
-                table=f"{change.owner}.{change.table}",
-                column=column,
-            ) from None
+        key = (
+            change.owner,
+            change.table,
+            column,
+            info.type if info else "",
+            info.scale if info else None,
+        )
+        found = self._columns.get(key)
+        if found is None:
+            found = (
+                self._naming.column(change.owner, change.table, column),
+                self._converter_for(info),
+            )
+            self._columns[key] = found
+        return found
 
     def _mapped(self, change: RowChange, image: dict[str, ColumnValue]) -> dict[str, Any]:
-        name = self._naming.column
-        return {
-            name(change.owner, change.table, col): self._convert(change, col, value)
-            for col, value in image.items()
-        }
+        out: dict[str, Any] = {}
+        for column, value in image.items():
+            name, convert = self._column(change, column)
+            try:
+                out[name] = convert(value)
+            except ValueNotStorable as exc:
+                raise ValueNotStorable(
+                    exc.message,
+                    table=f"{change.owner}.{change.table}",
+                    column=column,
+                    **exc.where,
+                ) from None
+            except (TypeError, ValueError) as exc:
+                raise ValueNotStorable(
+                    f"value does not convert: {exc}",
+                    table=f"{change.owner}.{change.table}",
+                    column=column,
+                ) from None
+        return out
+
+    def _types(self, change: RowChange) -> tuple[tuple[str, ColumnInfo], ...]:
+        """Column types in target names, for creating tables; cached per column set."""
+        key = (change.owner, change.table, tuple(change.columns))
+        found = self._types_cache.get(key)
+        if found is None:
+            name = self._naming.column
+            found = tuple(
+                (name(change.owner, change.table, col), info)
+                for col, info in change.columns.items()
+            )
+            self._types_cache[key] = found
+        return found
 
     def bind(self, change: RowChange) -> BoundChange:
         """Map one insert, update or delete to target terms."""
@@ -97,13 +128,9 @@ class Planner:
             )
         key = self._mapped(change, {k: key_source[k] for k in key_names})
         mapped_sets = self._mapped(change, sets)
-        image = None
-        if change.op is Operation.UPDATE:
-            merged = {**before, **after}
-            required = change.columns.keys()
-            if required and required <= merged.keys():
-                image = self._mapped(change, merged)
-        name = self._naming.column
+        # The merged image of an update; whether it holds every column of the target row
+        # is decided against the target table when it is needed (overwrite policy).
+        image = self._mapped(change, {**before, **after}) if change.op is Operation.UPDATE else None
         return BoundChange(
             op=change.op,
             table=ref,
@@ -114,10 +141,7 @@ class Planner:
             set_cols=tuple(mapped_sets),
             set_vals=tuple(mapped_sets.values()),
             image=image,
-            columns=tuple(
-                (name(change.owner, change.table, col), info)
-                for col, info in change.columns.items()
-            ),
+            columns=self._types(change),
             has_pk=bool(change.pk),
         )
 

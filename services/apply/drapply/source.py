@@ -19,6 +19,7 @@ from drcommon.model import TransactionMessage, Watermark
 
 from drapply.applier import Record
 from drapply.errors import BadRecord
+from drapply.wire import decode_transaction
 
 REQUEST_TIMEOUT = 30.0
 
@@ -30,6 +31,9 @@ def decode_record(
     where = f"topic={topic} partition={partition} offset={offset}"
     if value is None:
         raise BadRecord("record has no value", where=where)
+    fast = decode_transaction(value)  # the common record, without per-row pydantic work
+    if fast is not None:
+        return Record(offset, timestamp, fast)
     message = serde.decode(value, where=where)
     if not isinstance(message, TransactionMessage | Watermark):
         raise BadRecord(f"a {message.kind} record on a schema topic", where=where)

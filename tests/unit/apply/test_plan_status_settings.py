@@ -51,7 +51,7 @@ def test_bind_without_full_image_and_without_pk() -> None:
         RowChange(op=Operation.UPDATE, owner="HR", table="EMP", columns=wide, pk=("ID",),
                   before={"ID": "7"}, after={"NAME": "b"})
     )  # fmt: skip
-    assert partial.image is None
+    assert partial.image == {"id": 7, "name": "b"}  # completeness is judged on the target
     nokey = planner().bind(change(Operation.DELETE, before={"ID": "7", "NAME": None}))
     assert nokey.key_cols == ("id", "name") and not nokey.has_pk
 

@@ -172,8 +172,8 @@ class TargetSession(Protocol):
         ...
 
     def execute_run(self, changes: Sequence[BoundChange], *, overwrite: bool) -> None:
-        """Apply changes of one run key in a batch; raises ``BatchMismatch`` unless every
-        change touched exactly its row."""
+        """Apply changes of one run key in a batch; raises ``BatchMismatch`` (now, or from
+        :meth:`commit` on targets that pipeline) unless every change touched its row."""
         ...
 
     def insert(self, change: BoundChange, *, upsert: bool) -> int:

@@ -13,19 +13,22 @@ Sessions run in UTC. Long insert runs use ``COPY``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 import psycopg
+from drcommon.errors import DRError
 from drcommon.model import ColumnInfo, ColumnValue
 from psycopg import errors as pg_errors
 
 from drapply.adapters.base import Checkpoint, ParkedRow, Stream, TableShape
 from drapply.adapters.control import SqlControl
 from drapply.adapters.sqlbase import SqlRows, qualified, quote
-from drapply.errors import RetriableSinkError, TargetError
+from drapply.errors import BatchMismatch, RetriableSinkError, TargetError
 from drapply.naming import TableRef
 from drapply.settings import TargetSettings
 from drapply.typemap import (
@@ -153,6 +156,9 @@ class PostgresSession(SqlControl, SqlRows):
             raise RetriableSinkError(f"PostgreSQL is unreachable: {exc}".strip()) from exc
         self._cur = self._conn.cursor()
         self._schemas: set[str] = set()
+        self._pipeline: psycopg.Pipeline | None = None
+        self._pipeline_manager: AbstractContextManager[psycopg.Pipeline] | None = None
+        self._deferred: list[tuple[psycopg.Cursor[Any], int, str]] = []
         self.execute("SET TIME ZONE 'UTC'")
         self._ddl_serialized(self._control_ddl)
 
@@ -185,11 +191,42 @@ class PostgresSession(SqlControl, SqlRows):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         self._run(self._cur.execute, sql, tuple(params) or None)
+        if self._pipeline is not None:
+            self._run(self._pipeline.sync)  # the caller needs this row count now
         return max(self._cur.rowcount, 0)
 
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         self._run(self._cur.executemany, sql, rows)
+        if self._pipeline is not None:
+            self._run(self._pipeline.sync)
         return max(self._cur.rowcount, 0)
+
+    def execute_many_expecting(self, sql: str, rows: Sequence[Sequence[Any]], what: str) -> None:
+        """Queue a batch whose summed row count must equal ``len(rows)``; checked at commit.
+
+        Inside a transaction every statement rides one pipeline: a group of hundreds of
+        small transactions costs one round trip instead of one per statement.
+        """
+        if self._pipeline is None:
+            super().execute_many_expecting(sql, rows, what)
+            return
+        cursor = self._conn.cursor()
+        self._run(cursor.executemany, sql, rows)
+        self._deferred.append((cursor, len(rows), what))
+
+    def _check_deferred(self) -> None:
+        checks, self._deferred = self._deferred, []
+        if self._pipeline is not None and checks:
+            self._run(self._pipeline.sync)
+        for cursor, expected, what in checks:
+            if cursor.rowcount != expected:
+                raise BatchMismatch(f"{what} batch matched {cursor.rowcount} of {expected} rows")
+
+    def _leave_pipeline(self) -> None:
+        manager, self._pipeline_manager = self._pipeline_manager, None
+        self._pipeline = None
+        if manager is not None:
+            self._run(manager.__exit__, None, None, None)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._run(self._cur.execute, sql, tuple(params) or None)
@@ -203,16 +240,36 @@ class PostgresSession(SqlControl, SqlRows):
                 for row in rows:
                     copy.write_row(row)
 
+        # COPY cannot run in pipeline mode: settle the queued batches, copy, re-enter.
+        self._check_deferred()
+        self._leave_pipeline()
         self._run(load)
+        self._enter_pipeline()
 
     def start(self) -> None:
         self._run(self._cur.execute, "BEGIN")
 
+    def begin(self, stream: Stream, expected_offset: int | None) -> None:
+        super().begin(stream, expected_offset)
+        self._enter_pipeline()
+
+    def _enter_pipeline(self) -> None:
+        if self._pipeline is None:
+            manager = self._conn.pipeline()
+            self._pipeline = manager.__enter__()
+            self._pipeline_manager = manager
+
     def commit(self) -> None:
+        self._check_deferred()
+        self._leave_pipeline()
         self._run(self._cur.execute, "COMMIT")
         self._created.clear()
 
     def rollback(self) -> None:
+        self._deferred = []
+        # An aborted pipeline reports its error again on exit; rolling back anyway.
+        with contextlib.suppress(DRError):
+            self._leave_pipeline()
         if self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self._run(self._cur.execute, "ROLLBACK")
         self.forget_created()

@@ -69,6 +69,14 @@ class SqlRows:
         """Run one statement per row in a batch; returns the summed row count."""
         raise NotImplementedError
 
+    def execute_many_expecting(self, sql: str, rows: Sequence[Sequence[Any]], what: str) -> None:
+        """Run a batch whose summed row count must equal ``len(rows)`` (else BatchMismatch).
+
+        Targets that pipeline may check at commit instead of now."""
+        done = self.execute_many(sql, rows)
+        if done != len(rows):
+            raise BatchMismatch(f"{what} batch matched {done} of {len(rows)} rows")
+
     def copy_rows(self, ref: TableRef, columns: Sequence[str], rows: Sequence[Any]) -> None:
         """Bulk-load rows (PostgreSQL COPY); only called when ``copy_threshold`` > 0."""
         raise NotImplementedError
@@ -220,9 +228,7 @@ class SqlRows:
         )
         if unique:
             # Each statement can touch at most one row, so the sum tells all.
-            done = self.execute_many(sql, [params(c) for c in changes])
-            if done != len(changes):
-                raise BatchMismatch(f"{kind} batch matched {done} of {len(changes)} rows")
+            self.execute_many_expecting(sql, [params(c) for c in changes], kind)
             return
         for change in changes:
             done = self.execute(sql, params(change))
@@ -238,9 +244,7 @@ class SqlRows:
         if not unique:
             self.execute_many(self._statement("insert", first), rows)
             return
-        done = self.execute_many(self._statement("insert_ignore", first), rows)
-        if done != len(changes):
-            raise BatchMismatch(f"insert batch stored {done} of {len(changes)} rows")
+        self.execute_many_expecting(self._statement("insert_ignore", first), rows, "insert")
 
     # -- one change at a time (exact mode) -------------------------------------------------
     def insert(self, change: BoundChange, *, upsert: bool) -> int:
