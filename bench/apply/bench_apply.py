@@ -260,7 +260,8 @@ async def main() -> None:
     print(f"- mix: {mix['transactions']} transactions, {mix['rows']} rows "
           f"({args.small} of 1-10 rows, {args.large} of 10,000) "
           f"in {mix['seconds']:.2f} s: "
-          f"**{mix['rows_per_s']:,.0f} rows/s**, {mix['tx_per_s']:,.0f} transactions/s")  # fmt: skip
+          f"**{mix['rows_per_s']:,.0f} rows/s**, "
+          f"{mix['tx_per_s']:,.0f} transactions/s")  # fmt: skip
     print(f"- COPY of the same rows into an identical table: {mix['copy_rows_per_s']:,.0f} rows/s; "
           f"apply reaches **{share:.0%}** of it (target: at least 30%)")  # fmt: skip
     if not args.skip_latency:
