@@ -35,6 +35,7 @@ async def team(tmp_path: Path, standins: StandIns, kafka_bootstrap: str) -> Asyn
 async def test_request_confirm_and_watch_the_run(team: Team, standins: StandIns) -> None:
     from playwright.async_api import async_playwright, expect
 
+    expect.set_options(timeout=15_000)  # the CI hosts are shared and sometimes slow
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:

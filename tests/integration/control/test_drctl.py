@@ -148,6 +148,10 @@ async def test_drctl_governance_users_break_glass_and_audit_tampering(
     d.tokens["zed"] = added.stdout.strip()
     assert (await d.run("zed", "status")).returncode == 3
     assert (await d.run(None, "status")).returncode == 2
+    token_file = tmp_path / "token"
+    token_file.write_text(d.tokens["vic"] + "\n")
+    by_file = await d.run(None, "--token-file", str(token_file), "whoami")
+    assert by_file.returncode == 0 and by_file.stdout.strip() == "vic (viewer)"
     unreachable = await asyncio.to_thread(cli, d.env, "status", token="x",
                                           url="http://127.0.0.1:9")
     assert unreachable.returncode == 5

@@ -38,23 +38,29 @@ async def events(request: Request, ctx: Ctx, who: CurrentUser) -> StreamingRespo
     async def stream() -> AsyncIterator[str]:
         async with ctx.bus.subscribe() as queue:
             yield ": connected\n\n"
-            stopping = asyncio.ensure_future(ctx.stopping.wait())
+            stopping: asyncio.Future[Any] = asyncio.ensure_future(ctx.stopping.wait())
+            getter: asyncio.Future[Event] | None = None
             try:
                 while not ctx.stopping.is_set():
-                    getter = asyncio.ensure_future(queue.get())
-                    done, _ = await asyncio.wait({getter, stopping}, timeout=KEEPALIVE_SECONDS,
+                    if getter is None:  # keep a pending get across keep-alives: no loss
+                        getter = asyncio.ensure_future(queue.get())
+                    waiters: set[asyncio.Future[Any]] = {getter, stopping}
+                    done, _ = await asyncio.wait(waiters, timeout=KEEPALIVE_SECONDS,
                                                  return_when=asyncio.FIRST_COMPLETED)
                     if getter in done:
-                        yield frame(getter.result())
+                        event, getter = getter.result(), None
+                        yield frame(event)
                         continue
-                    getter.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await getter
                     if await request.is_disconnected():
                         return
                     yield ": keep-alive\n\n"
             finally:
-                stopping.cancel()
+                # The client left or the service stops: no task may outlive the stream.
+                for task in (getter, stopping):
+                    if task is not None and not task.done():
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -4,7 +4,8 @@
 
 const API = "/api/v1";
 const state = { token: sessionStorage.getItem("drcontrol.token"), me: null, etag: null,
-                selected: null, stream: null, refreshTimer: null };
+                selected: null, stream: null, refreshTimer: null, session: 0,
+                chain: Promise.resolve() };
 const $ = (selector, root = document) => root.querySelector(selector);
 
 function el(tag, text, attrs = {}) {
@@ -53,6 +54,7 @@ function can(permission) {
 // ---- session ---------------------------------------------------------------------------
 
 async function login(token) {
+  state.session += 1;
   state.token = token;
   try {
     state.me = await api("GET", "/whoami");
@@ -73,6 +75,10 @@ async function login(token) {
 }
 
 function logout() {
+  state.session += 1;  // anything still in flight belongs to the old session: drop it
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = null;
+  pendingParts.clear();
   sessionStorage.removeItem("drcontrol.token");
   if (state.stream) state.stream.abort();
   Object.assign(state, { token: null, me: null, selected: null, stream: null });
@@ -145,13 +151,25 @@ async function refreshAll() {
   await refresh(["status", "pending", "ops", "execution"]);
 }
 
-async function refresh(parts) {
+// Refreshes run one after another, so an older answer never overwrites a newer one.
+function refresh(parts) {
+  if (!state.token) return state.chain;  // logged out: nothing to show, nobody to ask as
+  const session = state.session;  // taken now: by the time it runs the user may have left
+  state.chain = state.chain.then(() => refreshNow(parts, session));
+  return state.chain;
+}
+
+async function refreshNow(parts, session) {
+  const live = () => session === state.session && state.token !== null;
   try {
-    if (parts.includes("status")) await loadStatus();
-    if (parts.includes("pending")) await loadPending();
-    if (parts.includes("ops")) await loadOps();
-    if (parts.includes("execution") && state.selected) await loadExecution(state.selected);
+    if (parts.includes("status") && live()) await loadStatus(live);
+    if (parts.includes("pending") && live()) await loadPending(live);
+    if (parts.includes("ops") && live()) await loadOps(live);
+    if (parts.includes("execution") && state.selected && live()) {
+      await loadExecution(state.selected, live);
+    }
   } catch (error) {
+    if (!live()) return;
     if (error.status === 401) logout();
     else say(error.message, true);
   }
@@ -159,8 +177,9 @@ async function refresh(parts) {
 
 // ---- status: sites, lag, applications ----------------------------------------------------
 
-async function loadStatus() {
+async function loadStatus(live) {
   const sites = await api("GET", "/sites");
+  if (!live()) return;
   $("#etag").textContent = "ETag " + state.etag;
   const box = $("#sites");
   box.replaceChildren();
@@ -180,6 +199,7 @@ async function loadStatus() {
     banner.textContent = `冻结中 FROZEN by ${sites.freeze.by}: ${sites.freeze.comment}`;
   }
   const status = await api("GET", "/status");
+  if (!live()) return;
   drawLag(status.lag_history);
   const body = $("#apps tbody");
   body.replaceChildren();
@@ -214,8 +234,9 @@ function drawLag(history) {
 
 // ---- pending requests and confirmation -------------------------------------------------
 
-async function loadPending() {
+async function loadPending(live) {
   const pending = await api("GET", "/approvals");
+  if (!live()) return;
   const box = $("#pending");
   box.replaceChildren();
   if (!pending.length) box.append(el("p", "无 none", { class: "muted" }));
@@ -313,8 +334,9 @@ async function requestOperation(event) {
   await refreshAll();
 }
 
-async function loadOps() {
+async function loadOps(live) {
   const ops = await api("GET", "/operations?limit=15");
+  if (!live()) return;
   const body = $("#ops tbody");
   body.replaceChildren();
   for (const op of ops) {
@@ -331,8 +353,9 @@ async function loadOps() {
   }
 }
 
-async function loadExecution(opId) {
+async function loadExecution(opId, live) {
   const execution = await api("GET", `/executions/${opId}`);
+  if (!live()) return;
   $("#execution").hidden = false;
   $("#execution-id").textContent = opId;
   const badge = $("#execution-state");
