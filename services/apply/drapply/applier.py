@@ -375,6 +375,8 @@ class Applier:
                 offset=record.offset,
             )
         if change.op is Operation.DDL:
+            self.planner.forget(change.owner, change.table)
+            self.session.forget_table(self.planner.table_ref(change))
             if self.ddl_stop:
                 raise ApplyHalted(
                     "DDL record and apply.ddl = stop",

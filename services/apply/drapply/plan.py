@@ -15,7 +15,7 @@ from drcommon.model import ColumnInfo, ColumnValue, Operation, RowChange
 
 from drapply.adapters.base import BoundChange
 from drapply.errors import BadRecord, UnconfiguredTable, ValueNotStorable
-from drapply.naming import Naming, matches
+from drapply.naming import Naming, TableRef, matches
 from drapply.settings import SourceSettings
 from drapply.typemap import Converter
 
@@ -33,6 +33,7 @@ class Planner:
         self._types_cache: dict[
             tuple[str, str, tuple[str, ...]], tuple[tuple[str, ColumnInfo], ...]
         ] = {}
+        self._plans: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, str, Converter]]] = {}
         self._configured: dict[tuple[str, str], bool] = {}
 
     def skipped(self, change: RowChange) -> bool:
@@ -73,6 +74,18 @@ class Planner:
         return found
 
     def _mapped(self, change: RowChange, image: dict[str, ColumnValue]) -> dict[str, Any]:
+        """The image in target names and values, through a plan compiled per column set."""
+        key = (change.owner, change.table, tuple(image))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = [(col, *self._column(change, col)) for col in image]
+            self._plans[key] = plan
+        try:
+            return {name: convert(image[col]) for col, name, convert in plan}
+        except (ValueNotStorable, TypeError, ValueError):
+            return self._mapped_slowly(change, image)  # to name the column
+
+    def _mapped_slowly(self, change: RowChange, image: dict[str, ColumnValue]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for column, value in image.items():
             name, convert = self._column(change, column)
@@ -93,6 +106,22 @@ class Planner:
                 ) from None
         return out
 
+    def table_ref(self, change: RowChange) -> TableRef:
+        return self._naming.table(change.owner, change.table)
+
+    def forget(self, owner: str, table: str) -> None:
+        """Drop compiled plans of a table (after DDL: its column types may have changed)."""
+
+        def stale(key: tuple[object, ...]) -> bool:
+            return key[0] == owner and key[1] == table
+
+        for key in [k for k in self._plans if stale(k)]:
+            del self._plans[key]
+        for ckey in [k for k in self._columns if stale(k)]:
+            del self._columns[ckey]
+        for tkey in [k for k in self._types_cache if stale(k)]:
+            del self._types_cache[tkey]
+
     def _types(self, change: RowChange) -> tuple[tuple[str, ColumnInfo], ...]:
         """Column types in target names, for creating tables; cached per column set."""
         key = (change.owner, change.table, tuple(change.columns))
@@ -109,35 +138,40 @@ class Planner:
     def bind(self, change: RowChange) -> BoundChange:
         """Map one insert, update or delete to target terms."""
         ref = self._naming.table(change.owner, change.table)
-        before = change.before or {}
-        after = change.after or {}
-        if change.op is Operation.INSERT:
-            key_source, sets = after, after
-        elif change.op is Operation.UPDATE:
-            key_source, sets = before, after
-        elif change.op is Operation.DELETE:
-            key_source, sets = before, {}
+        op = change.op
+        if op is Operation.INSERT:
+            key_image = change.after or {}
+        elif op in (Operation.UPDATE, Operation.DELETE):
+            key_image = change.before or {}
         else:
-            raise BadRecord(f"cannot bind a {change.op} change")
-        key_names = change.pk or tuple(key_source)
-        missing = [k for k in key_names if k not in key_source]
-        if missing or not key_names:
+            raise BadRecord(f"cannot bind a {op} change")
+        key_names = change.pk or tuple(key_image)
+        if not key_names or any(k not in key_image for k in key_names):
+            missing = [k for k in key_names if k not in key_image]
             raise BadRecord(
-                f"{change.op} carries no value for key column(s) {', '.join(missing) or '(none)'}",
+                f"{op} carries no value for key column(s) {', '.join(missing) or '(none)'}",
                 table=f"{change.owner}.{change.table}",
             )
-        key = self._mapped(change, {k: key_source[k] for k in key_names})
-        mapped_sets = self._mapped(change, sets)
-        # The merged image of an update; whether it holds every column of the target row
-        # is decided against the target table when it is needed (overwrite policy).
-        image = self._mapped(change, {**before, **after}) if change.op is Operation.UPDATE else None
+        mapped_key_image = self._mapped(change, key_image)
+        name = self._naming.column
+        key_cols = tuple(name(change.owner, change.table, k) for k in key_names)
+        key_vals = tuple(mapped_key_image[k] for k in key_cols)
+        if op is Operation.INSERT:
+            mapped_sets, image = mapped_key_image, None
+        elif op is Operation.UPDATE:
+            mapped_sets = self._mapped(change, change.after or {})
+            # The merged image; whether it holds every column of the target row is
+            # decided against the target table when it is needed (overwrite policy).
+            image = {**mapped_key_image, **mapped_sets}
+        else:
+            mapped_sets, image = {}, None
         return BoundChange(
             op=change.op,
             table=ref,
             owner=change.owner,
             source_table=change.table,
-            key_cols=tuple(key),
-            key_vals=tuple(key.values()),
+            key_cols=key_cols,
+            key_vals=key_vals,
             set_cols=tuple(mapped_sets),
             set_vals=tuple(mapped_sets.values()),
             image=image,

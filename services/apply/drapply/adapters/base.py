@@ -171,6 +171,10 @@ class TargetSession(Protocol):
         """The table's shape; creates the table or missing columns when configured."""
         ...
 
+    def forget_table(self, ref: TableRef) -> None:
+        """Forget what is known about a table (after DDL)."""
+        ...
+
     def execute_run(self, changes: Sequence[BoundChange], *, overwrite: bool) -> None:
         """Apply changes of one run key in a batch; raises ``BatchMismatch`` (now, or from
         :meth:`commit` on targets that pipeline) unless every change touched its row."""

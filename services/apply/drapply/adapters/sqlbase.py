@@ -110,6 +110,12 @@ class SqlRows:
             self._shapes.pop(ref, None)
         self._created.clear()
 
+    def forget_table(self, ref: TableRef) -> None:
+        """Describe the table again next time (a DDL may have changed it)."""
+        self._shapes.pop(ref, None)
+        for key in [k for k in self._sql if k[1] == ref]:
+            del self._sql[key]
+
     # -- tables ----------------------------------------------------------------------------
     def prepare_table(self, change: BoundChange) -> TableShape:
         shape = self._shapes.get(change.table)
