@@ -172,9 +172,6 @@ class ApplyOptions(Section):
     retry_backoff_seconds: float = Field(
         1.0, gt=0, description="First wait after a retriable error (doubles up to 30 s)."
     )
-    time_search_margin_seconds: float = Field(
-        60.0, ge=0, description="Replay by time: look this far before the requested time."
-    )
 
 
 class ApplySettings(ServiceSettings):
