@@ -11,6 +11,7 @@ operator resumes it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,7 +29,7 @@ from drapply.errors import ApplyHalted, BadRecord, CheckpointMoved
 from drapply.gate import Gate
 from drapply.metrics import ApplyMetrics
 from drapply.settings import ApplyOptions
-from drapply.source import PartitionSource
+from drapply.source import Fetched, PartitionSource
 from drapply.status import StreamState, StreamStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class StreamWorker:
         self.end_offset: int | None = None
         self._kafka_call: asyncio.Future[Any] | None = None
         self._fetch_position: int | None = None
+        self._ahead: asyncio.Task[Fetched] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -109,8 +111,9 @@ class StreamWorker:
         """Stop after the current step; a wait on Kafka is interrupted (a rebalance
         blocks fetches until the revoke handler, which waits for us, returns)."""
         self._stopping = True
-        if self._kafka_call is not None and not self._kafka_call.done():
-            self._kafka_call.cancel()
+        for call in (self._kafka_call, self._ahead):
+            if call is not None and not call.done():
+                call.cancel()
 
     async def _interruptible(self, call: Awaitable[T]) -> T | None:
         """Await a consumer call that :meth:`request_stop` may cancel (None then)."""
@@ -290,8 +293,14 @@ class StreamWorker:
         if not self._pending and self._pending_error is None:
             await self._fetch()
         if self._pending:
-            result = await self._db(self.applier.feed, self._pending, gate.hold_at)
-            await self._handle(result, gate.version)
+            # Read (and decode) the next records while the database thread applies these.
+            ahead = self._read_ahead() if self._pending_error is None else None
+            try:
+                result = await self._db(self.applier.feed, self._pending, gate.hold_at)
+            except BaseException:
+                await self._discard(ahead)
+                raise
+            await self._handle(result, gate.version, ahead)
         elif self._pending_error is not None:
             error, self._pending_error = self._pending_error, None
             raise error
@@ -304,8 +313,10 @@ class StreamWorker:
         fetched = await self._interruptible(
             self.source.fetch(options.fetch_max_records, options.fetch_timeout_ms)
         )
-        if fetched is None:
-            return
+        if fetched is not None:
+            await self._accept(fetched)
+
+    async def _accept(self, fetched: Fetched) -> None:
         self._pending, self._pending_error = fetched.records, fetched.error
         if fetched.records:
             self._last_progress = time.monotonic()
@@ -315,20 +326,62 @@ class StreamWorker:
         if position is not None:
             self._fetch_position = position
 
-    async def _handle(self, result: FeedResult, gate_version: int) -> None:
+    def _read_ahead(self) -> asyncio.Task[Fetched]:
+        options = self.deps.options
+        task = asyncio.ensure_future(
+            self.source.fetch(options.fetch_max_records, options.fetch_timeout_ms)
+        )
+        self._ahead = task
+        return task
+
+    async def _await_ahead(self, ahead: asyncio.Task[Fetched] | None) -> Fetched | None:
+        """The read-ahead's records; None if there was none or request_stop cancelled it."""
+        self._ahead = None
+        if ahead is None:
+            return None
+        try:
+            return await ahead
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # we are being cancelled ourselves
+            return None
+
+    async def _discard(self, ahead: asyncio.Task[Fetched] | None) -> None:
+        """Drop a read-ahead (a seek follows, so nothing it read is lost)."""
+        self._ahead = None
+        if ahead is None:
+            return
+        ahead.cancel()
+        with contextlib.suppress(asyncio.CancelledError, DRError):
+            await ahead
+
+    async def _handle(
+        self, result: FeedResult, gate_version: int, ahead: asyncio.Task[Fetched] | None
+    ) -> None:
         self._pending = self._pending[result.consumed :]
-        if result.outcome is Outcome.HELD:
+        if result.outcome is Outcome.OK:
+            fetched = await self._await_ahead(ahead)
+            if fetched is not None:
+                await self._accept(fetched)
+        elif result.outcome is Outcome.HELD:
             self.status.state = StreamState.HOLDING
+            extra = await self._await_ahead(ahead)
+            if extra is not None:  # keep what was read beyond the held transaction
+                self._pending = self._pending + extra.records
+                self._pending_error = extra.error
             if self._until_end:  # a bounded run (replay up to an SCN) ends here
                 self._finished = True
                 return
             await self.deps.gate.changed(gate_version, 1.0)
         elif result.outcome is Outcome.REWIND:
             assert result.rewind_to is not None
+            await self._discard(ahead)
             self.source.seek(result.rewind_to)
             self._pending, self._pending_error = [], None
         elif result.outcome is Outcome.PARK:
             assert result.park is not None
+            await self._discard(ahead)
             await self._park(result.park)
         self.status.position = self.applier.position
 
