@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -165,3 +166,21 @@ async def test_idempotency_first_answer_wins_and_state_cas(storage: Storage) -> 
         await storage.put_state("doc", {"a": 4}, 1)
     stored = await storage.get_state("doc")
     assert stored is not None and stored.doc == {"a": 3}
+
+
+async def test_cancelled_writers_leave_the_storage_usable(storage: Storage) -> None:
+    """A caller cancelled anywhere in a transaction (a step timing out, a client gone)
+    must not leave a transaction open for the next caller."""
+    for attempt in range(30):
+        entry = AuditEntry(at=float(attempt), actor="t", action="test.cancel", target=str(attempt))
+        task = asyncio.create_task(storage.append_audit(entry))
+        for _ in range(attempt % 6):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await storage.append_audit(AuditEntry(at=99.0, actor="t", action="test.after"))
+    await storage.insert_operation(op("op-after", 1.0))
+    records = await storage.audit_records(AuditQuery(limit=1000))
+    assert records[-1].action == "test.after"
+    assert verify_chain(records, await storage.audit_head()).ok

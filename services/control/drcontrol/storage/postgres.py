@@ -101,3 +101,8 @@ class PostgresStorage(SqlStorage):
                 raise StorageError(f"PostgreSQL failed: {exc}", schema=self.schema) from exc
             except psycopg.Error as exc:
                 raise StorageError(f"PostgreSQL refused: {exc}", schema=self.schema) from exc
+            except BaseException:
+                # Cancelled mid-statement: the session state is unknown, start afresh.
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    await asyncio.shield(conn.close())
+                raise

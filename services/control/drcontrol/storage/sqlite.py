@@ -9,6 +9,7 @@ service runs) waits up to the busy timeout instead of failing half-way.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from drcontrol.errors import StorageError
 from drcontrol.storage.sql import Row, SqlStorage, Tx
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -84,11 +86,28 @@ class SqliteStorage(SqlStorage):
         if self._conn is None:
             raise StorageError("storage is not open", file=str(self.path))
         conn = self._conn
+
+        def begin() -> None:
+            # A coroutine cancelled after queueing BEGIN leaves a transaction nobody owns;
+            # it is abandoned work (the queue is serial), so roll it back before starting.
+            if conn.in_transaction:
+                log.warning("rolling back an abandoned SQLite transaction")
+                conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+
+        def rollback() -> None:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
         async with self._lock:
-            await self.run(lambda: conn.execute("BEGIN IMMEDIATE"))
             try:
+                await self.run(begin)
                 yield _SqliteTx(self, conn)
             except BaseException:
-                await asyncio.shield(self.run(lambda: conn.execute("ROLLBACK")))
+                await asyncio.shield(self.run(rollback))
                 raise
-            await asyncio.shield(self.run(lambda: conn.execute("COMMIT")))
+            try:
+                await asyncio.shield(self.run(lambda: conn.execute("COMMIT")))
+            except BaseException:
+                await asyncio.shield(self.run(rollback))
+                raise
