@@ -24,7 +24,7 @@ from drcapture.redo.workload_build import build_workload
 from drcommon.config import KafkaSettings
 from drcommon.topics import TopicNames
 
-from tests.e2e.test_capture_kill_restart import _expected, _read_topic, _reassemble
+from tests.support.published import capture_config, expected_per_schema, read_topic, reassemble
 from tests.support.workloads import TABLES
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -52,40 +52,29 @@ def _workload() -> Workload:
 
 
 def _config(tmp: Path, archive: Path, dictionary: Path) -> Path:
-    config = tmp / "capture.toml"
-    config.write_text(f"""
-capture_id = "bounded"
-database = "SIPROD"
-state_dir = "{tmp / "state"}"
-[source]
-mode = "archive"
-archive_dirs = ["{archive}"]
-archive_pattern = "*.arc"
-poll_interval = 0.05
-archive_idle_timeout = 600
-[[source.threads]]
-thread = 1
-[[source.threads]]
-thread = 2
-[dictionary]
-kind = "snapshot"
-path = "{dictionary}"
-[filter]
-include = ["SI.*", "HIS.*"]
-[publish]
-max_batch_seconds = 0.02
-watermark_interval = 0.1
-[restart]
-persist_interval = 0.1
-[spill]
-directory = "{tmp / "spill"}"
-[http]
-port = 0
-[logging]
-format = "text"
-level = "WARNING"
-""")
-    return config
+    return capture_config(
+        tmp,
+        "bounded",
+        {
+            "source": {
+                "mode": "archive",
+                "archive_dirs": [str(archive)],
+                "archive_pattern": "*.arc",
+                "poll_interval": 0.05,
+                "archive_idle_timeout": 600,
+            },
+            "dictionary": {"kind": "snapshot", "path": str(dictionary)},
+            "filter": {"include": ["SI.*", "HIS.*"]},
+            "publish": {"max_batch_seconds": 0.02, "watermark_interval": 0.1},
+            "restart": {"persist_interval": 0.1},
+            "spill": {"directory": str(tmp / "spill")},
+            "http": {"port": 0},
+            "logging": {"format": "text", "level": "WARNING"},
+        },
+        threads=2,
+        database="SIPROD",
+        state_dir=str(tmp / "state"),
+    )
 
 
 async def test_long_transaction_does_not_pin_restart(
@@ -170,7 +159,7 @@ async def test_long_transaction_does_not_pin_restart(
             process.wait(timeout=30)
 
     for owner in ("SI", "HIS"):
-        got = _reassemble(await _read_topic(kafka_settings, names.schema(owner)))
-        assert got == _expected(built, owner), owner
-    long_tx = _reassemble(await _read_topic(kafka_settings, names.schema("SI")))[-1]
+        got = reassemble(await read_topic(kafka_settings, names.schema(owner)))
+        assert got == expected_per_schema(built, owner), owner
+    long_tx = reassemble(await read_topic(kafka_settings, names.schema("SI")))[-1]
     assert len(long_tx[1]) == 14, "the long transaction arrives whole: 13 inserts, 1 update"

@@ -20,19 +20,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiokafka import TopicPartition
 from drcapture.checkpoints import load_checkpoint
 from drcapture.redo.workload_build import build_workload
-from drcapture.redo.workload_result import BuiltWorkload
-from drcommon import serde
 from drcommon.config import KafkaSettings
-from drcommon.kafka import committed_consumer
-from drcommon.model import TransactionMessage
 from drcommon.topics import TopicNames
 
+from tests.support.published import (
+    capture_config,
+    expected_per_schema,
+    last_published,
+    read_topic,
+    reassemble,
+)
 from tests.support.workloads import random_workload
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -42,51 +43,38 @@ DRCAPTURE = Path(sys.executable).parent / "drcapture"
 
 
 def _config(tmp: Path, archive: Path, built_dir: Path) -> Path:
-    config = tmp / "capture.toml"
-    config.write_text(f"""
-capture_id = "killtest"
-database = "SIPROD"
-state_dir = "{tmp / "state"}"
-[source]
-mode = "archive"
-archive_dirs = ["{archive}"]
-archive_pattern = "*.arc"
-poll_interval = 0.05
-idle_thread_grace = 0.3
-archive_idle_timeout = 600.0
-[[source.threads]]
-thread = 1
-[[source.threads]]
-thread = 2
-[[source.threads]]
-thread = 3
-[[source.threads]]
-thread = 4
-[dictionary]
-kind = "snapshot"
-path = "{built_dir / "dictionary.json"}"
-[filter]
-include = ["SI.*", "HIS.*"]
-[publish]
-max_batch_transactions = 7
-max_batch_seconds = 0.02
-max_changes_per_message = 3
-watermark_interval = 0.2
-[spill]
-directory = "{tmp / "spill"}"
-threshold_bytes = 2000
-[http]
-port = 0
-[logging]
-format = "text"
-level = "WARNING"
-""")
-    return config
+    return capture_config(
+        tmp,
+        "killtest",
+        {
+            "source": {
+                "mode": "archive",
+                "archive_dirs": [str(archive)],
+                "archive_pattern": "*.arc",
+                "poll_interval": 0.05,
+                "idle_thread_grace": 0.3,
+                "archive_idle_timeout": 600.0,
+            },
+            "dictionary": {"kind": "snapshot", "path": str(built_dir / "dictionary.json")},
+            "filter": {"include": ["SI.*", "HIS.*"]},
+            "publish": {
+                "max_batch_transactions": 7,
+                "max_batch_seconds": 0.02,
+                "max_changes_per_message": 3,
+                "watermark_interval": 0.2,
+            },
+            "spill": {"directory": str(tmp / "spill"), "threshold_bytes": 2000},
+            "http": {"port": 0},
+            "logging": {"format": "text", "level": "WARNING"},
+        },
+        threads=4,
+        database="SIPROD",
+        state_dir=str(tmp / "state"),
+    )
 
 
 async def _last_published(kafka: KafkaSettings, names: TopicNames) -> object:
-    checkpoint = await load_checkpoint(kafka, names.checkpoints, "killtest")
-    return checkpoint.last_published if checkpoint else None
+    return await last_published(kafka, names, "killtest")
 
 
 async def _wait_change(
@@ -103,54 +91,6 @@ async def _wait_change(
 
 def _tail(tmp: Path) -> str:
     return (tmp / "capture.log").read_text()[-3000:]
-
-
-async def _read_topic(kafka: KafkaSettings, topic: str) -> list[TransactionMessage]:
-    consumer = committed_consumer(kafka, group_id=None)
-    await consumer.start()
-    try:
-        tp = TopicPartition(topic, 0)
-        consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
-        out: list[TransactionMessage] = []
-        while await consumer.position(tp) < end:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                for record in records:
-                    assert record.value is not None
-                    message = serde.decode(record.value, where=f"{topic}/{record.offset}")
-                    if isinstance(message, TransactionMessage):
-                        out.append(message)
-        return out
-    finally:
-        await consumer.stop()
-
-
-def _reassemble(messages: list[TransactionMessage]) -> list[tuple[str, list[Any]]]:
-    """Per-schema transactions from chunks; chunks of one must be contiguous and whole."""
-    out: list[tuple[str, list[Any]]] = []
-    current: list[Any] | None = None
-    expect_chunk = 0
-    for message in messages:
-        assert message.chunk == expect_chunk, f"chunk out of order in {message.tx.xid}"
-        if message.chunk == 0:
-            current = []
-            out.append((message.tx.xid, current))
-        assert current is not None
-        current.extend((c.op.value, c.table, c.before, c.after) for c in message.changes)
-        expect_chunk = 0 if message.last else message.chunk + 1
-        if message.last:
-            assert len(current) == message.changes_in_schema
-    assert expect_chunk == 0, "a transaction's last chunk is missing"
-    return out
-
-
-def _expected(built: BuiltWorkload, owner: str) -> list[tuple[str, list[Any]]]:
-    out = []
-    for tx in built.expected:
-        changes = [(c.op.value, c.table, c.before, c.after) for c in tx.changes if c.owner == owner]
-        if changes:
-            out.append((tx.xid, changes))
-    return out
 
 
 async def test_sigkill_under_load_publishes_each_transaction_once_in_order(
@@ -225,8 +165,8 @@ async def test_sigkill_under_load_publishes_each_transaction_once_in_order(
         log_file.close()
 
     for owner in ("SI", "HIS"):
-        got = _reassemble(await _read_topic(kafka_settings, names.schema(owner)))
-        want = _expected(built, owner)
+        got = reassemble(await read_topic(kafka_settings, names.schema(owner)))
+        want = expected_per_schema(built, owner)
         assert [x for x, _ in got] == [x for x, _ in want], f"{owner}: order or duplicates"
         assert got == want, f"{owner}: values differ"
     assert len(set(map(str, published_before_kill))) == kills, "each kill hit a new position"

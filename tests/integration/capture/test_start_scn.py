@@ -14,7 +14,7 @@ from drcapture.settings import CaptureSettings
 from drcommon.config import KafkaSettings, load_settings
 from drcommon.topics import TopicNames
 
-from tests.e2e.test_capture_kill_restart import _read_topic
+from tests.support.published import read_topic
 from tests.support.workloads import TABLES
 
 pytestmark = pytest.mark.kafka
@@ -51,7 +51,7 @@ async def test_only_commits_after_start_scn_are_published(
     await service.start()
     await service.wait()
     await service.stop()
-    messages = await _read_topic(
+    messages = await read_topic(
         kafka_settings, TopicNames(kafka_settings.topic_prefix, "SIPROD").schema("SI")
     )
     published = [(m.tx.xid, m.tx.commit_scn) for m in messages]
