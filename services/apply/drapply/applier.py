@@ -32,11 +32,14 @@ from drapply.errors import (
     RetriableSinkError,
 )
 from drapply.observer import AppliedTx, ApplyObserver
-from drapply.plan import Planner, runs
+from drapply.plan import Planner, batches
 from drapply.policy import ConflictKind, Policies, Resolution, decide
 from drapply.settings import ApplyOptions
 
 log = logging.getLogger(__name__)
+# Buffered row changes are executed at the latest every this many (bounds memory for a
+# large transaction, whose chunks stream into one open database transaction).
+FLUSH_ROWS = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,7 @@ class Applier:
     _group_rows: int = 0
     _isolate_until: int | None = None
     _group_exact: bool = False
+    _buffer: list[BoundChange] = field(default_factory=list)
     _last: AppliedTx | None = None
 
     # -- position ------------------------------------------------------------------------------
@@ -156,6 +160,7 @@ class Applier:
         self._db_open = False
         self._last = None
         self._group_exact = False
+        self._buffer = []
 
     @property
     def in_transaction(self) -> bool:
@@ -346,6 +351,7 @@ class Applier:
             replay_until=replay_until,
         )
         try:
+            self._flush_buffer()
             self.session.write_checkpoint(self.stream, new)
             self.session.commit()  # deferred batch checks (pipelined targets) fail here
         except RetriableSinkError:
@@ -394,9 +400,16 @@ class Applier:
 
     def _apply_fast(self, record: Record, message: TransactionMessage, tx: _OpenTx) -> int:
         bound = [self.planner.bind(c) for c in message.changes if self._wanted(record, c)]
-        for run in runs(bound):
-            self.session.execute_run(run, overwrite=tx.replaying)
+        self._buffer.extend(bound)
+        if len(self._buffer) >= FLUSH_ROWS:
+            self._flush_buffer()
         return len(bound)
+
+    def _flush_buffer(self) -> None:
+        """Execute the buffered changes of the group in batches (see plan.batches)."""
+        buffered, self._buffer = self._buffer, []
+        for run in batches(buffered):
+            self.session.execute_run(run, overwrite=False)
 
     def _apply_exact(self, record: Record, message: TransactionMessage, tx: _OpenTx) -> int:
         applied = 0

@@ -190,3 +190,30 @@ def runs(changes: Sequence[BoundChange]) -> Iterator[list[BoundChange]]:
         current.append(change)
     if current:
         yield current
+
+
+def batches(changes: Sequence[BoundChange]) -> Iterator[list[BoundChange]]:
+    """Batched statements for a group's changes: changes to the same row keep their order,
+    changes to different rows commute, so each change goes to the first level after the
+    last change of its row(s), and each level runs one batch per statement shape.
+
+    Inside one database transaction the result is the same as applying in order; what
+    does not commute after all (a secondary unique key, a foreign key) fails the batch and
+    the group is re-applied strictly in order, one row at a time.
+    """
+    last: dict[tuple[object, ...], int] = {}
+    levels: list[dict[tuple[object, ...], list[BoundChange]]] = []
+    for change in changes:
+        rows = [(change.table, change.key_vals)]
+        if change.image is not None:  # an update may move the row to another key
+            moved = tuple(change.image.get(k) for k in change.key_cols)
+            if moved != change.key_vals:
+                rows.append((change.table, moved))
+        level = max(last.get(row, -1) for row in rows) + 1
+        for row in rows:
+            last[row] = level
+        if level == len(levels):
+            levels.append({})
+        levels[level].setdefault(change.run_key, []).append(change)
+    for level_runs in levels:
+        yield from level_runs.values()

@@ -120,3 +120,30 @@ def test_settings_refuse_secrets_in_the_file(tmp_path: Path) -> None:
     good = tmp_path / "b.toml"
     good.write_text('[target]\nkind = "sqlite"\npath = "x/dr.sqlite"\n')
     assert load_apply_settings(good).target.path == Path("x/dr.sqlite")
+
+
+def test_batches_keep_order_per_row_and_merge_the_rest() -> None:
+    from drapply.plan import batches
+
+    p = planner()
+
+    def ins(i: int) -> object:
+        return p.bind(change(Operation.INSERT, pk=("ID",), after={"ID": str(i), "NAME": "n"}))
+
+    def upd(i: int, new: int | None = None) -> object:
+        after = {"NAME": "x"} if new is None else {"ID": str(new)}
+        return p.bind(change(Operation.UPDATE, pk=("ID",), before={"ID": str(i)}, after=after))
+
+    def dele(i: int) -> object:
+        return p.bind(change(Operation.DELETE, pk=("ID",), before={"ID": str(i)}))
+
+    group = [ins(1), upd(1), ins(2), dele(1), ins(3), upd(2), ins(1), upd(3, new=9), ins(9)]
+    out = list(batches(group))  # type: ignore[arg-type]
+    order = [(c.op.value, c.key_vals[0]) for run in out for c in run]
+    assert sorted(order) == sorted((c.op.value, c.key_vals[0]) for c in group)  # type: ignore[attr-defined]
+    for row in (1, 2, 3, 9):  # every row sees its changes in the original order
+        mine = [o for o in order if o[1] == row]
+        assert mine == [(c.op.value, c.key_vals[0]) for c in group if c.key_vals[0] == row]  # type: ignore[attr-defined]
+    # The move 3 -> 9 comes before the insert of 9 (it frees nothing, but 9 is its row).
+    assert order.index(("update", 3)) < order.index(("insert", 9))
+    assert len(out[0]) == 3  # inserts of 1, 2 and 3 share the first statement
