@@ -33,6 +33,7 @@ class Planner:
         self._types_cache: dict[
             tuple[str, str, tuple[str, ...]], tuple[tuple[str, ColumnInfo], ...]
         ] = {}
+        self._keys: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
         self._plans: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, str, Converter]]] = {}
         self._configured: dict[tuple[str, str], bool] = {}
 
@@ -106,6 +107,15 @@ class Planner:
                 ) from None
         return out
 
+    def _key_cols(self, change: RowChange, key_names: tuple[str, ...]) -> tuple[str, ...]:
+        key = (change.owner, change.table, key_names)
+        found = self._keys.get(key)
+        if found is None:
+            name = self._naming.column
+            found = tuple(name(change.owner, change.table, k) for k in key_names)
+            self._keys[key] = found
+        return found
+
     def table_ref(self, change: RowChange) -> TableRef:
         return self._naming.table(change.owner, change.table)
 
@@ -121,6 +131,8 @@ class Planner:
             del self._columns[ckey]
         for tkey in [k for k in self._types_cache if stale(k)]:
             del self._types_cache[tkey]
+        for kkey in [k for k in self._keys if stale(k)]:
+            del self._keys[kkey]
 
     def _types(self, change: RowChange) -> tuple[tuple[str, ColumnInfo], ...]:
         """Column types in target names, for creating tables; cached per column set."""
@@ -153,8 +165,7 @@ class Planner:
                 table=f"{change.owner}.{change.table}",
             )
         mapped_key_image = self._mapped(change, key_image)
-        name = self._naming.column
-        key_cols = tuple(name(change.owner, change.table, k) for k in key_names)
+        key_cols = self._key_cols(change, key_names)
         key_vals = tuple(mapped_key_image[k] for k in key_cols)
         if op is Operation.INSERT:
             mapped_sets, image = mapped_key_image, None

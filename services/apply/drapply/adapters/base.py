@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from drcommon.model import ColumnInfo, Operation
 
@@ -50,9 +50,12 @@ class Checkpoint:
     schema: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class BoundChange:
-    """A row change in target terms: names mapped, values converted, key extracted."""
+class BoundChange(NamedTuple):
+    """A row change in target terms: names mapped, values converted, key extracted.
+
+    A NamedTuple, not a frozen dataclass: one is built per row, and a frozen dataclass's
+    ``__init__`` costs several times more.
+    """
 
     op: Operation
     table: TableRef
