@@ -29,5 +29,11 @@ def build_app(service: CaptureService) -> FastAPI:
             pipeline.done = True
         return {"state": "stopping"}
 
+    @router.post("/fence", status_code=status.HTTP_202_ACCEPTED)
+    async def post_fence() -> dict[str, Any]:
+        """Read what the source wrote, publish it with a final watermark, then stop.
+        Idempotent: asking again (same operation or not) answers the same."""
+        return service.request_fence()
+
     app.include_router(router)
     return app

@@ -100,6 +100,8 @@ class CapturePipeline:
         self._zone = ZoneInfo(settings.source.redo_timezone)
         self.stats = PipelineStats()
         self.done = False
+        self.fence_requested = False
+        self.final_scn: int | None = None
 
     @property
     def merger(self) -> RacMerger[CommittedTransaction]:
@@ -135,16 +137,29 @@ class CapturePipeline:
             else:
                 self._watch_archive_idle(thread, result.scn, now)
             progressed = progressed or result.records > 0
+        fencing = self.fence_requested and all(r.caught_up for r in self._readers.values())
+        if fencing:
+            # The source is being failed away from and everything written is read: no
+            # thread will deliver more, so every buffered commit can go.
+            for thread in self._readers:
+                self._merger.close(thread)
         released = self._hold_after_layout_ddl(self._merger.release())
         if released and not self._batch:
             self._batch_started = time.monotonic()
         self._batch.extend(released)
         finished = all(r.finished for r in self._readers.values()) and not self._merger.pending()
+        finished = finished or (fencing and not self._merger.pending())
         if await self._maybe_publish(force=finished or self._ddl_stop is not None):
             progressed = True
         if self._ddl_stop is not None:
             self._stop_for_ddl(self._ddl_stop)
         if finished:
+            if fencing:
+                self.final_scn = self._last_watermark_scn
+                log.warning(
+                    "fenced: everything read is published; capture stops",
+                    extra={"final_scn": self.final_scn},
+                )
             self.done = True
         return progressed
 

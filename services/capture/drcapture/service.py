@@ -87,6 +87,7 @@ class CaptureService(ServiceBase):
         self._http: HttpServer | None = None
         self._error: BaseException | None = None
         self._started_at = time.time()
+        self._fence_requested = False
 
     @property
     def pipeline(self) -> CapturePipeline | None:
@@ -143,6 +144,9 @@ class CaptureService(ServiceBase):
                     await self._attempt()
                 assert self._pipeline is not None
                 await self._pipeline.run()
+                if self._pipeline.final_scn is not None:
+                    # Fenced: stay up so control can read the final SCN, read nothing more.
+                    await asyncio.Event().wait()
                 return
             except StaleDictionary as exc:
                 if self.settings.dictionary.on_ddl != "reload":
@@ -194,6 +198,7 @@ class CaptureService(ServiceBase):
                 },
             )
         self._pipeline = CapturePipeline(s, readers, publisher, checkpoint, self.metrics)
+        self._pipeline.fence_requested = self._fence_requested
         self._error = None
 
     def _restart_positions(
@@ -286,12 +291,22 @@ class CaptureService(ServiceBase):
             return Health(HealthStatus.FAILING, {"error": "not started"})
         return Health(HealthStatus.OK, {"state": self.state})
 
+    def request_fence(self) -> dict[str, Any]:
+        """Publish everything read, with a final watermark, then read no more."""
+        self._fence_requested = True
+        final = self._pipeline.final_scn if self._pipeline is not None else None
+        if self._pipeline is not None:
+            self._pipeline.fence_requested = True
+        return {"state": "fenced" if final is not None else "fencing", "final_scn": final}
+
     @property
     def error(self) -> BaseException | None:
         return self._error
 
     @property
     def state(self) -> str:
+        if self._pipeline is not None and self._pipeline.final_scn is not None:
+            return "fenced"
         if self._error is not None:
             return "failed"
         if self._task is None or self._task.done():
@@ -333,6 +348,8 @@ class CaptureService(ServiceBase):
             "error": str(self._error) if self._error else None,
             "threads": threads,
             "safe_scn": pipeline.merger.watermark() if pipeline else None,
+            "fence_requested": bool(pipeline and pipeline.fence_requested),
+            "final_scn": pipeline.final_scn if pipeline else None,
             "last_published": last,
             "lag_seconds": lag,
             "transactions_published": pipeline.stats.transactions if pipeline else 0,

@@ -85,3 +85,40 @@ async def test_archive_mode_status_and_retention_warning(
         assert service.status()["threads"]["1"]["sequence"] == 16
     finally:
         await service.stop()
+
+
+async def test_fence_publishes_everything_read_and_reports_final_scn(
+    kafka_settings: KafkaSettings, redo_fixtures: Path, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for name in ("arch1_15_1224959854.dbf", "arch1_16_1224959854.dbf"):
+        shutil.copy(redo_fixtures / "free23-insert" / name, archive)
+    settings = _settings(kafka_settings, archive, redo_fixtures, tmp_path)
+    # A thread that only shows archived logs would hold commits back for long; the
+    # fence must release them anyway.
+    settings = settings.model_copy(
+        update={"source": settings.source.model_copy(update={"archive_idle_timeout": 3600.0})}
+    )
+    service = CaptureService(settings)
+    await service.start()
+    try:
+        assert service.http_url is not None
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        async with httpx.AsyncClient(base_url=service.http_url, headers=auth) as client:
+            first = (await client.post("/api/v1/fence")).json()
+            assert first["state"] in ("fencing", "fenced")
+            status: dict[str, object] = {}
+            for _ in range(200):
+                status = (await client.get("/api/v1/status")).json()
+                if status["final_scn"] is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert status["state"] == "fenced"
+            assert status["final_scn"] == 2267722  # the last log's next SCN - 1
+            assert status["transactions_published"] == 1
+            again = (await client.post("/api/v1/fence")).json()
+            assert again == {"state": "fenced", "final_scn": 2267722}
+            assert (await client.get("/health")).status_code == 200
+    finally:
+        await service.stop()
