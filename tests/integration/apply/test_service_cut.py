@@ -3,10 +3,12 @@ schemas with interleaved transactions, then resume to the end; stop and status."
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import httpx
 import pytest
+from drapply.adapters.sqlite import schema_file
 from drapply.service import ApplyService
 from drapply.wiring import topic_names
 
@@ -108,3 +110,58 @@ async def _stopped(client: httpx.AsyncClient) -> bool:
     return body["state"] == "stopped" and all(
         s["state"] == "stopped" for s in body["schemas"].values()
     )
+
+
+async def test_replay_and_parked_through_the_api(
+    make_settings: SettingsFactory, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRAPPLY__HTTP__SERVICE_TOKEN", TOKEN)
+    settings = make_settings("sqlite")
+    schema = f"A{unique[:6].upper()}"
+    source = SyntheticSource([schema], seed=14)
+    txs = [source.transaction(schema, 1 + i % 4) for i in range(40)]
+    service = ApplyService(settings)
+    await service.start()
+    publisher = Publisher(settings.kafka, topic_names(settings), f"api-{unique}")
+    await publisher.start([schema])
+    try:
+        assert service.http is not None
+        await publisher.publish(txs, watermark=([schema], source.scn))
+        async with httpx.AsyncClient(base_url=service.http.url, timeout=30) as client:
+
+            async def applied() -> bool:
+                doc = (await _status(client))["schemas"].get(schema, {})
+                return bool(doc.get("applied_scn") == txs[-1].info.commit_scn)
+
+            await wait_for(applied, 60, "applied")
+            # Lose the DR copy's rows, then replay from the beginning through the API.
+            db = sqlite3.connect(schema_file(settings.target.path, schema))
+            db.execute('DELETE FROM "ACCOUNTS"')
+            db.commit()
+            db.close()
+            answer = await client.post(
+                "/api/v1/replay",
+                json={"schemas": [schema], "from_scn": 0, "requested_by": "api-test"},
+                headers=AUTH,
+            )
+            assert answer.status_code == 202, answer.text
+            replay_id = answer.json()["replay_id"]
+
+            async def completed() -> bool:
+                rows = (await client.get("/api/v1/replays", headers=AUTH)).json()
+                return any(r["audit_id"] == replay_id and r["result"] == "completed" for r in rows)
+
+            await wait_for(completed, 60, "replay audit completed")
+            assert_same(
+                source.state[(schema, "ACCOUNTS")], read_table(settings, schema, "ACCOUNTS")
+            )
+            bad = await client.post("/api/v1/replay", json={"requested_by": "x"}, headers=AUTH)
+            assert bad.status_code == 422
+            assert (await client.get("/api/v1/parked", headers=AUTH)).json() == []
+            missing = await client.post(
+                "/api/v1/parked/nope/retry", json={"requested_by": "x"}, headers=AUTH
+            )
+            assert missing.status_code == 404 and "nope" in missing.json()["detail"]
+    finally:
+        await publisher.stop()
+        await service.stop()
