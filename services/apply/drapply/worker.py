@@ -81,7 +81,9 @@ class StreamWorker:
         self._backoff = deps.options.retry_backoff_seconds
         self._last_flush = time.monotonic()
         self._last_external_check = time.monotonic()
-        self._commands: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        self._commands: list[
+            tuple[Callable[[], Any], Callable[[Any], None] | None, asyncio.Future[Any]]
+        ] = []
         self.end_offset: int | None = None
         self._kafka_call: asyncio.Future[Any] | None = None
         self._fetch_position: int | None = None
@@ -243,10 +245,11 @@ class StreamWorker:
             self.deps.metrics.errors.labels(self.stream.owner, kind).inc()
 
     # -- commands from the service (replay) ----------------------------------------------------
-    async def call(self, fn: Callable[[Applier], T]) -> T:
-        """Run ``fn(applier)`` in the database thread between two steps."""
+    async def call(self, fn: Callable[[Applier], T], then: Callable[[T], None] | None = None) -> T:
+        """Run ``fn(applier)`` in the database thread between two steps, then ``then``
+        in the worker's own task (so a seek never races the worker's fetches)."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._commands.append((lambda: fn(self.applier), future))
+        self._commands.append((lambda: fn(self.applier), then, future))
         return await future
 
     async def rewind(self, offset: int) -> Checkpoint:
@@ -259,15 +262,16 @@ class StreamWorker:
             applier._reset(checkpoint)
             return checkpoint
 
-        checkpoint = await self.call(body)
-        self._seek(checkpoint)
-        return checkpoint
+        return await self.call(body, then=self._seek)
 
     async def _run_commands(self) -> None:
         commands, self._commands = self._commands, []
-        for body, future in commands:
+        for body, then, future in commands:
             try:
-                future.set_result(await self._db(body))
+                result = await self._db(body)
+                if then is not None:
+                    then(result)
+                future.set_result(result)
             except Exception as exc:  # handed to the caller, who reports it
                 future.set_exception(exc)
 
