@@ -135,8 +135,9 @@ class OracleSession(SqlControl, SqlRows):
             params["password"] = password
         try:
             self._conn = oracledb.connect(**params)
-        except oracledb.Error as exc:
-            raise RetriableSinkError(f"Oracle is unreachable: {exc}") from exc
+        except (oracledb.Error, OSError) as exc:
+            # Thin mode lets socket errors (socket.gaierror for an unknown host) through.
+            raise RetriableSinkError(f"Oracle is unreachable at {settings.dsn}: {exc}") from exc
         self._cur = self._conn.cursor()
         for statement in _SESSION_FORMATS:
             self.execute(statement)

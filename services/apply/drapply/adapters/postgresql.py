@@ -152,7 +152,7 @@ class PostgresSession(SqlControl, SqlRows):
         assert settings.dsn is not None
         try:
             self._conn = psycopg.connect(settings.dsn, **connect_options(settings))
-        except psycopg.OperationalError as exc:
+        except (psycopg.OperationalError, OSError) as exc:
             raise RetriableSinkError(f"PostgreSQL is unreachable: {exc}".strip()) from exc
         self._cur = self._conn.cursor()
         self._schemas: set[str] = set()
