@@ -84,6 +84,17 @@ LITTLE = Endian(ByteOrder.LITTLE)
 BIG = Endian(ByteOrder.BIG)
 
 
+_U16_ARRAYS: dict[tuple[ByteOrder, int], struct.Struct] = {}
+
+
+def u16_array(order: ByteOrder, count: int) -> struct.Struct:
+    """A struct reading ``count`` unsigned 16-bit integers at once (cached)."""
+    found = _U16_ARRAYS.get((order, count))
+    if found is None:
+        found = _U16_ARRAYS[order, count] = struct.Struct(order.value + "H" * count)
+    return found
+
+
 def endian_for(order: ByteOrder) -> Endian:
     """The shared reader for a byte order."""
     return BIG if order is ByteOrder.BIG else LITTLE

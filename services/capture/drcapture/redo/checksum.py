@@ -6,7 +6,7 @@ checksum included, is zero. Byte order does not matter for an XOR fold checked a
 zero, so one function serves both platforms.
 
 :func:`span_folds_to_zero` checks many consecutive blocks at once (the reader's fast
-path); :func:`fold` names the result of one block.
+path); :func:`fold` gives the result of one block.
 """
 
 from __future__ import annotations
@@ -32,23 +32,21 @@ def fold(block: Buffer) -> int:
 def span_folds_to_zero(span: bytes, block_size: int) -> bool:
     """True when every block of ``span`` (whole blocks, back to back) folds to zero.
 
-    A strided slice ``span[k::block_size]`` holds byte ``k`` of every block; XOR-ing those
-    slices as big integers folds all blocks at once, lane by lane (byte ``j`` of the 32-bit
-    word fold is the XOR of the slices at ``k = j mod 4``). This is ~15x faster than
-    folding block by block and needs no third-party array library.
+    numpy XOR-reduces each block's 32-bit words in one pass over the span (well under an
+    instruction per byte; folding in Python costs over twenty). Without numpy, block by
+    block with :func:`fold`.
     """
     count = len(span) // block_size
     if count == 0:
         return True
-    lanes = [0, 0, 0, 0]
-    from_bytes = int.from_bytes
-    for k in range(0, block_size, 4):
-        lanes[0] ^= from_bytes(span[k::block_size], "little")
-        lanes[1] ^= from_bytes(span[k + 1 :: block_size], "little")
-        lanes[2] ^= from_bytes(span[k + 2 :: block_size], "little")
-        lanes[3] ^= from_bytes(span[k + 3 :: block_size], "little")
-    # The 16-bit fold is (byte 0 ^ byte 2, byte 1 ^ byte 3) of the 32-bit one.
-    return lanes[0] == lanes[2] and lanes[1] == lanes[3]
+    try:
+        import numpy
+    except ImportError:  # pragma: no cover - numpy is a dependency; this keeps a fallback
+        return all(fold(span[k * block_size : (k + 1) * block_size]) == 0 for k in range(count))
+    words = numpy.frombuffer(span, dtype=numpy.uint32, count=count * block_size // 4)
+    acc = numpy.bitwise_xor.reduce(words.reshape(count, block_size // 4), axis=1)
+    # Native word order: the fold is zero in either byte order or in neither.
+    return not bool(numpy.any((acc ^ (acc >> 16)) & 0xFFFF))
 
 
 def stored_checksum(block: Buffer) -> int:

@@ -6,14 +6,7 @@ from collections.abc import Iterator
 
 from drcapture.redo.blocks import RedoFile
 from drcapture.redo.ops.dispatch import OpCounters, ParsedRecord, VectorTally
-from drcapture.redo.records import (
-    RawRecord,
-    Rba,
-    ReadState,
-    RecordLayout,
-    parse_record,
-    walk_records,
-)
+from drcapture.redo.records import Rba, ReadState, RecordLayout, RecordParser, walk_records
 
 
 def layout_of(redo: RedoFile) -> RecordLayout:
@@ -28,12 +21,12 @@ def iter_records(redo: RedoFile, state: ReadState | None = None,
     Each record's layout is checked and its vectors counted in ``counters`` as it is
     read; the operations are decoded when :attr:`ParsedRecord.ops` is first used.
     """
-    layout = layout_of(redo)
+    parse = RecordParser(layout_of(redo)).parse
     sequence = redo.header.sequence
-    tally = VectorTally(counters) if counters is not None else None
-    raw, rba = RawRecord._make, Rba._make
+    count = VectorTally(counters).add if counters is not None else None
+    new = tuple.__new__
     for block, offset, data in walk_records(redo, state):
-        record = parse_record(raw((rba((sequence, block, offset)), data)), layout)
-        if tally is not None:
-            tally.add(record.slots)
+        record = parse(new(Rba, (sequence, block, offset)), data)
+        if count is not None:
+            count(record.slots)
         yield ParsedRecord(record)

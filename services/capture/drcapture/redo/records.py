@@ -79,79 +79,48 @@ class RedoRecord:
     The record's layout is checked when it is parsed (:attr:`slots` says where each
     vector is); the :class:`ChangeVector` objects are built on first use of
     :attr:`vectors`, since a capture passes most records over on their opcodes and
-    object numbers alone. Read-only: every public attribute is a property.
+    object numbers alone. Treat as immutable: the attributes are plain slots because a
+    property would cost a function call per access, on a path taken for every record.
     """
 
-    __slots__ = ("_data", "_endian", "_header", "_rba", "_slots", "_vectors", "_wide")
+    __slots__ = ("_vectors", "data", "endian", "header", "rba", "slots", "wide")
 
     def __init__(self, rba: Rba, header: RecordHeader, slots: tuple[VectorSlot, ...],
                  data: bytes, endian: Endian, wide: bool) -> None:
-        self._rba = rba
-        self._header = header
-        self._slots = slots
-        self._data = data
-        self._endian = endian
-        self._wide = wide
+        self.rba = rba  # where the record starts
+        self.header = header
+        self.slots = slots  # where each change vector is (layout checked, nothing parsed)
+        self.data = data  # the record's bytes, header included
+        self.endian = endian  # the log's byte order
+        self.wide = wide  # 12.1+ vector headers
         self._vectors: tuple[ChangeVector, ...] | None = None
-
-    @property
-    def rba(self) -> Rba:
-        """Where the record starts."""
-        return self._rba
-
-    @property
-    def header(self) -> RecordHeader:
-        """The record header."""
-        return self._header
-
-    @property
-    def data(self) -> bytes:
-        """The record's bytes, header included."""
-        return self._data
-
-    @property
-    def endian(self) -> Endian:
-        """The byte order of the log."""
-        return self._endian
-
-    @property
-    def slots(self) -> tuple[VectorSlot, ...]:
-        """Where each change vector is (from the layout check; nothing parsed)."""
-        return self._slots
 
     @property
     def vectors(self) -> tuple[ChangeVector, ...]:
         """The change vectors, built on first use."""
         vectors = self._vectors
         if vectors is None:
-            data, endian, wide = self._data, self._endian, self._wide
+            data, endian, wide = self.data, self.endian, self.wide
             vectors = self._vectors = tuple(
                 vector_at(data, slot, i + 1, endian, wide=wide)
-                for i, slot in enumerate(self._slots)
+                for i, slot in enumerate(self.slots)
             )
         return vectors
 
-    def vector(self, index: int) -> ChangeVector:
-        """Vector ``index`` (0-based), built on its own when the others are not needed."""
-        if self._vectors is not None:
-            return self._vectors[index]
-        return vector_at(self._data, self._slots[index], index + 1, self._endian,
-                         wide=self._wide)
-
     def _key(self) -> tuple[Rba, RecordHeader, bytes]:
-        return (self._rba, self._header, self._data)  # the vectors follow from the data
+        return (self.rba, self.header, self.data)  # the vectors follow from the data
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RedoRecord):
             return NotImplemented
-        return self._key() == other._key() and self._wide == other._wide
+        return self._key() == other._key() and self.wide == other.wide
 
     def __hash__(self) -> int:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        return (f"RedoRecord(rba={self._rba!r}, header={self._header!r}, "
-                f"vectors={self.vectors!r}, data={self._data!r})")
+        return (f"RedoRecord(rba={self.rba!r}, header={self.header!r}, "
+                f"vectors={self.vectors!r}, data={self.data!r})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +164,15 @@ def parse_record_header(
     )
 
 
+def _record_scn(wrap: int, base: int) -> int:
+    """The 6-byte record SCN as Endian.record_scn reads it."""
+    if wrap == 0xFFFF and base == 0xFFFFFFFF:
+        return SCN_MAX
+    if wrap & 0x8000:  # 12.2+ big SCN: the wrap holds bits 48..62
+        return base | ((wrap & 0x7FFF) << 48)
+    return base | (wrap << 32)
+
+
 def read_record_header(data: bytes, layout: RecordLayout, rba: Rba) -> RecordHeader:
     """:func:`parse_record_header` of a whole record: the fixed fields in one unpack
     (damaged or very short records go through the field-by-field reads and their errors)."""
@@ -206,32 +184,82 @@ def read_record_header(data: bytes, layout: RecordLayout, rba: Rba) -> RecordHea
     size = L.RECORD_HEADER_LONG if long_form else L.RECORD_HEADER_SHORT
     if length < size or length > len(data):
         return parse_record_header(data, layout, rba=rba)  # raises, as it always did
-    if wrap == 0xFFFF and base == 0xFFFFFFFF:
-        scn = SCN_MAX
-    elif wrap & 0x8000:  # 12.2+ big SCN: the wrap holds bits 48..62
-        scn = base | ((wrap & 0x7FFF) << 48)
-    else:
-        scn = base | (wrap << 32)
     timestamp = (redo_time(_U32[order].unpack_from(data, L.RECORD_TIMESTAMP)[0])
                  if long_form else None)
-    return RecordHeader._make((length, vld, scn, sub_scn,
-                               con_uid if layout.wide_vectors else None, timestamp, size))
+    return tuple.__new__(RecordHeader, (length, vld, _record_scn(wrap, base), sub_scn,
+                                        con_uid if layout.wide_vectors else None, timestamp,
+                                        size))
 
 
 def parse_record(raw: RawRecord, layout: RecordLayout) -> RedoRecord:
     """Header and change-vector layout of one record; errors name the RBA."""
-    data = raw.data
+    return read_record(raw.rba, raw.data, layout)
+
+
+def read_record(rba: Rba, data: bytes, layout: RecordLayout) -> RedoRecord:
+    """:func:`parse_record` without the :class:`RawRecord`."""
     try:
-        header = read_record_header(data, layout, raw.rba)
+        header = read_record_header(data, layout, rba)
         slots: tuple[VectorSlot, ...] = ()
         if header.vld & L.VLD_VALID:
             slots = scan_vectors(data, header.header_size, header.length, layout.endian,
                                  wide=layout.wide_vectors)
     except ParseError as exc:
-        if "rba" in exc.where:
-            raise
-        raise type(exc)(exc.message, rba=str(raw.rba), **dict(exc.where)) from exc
-    return RedoRecord(raw.rba, header, slots, data, layout.endian, layout.wide_vectors)
+        raise _at_rba(exc, rba) from exc
+    return RedoRecord(rba, header, slots, data, layout.endian, layout.wide_vectors)
+
+
+def _at_rba(exc: ParseError, rba: Rba) -> ParseError:
+    """``exc`` naming the record's RBA (unchanged when it already does)."""
+    if "rba" in exc.where:
+        return exc
+    return type(exc)(exc.message, rba=str(rba), **dict(exc.where))
+
+
+class RecordParser:
+    """:func:`read_record` for one log, its byte-order structs looked up once: this runs
+    for every record read, so the usual record is parsed in one call."""
+
+    __slots__ = ("_endian", "_header", "_layout", "_scan", "_time", "_u32", "_wide")
+
+    def __init__(self, layout: RecordLayout) -> None:
+        order = layout.endian.order
+        self._layout = layout
+        self._endian = layout.endian
+        self._wide = layout.wide_vectors
+        self._header = _HEADER[order].unpack_from
+        self._u32 = _U32[order].unpack_from
+        self._scan = scan_vectors
+        self._time: tuple[int, datetime | None] = (0, None)  # redo_time(0) is None
+
+    def parse(self, rba: Rba, data: bytes) -> RedoRecord:
+        """The record at ``rba`` (its bytes: ``data``)."""
+        if len(data) >= L.RECORD_HEADER_LONG:
+            length, vld, wrap, base, sub_scn, con_uid = self._header(data, 0)
+            size = L.RECORD_HEADER_LONG if vld & L.VLD_LWN else L.RECORD_HEADER_SHORT
+            if size <= length <= len(data):
+                wide = self._wide
+                try:
+                    timestamp = self._timestamp(data) if vld & L.VLD_LWN else None
+                    slots = (self._scan(data, size, length, self._endian, wide=wide)
+                             if vld & L.VLD_VALID else ())
+                except ParseError as exc:
+                    raise _at_rba(exc, rba) from exc
+                header = tuple.__new__(RecordHeader, (
+                    length, vld, _record_scn(wrap, base), sub_scn, con_uid if wide else None,
+                    timestamp, size))
+                return RedoRecord(rba, header, slots, data, self._endian, wide)
+        return read_record(rba, data, self._layout)  # short or damaged: checked reads
+
+    def _timestamp(self, data: bytes) -> datetime | None:
+        """The LWN time; the last one is kept, as log writes come many to a second."""
+        encoded = self._u32(data, L.RECORD_TIMESTAMP)[0]
+        last = self._time
+        if last[0] == encoded:
+            return last[1]
+        moment = redo_time(encoded)
+        self._time = (encoded, moment)
+        return moment
 
 
 def iter_raw_records(redo: RedoFile, state: ReadState | None = None) -> Iterator[RawRecord]:
@@ -242,9 +270,9 @@ def iter_raw_records(redo: RedoFile, state: ReadState | None = None) -> Iterator
     same state). A record cut off by the end of an archived log is corruption.
     """
     sequence = redo.header.sequence
-    make = RawRecord._make
+    new = tuple.__new__
     for block, offset, data in walk_records(redo, state):
-        yield make((Rba._make((sequence, block, offset)), data))
+        yield new(RawRecord, (new(Rba, (sequence, block, offset)), data))
 
 
 class _Window:
@@ -297,6 +325,11 @@ def walk_records(redo: RedoFile, state: ReadState | None = None
     payload = size - L.BLOCK_HEADER_SIZE
     tail = size - L.RECORD_MIN_TAIL
     window = _Window(redo, last)
+    # Records before the resume point were yielded by an earlier walk (compared with the
+    # point as it was on entry: the state itself moves on with every record); once one
+    # record is past it, every later one is too.
+    resume = (state.next_block, state.resume_offset)
+    resuming = state.resume_offset > 0
     while state.next_block <= last:
         block_no = state.next_block
         base = window.at(block_no)
@@ -332,7 +365,8 @@ def walk_records(redo: RedoFile, state: ReadState | None = None
                 start = base + spans * size
                 parts.append(buf[start + L.BLOCK_HEADER_SIZE : start + end_offset])
                 data = b"".join(parts)
-            if (block_no, offset) >= (state.next_block, state.resume_offset):
+            if not resuming or (block_no, offset) >= resume:
+                resuming = False
                 yield block_no, offset, data
             if end_block != block_no:
                 block_no = end_block
@@ -349,6 +383,7 @@ def _walk_by_block(redo: RedoFile, state: ReadState) -> Iterator[tuple[int, int,
     first block a span could not vouch for, where it decides what happens."""
     size = redo.block_size
     last = redo.last_block
+    resume = (state.next_block, state.resume_offset)  # fixed: the state moves as we go
     while state.next_block <= last:
         block_no = state.next_block
         status, block = redo.read_block(block_no)
@@ -370,7 +405,7 @@ def _walk_by_block(redo: RedoFile, state: ReadState) -> Iterator[tuple[int, int,
                 state.stopped = assembled
                 return
             data, end_block, end_offset = assembled
-            if (block_no, offset) >= (state.next_block, state.resume_offset):
+            if (block_no, offset) >= resume:
                 yield block_no, offset, data
             if end_block != block_no:
                 block_no = end_block

@@ -12,13 +12,12 @@ where each vector and its fields are (:class:`VectorSlot`), nothing more. The ob
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 from drcommon.errors import CorruptRedo, ParseError
 
 from drcapture.redo import layout as L
-from drcapture.redo.binary import Buffer, Endian
+from drcapture.redo.binary import SCN_MAX, Buffer, Endian
 from drcapture.redo.layout import ByteOrder
 
 # layer u8, code u8, class u16, (17 bytes), type u8, (rest of the header), array size u16
@@ -29,21 +28,26 @@ _SLOT_HEAD: Final = {
     for order in ByteOrder
     for wide in (False, True)
 }
-_LENGTHS: dict[tuple[ByteOrder, int], struct.Struct] = {}
+# The whole header in one read: layer, code, class, afn, object high, dba, SCN (base,
+# wrap, extension), seq, type, object low; 12.1+ adds container id and flags.
+_VECTOR_HEADER: Final = {
+    (order, wide): struct.Struct(order.value + ("BBHHHIIHHBBHH2xH2x" if wide else "BBHHHIIHHBBH"))
+    for order in ByteOrder
+    for wide in (False, True)
+}
+_LENGTHS: dict[ByteOrder, dict[int, struct.Struct]] = {order: {} for order in ByteOrder}
 # Padding that takes a field length to its 4-byte boundary, by the length's low byte.
 _PAD4: Final = bytes((-b) & 3 for b in range(256))
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     """Where one field sits in the record: absolute offset and unpadded length."""
 
     offset: int
     length: int
 
 
-@dataclass(frozen=True, slots=True)
-class VectorHeader:
+class VectorHeader(NamedTuple):
     """The fixed part of a change vector."""
 
     layer: int
@@ -76,29 +80,53 @@ class VectorHeader:
         return bool(self.typ & L.CV_TYPE_ENCRYPTED)
 
 
-@dataclass(frozen=True, slots=True)
 class ChangeVector:
-    """One change vector of a record: header, fields, and where it sits."""
+    """One change vector of a record: header, fields, and where it sits. Treat as
+    immutable (plain slots: parsers read them many times per vector)."""
 
-    index: int  # 1-based position inside the record, as dumps number them
-    offset: int  # absolute offset of the vector header in the record
-    size: int  # bytes taken, header and padding included
-    header: VectorHeader
-    fields: tuple[Field, ...]
-    data: bytes
-    endian: Endian
+    __slots__ = ("_view", "data", "endian", "fields", "header", "index", "offset", "size")
+
+    def __init__(self, index: int, offset: int, size: int, header: VectorHeader,
+                 fields: tuple[Field, ...], data: bytes, endian: Endian) -> None:
+        self.index = index  # 1-based position inside the record, as dumps number them
+        self.offset = offset  # absolute offset of the vector header in the record
+        self.size = size  # bytes taken, header and padding included
+        self.header = header
+        self.fields = fields
+        self.data = data  # the whole record
+        self.endian = endian
+        self._view = memoryview(data)
 
     def field(self, index: int) -> memoryview:
         """Field ``index`` (0-based) as a view of exactly its length."""
-        if index >= len(self.fields):
+        fields = self.fields
+        if index >= len(fields):
             raise ParseError("vector has fewer fields than the operation needs",
-                             opcode=_op(self.header), field=index, found=len(self.fields))
-        f = self.fields[index]
-        return memoryview(self.data)[f.offset : f.offset + f.length]
+                             opcode=_op(self.header), field=index, found=len(fields))
+        offset, length = fields[index]
+        return self._view[offset : offset + length]
 
     def field_len(self, index: int) -> int:
         """Length of field ``index``, 0 when absent."""
-        return self.fields[index].length if index < len(self.fields) else 0
+        fields = self.fields
+        return fields[index][1] if index < len(fields) else 0
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.index, self.offset, self.size, self.header, self.fields, self.data,
+                self.endian)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ChangeVector):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"ChangeVector(index={self.index!r}, offset={self.offset!r}, "
+                f"size={self.size!r}, header={self.header!r}, fields={self.fields!r}, "
+                f"data={self.data!r}, endian={self.endian!r})")
 
 
 class VectorSlot(NamedTuple):
@@ -127,6 +155,26 @@ def _op(header: VectorHeader) -> str:
 
 def parse_vector_header(data: Buffer, offset: int, endian: Endian, *, wide: bool) -> VectorHeader:
     """Read a change-vector header at ``offset``."""
+    if offset < 0 or offset + (L.CV_HEADER_12C if wide else L.CV_HEADER_11G) > len(data):
+        return _parse_vector_header_checked(data, offset, endian, wide=wide)  # raises
+    values = _VECTOR_HEADER[endian.order, wide].unpack_from(data, offset)
+    (layer, code, cls, afn, obj_high, dba, scn_base, scn_wrap, scn_ext, seq, typ,
+     obj_low) = values[:12]
+    # The SCN as Endian.scn reads it: all-FF base and wrap is "none", a flagged wrap the
+    # 12.2+ big form.
+    if scn_base == 0xFFFFFFFF and scn_wrap == 0xFFFF:
+        scn = SCN_MAX
+    elif scn_wrap & 0x8000:
+        scn = scn_base | (scn_ext << 32) | ((scn_wrap & 0x7FFF) << 48)
+    else:
+        scn = scn_base | (scn_wrap << 32)
+    return tuple.__new__(VectorHeader, (
+        layer, code, cls, afn, dba, scn, seq, typ, (obj_high << 16) | obj_low,
+        values[12] if wide else None, values[13] if wide else None))
+
+
+def _parse_vector_header_checked(data: Buffer, offset: int, endian: Endian, *,
+                                 wide: bool) -> VectorHeader:
     e = endian
     return VectorHeader(
         layer=e.u8(data, offset + L.CV_LAYER),
@@ -144,10 +192,9 @@ def parse_vector_header(data: Buffer, offset: int, endian: Endian, *, wide: bool
 
 
 def _lengths_struct(order: ByteOrder, count: int) -> struct.Struct:
-    key = (order, count)
-    found = _LENGTHS.get(key)
+    found = _LENGTHS[order].get(count)
     if found is None:
-        found = _LENGTHS[key] = struct.Struct(order.value + "H" * count)
+        found = _LENGTHS[order][count] = struct.Struct(order.value + "H" * count)
     return found
 
 
@@ -155,13 +202,16 @@ def scan_vectors(data: bytes, start: int, end: int, endian: Endian, *,
                  wide: bool) -> tuple[VectorSlot, ...]:
     """Every change vector between ``start`` and ``end``: checked and located, not parsed.
 
-    Raises what :func:`parse_vectors` raises for a record whose layout is damaged.
+    Raises what :func:`parse_vectors` raises for a record whose layout is damaged. This
+    runs for every record read, so it is written for few calls per vector.
     """
     order = endian.order
     head = L.CV_HEADER_12C if wide else L.CV_HEADER_11G
     unpack_head = _SLOT_HEAD[order, wide].unpack_from
+    by_count = _LENGTHS[order]
     low_byte = 2 if order is ByteOrder.LITTLE else 3  # the low byte of the first length
-    make = VectorSlot._make
+    new = tuple.__new__
+    available = len(data)
     slots: list[VectorSlot] = []
     offset = start
     while offset < end:
@@ -173,19 +223,20 @@ def scan_vectors(data: bytes, start: int, end: int, endian: Endian, *,
         if array_size < 2 or array_size & 1:
             raise CorruptRedo("bad field-length array size", offset=offset,
                               opcode=f"{layer}.{code}", found=array_size)
-        count = (array_size - 2) >> 1
-        if array_at + array_size > len(data):
+        if array_at + array_size > available:
             _parse_vectors_checked(data, start, end, endian, wide=wide)  # raises, naming the read
-        lengths = _lengths_struct(order, count).unpack_from(data, array_at + 2)
+        count = (array_size - 2) >> 1
+        lengths_struct = by_count.get(count) or _lengths_struct(order, count)
+        lengths = lengths_struct.unpack_from(data, array_at + 2)
         fields_at = array_at + ((array_size + 3) & ~3)  # the array, 4-byte aligned
         # Padded total: the lengths plus each one's padding, looked up by its low byte.
-        low = data[array_at + low_byte : array_at + array_size : 2]
-        pos = fields_at + sum(lengths) + sum(low.translate(_PAD4))
+        pos = fields_at + sum(lengths) + sum(
+            data[array_at + low_byte : array_at + array_size : 2].translate(_PAD4))
         if pos > end:
             raise CorruptRedo("change vector fields run past the record", offset=offset,
                               opcode=f"{layer}.{code}", expected=pos - offset,
                               found=end - offset)
-        slots.append(make((offset, layer, code, cls, typ, fields_at, lengths, pos)))
+        slots.append(new(VectorSlot, (offset, layer, code, cls, typ, fields_at, lengths, pos)))
         offset = pos
     return tuple(slots)
 
@@ -195,12 +246,13 @@ def vector_at(data: bytes, slot: VectorSlot, index: int, endian: Endian, *,
     """The :class:`ChangeVector` of a scanned slot (``index`` is 1-based)."""
     fields: list[Field] = []
     pos = slot.fields_at
+    new = tuple.__new__
     for length in slot.lengths:
-        fields.append(Field(pos, length))
+        fields.append(new(Field, (pos, length)))
         pos += (length + 3) & ~3
     header = parse_vector_header(data, slot.offset, endian, wide=wide)
-    return ChangeVector(index=index, offset=slot.offset, size=slot.end - slot.offset,
-                        header=header, fields=tuple(fields), data=data, endian=endian)
+    return ChangeVector(index, slot.offset, slot.end - slot.offset, header, tuple(fields), data,
+                        endian)
 
 
 def parse_vectors(data: bytes, start: int, end: int, endian: Endian, *,

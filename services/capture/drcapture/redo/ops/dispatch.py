@@ -89,38 +89,33 @@ class ParsedRecord:
     Records from :func:`~drcapture.redo.reader.iter_records` decode their vectors on first
     use of :attr:`ops`: a capture looks at most records' opcodes and objects only (see
     :mod:`drcapture.redo.txn.triage`). Decoding errors surface there, with the record's
-    RBA as always. Read-only: both public attributes are properties.
+    RBA as always. Treat as immutable (``record`` is a plain slot: one is read per record).
     """
 
-    __slots__ = ("_ops", "_record")
+    __slots__ = ("_ops", "record")
 
     def __init__(self, record: RedoRecord, ops: tuple[ParsedVector, ...] | None = None) -> None:
-        self._record = record
+        self.record = record  # the record (header, vectors, bytes)
         self._ops = ops
-
-    @property
-    def record(self) -> RedoRecord:
-        """The record (header, vectors, bytes)."""
-        return self._record
 
     @property
     def ops(self) -> tuple[ParsedVector, ...]:
         """Every vector with its decoded operation, in record order."""
         ops = self._ops
         if ops is None:
-            ops = self._ops = _decode_ops(self._record, None)
+            ops = self._ops = _decode_ops(self.record, None)
         return ops
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ParsedRecord):
             return NotImplemented
-        return self._record == other._record and self.ops == other.ops
+        return self.record == other.record and self.ops == other.ops
 
     def __hash__(self) -> int:
-        return hash(self._record)
+        return hash(self.record)
 
     def __repr__(self) -> str:
-        return f"ParsedRecord(record={self._record!r}, ops={self.ops!r})"
+        return f"ParsedRecord(record={self.record!r}, ops={self.ops!r})"
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ Layouts (offsets inside the kdo field) with their sources are in docs/REDO_FORMA
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -13,9 +14,13 @@ from typing import Final
 
 from drcommon.errors import ParseError
 
-from drcapture.redo.binary import Endian
+from drcapture.redo.binary import Endian, u16_array
+from drcapture.redo.layout import ByteOrder
 from drcapture.redo.vectors import ChangeVector
 from drcapture.redo.xid import Xid
+
+_XID: Final = {order: struct.Struct(order.value + "HHI") for order in ByteOrder}  # usn, slot, sqn
+_U32: Final = {order: struct.Struct(order.value + "I") for order in ByteOrder}
 
 # --- KTB redo field -----------------------------------------------------------------------
 KTB_OP: Final = 0  # u8: 0x01/0x11 'F' (carries the XID), 0x02 'C', 0x03 'Z', 0x04 'L' …
@@ -191,8 +196,7 @@ def parse_ktb(cv: ChangeVector, index: int) -> KtbRedo | None:
     if op in KTB_OP_F:
         start = 8 if flags & 0x08 else 4
         if len(f) >= start + 8:
-            e = cv.endian
-            xid = Xid(e.u16(f, start), e.u16(f, start + 2), e.u32(f, start + 4))
+            xid = Xid(*_XID[cv.endian.order].unpack_from(f, start))
     return KtbRedo(op=op, flags=flags, xid=xid)
 
 
@@ -248,16 +252,31 @@ def parse_row_op(cv: ChangeVector, kdo_index: int, ktb: KtbRedo | None) -> RowOp
     return parser(cv, kdo_index, kdo, ktb, code, e)
 
 
-def _base(kdo: memoryview, e: Endian, code: int, kdo_index: int, ktb: KtbRedo | None,
-          **kw: object) -> RowOp:
-    values: dict[str, object] = {
-        "code": code, "bdba": e.u32(kdo, KDO_BDBA), "slot": 0, "fb": 0,
-        "flags": kdo[KDO_FLAGS], "tabn": 0, "cc": 0, "columns": (), "rows": (),
-        "nrid": None, "hrid": None, "compressed": False, "next_field": kdo_index + 1,
-        "ktb": ktb,
-    }
-    values.update(kw)
-    return RowOp(**values)  # type: ignore[arg-type]
+def _base(kdo: memoryview, e: Endian, code: int, kdo_index: int, ktb: KtbRedo | None, *,
+          slot: int = 0, fb: int = 0, tabn: int = 0, cc: int = 0,
+          columns: tuple[Column, ...] = (), rows: tuple[RowImage, ...] = (),
+          nrid: tuple[int, int] | None = None, hrid: tuple[int, int] | None = None,
+          compressed: bool = False, next_field: int | None = None) -> RowOp:
+    return RowOp(code, _U32[e.order].unpack_from(kdo, KDO_BDBA)[0], slot, fb, kdo[KDO_FLAGS],
+                 tabn, cc, columns, rows, nrid, hrid, compressed,
+                 kdo_index + 1 if next_field is None else next_field, ktb)
+
+
+def _row_columns(cv: ChangeVector, first: int, count: int, nulls: memoryview,
+                 at: int) -> tuple[Column, ...]:
+    """``count`` columns, one field each from field ``first``, NULL where the bitmap at
+    ``nulls[at:]`` says so or the field is missing; an empty field is NULL too."""
+    fields, data = cv.fields, cv.data
+    have, bitmap_end = len(fields), len(nulls)
+    out: list[Column] = []
+    for c in range(count):
+        byte = at + (c >> 3)
+        value = None
+        if not (byte < bitmap_end and nulls[byte] & (1 << (c & 7))) and first + c < have:
+            offset, length = fields[first + c]
+            value = data[offset : offset + length] or None
+        out.append(Column(c, value))
+    return tuple(out)
 
 
 def _need(kdo: memoryview, size: int, code: int) -> None:
@@ -287,10 +306,7 @@ def _parse_irp(cv: ChangeVector, i: int, kdo: memoryview, ktb: KtbRedo | None, c
         # The whole (compressed) row image sits in one field: not decodable column-wise.
         columns, nxt, compressed = (), first + 1, True
     else:
-        columns = tuple(
-            Column(c, None if _bit(kdo, IRP_NULLS, c) else _field_value(cv, first + c))
-            for c in range(cc)
-        )
+        columns = _row_columns(cv, first, cc, kdo, IRP_NULLS)
         nxt = first + cc
     nrid = None if fb & FB_LAST else (e.u32(kdo, IRP_NRID_BDBA), e.u16(kdo, IRP_NRID_SLOT))
     hrid = None
@@ -319,7 +335,7 @@ def _parse_urp(cv: ChangeVector, i: int, kdo: memoryview, ktb: KtbRedo | None, c
         nxt = first + 2
     else:
         numbers_field = cv.field(first) if first < len(cv.fields) else memoryview(b"")
-        listed = [e.u16(numbers_field, 2 * k) for k in range(len(numbers_field) // 2)]
+        listed = u16_array(e.order, len(numbers_field) // 2).unpack_from(numbers_field, 0)
         total, present = nnew, nnew
         if len(listed) > nnew and first + len(listed) < len(cv.fields):
             total = len(listed)  # trailing NULL columns are listed but carry no field

@@ -8,14 +8,15 @@ first/last flags that tie several records into one logical row change.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
 
 from drcommon.errors import ParseError
 
-from drcapture.redo.binary import Buffer, Endian
-from drcapture.redo.layout import CV_SCN, UNDO_CLASS_BASE
+from drcapture.redo.binary import SCN_MAX, Buffer, Endian, u16_array
+from drcapture.redo.layout import CV_SCN, UNDO_CLASS_BASE, ByteOrder
 from drcapture.redo.ops.kdo import RowOp, parse_ktb, parse_row_op
 from drcapture.redo.vectors import ChangeVector, VectorSlot
 from drcapture.redo.xid import Xid
@@ -70,6 +71,29 @@ KTUCM_FLAGS: Final = 16  # u8: 0x04 = the transaction rolled back
 KTUCM_MIN: Final = 20
 KTUCM_ROLLBACK: Final = 0x04
 KTUCM_TIME_FIELD_LEN: Final = 4  # a last field of 4 bytes: u32 commit time (Unix seconds)
+
+
+# One unpack for the fixed fields the quick paths and the begin/end parsers read.
+_SLOT_SQN_FLAGS: Final = {  # ktudh / ktucm: slot u16 @0, wrap u32 @4, flags u8 @16
+    order: struct.Struct(order.value + "H2xI8xB") for order in ByteOrder
+}
+_SCN: Final = {order: struct.Struct(order.value + "IHH") for order in ByteOrder}
+_XID: Final = {order: struct.Struct(order.value + "HHI") for order in ByteOrder}  # usn, slot, sqn
+_KTUB: Final = {  # obj u32, data obj u32, (tsn, prev dba), opc layer, code, slot, (rci), flags
+    order: struct.Struct(order.value + "II8xBBBxH") for order in ByteOrder
+}
+_SUPP_HEAD: Final = {  # type u8, fb u8, (cc, 2 bytes), start undo u16 @6, start redo u16 @8
+    order: struct.Struct(order.value + "BB4xHH") for order in ByteOrder
+}
+_SUPP_ROW: Final = {order: struct.Struct(order.value + "IH") for order in ByteOrder}
+
+_KTUB_QUICK: Final = {  # ktub: obj u32 @0, opc layer u8 @16, code u8 @17, flags u16 @20
+    order: struct.Struct(order.value + "I12xBB2xH") for order in ByteOrder
+}
+assert KTUDH_SLOT == KTUCM_SLOT == 0 and KTUDH_SQN == KTUCM_SQN == 4
+assert KTUDH_FLAGS == KTUCM_FLAGS == 16 and KTUB_OPC_LAYER == 16 and KTUB_FLAGS == 20
+assert KTUB_SLOT == 18 and KTUB_DATA_OBJ == 4 and KTUDB_XID_SLOT == 10 and KTUDB_XID_SQN == 12
+assert SUPP_START_UNDO == 6 and SUPP_START_REDO == 8 and SUPP_SLOT == SUPP_BDBA + 4
 
 
 class UndoFlag(IntEnum):
@@ -208,10 +232,8 @@ def _need(cv: ChangeVector, index: int, size: int, what: str) -> memoryview:
 def parse_ktub(cv: ChangeVector, index: int) -> Ktub:
     """The ktub field at ``index``."""
     f = _need(cv, index, KTUB_MIN, "ktub")
-    e = cv.endian
-    return Ktub(obj=e.u32(f, KTUB_OBJ), data_obj=e.u32(f, KTUB_DATA_OBJ),
-                opc=(f[KTUB_OPC_LAYER], f[KTUB_OPC_CODE]), slot=f[KTUB_SLOT],
-                flags=e.u16(f, KTUB_FLAGS))
+    obj, data_obj, opc_layer, opc_code, slot, flags = _KTUB[cv.endian.order].unpack_from(f, 0)
+    return Ktub(obj=obj, data_obj=data_obj, opc=(opc_layer, opc_code), slot=slot, flags=flags)
 
 
 def parse_supplemental(cv: ChangeVector, index: int) -> Supplemental | None:
@@ -219,39 +241,43 @@ def parse_supplemental(cv: ChangeVector, index: int) -> Supplemental | None:
     if cv.field_len(index) < SUPP_MIN:
         return None
     f = cv.field(index)
-    e = cv.endian
+    order = cv.endian.order
     row = None
     if len(f) >= SUPP_ROW_MIN:
-        row = (e.u32(f, SUPP_BDBA), e.u16(f, SUPP_SLOT))
+        row = _SUPP_ROW[order].unpack_from(f, SUPP_BDBA)
     columns: list[tuple[int, bytes | None]] = []
-    if index + 2 < len(cv.fields):
+    fields = cv.fields
+    if index + 2 < len(fields):
         numbers = cv.field(index + 1)
         lengths = cv.field(index + 2)
         count = min(len(numbers), len(lengths)) // 2
+        array = u16_array(order, count)
+        listed, sizes = array.unpack_from(numbers, 0), array.unpack_from(lengths, 0)
+        data = cv.data
         for k in range(count):
             at = index + 3 + k
-            raw = bytes(cv.field(at)) if at < len(cv.fields) else b""
-            if e.u16(lengths, 2 * k) == 0:
-                raw = b""
-            columns.append((e.u16(numbers, 2 * k), raw or None))
-    return Supplemental(op_type=f[SUPP_TYPE], fb=f[SUPP_FB],
-                        start_undo=e.u16(f, SUPP_START_UNDO), start_redo=e.u16(f, SUPP_START_REDO),
+            raw = b""
+            if at < len(fields) and sizes[k]:
+                offset, length = fields[at]
+                raw = data[offset : offset + length]
+            columns.append((listed[k], raw or None))
+    op_type, fb, start_undo, start_redo = _SUPP_HEAD[order].unpack_from(f, 0)
+    return Supplemental(op_type=op_type, fb=fb, start_undo=start_undo, start_redo=start_redo,
                         row=row, columns=tuple(columns))
 
 
 def parse_5_1(cv: ChangeVector) -> UndoRecord:
     """5.1 undo record: ktudb, ktub, then (for row undo) KTB redo, kdo and row data."""
     f = _need(cv, 0, KTUDB_MIN, "ktudb")
-    e = cv.endian
-    xid = Xid(e.u16(f, KTUDB_XID_USN), e.u16(f, KTUDB_XID_SLOT), e.u32(f, KTUDB_XID_SQN))
+    usn, slot, sqn = _XID[cv.endian.order].unpack_from(f, KTUDB_XID_USN)
     ktub = parse_ktub(cv, 1)
     row_op = None
     supplemental = None
     if ktub.opc == (11, 1) and not ktub.flags & MULTI_BLOCK and len(cv.fields) > 3:
         row_op = parse_row_op(cv, 3, parse_ktb(cv, 2))
         supplemental = parse_supplemental(cv, row_op.next_field)
-    return UndoRecord(xid=xid, ktub=ktub, row_op=row_op, supplemental=supplemental,
-                      undo_rec=f[KTUDB_REC])
+    return UndoRecord(xid=Xid(usn, slot, sqn), ktub=ktub, row_op=row_op,
+                      supplemental=supplemental, undo_rec=f[KTUDB_REC])
 
 
 def parse_5_2(cv: ChangeVector) -> TxBegin:
@@ -262,8 +288,8 @@ def parse_5_2(cv: ChangeVector) -> TxBegin:
 
 def _begin(buf: Buffer, at: int, e: Endian, usn: int) -> TxBegin:
     """The 5.2 ktudh at ``at`` (checked to be long enough)."""
-    return TxBegin(xid=Xid(usn, e.u16(buf, at + KTUDH_SLOT), e.u32(buf, at + KTUDH_SQN)),
-                   flags=buf[at + KTUDH_FLAGS])
+    slot, sqn, flags = _SLOT_SQN_FLAGS[e.order].unpack_from(buf, at)
+    return TxBegin(xid=Xid(usn, slot, sqn), flags=flags)
 
 
 def parse_5_4(cv: ChangeVector) -> TxEnd:
@@ -278,8 +304,8 @@ def parse_5_4(cv: ChangeVector) -> TxEnd:
 
 def _end(buf: Buffer, at: int, e: Endian, usn: int, scn: int, unix_time: int | None) -> TxEnd:
     """The 5.4 ktucm at ``at`` (checked to be long enough)."""
-    return TxEnd(xid=Xid(usn, e.u16(buf, at + KTUCM_SLOT), e.u32(buf, at + KTUCM_SQN)),
-                 flags=buf[at + KTUCM_FLAGS], scn=scn, unix_time=unix_time)
+    slot, sqn, flags = _SLOT_SQN_FLAGS[e.order].unpack_from(buf, at)
+    return TxEnd(xid=Xid(usn, slot, sqn), flags=flags, scn=scn, unix_time=unix_time)
 
 
 # --- the same facts read straight from a scanned record (no ChangeVector built) ----------
@@ -301,8 +327,24 @@ def quick_end(data: bytes, slot: VectorSlot, e: Endian) -> TxEnd | None:
     unix_time = None
     if len(lengths) > 1 and lengths[-1] == KTUCM_TIME_FIELD_LEN:
         unix_time = e.u32(data, slot.field_at(len(lengths) - 1))
-    scn = e.scn(data, slot.offset + CV_SCN)
+    base, wrap, ext = _SCN[e.order].unpack_from(data, slot.offset + CV_SCN)
+    if base == 0xFFFFFFFF and wrap == 0xFFFF:  # read as Endian.scn reads it
+        scn = SCN_MAX
+    elif wrap & 0x8000:
+        scn = base | (ext << 32) | ((wrap & 0x7FFF) << 48)
+    else:
+        scn = base | (wrap << 32)
     return _end(data, slot.fields_at, e, (slot.cls - UNDO_CLASS_BASE) // 2, scn, unix_time)
+
+
+def quick_rollback(data: bytes, slot: VectorSlot, e: Endian) -> tuple[int, int, int] | None:
+    """For a 5.6 / 5.11: (object, undo segment, transaction slot), as
+    :func:`parse_partial_rollback` reads them."""
+    lengths = slot.lengths
+    if not lengths or lengths[0] < KTUB_MIN or slot.cls < UNDO_CLASS_BASE:
+        return None
+    obj, _, _, _, txn_slot, _ = _KTUB[e.order].unpack_from(data, slot.fields_at)
+    return obj, (slot.cls - UNDO_CLASS_BASE) // 2, txn_slot
 
 
 def quick_undo(data: bytes, slot: VectorSlot, e: Endian) -> tuple[int, bool] | None:
@@ -312,9 +354,9 @@ def quick_undo(data: bytes, slot: VectorSlot, e: Endian) -> tuple[int, bool] | N
     if len(lengths) < 2 or lengths[0] < KTUDB_MIN or lengths[1] < KTUB_MIN:
         return None
     at = slot.fields_at + ((lengths[0] + 3) & ~3)  # field 1: ktub
-    row_op = ((data[at + KTUB_OPC_LAYER], data[at + KTUB_OPC_CODE]) == (11, 1)
-              and not e.u16(data, at + KTUB_FLAGS) & MULTI_BLOCK and len(lengths) > 3)
-    return e.u32(data, at + KTUB_OBJ), row_op
+    obj, opc_layer, opc_code, flags = _KTUB_QUICK[e.order].unpack_from(data, at)
+    row_op = opc_layer == 11 and opc_code == 1 and not flags & MULTI_BLOCK and len(lengths) > 3
+    return obj, row_op
 
 
 def parse_partial_rollback(cv: ChangeVector) -> PartialRollback:

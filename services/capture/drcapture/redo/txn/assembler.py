@@ -21,7 +21,13 @@ from drcapture.dictionary.model import Dictionary, TableDef
 from drcapture.redo.ops.dispatch import ParsedRecord
 from drcapture.redo.ops.undo import TxBegin, TxEnd
 from drcapture.redo.records import Rba
-from drcapture.redo.txn.changes import Context, ValueDecoder, default_decoder, to_row_change
+from drcapture.redo.txn.changes import (
+    ColumnCache,
+    Context,
+    ValueDecoder,
+    default_decoder,
+    to_row_change,
+)
 from drcapture.redo.txn.pieces import Piece, PieceKind, RollbackMark, pieces_of
 from drcapture.redo.txn.rows import assemble
 from drcapture.redo.txn.state import (
@@ -49,6 +55,9 @@ class AssemblerOptions:
     include_unknown: bool = False  # report objects missing from the dictionary as OBJ# n
     wanted: TableFilter | None = None  # (owner, table) -> keep?; applied before decoding
     decoder: ValueDecoder | None = None  # default: drcapture.values.decode.decode_column
+    # Pass records of uncaptured objects over from their opcodes and object numbers
+    # (drcapture.redo.txn.triage); False decodes every record in full, the reference.
+    triage: bool = True
 
 
 @dataclass(slots=True)
@@ -99,6 +108,8 @@ class TransactionAssembler:
         self._decoder = options.decoder
         self._ctx = Context(db_id=options.db_id, db_name=options.db_name,
                             thread=options.thread, charsets=dictionary.charsets)
+        self._columns = ColumnCache(dictionary.charsets)
+        self._reasons: dict[int, tuple[TableDef | None, str | None]] = {}
 
     # -- feeding -----------------------------------------------------------------------
     def feed(self, record: ParsedRecord) -> list[CommittedTransaction]:
@@ -107,12 +118,23 @@ class TransactionAssembler:
         header = rec.header
         if header.timestamp is not None:
             self._last_ts = header.timestamp
-        quick = quick_effects(rec, self._keeps)
+        quick = quick_effects(rec, self._skip_reason) if self.options.triage else None
         if quick is None:
             return self._feed_decoded(record)
-        for obj in quick.dropped:
-            self._table(obj)  # counted as skipped, as the dropped piece would have been
-        return self._ends(quick.ends, record)
+        counters = self.counters
+        if quick.rollbacks:
+            owners = [self._slot_owner(usn, slot) for usn, slot, _ in quick.rollbacks]
+            if any(o is not None and self.store.count(o) for o in owners):
+                return self._feed_decoded(record)  # it might undo one of the owner's pieces
+            for owner, (_, _, reason) in zip(owners, quick.rollbacks, strict=True):
+                counters[reason if owner is not None else "rollback_without_transaction"] += 1
+        for reason in quick.dropped:
+            counters[reason] += 1  # as _add counts the piece it drops
+        return self._ends(quick.ends, record) if quick.ends else []
+
+    def _slot_owner(self, usn: int, slot: int) -> Xid | None:
+        """The open transaction holding undo segment ``usn``'s slot ``slot``."""
+        return next((x for x in self._open if x.usn == usn and x.slot == slot), None)
 
     def _feed_decoded(self, record: ParsedRecord) -> list[CommittedTransaction]:
         for item in pieces_of(record):
@@ -133,14 +155,6 @@ class TransactionAssembler:
                     done.append(committed)
         return done
 
-    def _keeps(self, obj: int) -> bool:
-        """Whether changes of ``obj`` are captured (:meth:`_table` without the counting)."""
-        table = self.dictionary.table_for(obj)
-        if table is None:
-            return self.options.include_unknown
-        wanted = self.options.wanted
-        return wanted is None or wanted(table.owner, table.name)
-
     def _begin(self, xid: Xid, record: ParsedRecord) -> OpenTransaction:
         txn = self._open.get(xid)
         if txn is None:
@@ -149,19 +163,31 @@ class TransactionAssembler:
             self._open[xid] = txn
         return txn
 
+    def _skip_reason(self, obj: int) -> str | None:
+        """Why changes of ``obj`` are not captured (the counter to bump), None if they are.
+
+        Remembered per object while the dictionary hands out the same table for it (the
+        filter is a pure predicate on the table's names)."""
+        table = self.dictionary.table_for(obj)
+        known = self._reasons.get(obj)
+        if known is not None and known[0] is table:
+            return known[1]
+        if table is None:
+            reason = None if self.options.include_unknown else "skipped_unknown_object"
+        else:
+            wanted = self.options.wanted
+            keep = wanted is None or wanted(table.owner, table.name)
+            reason = None if keep else "skipped_filtered"
+        self._reasons[obj] = (table, reason)
+        return reason
+
     def _table(self, obj: int) -> tuple[bool, TableDef | None]:
         """(keep?, table) for an object number, counting what is skipped."""
-        table = self.dictionary.table_for(obj)
-        if table is None:
-            if self.options.include_unknown:
-                return True, None
-            self.counters["skipped_unknown_object"] += 1
-            return False, None
-        wanted = self.options.wanted
-        if wanted is not None and not wanted(table.owner, table.name):
-            self.counters["skipped_filtered"] += 1
-            return False, table
-        return True, table
+        reason = self._skip_reason(obj)
+        if reason is not None:
+            self.counters[reason] += 1
+            return False, self.dictionary.table_for(obj)
+        return True, self.dictionary.table_for(obj)
 
     def _add(self, xid: Xid, piece: Piece) -> None:
         keep, _ = self._table(piece.obj)
@@ -175,7 +201,7 @@ class TransactionAssembler:
         self.counters["pieces"] += 1
 
     def _partial_rollback(self, mark: RollbackMark) -> None:
-        owner = next((x for x in self._open if x.same_slot(mark.xid)), None)
+        owner = self._slot_owner(mark.xid.usn, mark.xid.slot)
         if owner is None:
             self.counters["rollback_without_transaction"] += 1
             return
@@ -238,7 +264,7 @@ class TransactionAssembler:
             if row.compressed:
                 self.counters["compressed_rows"] += 1
             table = self.dictionary.table_for(row.obj)
-            out.append(to_row_change(row, table, self._ctx, self._decoder))
+            out.append(to_row_change(row, table, self._ctx, self._decoder, self._columns))
         return out
 
     # -- restart state -------------------------------------------------------------------

@@ -24,6 +24,7 @@ from drcapture.redo.txn.rows import LogicalRow
 ValueDecoder = Callable[[bytes | None, ColumnDef, Charsets], ColumnValue]
 
 UNKNOWN_OWNER = "UNKNOWN"
+_MAX_CACHED_TABLES = 100_000
 _LOB_TYPES = {OracleType.CLOB, OracleType.BLOB, OracleType.BFILE}
 _ROWID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -35,18 +36,21 @@ def default_decoder() -> ValueDecoder:
     return decode_column
 
 
-def _b64(value: int, width: int) -> str:
-    chars = []
-    for _ in range(width):
-        chars.append(_ROWID_ALPHABET[value & 0x3F])
-        value >>= 6
-    return "".join(reversed(chars))
+# Two base-64 digits per entry, for 12 bits at a time (a ROWID is built for every change).
+_PAIRS = tuple(a + b for a in _ROWID_ALPHABET for b in _ROWID_ALPHABET)
 
 
 def rowid(data_obj: int, bdba: int, slot: int) -> str:
     """The extended ROWID: data object, relative file, block, row (base 64)."""
-    return (_b64(data_obj, 6) + _b64(bdba >> 22, 3) + _b64(bdba & 0x3FFFFF, 6)
-            + _b64(slot, 3))
+    pairs, alphabet = _PAIRS, _ROWID_ALPHABET
+    block = bdba & 0x3FFFFF
+    rfile = bdba >> 22
+    return "".join((
+        pairs[(data_obj >> 24) & 0xFFF], pairs[(data_obj >> 12) & 0xFFF], pairs[data_obj & 0xFFF],
+        alphabet[(rfile >> 12) & 0x3F], pairs[rfile & 0xFFF],
+        pairs[(block >> 24) & 0xFFF], pairs[(block >> 12) & 0xFFF], pairs[block & 0xFFF],
+        alphabet[(slot >> 12) & 0x3F], pairs[slot & 0xFFF],
+    ))
 
 
 def unknown_table_name(obj: int) -> str:
@@ -71,8 +75,20 @@ class Context:
 
 def _position(row: LogicalRow, ctx: Context) -> SourcePosition:
     return SourcePosition(db_id=ctx.db_id, db_name=ctx.db_name, con_id=row.con_id,
-                          thread=ctx.thread, sequence=Rba.parse(row.rba).sequence, rba=row.rba,
+                          thread=ctx.thread, sequence=_sequence(row.rba), rba=row.rba,
                           scn=row.scn, sub_scn=row.sub_scn)
+
+
+def _sequence(rba: str) -> int:
+    """The log sequence of an RBA string (``0x000042.00055ad9.009c``) as written by
+    ``str(Rba)``, without parsing the rest."""
+    head, dot, _ = rba.partition(".")
+    if dot and head[:2] == "0x" and rba.count(".") == 2:
+        try:
+            return int(head[2:], 16)
+        except ValueError:
+            pass
+    return Rba.parse(rba).sequence  # anything unusual: its checks and its error
 
 
 def _info(column: ColumnDef, charsets: Charsets) -> ColumnInfo:
@@ -90,32 +106,71 @@ def _hex(raw: bytes | None) -> str | None:
     return None if raw is None else raw.hex().upper()
 
 
-def _known_image(values: dict[int, bytes | None] | None, table: TableDef, decode: ValueDecoder,
-                 charsets: Charsets, infos: dict[str, ColumnInfo]) -> dict[str, ColumnValue] | None:
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A stored column with what every change naming it repeats."""
+
+    column: ColumnDef
+    info: ColumnInfo
+    lob: bool
+
+
+class ColumnCache:
+    """Per table: its stored columns by segment number with their :class:`ColumnInfo`,
+    built once per table object (a captured table's changes name the same columns over
+    and over; ColumnInfo is immutable, so one instance serves them all)."""
+
+    def __init__(self, charsets: Charsets) -> None:
+        self.charsets = charsets
+        self._tables: dict[int, tuple[TableDef, dict[int, _Stored], tuple[_Stored, ...]]] = {}
+
+    def of(self, table: TableDef) -> tuple[dict[int, _Stored], tuple[_Stored, ...]]:
+        """(columns by segment number, stored columns in order) of ``table``."""
+        found = self._tables.get(id(table))
+        if found is None or found[0] is not table:
+            if len(self._tables) >= _MAX_CACHED_TABLES:
+                self._tables.clear()  # table objects replaced many times over: start afresh
+            by_seg: dict[int, _Stored] = {}
+            stored: list[_Stored] = []
+            for column in table.columns:
+                entry = _Stored(column, _info(column, self.charsets),
+                                column.type_code in _LOB_TYPES)
+                by_seg.setdefault(column.seg_col, entry)  # the first wins, as column_by_seg
+                if column.seg_col > 0:
+                    stored.append(entry)
+            found = self._tables[id(table)] = (table, by_seg, tuple(stored))
+        return found[1], found[2]
+
+
+def _known_image(values: dict[int, bytes | None] | None, by_seg: dict[int, _Stored],
+                 decode: ValueDecoder, charsets: Charsets,
+                 infos: dict[str, ColumnInfo]) -> dict[str, ColumnValue] | None:
     if values is None:
         return None
     image: dict[str, ColumnValue] = {}
     for col in sorted(values):
         raw = values[col]
-        column = table.column_by_seg(col)
-        if column is None:
+        entry = by_seg.get(col)
+        if entry is None:
             image[unknown_column_name(col)] = _hex(raw)
             infos.setdefault(unknown_column_name(col), ColumnInfo(type="UNKNOWN"))
             continue
-        infos.setdefault(column.name, _info(column, charsets))
-        if column.type_code in _LOB_TYPES and raw is not None:
+        column = entry.column
+        infos.setdefault(column.name, entry.info)
+        if entry.lob and raw is not None:
             image[column.name] = Unsupported(oracle_type=column.type_name, hex=None)
         else:
             image[column.name] = decode(raw, column, charsets)
     return image
 
 
-def _add_trailing_nulls(image: dict[str, ColumnValue], table: TableDef, charsets: Charsets,
+def _add_trailing_nulls(image: dict[str, ColumnValue], stored: tuple[_Stored, ...],
                         infos: dict[str, ColumnInfo]) -> None:
-    for column in table.columns:
-        if column.seg_col > 0 and column.name not in image:
-            image[column.name] = None
-            infos.setdefault(column.name, _info(column, charsets))
+    for entry in stored:
+        name = entry.column.name
+        if name not in image:
+            image[name] = None
+            infos.setdefault(name, entry.info)
 
 
 def _unknown_image(values: dict[int, bytes | None] | None,
@@ -131,8 +186,10 @@ def _unknown_image(values: dict[int, bytes | None] | None,
 
 
 def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
-                  decode: ValueDecoder) -> RowChange:
-    """Name and decode one logical row (``table`` None: an object without dictionary)."""
+                  decode: ValueDecoder, columns: ColumnCache | None = None) -> RowChange:
+    """Name and decode one logical row (``table`` None: an object without dictionary).
+
+    ``columns`` is a cache kept across calls (a fresh one when not given)."""
     infos: dict[str, ColumnInfo] = {}
     pk: tuple[str, ...]
     if table is None:
@@ -141,14 +198,15 @@ def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
         after = _unknown_image(row.after, infos)
     else:
         owner, name, pk = table.owner, table.name, table.pk
-        before = _known_image(row.before, table, decode, ctx.charsets, infos)
-        after = _known_image(row.after, table, decode, ctx.charsets, infos)
+        by_seg, stored = (columns or ColumnCache(ctx.charsets)).of(table)
+        before = _known_image(row.before, by_seg, decode, ctx.charsets, infos)
+        after = _known_image(row.after, by_seg, decode, ctx.charsets, infos)
         # Oracle does not store trailing NULL columns: a whole-row image (the new row of
         # an insert, the old row of a delete) names them, so apply writes NULL, not a default.
         if row.op is Operation.INSERT and after is not None:
-            _add_trailing_nulls(after, table, ctx.charsets, infos)
+            _add_trailing_nulls(after, stored, infos)
         elif row.op is Operation.DELETE and before is not None:
-            _add_trailing_nulls(before, table, ctx.charsets, infos)
+            _add_trailing_nulls(before, stored, infos)
     row_id = rowid(row.data_obj, row.row[0], row.row[1]) if row.row and row.data_obj else None
     return RowChange(op=row.op, owner=owner, table=name, obj=row.obj or None, pk=pk,
                      before=before, after=after, columns=infos, ddl=row.ddl,

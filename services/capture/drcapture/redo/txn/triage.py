@@ -19,7 +19,14 @@ from typing import NamedTuple
 
 from drcapture.redo.layout import CV_TYPE_ENCRYPTED
 from drcapture.redo.ops.dispatch import ROW_CODES
-from drcapture.redo.ops.undo import TxBegin, TxEnd, quick_begin, quick_end, quick_undo
+from drcapture.redo.ops.undo import (
+    TxBegin,
+    TxEnd,
+    quick_begin,
+    quick_end,
+    quick_rollback,
+    quick_undo,
+)
 from drcapture.redo.records import RedoRecord
 from drcapture.redo.vectors import VectorSlot
 
@@ -29,17 +36,22 @@ _ROW_CODES = frozenset(ROW_CODES)
 class QuickEffects(NamedTuple):
     """What a record without captured changes does to the assembler."""
 
-    dropped: tuple[int, ...]  # object of each change it carries, in order (all uncaptured)
-    ends: tuple[TxBegin | TxEnd, ...]  # transaction begins and ends, in order
+    dropped: list[str]  # why each change it carries is not captured, in order
+    ends: list[TxBegin | TxEnd]  # transaction begins and ends, in order
+    rollbacks: list[tuple[int, int, str]]  # partial rollbacks: (undo segment, slot, reason)
 
 
-def quick_effects(record: RedoRecord, keep: Callable[[int], bool]) -> QuickEffects | None:
-    """The record's effects when none of its undo records is for an object ``keep``
-    accepts; None when it must be decoded in full."""
+def quick_effects(record: RedoRecord,
+                  skip_reason: Callable[[int], str | None]) -> QuickEffects | None:
+    """The record's effects when ``skip_reason`` gives a reason to skip the object of each
+    of its undo records and partial rollbacks; None when it must be decoded in full."""
     slots = record.slots
     data, endian = record.data, record.endian
-    dropped: list[int] = []
+    dropped: list[str] = []
     ends: list[TxBegin | TxEnd] = []
+    rollbacks: list[tuple[int, int, str]] = []
+    undos: list[int] = []  # where the undo records are (their row ops are taken)
+    rolled: list[int] = []  # row ops taken by partial rollbacks
     for i, slot in enumerate(slots):
         if slot.typ & CV_TYPE_ENCRYPTED:
             continue  # decodes to a SkippedOp, which the assembler passes over
@@ -47,30 +59,63 @@ def quick_effects(record: RedoRecord, keep: Callable[[int], bool]) -> QuickEffec
         if layer == 5:
             if code == 1:
                 undo = quick_undo(data, slot, endian)
-                if undo is None or keep(undo[0]):
-                    return None
-                if undo[1] or _paired_row_op(slots, i):
-                    dropped.append(undo[0])  # the piece the assembler would have dropped
+                reason = skip_reason(undo[0]) if undo is not None else None
+                if undo is None or reason is None:
+                    return None  # a captured object (or a field too short to read here)
+                undos.append(i)
+                if undo[1] or _paired_row_op(slots, i) is not None:
+                    dropped.append(reason)  # the piece the assembler would have dropped
             elif code in (2, 4):
                 op = (quick_begin if code == 2 else quick_end)(data, slot, endian)
                 if op is None:
                     return None
                 ends.append(op)
-            elif code in (6, 11):
-                return None  # partial rollback: matched against buffered pieces
+            elif code in (6, 11) and not _rollback(record, i, skip_reason, undos, rolled,
+                                                   rollbacks):
+                return None
         elif layer == 24 and code == 1:
             return None  # DDL
-    return QuickEffects(tuple(dropped), tuple(ends))
+    return tuple.__new__(QuickEffects, (dropped, ends, rollbacks))
 
 
-def _paired_row_op(slots: tuple[VectorSlot, ...], undo: int) -> bool:
-    """Whether a row operation follows the undo at ``undo`` before the next undo or
-    partial rollback (how :func:`~drcapture.redo.txn.pieces.pieces_of` pairs them)."""
-    for slot in slots[undo + 1 :]:
-        if slot.typ & CV_TYPE_ENCRYPTED:
-            continue
-        if slot.layer == 11 and slot.code in _ROW_CODES:
-            return True
-        if slot.layer == 5 and slot.code in (1, 6, 11):
-            return False
-    return False
+def _rollback(record: RedoRecord, at: int, skip_reason: Callable[[int], str | None],
+              undos: list[int], rolled: list[int],
+              rollbacks: list[tuple[int, int, str]]) -> bool:
+    """Note the partial rollback at ``at``; False when it needs full decoding."""
+    mark = quick_rollback(record.data, record.slots[at], record.endian)
+    reason = skip_reason(mark[0]) if mark is not None else None
+    if mark is None or reason is None:
+        return False
+    applied = _rollback_row_op(record.slots, at, undos, rolled)
+    if applied is not None:  # otherwise pieces_of yields no mark for it
+        rolled.append(applied)
+        rollbacks.append((mark[1], mark[2], reason))
+    return True
+
+
+def _is_row_op(slot: VectorSlot) -> bool:
+    return (not slot.typ & CV_TYPE_ENCRYPTED and slot.layer == 11
+            and slot.code in _ROW_CODES)
+
+
+def _paired_row_op(slots: tuple[VectorSlot, ...], undo: int) -> int | None:
+    """The row operation that goes with the undo at ``undo``: the next one before any other
+    undo or partial rollback (how :func:`~drcapture.redo.txn.pieces.pieces_of` pairs)."""
+    for j in range(undo + 1, len(slots)):
+        slot = slots[j]
+        if _is_row_op(slot):
+            return j
+        if not slot.typ & CV_TYPE_ENCRYPTED and slot.layer == 5 and slot.code in (1, 6, 11):
+            return None
+    return None
+
+
+def _rollback_row_op(slots: tuple[VectorSlot, ...], at: int, undos: list[int],
+                     rolled: list[int]) -> int | None:
+    """The row operation a partial rollback at ``at`` applied: the one right before it,
+    else right after, if no earlier undo or rollback took it (as pieces_of pairs them)."""
+    taken = {_paired_row_op(slots, u) for u in undos} | set(rolled)
+    for j in (at - 1, at + 1):
+        if 0 <= j < len(slots) and j not in taken and _is_row_op(slots[j]):
+            return j
+    return None
