@@ -81,11 +81,7 @@ def test_service_command_starts_with_its_site_config(
         check=False,
     )
     output = result.stdout + result.stderr
-    if oracle_target and "gaierror" in output and result.returncode == 1:
-        # Known: python-oracledb (thin) raises socket.gaierror for an unknown host and
-        # drapply.adapters.oracle.connect catches only oracledb.Error, so the operator gets
-        # a traceback instead of "unreachable" and exit code 2.
-        pytest.xfail("drapply's Oracle target lets socket.gaierror escape as a traceback")
+    assert "Traceback" not in output, output
     assert "invalid configuration" not in output, output
     assert "cannot read secret file" not in output, output
     if program == "drappha":
