@@ -2,7 +2,8 @@
 
 Archived logs are recognised by their redo header, not by their names: names are a site
 convention (``arch1_15_1224959854.dbf``, ``thread_1_seq_15.arc`` …), headers are facts.
-Headers are read once per (path, size, mtime) and cached. When several places hold the
+Headers are read once per (location, signature) and cached. Where logs live is a
+:class:`~drcapture.stores.LogStore` (local or NFS directories today). When several places hold the
 same log, the first configured place wins. A gap in the sequence of a thread is an
 explicit :class:`~drcommon.errors.MissingLog`, never skipped.
 """
@@ -11,22 +12,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
-from fnmatch import fnmatch
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from drcommon.errors import DRError, MissingLog
 
-from drcapture.redo.blocks import FileSource, RedoFile, RedoHeader
+from drcapture.redo.blocks import RedoFile, RedoHeader
+from drcapture.stores import LocalFiles, LogStore, Signature, local_stores
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class LogFile:
-    """One redo log file and the facts of its header."""
+    """One redo log, where it is, and the facts of its header."""
 
-    path: Path
+    location: str
     thread: int
     sequence: int
     resetlogs_id: int
@@ -34,13 +35,20 @@ class LogFile:
     next_scn: int
     block_size: int
     online: bool = False
+    store: LogStore = field(default_factory=lambda: LocalFiles(()), compare=False, repr=False)
 
     @classmethod
     def from_header(
-        cls, path: Path, header: RedoHeader, block_size: int, *, online: bool = False
+        cls,
+        location: str,
+        header: RedoHeader,
+        block_size: int,
+        store: LogStore,
+        *,
+        online: bool = False,
     ) -> LogFile:
         return cls(
-            path,
+            location,
             header.thread,
             header.sequence,
             header.resetlogs_id,
@@ -48,17 +56,30 @@ class LogFile:
             header.next_scn,
             block_size,
             online,
+            store,
+        )
+
+    def open(self) -> RedoFile:
+        """The log, opened for reading (online logs tolerate unwritten blocks)."""
+        return RedoFile(self.store.open(self.location), online=self.online)
+
+    def reread(self) -> LogFile:
+        """The same location described again (an online log's header changes)."""
+        redo = self.open()
+        return LogFile.from_header(
+            self.location, redo.header, redo.block_size, self.store, online=self.online
         )
 
 
 def read_log_file(path: Path, *, online: bool = False) -> LogFile:
-    """Open a file's headers (raises CorruptRedo/UnsupportedFormat when it is not redo)."""
-    redo = RedoFile(FileSource(path), online=online)
-    return LogFile.from_header(path, redo.header, redo.block_size, online=online)
+    """Open a local file's headers (CorruptRedo/UnsupportedFormat when it is not redo)."""
+    store = LocalFiles((path,))
+    redo = RedoFile(store.open(str(path)), online=online)
+    return LogFile.from_header(str(path), redo.header, redo.block_size, store, online=online)
 
 
 class LogCatalog:
-    """Archived logs found in an ordered list of directories and/or explicit files."""
+    """Archived logs found in an ordered list of stores, plus online logs."""
 
     def __init__(
         self,
@@ -66,74 +87,65 @@ class LogCatalog:
         files: Iterable[Path] = (),
         patterns: str = "*",
         online: Iterable[Path] = (),
+        stores: Iterable[LogStore] = (),
     ) -> None:
-        self._directories = list(directories)
-        self._files = list(files)
-        self._online = list(online)
-        self._patterns = [p for p in patterns.split("|") if p]
-        self._cache: dict[Path, tuple[tuple[int, int], LogFile | None]] = {}
+        listed = tuple(files)
+        self._stores: list[LogStore] = [
+            *([LocalFiles(listed)] if listed else []),
+            *local_stores(directories, patterns),
+            *stores,
+        ]
+        self._online = LocalFiles(tuple(online), "online logs")
+        self._cache: dict[str, tuple[Signature, LogFile | None]] = {}
         self._by_key: dict[tuple[int, int], LogFile] = {}
-        self.unreadable: dict[Path, str] = {}
+        self.unreadable: dict[str, str] = {}
 
     def refresh(self) -> None:
         """Re-scan the places; cheap when nothing changed. Archived copies win over
         online logs of the same sequence: they are complete and cannot be reused."""
         found: dict[tuple[int, int], LogFile] = {}
-        for path in self._candidates():
-            entry = self._describe(path)
-            if entry is None:
-                continue
-            found.setdefault((entry.thread, entry.sequence), entry)
-        for path in self._online:
-            entry = self._describe_online(path)
+        for store in self._stores:
+            for location, signature in store.entries():
+                entry = self._describe(store, location, signature)
+                if entry is not None:
+                    found.setdefault((entry.thread, entry.sequence), entry)
+        for location, _ in self._online.entries():
+            entry = self._describe_online(location)
             if entry is not None:
                 found.setdefault((entry.thread, entry.sequence), entry)
         self._by_key = found
 
-    def _describe_online(self, path: Path) -> LogFile | None:
+    def _describe_online(self, location: str) -> LogFile | None:
         """An online log's header is rewritten at every log switch: never cached."""
         try:
-            entry = read_log_file(path, online=True)
+            redo = RedoFile(self._online.open(location), online=True)
+            entry = LogFile.from_header(
+                location, redo.header, redo.block_size, self._online, online=True
+            )
         except (DRError, OSError) as exc:
-            if self.unreadable.get(path) != str(exc):
-                log.warning(
-                    "online redo log not readable", extra={"file": str(path), "error": str(exc)}
-                )
-            self.unreadable[path] = str(exc)
+            self._note_unreadable(location, exc, "online redo log not readable")
             return None
-        self.unreadable.pop(path, None)
+        self.unreadable.pop(location, None)
         return entry
 
-    def _candidates(self) -> Iterable[Path]:
-        yield from self._files
-        for directory in self._directories:
-            if not directory.is_dir():
-                continue
-            for path in sorted(directory.iterdir()):
-                if path.is_file() and any(fnmatch(path.name, p) for p in self._patterns):
-                    yield path
-
-    def _describe(self, path: Path) -> LogFile | None:
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        signature = (stat.st_size, stat.st_mtime_ns)
-        cached = self._cache.get(path)
+    def _describe(self, store: LogStore, location: str, signature: Signature) -> LogFile | None:
+        cached = self._cache.get(location)
         if cached is not None and cached[0] == signature:
             return cached[1]
+        entry: LogFile | None = None
         try:
-            entry: LogFile | None = read_log_file(path)
-            self.unreadable.pop(path, None)
-        except DRError as exc:
-            entry = None
-            if self.unreadable.get(path) != str(exc):
-                log.warning(
-                    "not a readable redo log; ignored", extra={"file": str(path), "error": str(exc)}
-                )
-            self.unreadable[path] = str(exc)
-        self._cache[path] = (signature, entry)
+            redo = RedoFile(store.open(location))
+            entry = LogFile.from_header(location, redo.header, redo.block_size, store)
+            self.unreadable.pop(location, None)
+        except (DRError, OSError) as exc:
+            self._note_unreadable(location, exc, "not a readable redo log; ignored")
+        self._cache[location] = (signature, entry)
         return entry
+
+    def _note_unreadable(self, location: str, exc: BaseException, what: str) -> None:
+        if self.unreadable.get(location) != str(exc):
+            log.warning(what, extra={"file": location, "error": str(exc)})
+        self.unreadable[location] = str(exc)
 
     def threads(self) -> list[int]:
         return sorted({t for t, _ in self._by_key})
@@ -167,5 +179,5 @@ class LogCatalog:
             sequence=sequence if later[0] == sequence + 1 else f"{sequence}..{later[0] - 1}",
             scn_from=before.next_scn if before else None,
             scn_to=after.first_scn if after else None,
-            searched=", ".join(str(d) for d in self._directories) or "explicit files",
+            searched=", ".join(store.name for store in self._stores),
         )

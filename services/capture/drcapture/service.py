@@ -326,7 +326,7 @@ class CaptureService(ServiceBase):
                 current = reader.current_log
                 threads[str(thread)] = {
                     "sequence": current.sequence if current else None,
-                    "file": str(current.path) if current else None,
+                    "file": current.location if current else None,
                     "scn": reader.last_scn,
                     "oldest_needed_sequence": point.sequence if point else None,
                     "older_logs_kept": pipeline.retention()[thread]["older_logs_kept"],

@@ -19,10 +19,10 @@ from datetime import datetime
 
 from drcommon.errors import DRError, MissingLog, SourceError
 
-from drcapture.catalog import LogCatalog, LogFile, read_log_file
+from drcapture.catalog import LogCatalog, LogFile
 from drcapture.dictionary.model import TableDef
 from drcapture.redo.binary import SCN_MAX
-from drcapture.redo.blocks import BlockStatus, FileSource, RedoFile
+from drcapture.redo.blocks import BlockStatus, RedoFile
 from drcapture.redo.ops.direct import DirectLoad
 from drcapture.redo.ops.dispatch import OpCounters, ParsedRecord
 from drcapture.redo.reader import iter_records
@@ -93,12 +93,12 @@ class ThreadReader:
 
     def _open(self, entry: LogFile, state: ReadState) -> None:
         self._log = entry
-        self._redo = RedoFile(FileSource(entry.path), online=entry.online)
+        self._redo = entry.open()
         self._state = state
         self._records = iter_records(self._redo, state, self.counters)
         log.info(
             "reading redo log",
-            extra={"redo_thread": self.thread, "sequence": entry.sequence, "file": str(entry.path)},
+            extra={"redo_thread": self.thread, "sequence": entry.sequence, "file": entry.location},
         )
 
     def _open_first(self) -> bool:
@@ -185,7 +185,7 @@ class ThreadReader:
             self._open(archived, self._state)  # same block numbering, now complete
             return True
         try:
-            fresh = read_log_file(self._log.path, online=True)
+            fresh = self._log.reread()
         except DRError:
             fresh = None
         if fresh is None or fresh.sequence != sequence:
@@ -194,7 +194,7 @@ class ThreadReader:
                 "copy is in none of the configured locations",
                 thread=self.thread,
                 sequence=sequence,
-                file=str(self._log.path),
+                file=self._log.location,
                 scn_from=self.last_scn,
             )
         if self._state.stopped is BlockStatus.OVERWRITTEN:
@@ -202,7 +202,7 @@ class ThreadReader:
                 "online redo log overwritten while being read",
                 thread=self.thread,
                 sequence=sequence,
-                file=str(self._log.path),
+                file=self._log.location,
             )
         switched = fresh.next_scn != SCN_MAX
         # Look again from where we stopped: blocks written since (before the switch, if
