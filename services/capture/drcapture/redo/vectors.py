@@ -12,6 +12,8 @@ where each vector and its fields are (:class:`VectorSlot`), nothing more. The ob
 from __future__ import annotations
 
 import struct
+from functools import partial
+from itertools import accumulate
 from typing import Final, NamedTuple
 
 from drcommon.errors import CorruptRedo, ParseError
@@ -129,6 +131,9 @@ class ChangeVector:
                 f"data={self.data!r}, endian={self.endian!r})")
 
 
+_new_field = partial(tuple.__new__, Field)  # Field((offset, length)) without __new__'s checks
+
+
 class VectorSlot(NamedTuple):
     """Where one change vector sits in its record, as :func:`scan_vectors` found it."""
 
@@ -244,15 +249,12 @@ def scan_vectors(data: bytes, start: int, end: int, endian: Endian, *,
 def vector_at(data: bytes, slot: VectorSlot, index: int, endian: Endian, *,
               wide: bool) -> ChangeVector:
     """The :class:`ChangeVector` of a scanned slot (``index`` is 1-based)."""
-    fields: list[Field] = []
-    pos = slot.fields_at
-    new = tuple.__new__
-    for length in slot.lengths:
-        fields.append(new(Field, (pos, length)))
-        pos += (length + 3) & ~3
+    lengths = slot.lengths
+    # Field k starts where field k - 1 ends, 4-byte aligned (no fields: one start, unused).
+    starts = accumulate([(length + 3) & ~3 for length in lengths[:-1]], initial=slot.fields_at)
+    fields = tuple(map(_new_field, zip(starts, lengths, strict=False)))
     header = parse_vector_header(data, slot.offset, endian, wide=wide)
-    return ChangeVector(index, slot.offset, slot.end - slot.offset, header, tuple(fields), data,
-                        endian)
+    return ChangeVector(index, slot.offset, slot.end - slot.offset, header, fields, data, endian)
 
 
 def parse_vectors(data: bytes, start: int, end: int, endian: Endian, *,

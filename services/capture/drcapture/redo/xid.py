@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from drcommon.errors import ParseError
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Xid:
-    """An Oracle transaction id ``usn.slot.sqn``.
+class Xid(NamedTuple):
+    """An Oracle transaction id ``usn.slot.sqn`` (immutable, ordered, hashable; a named
+    tuple because one is read for every transaction begin and end).
 
     ``sqn`` is ``None`` where the redo names only the slot (partial-rollback vectors);
     :meth:`same_slot` compares such a partial id with a full one.

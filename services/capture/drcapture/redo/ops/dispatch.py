@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from drcommon.errors import ParseError
 
@@ -75,8 +76,7 @@ PARSERS: dict[tuple[int, int], Parser] = {
 SKIPPED_LAYERS = {10: "index change"}
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedVector:
+class ParsedVector(NamedTuple):
     """A change vector with its decoded operation."""
 
     vector: ChangeVector
@@ -129,27 +129,32 @@ class OpCounters:
 
 def decode_vector(cv: ChangeVector, counters: OpCounters | None = None) -> Op:
     """Decode one vector through the table; unknown opcodes are counted, never guessed."""
-    key = cv.header.opcode
-    name = f"{key[0]}.{key[1]}"
-    if cv.header.encrypted:
+    header = cv.header
+    key = (header.layer, header.code)
+    if header.typ & CV_TYPE_ENCRYPTED:
         op: Op = SkippedOp(key[0], key[1], "encrypted")
         if counters is not None:
-            counters.skipped[name] += 1
+            counters.skipped[_name(key)] += 1
         return op
     parser = PARSERS.get(key)
     if parser is None:
         reason = SKIPPED_LAYERS.get(key[0])
         if counters is not None:
-            (counters.skipped if reason else counters.unknown)[name] += 1
+            (counters.skipped if reason else counters.unknown)[_name(key)] += 1
         return SkippedOp(key[0], key[1], reason) if reason else UnknownOp(key[0], key[1])
     try:
         op = parser(cv)
     except ParseError as exc:
-        where = {"opcode": name, "vector": cv.index, **dict(exc.where)}
+        where = {"opcode": _name(key), "vector": cv.index, **dict(exc.where)}
         raise type(exc)(exc.message, **where) from exc
     if counters is not None:
-        counters.decoded[name] += 1
+        counters.decoded[_name(key)] += 1
     return op
+
+
+def _name(key: tuple[int, int]) -> str:
+    """``"5.1"``: how counters and errors name an opcode."""
+    return f"{key[0]}.{key[1]}"
 
 
 def decode_record(record: RedoRecord, counters: OpCounters | None = None) -> ParsedRecord:
@@ -158,8 +163,10 @@ def decode_record(record: RedoRecord, counters: OpCounters | None = None) -> Par
 
 
 def _decode_ops(record: RedoRecord, counters: OpCounters | None) -> tuple[ParsedVector, ...]:
+    new = tuple.__new__
     try:
-        return tuple(ParsedVector(cv, decode_vector(cv, counters)) for cv in record.vectors)
+        return tuple([new(ParsedVector, (cv, decode_vector(cv, counters)))
+                      for cv in record.vectors])
     except ParseError as exc:
         if "rba" in exc.where:
             raise

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 from drcommon.errors import ParseError
 
@@ -170,16 +170,15 @@ class UndoRecord:
         return self.ktub.obj
 
 
-@dataclass(frozen=True, slots=True)
-class TxBegin:
-    """5.2: a transaction takes an undo slot."""
+class TxBegin(NamedTuple):
+    """5.2: a transaction takes an undo slot. (Begin and end are named tuples: they are
+    read for every transaction, captured or not.)"""
 
     xid: Xid
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
-class TxEnd:
+class TxEnd(NamedTuple):
     """5.4: commit, or end of a rollback when ``rollback`` is set.
 
     ``scn`` is the vector's SCN: the commit SCN (the record's own SCN may be later);
@@ -289,7 +288,8 @@ def parse_5_2(cv: ChangeVector) -> TxBegin:
 def _begin(buf: Buffer, at: int, e: Endian, usn: int) -> TxBegin:
     """The 5.2 ktudh at ``at`` (checked to be long enough)."""
     slot, sqn, flags = _SLOT_SQN_FLAGS[e.order].unpack_from(buf, at)
-    return TxBegin(xid=Xid(usn, slot, sqn), flags=flags)
+    new = tuple.__new__  # named tuples built without their keyword-checking __new__
+    return new(TxBegin, (new(Xid, (usn, slot, sqn)), flags))
 
 
 def parse_5_4(cv: ChangeVector) -> TxEnd:
@@ -305,7 +305,8 @@ def parse_5_4(cv: ChangeVector) -> TxEnd:
 def _end(buf: Buffer, at: int, e: Endian, usn: int, scn: int, unix_time: int | None) -> TxEnd:
     """The 5.4 ktucm at ``at`` (checked to be long enough)."""
     slot, sqn, flags = _SLOT_SQN_FLAGS[e.order].unpack_from(buf, at)
-    return TxEnd(xid=Xid(usn, slot, sqn), flags=flags, scn=scn, unix_time=unix_time)
+    new = tuple.__new__
+    return new(TxEnd, (new(Xid, (usn, slot, sqn)), flags, scn, unix_time))
 
 
 # --- the same facts read straight from a scanned record (no ChangeVector built) ----------

@@ -227,10 +227,18 @@ class TransactionAssembler:
         if op.rollback:
             self.rollback(op.xid)
             return None
+        if not self.store.count(op.xid):
+            self._empty_commit(op.xid)  # what commit() does then; no time or RBA needed
+            return None
         ts = self._last_ts
         if op.unix_time:
             ts = datetime.fromtimestamp(op.unix_time, UTC)
         return self.commit(op.xid, scn=op.scn, rba=str(record.record.rba), ts=ts)
+
+    def _empty_commit(self, xid: Xid) -> None:
+        self._open.pop(xid, None)
+        self.store.drop(xid)
+        self.counters["empty_commits"] += 1
 
     def rollback(self, xid: Xid) -> None:
         """Discard a transaction (5.4 with the rollback flag)."""

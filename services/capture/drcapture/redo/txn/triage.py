@@ -14,7 +14,7 @@ unreported; damage to the record or vector layout is still reported (the scan ch
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from drcapture.redo.layout import CV_TYPE_ENCRYPTED
@@ -36,21 +36,22 @@ _ROW_CODES = frozenset(ROW_CODES)
 class QuickEffects(NamedTuple):
     """What a record without captured changes does to the assembler."""
 
-    dropped: list[str]  # why each change it carries is not captured, in order
-    ends: list[TxBegin | TxEnd]  # transaction begins and ends, in order
-    rollbacks: list[tuple[int, int, str]]  # partial rollbacks: (undo segment, slot, reason)
+    dropped: Sequence[str]  # why each change it carries is not captured, in order
+    ends: Sequence[TxBegin | TxEnd]  # transaction begins and ends, in order
+    rollbacks: Sequence[tuple[int, int, str]]  # partial rollbacks: (undo segment, slot, reason)
 
 
 def quick_effects(record: RedoRecord,
                   skip_reason: Callable[[int], str | None]) -> QuickEffects | None:
     """The record's effects when ``skip_reason`` gives a reason to skip the object of each
-    of its undo records and partial rollbacks; None when it must be decoded in full."""
+    of its undo records and partial rollbacks; None when it must be decoded in full.
+
+    Runs for every record: lists are only made for what the record holds."""
     slots = record.slots
     data, endian = record.data, record.endian
-    dropped: list[str] = []
-    ends: list[TxBegin | TxEnd] = []
-    rollbacks: list[tuple[int, int, str]] = []
-    undos: list[int] = []  # where the undo records are (their row ops are taken)
+    dropped: list[str] | tuple[()] = ()
+    ends: list[TxBegin | TxEnd] | tuple[()] = ()
+    rollbacks: list[tuple[int, int, str]] | None = None
     rolled: list[int] = []  # row ops taken by partial rollbacks
     for i, slot in enumerate(slots):
         if slot.typ & CV_TYPE_ENCRYPTED:
@@ -62,35 +63,39 @@ def quick_effects(record: RedoRecord,
                 reason = skip_reason(undo[0]) if undo is not None else None
                 if undo is None or reason is None:
                     return None  # a captured object (or a field too short to read here)
-                undos.append(i)
                 if undo[1] or _paired_row_op(slots, i) is not None:
-                    dropped.append(reason)  # the piece the assembler would have dropped
+                    # the piece the assembler would have dropped
+                    dropped = [*dropped, reason] if dropped else [reason]
             elif code in (2, 4):
                 op = (quick_begin if code == 2 else quick_end)(data, slot, endian)
                 if op is None:
                     return None
-                ends.append(op)
-            elif code in (6, 11) and not _rollback(record, i, skip_reason, undos, rolled,
-                                                   rollbacks):
-                return None
+                ends = [*ends, op] if ends else [op]
+            elif code in (6, 11):
+                rollbacks = [] if rollbacks is None else rollbacks
+                if not _rollback(record, i, skip_reason, rolled, rollbacks):
+                    return None
         elif layer == 24 and code == 1:
             return None  # DDL
-    return tuple.__new__(QuickEffects, (dropped, ends, rollbacks))
+    return tuple.__new__(QuickEffects, (dropped, ends, rollbacks or ()))
 
 
 def _rollback(record: RedoRecord, at: int, skip_reason: Callable[[int], str | None],
-              undos: list[int], rolled: list[int],
-              rollbacks: list[tuple[int, int, str]]) -> bool:
+              rolled: list[int], rollbacks: list[tuple[int, int, str]]) -> bool:
     """Note the partial rollback at ``at``; False when it needs full decoding."""
     mark = quick_rollback(record.data, record.slots[at], record.endian)
     reason = skip_reason(mark[0]) if mark is not None else None
     if mark is None or reason is None:
         return False
-    applied = _rollback_row_op(record.slots, at, undos, rolled)
+    applied = _rollback_row_op(record.slots, at, rolled)
     if applied is not None:  # otherwise pieces_of yields no mark for it
         rolled.append(applied)
         rollbacks.append((mark[1], mark[2], reason))
     return True
+
+
+def _is_undo(slot: VectorSlot) -> bool:
+    return not slot.typ & CV_TYPE_ENCRYPTED and slot.layer == 5 and slot.code == 1
 
 
 def _is_row_op(slot: VectorSlot) -> bool:
@@ -110,10 +115,10 @@ def _paired_row_op(slots: tuple[VectorSlot, ...], undo: int) -> int | None:
     return None
 
 
-def _rollback_row_op(slots: tuple[VectorSlot, ...], at: int, undos: list[int],
-                     rolled: list[int]) -> int | None:
+def _rollback_row_op(slots: tuple[VectorSlot, ...], at: int, rolled: list[int]) -> int | None:
     """The row operation a partial rollback at ``at`` applied: the one right before it,
     else right after, if no earlier undo or rollback took it (as pieces_of pairs them)."""
+    undos = [u for u in range(at) if _is_undo(slots[u])]
     taken = {_paired_row_op(slots, u) for u in undos} | set(rolled)
     for j in (at - 1, at + 1):
         if 0 <= j < len(slots) and j not in taken and _is_row_op(slots[j]):
