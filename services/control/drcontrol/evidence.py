@@ -52,10 +52,15 @@ def summarise_apply(status: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fencing(capture: dict[str, Any], apps: list[dict[str, Any]]) -> dict[str, Any]:
+def fencing_facts(capture: dict[str, Any], apps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Whether the old primary is known to be fenced: capture fenced or stopped, or an
+    appha attestation."""
     attestations = {a["name"]: a["attestation"] for a in apps if a.get("attestation")}
     attested = [name for name, att in attestations.items()
                 if isinstance(att, dict) and (att.get("fenced") or att.get("old_primary_fenced"))]
+    if capture.get("reachable") and capture.get("state") == "fenced":
+        return {"fenced": True, "how": f"capture fenced at SCN {capture.get('final_scn')}",
+                "attestations": attestations}
     if capture.get("reachable") and capture.get("state") == "stopped":
         return {"fenced": True, "how": "capture stopped (source quiesced)",
                 "attestations": attestations}
@@ -116,6 +121,7 @@ class EvidenceCollector:
         capture_facts = {**cap_meta, **({
             "state": cap.get("state"), "error_reported": cap.get("error"),
             "source_scn": cap.get("source_scn"), "safe_scn": cap.get("safe_scn"),
+            "final_scn": cap.get("final_scn"),
             "lag_seconds": cap.get("lag_seconds"),
             "last_published": cap.get("last_published")} if cap else {})}
         app_list = apps or []
@@ -128,7 +134,7 @@ class EvidenceCollector:
                                        "attestation")} for a in app_list]},
             "kafka": {**k_meta, **(kafka or {})},
             "dr_database": {**db_meta, **(db or {})},
-            "fencing": _fencing(capture_facts, app_list),
+            "fencing": fencing_facts(capture_facts, app_list),
             "site_group": {"database_primary": view.state.database_primary,
                            "replication": view.state.replication, "etag": view.etag},
         }

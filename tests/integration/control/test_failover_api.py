@@ -3,6 +3,7 @@ run against the stand-ins, reported."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -59,3 +60,26 @@ async def test_failover_with_postgresql_storage(tmp_path: Path, standins: StandI
     finally:
         with psycopg.connect(postgres_dsn, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+async def test_fence_answered_fencing_is_waited_for_not_repeated(
+        team: Team, standins: StandIns) -> None:
+    """capture answers a fence before its final SCN is known; control polls the status
+    for it. A fence some earlier attempt already requested is waited for, not asked again."""
+    standins.capture.fence_seconds = 1.0
+    done = await run_to_end(team, "failover")
+    assert done["state"] == "succeeded", done["outcome"]
+    assert standins.mutating(done["id"])["fence"] == 1
+    execution = (await team.viewer.client.get(f"/api/v1/executions/{done['id']}")).json()
+    fence = next(s for s in execution["steps"] if s["id"] == "fence_source")
+    assert fence["attempts"] == 1 and fence["output"]["final_scn"] == 5000, fence
+
+
+async def test_fence_requested_earlier_is_not_requested_again(
+        team: Team, standins: StandIns) -> None:
+    standins.capture.fence_at = time.monotonic()  # an attempt that died after asking
+    done = await run_to_end(team, "failover")
+    assert done["state"] == "succeeded", done["outcome"]
+    assert standins.mutating(done["id"])["fence"] == 0
+    report = (await team.viewer.client.get(f"/api/v1/operations/{done['id']}/report")).json()
+    assert report["rpo"]["cut_scn"] == 5000 and report["rpo"]["cut_source"] == "fence"

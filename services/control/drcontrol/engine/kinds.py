@@ -60,20 +60,42 @@ def _final_scn(status: dict[str, Any]) -> int | None:
 
 
 async def capture_fence(ctx: StepContext) -> StepOutcome:
-    """Fence (or quiesce) the source: final watermark, capture stops."""
+    """Fence the source: capture publishes everything read with a final watermark and
+    reads no more. Its answer may come before the final SCN is known ("fencing"), so the
+    step polls capture's status until ``final_scn`` is set; a fence already requested
+    (a resumed step) or finished is not asked for again."""
     client = _capture(ctx)
     status = await client.status()
     if ctx.simulate:
         return StepOutcome({"simulated": True, "capture_state": status.get("state")},
                            "simulated: capture left running")
+    if status.get("final_scn") is not None:
+        return StepOutcome({"final_scn": int(status["final_scn"]), "already": True},
+                           "capture was already fenced; not fenced again")
     if status.get("state") == "stopped":
         return StepOutcome({"final_scn": _final_scn(status), "already": True},
                            "capture was already stopped; not fenced again")
-    answer = await client.fence(ctx.op.id)
-    final = answer.get("final_scn")
-    if final is None:
-        raise StepFailed("capture's fence answer has no final_scn")
-    return StepOutcome({"final_scn": int(final), "already": False})
+    asked = not status.get("fence_requested")
+    if asked:
+        answer = await client.fence(ctx.op.id)
+        if answer.get("final_scn") is not None:
+            return StepOutcome({"final_scn": int(answer["final_scn"]), "already": False})
+    final = await _wait_final_scn(ctx, client)
+    return StepOutcome({"final_scn": final, "already": not asked},
+                       None if asked else "the fence was already requested; waited for it")
+
+
+async def _wait_final_scn(ctx: StepContext, client: CaptureClient) -> int:
+    """Poll capture until its fence has published everything (bounded by the step's
+    timeout); a capture that stops or fails first fails the step."""
+    while True:
+        await ctx.pause()
+        status = await client.status()
+        if status.get("final_scn") is not None:
+            return int(status["final_scn"])
+        if status.get("state") in ("stopped", "failed"):
+            raise StepFailed(f"capture {status.get('state')} before its fence completed: "
+                             f"{status.get('error')}")
 
 
 def _holding_at(schemas: dict[str, dict[str, Any]]) -> int | None:

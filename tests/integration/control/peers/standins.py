@@ -34,13 +34,25 @@ class CallLog:
 
 @dataclass
 class CaptureStandIn:
-    """capture: running until fenced or stopped."""
+    """capture: running until fenced or stopped. Like the real one, a fence is answered
+    at once with ``{"state": "fencing", "final_scn": null}``; the final SCN shows in the
+    status ``fence_seconds`` later (state ``fenced``)."""
 
     log: CallLog
     state: str = "running"
     source_scn: int = 5000
-    final_scn: int | None = None
+    fence_seconds: float = 0.3
+    fence_at: float | None = None
     reachable: bool = True
+
+    @property
+    def final_scn(self) -> int | None:
+        if self.fence_at is None or time.monotonic() - self.fence_at < self.fence_seconds:
+            return None
+        return self.source_scn
+
+    def current_state(self) -> str:
+        return "fenced" if self.final_scn is not None else self.state
 
     def app(self, token: str) -> FastAPI:
         app = FastAPI()
@@ -53,20 +65,22 @@ class CaptureStandIn:
         @app.get("/api/v1/status", dependencies=auth)
         async def status() -> dict[str, Any]:
             check()
-            return {"state": self.state, "error": None, "threads": {},
-                    "safe_scn": self.final_scn or self.source_scn,
+            return {"state": self.current_state(), "error": None,
+                    "threads": {"1": {"sequence": 7, "scn": self.source_scn,
+                                      "open_transactions": 0, "caught_up": True}},
+                    "safe_scn": self.final_scn or self.source_scn - 1,
+                    "fence_requested": self.fence_at is not None, "final_scn": self.final_scn,
                     "last_published": {"commit_scn": self.source_scn, "xid": "1.2.3"},
-                    "source_scn": self.source_scn, "lag_seconds": 0.5, "open_transactions": 0,
-                    "final_scn": self.final_scn}
+                    "source_scn": self.source_scn, "lag_seconds": 0.5}
 
         @app.post("/api/v1/fence", status_code=202, dependencies=auth)
         async def fence(request: Request) -> dict[str, Any]:
             check()
             self.log.add("capture", "fence", request)
-            if self.final_scn is None:
-                self.final_scn = self.source_scn
-            self.state = "stopped"
-            return {"final_scn": self.final_scn}
+            if self.fence_at is None:
+                self.fence_at = time.monotonic()
+            final = self.final_scn
+            return {"state": "fenced" if final is not None else "fencing", "final_scn": final}
 
         @app.post("/api/v1/stop", status_code=202, dependencies=auth)
         async def stop(request: Request) -> dict[str, Any]:
