@@ -52,6 +52,22 @@ def summarise_apply(status: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def summarise_capture(status: dict[str, Any]) -> dict[str, Any]:
+    """The figures an approver needs from capture's status. The source SCN is the newest
+    SCN capture has read from the source's redo (the highest of its threads; after a
+    fence, the final SCN), the best knowledge of where the source stopped."""
+    threads: dict[str, dict[str, Any]] = status.get("threads") or {}
+    read = [int(t["scn"]) for t in threads.values() if t.get("scn") is not None]
+    if status.get("final_scn") is not None:
+        read.append(int(status["final_scn"]))
+    return {
+        "state": status.get("state"), "error_reported": status.get("error"),
+        "source_scn": max(read) if read else None, "safe_scn": status.get("safe_scn"),
+        "final_scn": status.get("final_scn"), "lag_seconds": status.get("lag_seconds"),
+        "last_published": status.get("last_published"),
+    }
+
+
 def fencing_facts(capture: dict[str, Any], apps: list[dict[str, Any]]) -> dict[str, Any]:
     """Whether the old primary is known to be fenced: capture fenced or stopped, or an
     appha attestation."""
@@ -118,12 +134,7 @@ class EvidenceCollector:
                           peers.database.ping if peers.database else None),
             )
         )
-        capture_facts = {**cap_meta, **({
-            "state": cap.get("state"), "error_reported": cap.get("error"),
-            "source_scn": cap.get("source_scn"), "safe_scn": cap.get("safe_scn"),
-            "final_scn": cap.get("final_scn"),
-            "lag_seconds": cap.get("lag_seconds"),
-            "last_published": cap.get("last_published")} if cap else {})}
+        capture_facts = {**cap_meta, **(summarise_capture(cap) if cap else {})}
         app_list = apps or []
         view = await self._site_group.read()
         return {

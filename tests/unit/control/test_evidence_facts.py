@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drcontrol.evidence import fencing_facts
+from drcontrol.evidence import fencing_facts, summarise_capture
 
 
 def test_a_fenced_capture_proves_the_old_primary_fenced() -> None:
@@ -15,3 +15,14 @@ def test_a_fenced_capture_proves_the_old_primary_fenced() -> None:
     attested = fencing_facts({"reachable": False}, [{"name": "his",
                                                      "attestation": {"fenced": True}}])
     assert attested["fenced"] is True and "his" in attested["how"]
+
+
+def test_source_scn_is_the_newest_scn_capture_read() -> None:
+    status = {"state": "running", "threads": {"1": {"scn": 900}, "2": {"scn": 1200},
+                                              "3": {"scn": None}},
+              "safe_scn": 880, "final_scn": None, "last_published": {"commit_scn": 870}}
+    facts = summarise_capture(status)
+    assert facts["source_scn"] == 1200 and facts["safe_scn"] == 880
+    fenced = summarise_capture({**status, "state": "fenced", "final_scn": 1201})
+    assert fenced["source_scn"] == 1201 and fenced["final_scn"] == 1201
+    assert summarise_capture({"state": "running", "threads": {}})["source_scn"] is None

@@ -71,7 +71,7 @@ class CaptureStandIn:
                     "safe_scn": self.final_scn or self.source_scn - 1,
                     "fence_requested": self.fence_at is not None, "final_scn": self.final_scn,
                     "last_published": {"commit_scn": self.source_scn, "xid": "1.2.3"},
-                    "source_scn": self.source_scn, "lag_seconds": 0.5}
+                    "lag_seconds": 0.5}
 
         @app.post("/api/v1/fence", status_code=202, dependencies=auth)
         async def fence(request: Request) -> dict[str, Any]:
