@@ -36,8 +36,12 @@ def summarise_apply(status: dict[str, Any]) -> dict[str, Any]:
 
     lags = values("lag_seconds")
     applied = [int(v) for v in values("applied_scn")]
-    stream = [int(s.get("applied_scn") or 0) + int(s.get("lag_scn") or 0)
-              for s in schemas.values() if s.get("applied_scn") is not None]
+    # apply's lag_scn counts from what is done: the applied SCN or, when higher, the last
+    # watermark; their sum is the highest SCN seen on the topic.
+    stream = [max(int(s.get("applied_scn") or 0), int(s.get("watermark_scn") or 0))
+              + int(s.get("lag_scn") or 0)
+              for s in schemas.values()
+              if s.get("applied_scn") is not None or s.get("watermark_scn") is not None]
     return {
         "state": status.get("state"),
         "apply_measured_at": status.get("measured_at"),

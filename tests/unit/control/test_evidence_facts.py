@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drcontrol.evidence import fencing_facts, summarise_capture
+from drcontrol.evidence import fencing_facts, summarise_apply, summarise_capture
 
 
 def test_a_fenced_capture_proves_the_old_primary_fenced() -> None:
@@ -26,3 +26,16 @@ def test_source_scn_is_the_newest_scn_capture_read() -> None:
     fenced = summarise_capture({**status, "state": "fenced", "final_scn": 1201})
     assert fenced["source_scn"] == 1201 and fenced["final_scn"] == 1201
     assert summarise_capture({"state": "running", "threads": {}})["source_scn"] is None
+
+
+def test_stream_scn_is_the_highest_scn_apply_saw_past_a_watermark() -> None:
+    """apply's lag_scn = highest SCN seen - max(applied, watermark): a transaction at
+    250 queued behind a watermark at 200 must not put the cut at 150."""
+    status = {"state": "running", "schemas": {
+        "HR": {"state": "running", "applied_scn": 100, "watermark_scn": 200, "lag_scn": 50},
+        "FIN": {"state": "running", "applied_scn": 180, "watermark_scn": None, "lag_scn": 0},
+        "NEW": {"state": "running", "applied_scn": None, "watermark_scn": 120, "lag_scn": 0},
+    }}
+    summary = summarise_apply(status)
+    assert summary["stream_scn_max"] == 250
+    assert summary["applied_scn_min"] == 100
