@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from drcommon.errors import DRError
 from drcommon.http import add_health_and_metrics, require_token
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, status
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from drapply.adapters.registry import open_target
@@ -23,6 +23,12 @@ from drapply.settings import PRIMARY
 
 if TYPE_CHECKING:
     from drapply.service import ApplyService
+
+
+# control's operation id (docs/INTERFACES.md): a repeated call with it is the same request.
+OperationId = Annotated[
+    str | None, Header(alias="X-DR-Operation-Id", max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")
+]
 
 
 class HoldBody(BaseModel):
@@ -80,7 +86,7 @@ def _apply_router(service: ApplyService) -> APIRouter:
         return {"state": "stopped"}
 
     @router.post("/replay", status_code=status.HTTP_202_ACCEPTED)
-    async def replay(body: ReplayBody) -> dict[str, Any]:
+    async def replay(body: ReplayBody, operation_id: OperationId = None) -> dict[str, Any]:
         request = ReplayRequest(
             schemas=tuple(body.schemas) if body.schemas is not None else None,
             from_scn=body.from_scn,
@@ -90,7 +96,7 @@ def _apply_router(service: ApplyService) -> APIRouter:
             to_scn=body.to_scn,
         )
         try:
-            replay_id = await service.replay(request)
+            replay_id = await service.replay(request, operation_id)
         except ValueError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
         except DRError as exc:

@@ -171,11 +171,13 @@ async def replay_topics(settings: ApplySettings, request: ReplayRequest) -> dict
     return topics
 
 
-def new_audit(request: ReplayRequest, ranges: dict[str, tuple[int, int]]) -> AuditRow:
+def new_audit(
+    request: ReplayRequest, ranges: dict[str, tuple[int, int]], audit_id: str | None = None
+) -> AuditRow:
     detail = {k: v for k, v in asdict(request).items() if k != "requested_by"}
     detail["ranges"] = {topic: list(r) for topic, r in ranges.items()}
     return AuditRow(
-        audit_id=uuid.uuid4().hex,
+        audit_id=audit_id or uuid.uuid4().hex,
         action="replay",
         requested_by=request.requested_by,
         detail=detail,

@@ -320,13 +320,18 @@ class ApplyService(ServiceBase):
             await asyncio.sleep(1.0)
 
     # -- replay --------------------------------------------------------------------------------
-    async def replay(self, request: ReplayRequest) -> str:
-        """Start a replay; returns its audit id (the audit row records the result)."""
+    async def replay(self, request: ReplayRequest, operation_id: str | None = None) -> str:
+        """Start a replay; returns its audit id (the audit row records the result). With
+        control's operation id the audit id is that id, and asking again with it answers
+        the first replay instead of starting another."""
         request.check()
+        target = self.settings.target_named(request.target)
+        if operation_id is not None and await asyncio.to_thread(_has_audit, target, operation_id):
+            log.info("replay already requested by this operation", extra={"audit_id": operation_id})
+            return operation_id
         topics = await replay_topics(self.settings, request)
         ranges = await locate(self.settings, topics, request)
-        audit = new_audit(request, ranges)
-        target = self.settings.target_named(request.target)
+        audit = new_audit(request, ranges, operation_id)
         await asyncio.to_thread(_add_audit, target, audit)
         log.warning("replay requested", extra={"audit_id": audit.audit_id,
                                                "requested_by": request.requested_by})  # fmt: skip
@@ -373,6 +378,14 @@ class ApplyService(ServiceBase):
         except (DRError, ValueError) as exc:
             result = ("failed", {"error": str(exc)})
         await asyncio.to_thread(_finish_audit, target, audit_id, *result)
+
+
+def _has_audit(target: Any, audit_id: str) -> bool:
+    session = open_target(target).connect(admin=True)
+    try:
+        return any(a.audit_id == audit_id for a in session.audits(limit=1_000_000))
+    finally:
+        session.close()
 
 
 def _add_audit(target: Any, audit: Any) -> None:
