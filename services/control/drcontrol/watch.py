@@ -26,7 +26,6 @@ from drcontrol.storage.base import Storage
 
 log = logging.getLogger(__name__)
 Notify = Callable[[str, dict[str, Any]], None]
-DOWN_STATES = frozenset({"down", "failed", "unhealthy", "critical"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +86,19 @@ def _apply_error(snapshot: Snapshot) -> bool:
     return summary["state"] == "failed" or bool(summary["schemas_in_error"])
 
 
+def app_down(app: dict[str, Any]) -> bool:
+    """appha's view of one application: the site it is active at is down (its checks
+    failed ``fall`` times). appha's states (healthy, degraded, on_standby, …) describe the
+    life cycle, not availability, so the site verdict is what counts."""
+    sites = app.get("sites") or {}
+    active = sites.get(str(app.get("active_site"))) or {}
+    return active.get("status") == "down"
+
+
 def _apps_down(snapshot: Snapshot) -> frozenset[str]:
     if snapshot.appha is None or not snapshot.appha.ok:
         return frozenset()
-    return frozenset(str(a.get("name")) for a in snapshot.appha.data
-                     if str(a.get("state", "")).lower() in DOWN_STATES)
+    return frozenset(str(a.get("name")) for a in snapshot.appha.data if app_down(a))
 
 
 def decide_alerts(prev: AlertState, snapshot: Snapshot, lag_threshold: float,

@@ -15,7 +15,7 @@ from drcontrol.model import (
     StepRecord,
     StepState,
 )
-from drcontrol.watch import AlertState, Reading, Snapshot, decide_alerts
+from drcontrol.watch import AlertState, Reading, Snapshot, app_down, decide_alerts
 
 
 def step(index: int, kind: str, output: dict[str, Any], state: StepState = StepState.SUCCEEDED,
@@ -75,7 +75,23 @@ def snap(lag: float | None = 1.0, capture_state: str | None = "running",
     capture = (Reading({"state": capture_state}, 1.0) if capture_state
                else Reading(None, 1.0, "refused"))
     return Snapshot(1.0, capture=capture, apply=apply,
-                    appha=Reading(apps or [{"name": "web", "state": "healthy"}], 1.0))
+                    appha=Reading(apps or [appha_app("healthy", "up")], 1.0))
+
+
+def appha_app(state: str, active_status: str, active: str = "primary") -> dict[str, Any]:
+    """One application as appha's GET /api/v1/apps shows it."""
+    other = "standby" if active == "primary" else "primary"
+    return {"name": "web", "mode": "manual", "state": state, "active_site": active,
+            "sites": {active: {"status": active_status, "availability": 0.9},
+                      other: {"status": "up", "availability": 1.0}}}
+
+
+def test_an_app_is_down_when_its_active_site_is_down() -> None:
+    assert app_down(appha_app("degraded", "down"))
+    assert app_down(appha_app("on_standby", "down", active="standby"))
+    assert not app_down(appha_app("healthy", "up"))
+    assert not app_down(appha_app("switch_failed", "up"))  # blocked, still serving
+    assert not app_down({"name": "web", "state": "healthy"})  # no site view: unknown
 
 
 def test_alerts_fire_once_and_resolve() -> None:
@@ -84,7 +100,7 @@ def test_alerts_fire_once_and_resolve() -> None:
     state, notes = decide_alerts(state, snap(lag=120), 60)
     assert notes == []
     state, notes = decide_alerts(state, snap(lag=5, capture_state=None,
-                                             apps=[{"name": "web", "state": "down"}]), 60)
+                                             apps=[appha_app("degraded", "down")]), 60)
     kinds = {(k, d["state"]) for k, d in notes}
     assert kinds == {("alert.lag", "resolved"), ("alert.capture_stopped", "firing"),
                      ("alert.app_down", "firing")}

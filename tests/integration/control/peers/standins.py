@@ -212,7 +212,8 @@ class ApphaStandIn:
 
         @app.get("/api/v1/apps", dependencies=auth)
         async def apps() -> list[dict[str, Any]]:
-            return [{"name": n, **a, "maintenance": False, "checks": [], "attestation": None}
+            return [{"name": n, **a, "maintenance": False, "checks": [], "attestation": None,
+                     "sites": {"primary": {"status": "up"}, "standby": {"status": "up"}}}
                     for n, a in self.apps.items()]
 
         def start(name: str, body: dict[str, Any], request: Request, back: bool) -> None:
