@@ -51,6 +51,30 @@ async def test_app_failover_from_appha_runs_and_switches_one_app(team: Team,
         await appha.close()
 
 
+async def test_app_failover_asking_for_a_switchback_moves_the_app_home(
+        team: Team, standins: StandIns) -> None:
+    """appha opens app_failover for both directions; its evidence says which."""
+    standins.appha.apps["payments"]["active_site"] = "standby"
+    appha = await appha_client(team)
+    try:
+        created = await appha.client.post("/api/v1/operations", json={
+            "type": "app_failover", "app": "payments", "reason": "standby down 3 checks",
+            "evidence": {"direction": "switchback", "from_site": "standby",
+                         "to_site": "primary"}})
+        assert created.status_code == 202, created.text
+        op_id = created.json()["id"]
+        op = await team.approver.wait_state(op_id, "awaiting_approval")
+        assert (await team.approver.approve(op_id, op["evidence_digest"])).status_code == 200
+        done = await team.approver.wait_state(op_id, "succeeded", "failed", "step_failed")
+        assert done["state"] == "succeeded", done["outcome"]
+        assert standins.mutating(op_id) == {"switchback:payments": 1}
+        assert standins.appha.apps["payments"]["active_site"] == "primary"
+        sites = (await team.viewer.client.get("/api/v1/sites")).json()
+        assert sites["apps"]["payments"] == "primary"
+    finally:
+        await appha.close()
+
+
 async def test_freeze_refuses_appha_and_flapping_blocks_until_acknowledged(
         tmp_path: Path, standins: StandIns, kafka_bootstrap: str) -> None:
     settings: dict[str, Any] = {"automation": {"flap_max_switches": 1},

@@ -234,6 +234,15 @@ async def _apps_for(ctx: StepContext) -> list[str]:
     return [str(app["name"]) for app in await ctx.peers.appha.apps()]
 
 
+def _switch_back(ctx: StepContext) -> bool:
+    """Towards the home site? The runbook says, except for the application an appha
+    request is about: appha asks for a switch or a switchback (``evidence.direction``)."""
+    asked = (ctx.op.requester_evidence or {}).get("direction")
+    if ctx.param("scope") == "operation_app" and asked in ("switch", "switchback"):
+        return bool(asked == "switchback")
+    return bool(ctx.param("direction") == "to_primary")
+
+
 async def apps_switch(ctx: StepContext) -> StepOutcome:
     """Move traffic through appha; success only when appha verified it end to end."""
     appha = ctx.peers.appha
@@ -242,7 +251,7 @@ async def apps_switch(ctx: StepContext) -> StepOutcome:
     apps = await _apps_for(ctx)
     if not apps:
         raise StepFailed("no applications to switch; traffic cannot be verified")
-    back = ctx.param("direction") == "to_primary"
+    back = _switch_back(ctx)
     if ctx.simulate:
         known = {a["name"]: a for a in await appha.apps()}
         missing = [app for app in apps if app not in known]
