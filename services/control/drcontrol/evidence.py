@@ -74,10 +74,12 @@ def summarise_capture(status: dict[str, Any]) -> dict[str, Any]:
 
 def fencing_facts(capture: dict[str, Any], apps: list[dict[str, Any]]) -> dict[str, Any]:
     """Whether the old primary is known to be fenced: capture fenced or stopped, or an
-    appha attestation."""
+    appha attestation that the home site (``primary``) no longer serves and that it holds
+    enough signals (``sufficient``: fence succeeded, no vantage point sees it serving)."""
     attestations = {a["name"]: a["attestation"] for a in apps if a.get("attestation")}
     attested = [name for name, att in attestations.items()
-                if isinstance(att, dict) and (att.get("fenced") or att.get("old_primary_fenced"))]
+                if isinstance(att, dict) and att.get("site") == "primary"
+                and att.get("sufficient") is True]
     if capture.get("reachable") and capture.get("state") == "fenced":
         return {"fenced": True, "how": f"capture fenced at SCN {capture.get('final_scn')}",
                 "attestations": attestations}

@@ -12,9 +12,28 @@ def test_a_fenced_capture_proves_the_old_primary_fenced() -> None:
     assert stopped["fenced"] is True
     running = fencing_facts({"reachable": True, "state": "running"}, [])
     assert running["fenced"] is False
-    attested = fencing_facts({"reachable": False}, [{"name": "his",
-                                                     "attestation": {"fenced": True}}])
+
+
+
+def attestation(site: str, sufficient: bool) -> dict[str, object]:
+    """appha's attestation as its GET /api/v1/apps shows it (drappha.guard)."""
+    return {"site": site, "operation_id": "request-1",
+            "fence": {"configured": True, "ok": sufficient, "detail": "exit 0"},
+            "vantages": [], "lease": {"seconds": 30, "last_seen_alive_at": None,
+                                      "expired": True},
+            "signals": ["fence", "lease"] if sufficient else [], "sufficient": sufficient,
+            "at": 1.0}
+
+
+def test_a_sufficient_appha_attestation_of_the_home_site_counts() -> None:
+    down = {"reachable": False}
+    apps = [{"name": "his", "attestation": attestation("primary", True)}]
+    attested = fencing_facts(down, apps)
     assert attested["fenced"] is True and "his" in attested["how"]
+    weak = [{"name": "his", "attestation": attestation("primary", False)}]
+    assert fencing_facts(down, weak)["fenced"] is False
+    standby = [{"name": "his", "attestation": attestation("standby", True)}]
+    assert fencing_facts(down, standby)["fenced"] is False
 
 
 def test_source_scn_is_the_newest_scn_capture_read() -> None:
