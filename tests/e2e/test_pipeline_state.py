@@ -11,58 +11,19 @@ import os
 import sqlite3
 import subprocess
 import sys
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 from drcapture.redo.workload_build import build_workload
 from drcapture.redo.workload_result import BuiltWorkload
 
+from tests.support.state import COLUMNS, canonical, source_state
 from tests.support.workloads import random_workload
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 BIN = Path(sys.executable).parent
-COLUMNS = {
-    ("SI", "PERSON"): ("ID", "NAME", "ADDRESS", "BALANCE", "BORN"),
-    ("HIS", "VISIT"): ("ID", "PERSON_ID", "DOCTOR", "FEE"),
-}
-
-
-def source_state(built: BuiltWorkload) -> dict[tuple[str, str], dict[str, tuple[Any, ...]]]:
-    """Replay the committed transactions on plain dictionaries: the reference."""
-    tables: dict[tuple[str, str], dict[str, dict[str, Any]]] = {k: {} for k in COLUMNS}
-    for tx in built.expected:
-        for change in tx.changes:
-            rows = tables[(change.owner, change.table)]
-            if change.op.value == "insert":
-                assert change.after is not None
-                rows[str(change.after["ID"])] = dict(change.after)
-            elif change.op.value == "update":
-                assert change.before is not None and change.after is not None
-                rows[str(change.before["ID"])].update(change.after)
-            else:
-                assert change.before is not None
-                del rows[str(change.before["ID"])]
-    return {
-        key: {pk: tuple(row.get(c) for c in COLUMNS[key]) for pk, row in rows.items()}
-        for key, rows in tables.items()
-    }
-
-
-def _canonical(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, Decimal | int):
-        text = format(Decimal(value), "f")
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> None:
     done = subprocess.run(
         args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False
@@ -142,7 +103,7 @@ def test_postgres_equals_source(
         for (owner, table), columns in COLUMNS.items():
             cols = ", ".join(c.lower() for c in columns)
             rows = conn.execute(f'SELECT {cols} FROM "{renames[owner]}".{table.lower()}').fetchall()
-            got = {_canonical(r[0]): tuple(_canonical(v) for v in r) for r in rows}
+            got = {canonical(r[0]): tuple(canonical(v) for v in r) for r in rows}
             assert got == expected[(owner, table)], f"{owner}.{table} differs from the source"
     assert sum(len(v) for v in expected.values()) > 100
 
@@ -173,5 +134,5 @@ def test_sqlite_equals_source(
         db = sqlite3.connect(tmp_path / f"dr.{owner}.sqlite")
         cols = ", ".join(f'"{c}"' for c in columns)
         rows = db.execute(f'SELECT {cols} FROM "{table}"').fetchall()
-        got = {_canonical(r[0]): tuple(_canonical(v) for v in r) for r in rows}
+        got = {canonical(r[0]): tuple(canonical(v) for v in r) for r in rows}
         assert got == expected[(owner, table)], f"{owner}.{table} differs from the source"
