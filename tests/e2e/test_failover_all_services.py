@@ -16,6 +16,7 @@ and verify traffic. The DR tables must then equal the source's, row by row.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -212,8 +213,23 @@ def test_drill_changes_nothing_users_see_and_resumes_apply(site: DrSite) -> None
     before = _replicating(site)
     published = before["capture"]["transactions_published"]
 
-    op_id = _request(site, {"type": "drill", "drill_of": "failover", "reason": "quarterly drill"})
-    _approve(site, op_id)
+    # This time through drctl, as people at the console would: request (waits for the
+    # evidence), read it, confirm what was shown and wait for the end, print the report.
+    requested = site.drctl(OPERATOR, "--json", "drill", "request", "--of", "failover",
+                           "-r", "quarterly drill")
+    assert requested.returncode == 0, requested.stdout + requested.stderr
+    op_id = json.loads(requested.stdout)["id"]
+    shown = site.drctl(APPROVER, "drill", "show", op_id)
+    assert shown.returncode == 0 and op_id in shown.stdout, shown.stdout + shown.stderr
+    assert "evidence digest: " in shown.stdout and "source SCN None" not in shown.stdout, \
+        shown.stdout
+    approved = site.drctl(APPROVER, "drill", "approve", op_id, "--accept-seconds", "30",
+                          "-m", "drill evidence read", "--yes", "--wait", "--timeout", "90")
+    assert approved.returncode == 0, approved.stdout + approved.stderr + site.tails("control")
+    html = site.tmp / "drill-report.html"
+    printed = site.drctl(OPERATOR, "drill", "report", op_id, "--html", str(html))
+    assert printed.returncode == 0 and "succeeded" in printed.stdout, printed.stdout
+    assert op_id in html.read_text(encoding="utf-8")
     report = _finished(site, op_id)
 
     assert report["outcome"]["state"] == "succeeded"
