@@ -209,6 +209,36 @@ def test_failover_through_all_four_services(site: DrSite) -> None:
     _audit_ok(site)
 
 
+def test_failover_with_capture_gone_cuts_at_the_stream_end(site: DrSite) -> None:
+    """The home site is gone with its capture: the fence is skipped (unreachable), apply
+    is drained to the highest SCN in the stream, and the report does not claim zero loss
+    it cannot prove; the DR copy is still exactly what capture had published."""
+    _replicating(site)
+    capture = site.procs["capture"]
+    assert capture.proc is not None
+    capture.proc.kill()
+    capture.proc.wait(10)
+
+    op_id = _request(site, {"type": "failover", "reason": "home site lost with capture"})
+    op = _approve(site, op_id)
+    assert op["evidence"]["facts"]["capture"]["reachable"] is False
+    report = _finished(site, op_id)
+
+    steps = {s["id"]: s["state"] for s in report["steps"]}
+    assert steps["fence_source"] == "skipped", steps
+    rpo = report["rpo"]
+    assert rpo["cut_source"] == "stream" and rpo["zero_data_loss"] is False, rpo
+    assert rpo["cut_scn"] >= site.built.expected[-1].commit_scn, rpo
+    assert postgres_state(site.postgres_dsn, site.schemas) == source_state(site.built)
+    assert _promotions(site) == 1 and site.front_says() == "OK site=local"
+    assert site.mutating_calls(op_id) == {
+        "apply POST /api/v1/hold": 1,
+        "apply POST /api/v1/stop": 1,
+        f"appha POST /api/v1/apps/{APP}/switch": 1,
+    }
+    _audit_ok(site)
+
+
 def test_drill_changes_nothing_users_see_and_resumes_apply(site: DrSite) -> None:
     before = _replicating(site)
     published = before["capture"]["transactions_published"]
