@@ -256,7 +256,7 @@ class DrSite:
 
     def appha_config(self) -> Path:
         log = self.actions
-        check = {"interval_seconds": 0.5, "timeout_seconds": 0.4, "rise": 1, "fall": 2}
+        check = {"interval_seconds": 1.0, "timeout_seconds": 0.9, "rise": 1, "fall": 2}
 
         def site(name: str, marker: str) -> dict[str, Any]:
             return {
@@ -289,7 +289,7 @@ class DrSite:
                 "standby": site("local", "site=local"),
                 "detection": {"switch_after_failures": 3, "switch_after_seconds": 2.0,
                               "grace_seconds": 0.0},
-                "anti_flap": {"hold_down_seconds": 1.0, "min_switch_interval_seconds": 1.0},
+                "anti_flap": {"hold_down_seconds": 2.0, "min_switch_interval_seconds": 1.0},
                 "switch": {"target_ready_timeout_seconds": 5.0, "lease_seconds": 1.0},
                 "traffic": {"kind": "nginx", "file": str(self.upstream), "upstream": "his_up",
                             "reload_argv": [reload], "timeout_seconds": 5},
