@@ -68,3 +68,19 @@ class Governance:
         await self.d.recorder.record(who.user, "block.acknowledged", app, comment=comment)
         self.d.bus.publish("sites", {"etag": view.etag})
         return view
+
+    async def automatic_switch(self, who: Principal, app: str, operation_id: str) -> None:
+        """appha switched ``app`` by itself (auto mode): it counts towards anti-flapping
+        like an app_failover request, so the permit refuses once the limit is reached."""
+        now = self.d.clock()
+        window = self.d.settings.automation.flap_window_seconds
+
+        def note(state: SiteGroupState) -> SiteGroupState:
+            recent = [t for t in state.auto_switches.get(app, []) if now - t < window]
+            return state.model_copy(update={"auto_switches": {**state.auto_switches,
+                                                              app: [*recent, now]}})
+
+        view = await self.d.site_group.update(note, actor=who.user, now=now)
+        await self.d.recorder.record(who.user, "automation.switch_counted", app,
+                                     operation=operation_id)
+        self.d.bus.publish("sites", {"etag": view.etag})

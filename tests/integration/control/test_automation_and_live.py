@@ -121,6 +121,40 @@ async def test_freeze_refuses_appha_and_flapping_blocks_until_acknowledged(
             await appha.close()
 
 
+async def test_switches_appha_made_by_itself_count_towards_anti_flapping(
+        tmp_path: Path, standins: StandIns, kafka_bootstrap: str) -> None:
+    """In auto mode appha switches without a request and reports it (what
+    drappha.monitor sends); control counts those, so the permit says no at the limit."""
+    settings: dict[str, Any] = {"automation": {"flap_max_switches": 2}}
+    async with team_with(tmp_path, standins, kafka_bootstrap, **settings) as team:
+        appha = await appha_client(team)
+
+        async def reported(op_id: str) -> None:
+            answer = await appha.client.post("/api/v1/events", json={
+                "source": "appha", "app": "payments", "kind": "switch_succeeded",
+                "detail": {"message": "switch succeeded", "event": None,
+                           "operation": {"operation_id": op_id, "app": "payments",
+                                         "direction": "switch", "state": "succeeded"}},
+                "at": time.time()})
+            assert answer.status_code == 202, answer.text
+
+        async def permit() -> int:
+            return (await appha.client.get("/api/v1/automation/permit",
+                                           params={"app": "payments"})).status_code
+
+        try:
+            await reported("op-by-control")  # control's own operation: counted already
+            await reported("auto-payments-1a2b3c")
+            assert await permit() == 200
+            await reported("auto-payments-4d5e6f")
+            assert await permit() == 409
+            counted = (await team.viewer.client.get("/api/v1/audit", params={
+                "action": "automation.switch_counted"})).json()
+            assert len(counted) == 2
+        finally:
+            await appha.close()
+
+
 async def test_peer_reports_are_audited(team: Team) -> None:
     appha = await appha_client(team)
     try:

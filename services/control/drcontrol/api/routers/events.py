@@ -76,11 +76,27 @@ class PeerReport(Frozen):
     at: float | None = None
 
 
+AUTO_OPERATION_PREFIX = "auto-"  # appha's own switches: auto-<app>-<random>
+SWITCHES_DONE = frozenset({"switch_succeeded", "switchback_succeeded"})
+
+
+def automatic_switch(body: PeerReport) -> str | None:
+    """The operation id when ``body`` is appha reporting a switch it started by itself."""
+    operation = body.detail.get("operation")
+    op_id = str(operation.get("operation_id") or "") if isinstance(operation, dict) else ""
+    if body.app and body.kind in SWITCHES_DONE and op_id.startswith(AUTO_OPERATION_PREFIX):
+        return op_id
+    return None
+
+
 @router.post("/events", status_code=202, summary="A peer reports what happened (audited)")
 async def report(body: PeerReport, ctx: Ctx, who: CurrentUser) -> dict[str, Any]:
     require(who, Permission.REPORT)
     record = await ctx.recorder.record(who.user, f"peer.{body.kind}", body.app or body.source,
                                        source=body.source, detail=body.detail, reported_at=body.at)
+    automatic = automatic_switch(body)
+    if automatic is not None and body.app:
+        await ctx.governance.automatic_switch(who, body.app, automatic)
     if "alert" in body.kind or "down" in body.kind or "fail" in body.kind:
         ctx.engine.deps.notify(f"peer.{body.kind}", {"app": body.app, "source": body.source,
                                                      **body.detail})
