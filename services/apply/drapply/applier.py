@@ -197,6 +197,26 @@ class Applier:
             return self._feed(records, hold_at)
         except _GroupFailed as failed:
             return self._isolate(failed.last_offset, failed.why)
+        except BadRecord:
+            failed_group = self._settle()
+            if failed_group is not None:
+                return failed_group
+            raise
+
+    def _settle(self) -> FeedResult | None:
+        """Before stopping on a bad record: commit the complete transactions grouped
+        before it (the schema stops right before the record, not before its group); a
+        transaction left open can never complete, so then everything rolls back."""
+        if self._open is not None:
+            self.abort()
+            return None
+        if not self._db_open:
+            return None
+        try:
+            self._commit()
+        except _GroupFailed as failed:  # re-apply them one by one; the record fails again
+            return self._isolate(failed.last_offset, failed.why)
+        return None
 
     def _feed(self, records: Sequence[Record], hold_at: int | None) -> FeedResult:
         for index, record in enumerate(records):

@@ -11,7 +11,7 @@ import asyncio
 
 from aiokafka import TopicPartition
 from drcommon.errors import DRError
-from drcommon.kafka import committed_consumer, unreachable
+from drcommon.kafka import unreachable
 
 from drapply.adapters.registry import open_target
 from drapply.deadletter import DeadLetters
@@ -19,7 +19,7 @@ from drapply.gate import Gate
 from drapply.metrics import ApplyMetrics, ReportingObserver
 from drapply.observer import ApplyObserver, TeeObserver
 from drapply.settings import ApplySettings, TargetSettings
-from drapply.source import PartitionSource
+from drapply.source import PartitionSource, stream_consumer
 from drapply.status import StreamStatus
 from drapply.wiring import applier_factory, naming_for, schema_topics, stream_for, topic_names
 from drapply.worker import StreamWorker, WorkerDeps
@@ -41,7 +41,7 @@ async def apply_once(
     """
     target = target or settings.target
     names = topic_names(settings)
-    consumer = committed_consumer(settings.kafka, group_id=None)
+    consumer = stream_consumer(settings.kafka, group_id=None)
     try:
         await asyncio.wait_for(consumer.start(), settings.kafka.request_timeout_ms / 1000)
     except (DRError, OSError, TimeoutError, Exception) as exc:

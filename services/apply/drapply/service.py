@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from drcommon.errors import DRError
 from drcommon.http import Health, HealthStatus, HttpServer
-from drcommon.kafka import TopicSpec, committed_consumer, ensure_topics, unreachable
+from drcommon.kafka import TopicSpec, ensure_topics, unreachable
 from drcommon.service import ServiceBase, serve_until_signal
 
 from drapply.adapters.base import Checkpoint, Stream
@@ -33,7 +33,7 @@ from drapply.metrics import ApplyMetrics, ReportingObserver
 from drapply.parked import ParkedWork
 from drapply.replay import ReplayRequest, locate, new_audit, replay_into, replay_topics
 from drapply.settings import PRIMARY, ApplySettings
-from drapply.source import PartitionSource
+from drapply.source import PartitionSource, stream_consumer
 from drapply.status import StreamState, StreamStatus, overall, utcnow
 from drapply.wiring import (
     applier_factory,
@@ -135,7 +135,7 @@ class ApplyService(ServiceBase):
 
     def _make_consumer(self) -> AIOKafkaConsumer:
         options = self.settings.apply
-        return committed_consumer(
+        return stream_consumer(
             self.settings.kafka,
             group_id=options.group_id,
             client_id=f"drapply-{self.instance}",

@@ -3,6 +3,11 @@
 Several streams share one aiokafka consumer; each fetches only its own partition
 (``getmany(tp)``), so a seek on one never disturbs another. aiokafka drops buffered
 records and in-flight fetches of a partition when it is sought.
+
+The consumer never moves a position by itself (``auto_offset_reset="none"``): when the
+records at the position are gone (deleted by retention, or the topic was recreated) a
+fetch fails instead of jumping to the earliest record, and the worker's checks on
+reopening name the gap. A silent jump would skip committed transactions.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, OffsetOutOfRangeError
 from drcommon import serde
+from drcommon.config import KafkaSettings
 from drcommon.errors import DRError, RetriableSourceError
+from drcommon.kafka import MAX_REQUEST_SIZE, client_options
 from drcommon.model import TransactionMessage, Watermark
 
 from drapply.applier import Record
@@ -22,6 +29,24 @@ from drapply.errors import BadRecord
 from drapply.wire import decode_transaction
 
 REQUEST_TIMEOUT = 30.0
+
+
+def stream_consumer(
+    settings: KafkaSettings, *, group_id: str | None, **extra: Any
+) -> AIOKafkaConsumer:
+    """A ``read_committed`` consumer that never commits offsets and never resets a
+    position on its own (``drcommon.kafka.committed_consumer`` resets to the earliest
+    record, which would silently skip records deleted under a stream's position)."""
+    return AIOKafkaConsumer(
+        **client_options(settings),
+        group_id=group_id,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        auto_offset_reset="none",
+        max_partition_fetch_bytes=MAX_REQUEST_SIZE,
+        fetch_max_bytes=4 * MAX_REQUEST_SIZE,
+        **extra,
+    )
 
 
 def decode_record(
@@ -68,6 +93,10 @@ class PartitionSource:
         found = await _kafka(self.consumer.end_offsets([self.tp]))
         return int(found[self.tp])
 
+    async def bounds(self) -> tuple[int, int]:
+        """(first offset Kafka still holds, last stable offset)."""
+        return await self.beginning(), await self.end()
+
     def known_end(self) -> int | None:
         """The end as of the last fetch, without a round trip."""
         lso: Any = self.consumer.last_stable_offset(self.tp)
@@ -83,6 +112,15 @@ class PartitionSource:
             batches = await self.consumer.getmany(
                 self.tp, timeout_ms=timeout_ms, max_records=max_records
             )
+        except OffsetOutOfRangeError as exc:
+            # Retriable: the worker reopens and compares its checkpoint with the
+            # topic's bounds, which names a real gap (and passes a leader's blip).
+            raise RetriableSourceError(
+                "the stream's position is outside the topic (records deleted by retention, "
+                "or the topic was recreated)",
+                topic=self.tp.topic,
+                partition=self.tp.partition,
+            ) from exc
         except KafkaError as exc:
             raise RetriableSourceError(f"fetch failed: {exc}", topic=self.tp.topic) from exc
         out = Fetched([])

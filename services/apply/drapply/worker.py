@@ -36,6 +36,31 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BACKOFF = 30.0
 EXTERNAL_CHECK_SECONDS = 5.0
+REPOSITION = "'drapply replay --from-scn <seed SCN>' positions a stream without a checkpoint"
+
+
+def check_position(stream: Stream, position: int, beginning: int, end: int) -> None:
+    """Refuse a checkpoint the topic cannot continue from: records it still needs were
+    deleted (retention), or it lies beyond the end (the topic was recreated)."""
+    if position < beginning:
+        raise BadRecord(
+            f"records the checkpoint still needs (offsets {position}..{beginning - 1}) were "
+            "deleted from Kafka (retention) before apply read them: the DR copy would miss "
+            f"their transactions; re-seed it ({REPOSITION})",
+            topic=stream.topic,
+            partition=stream.partition,
+            checkpoint=position,
+            first_available=beginning,
+        )
+    if position > end:
+        raise BadRecord(
+            f"the checkpoint (offset {position}) is beyond the end of the topic ({end}): "
+            f"the topic was recreated or truncated; re-seed the DR copy ({REPOSITION})",
+            topic=stream.topic,
+            partition=stream.partition,
+            checkpoint=position,
+            end=end,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,22 +175,17 @@ class StreamWorker:
         if self._session is None:
             self._session = await self._db(self.deps.target.connect)
         applier = self.deps.make_applier(self._session, self.stream)
-        beginning = await self._interruptible(self.source.beginning())
-        if beginning is None:
+        bounds = await self._interruptible(self.source.bounds())
+        if bounds is None:
             return
-        checkpoint = await self._db(applier.open, beginning)
-        if checkpoint.next_offset < beginning:
-            raise BadRecord(
-                "records the checkpoint still needs were deleted by Kafka retention",
-                topic=self.stream.topic,
-                partition=self.stream.partition,
-                checkpoint=checkpoint.next_offset,
-                first_available=beginning,
-            )
+        # A new stream needs the topic from its first offset (0): starting at whatever
+        # Kafka still holds would skip what retention already deleted, silently.
+        checkpoint = await self._db(applier.open, 0)
+        check_position(self.stream, checkpoint.next_offset, *bounds)
         self._applier = applier
         self._seek(checkpoint)
         if self._until_end:
-            self.end_offset = await self.source.end()
+            self.end_offset = bounds[1]
         log.info(
             "stream opened",
             extra={"topic": self.stream.topic, "partition": self.stream.partition,

@@ -75,7 +75,12 @@ class SyntheticSource:
     rng: random.Random = field(init=False)
     state: dict[tuple[str, str], dict[int, Row]] = field(init=False)
     next_id: int = 1
-    clock: datetime = field(default_factory=lambda: datetime(2024, 5, 1, tzinfo=UTC))
+    # Commit times (and so Kafka record timestamps) start an hour ago: the broker's time
+    # retention measures record timestamps, and records stamped years ago are deleted at
+    # its next retention check (every 5 minutes), possibly before apply has read them.
+    clock: datetime = field(
+        default_factory=lambda: datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    )
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
