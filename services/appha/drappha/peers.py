@@ -20,8 +20,11 @@ DECLINED_STATES = frozenset(
 class ControlClient(Protocol):
     """The part of control's API that appha calls (docs/INTERFACES.md, control API)."""
 
-    async def open_request(self, app: str, reason: str, evidence: dict[str, Any]) -> str:
-        """Open an ``app_failover`` operation; return its id."""
+    async def open_request(
+        self, app: str, reason: str, evidence: dict[str, Any], request_key: str
+    ) -> str:
+        """Open an ``app_failover`` operation; return its id. ``request_key`` is the same
+        on every retry of one request, so control answers a retry with the first id."""
         ...
 
     async def request_state(self, request_id: str) -> str:

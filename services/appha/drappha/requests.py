@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from drappha.decide import verb
@@ -146,9 +147,12 @@ class RequestRunner:
 
     async def _open(self, control: Any, reason: str, evidence: dict[str, Any]) -> str:
         pause = self._o.poll_interval_seconds
+        key = f"appha-{self._monitor.name}-{uuid.uuid4().hex}"  # one per request, all retries
         while True:
             try:
-                return str(await control.open_request(self._monitor.name, reason, evidence))
+                return str(
+                    await control.open_request(self._monitor.name, reason, evidence, key)
+                )
             except PeerUnavailable as exc:
                 self._o.metrics.control_errors.labels(self._monitor.name, "open_request").inc()
                 log.warning(

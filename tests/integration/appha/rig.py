@@ -222,8 +222,13 @@ class ControlServer:
         @app.post("/api/v1/operations", dependencies=auth, status_code=201)
         async def open_operation(request: Request) -> dict[str, Any]:
             body = await request.json()
+            key = request.headers.get("Idempotency-Key")
+            for ident, op in self.operations.items():  # a retry: the first answer again
+                if key is not None and op.get("idempotency_key") == key:
+                    return {"id": ident, "state": op["state"]}
             ident = f"ctl-{next(self._ids)}"
-            self.operations[ident] = {"id": ident, "state": "pending", **body}
+            self.operations[ident] = {"id": ident, "state": "pending", **body,
+                                      "idempotency_key": key}
             return {"id": ident, "state": "pending"}
 
         @app.get("/api/v1/operations/{ident}", dependencies=auth)

@@ -76,9 +76,10 @@ async def test_control_client_against_the_control_api() -> None:
     wrong = HttpControlClient(ControlPeer(url=control.url, token="not-the-right-token"))
     try:
         ident = await client.open_request(
-            "his", "primary down", {"attestation": {"sufficient": True}}
+            "his", "primary down", {"attestation": {"sufficient": True}}, "appha-his-k1"
         )
         assert control.operations[ident]["type"] == "app_failover"
+        assert control.operations[ident]["idempotency_key"] == "appha-his-k1"
         assert control.operations[ident]["evidence"] == {"attestation": {"sufficient": True}}
         assert await client.request_state(ident) == "pending"
         assert await client.frozen("his") is False
@@ -97,3 +98,40 @@ async def test_control_client_against_the_control_api() -> None:
         await client.close()
         await wrong.close()
         await control.stop()
+
+
+async def test_a_retried_request_gets_the_operation_control_opened_first(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """Against the real control service: the answer to appha's request was lost and appha
+    asks again with the same key; control answers with the operation it opened, so
+    appha can watch (and withdraw) it instead of retrying into 409s."""
+    from drcontrol.model import Role
+    from drcontrol.service import ControlService
+    from drcontrol.settings import ControlSettings
+
+    settings = load_settings(
+        ControlSettings,
+        None,
+        env_prefix="DRAPPHA_TEST_CONTROL_UNUSED",
+        http={"host": HOST, "port": 0},
+        kafka={"bootstrap_servers": kafka_bootstrap, "request_timeout_ms": 5000},
+        storage={"backend": "sqlite", "sqlite_path": str(tmp_path / "control.sqlite3")},
+        peers={"capture": {"url": None}, "apply": {"url": None}, "appha": {"url": None}},
+    )
+    service = ControlService(settings)
+    await service.start()
+    assert service.ctx is not None
+    token = await service.ctx.users.add("test", "appha", Role.OPERATOR)
+    client = HttpControlClient(ControlPeer(url=service.url, token=token))
+    try:
+        evidence = {"direction": "switch", "attestation": {"sufficient": True}}
+        first = await client.open_request("his", "primary down", evidence, "appha-his-k1")
+        again = await client.open_request("his", "primary down", evidence, "appha-his-k1")
+        assert again == first
+        with pytest.raises(PeerUnavailable, match="409"):  # another request for the app
+            await client.open_request("his", "primary down", evidence, "appha-his-k2")
+        assert await client.request_state(first) in ("prechecking", "awaiting_approval")
+    finally:
+        await client.close()
+        await service.stop()

@@ -28,9 +28,15 @@ class HttpControlClient:
             verify=tls_verify(peer.verify_tls, peer.ca_file),
         )
 
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         try:
-            response = await self._client.request(method, path, json=body)
+            response = await self._client.request(method, path, json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise PeerUnavailable(f"control unreachable: {exc}", path=path) from exc
         if response.status_code >= 400:
@@ -39,9 +45,15 @@ class HttpControlClient:
             )
         return response.json() if response.content else {}
 
-    async def open_request(self, app: str, reason: str, evidence: dict[str, Any]) -> str:
+    async def open_request(
+        self, app: str, reason: str, evidence: dict[str, Any], request_key: str
+    ) -> str:
         body = {"type": "app_failover", "app": app, "reason": reason, "evidence": evidence}
-        answer = await self._call("POST", "/api/v1/operations", body)
+        # A retry after a lost answer gets the operation opened the first time (control's
+        # Idempotency-Key), not a 409 for a second request: appha keeps its id to watch it.
+        answer = await self._call(
+            "POST", "/api/v1/operations", body, headers={"Idempotency-Key": request_key}
+        )
         ident = answer.get("id") or answer.get("operation_id")
         if not ident:
             raise PeerUnavailable(
