@@ -45,6 +45,7 @@ def headers_for(message: Message) -> list[tuple[str, bytes]]:
     if isinstance(message, TransactionMessage):
         headers.append(("commit_scn", str(message.tx.commit_scn).encode()))
         headers.append(("xid", message.tx.xid.encode()))
+        headers.append(("commit_ts", message.tx.commit_ts.isoformat().encode()))
     elif isinstance(message, Watermark):
         headers.append(("scn", str(message.scn).encode()))
     return headers

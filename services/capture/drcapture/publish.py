@@ -162,8 +162,10 @@ class Publisher:
                             self._names.schema(message.schema_name),
                             serde.encode(message),
                             key=tx.info.xid.encode(),
+                            # The record time stays the publish time: Kafka's retention
+                            # works on it, and a backlog of old commits must not expire on
+                            # arrival. The commit time travels in the message itself.
                             headers=serde.headers_for(message),
-                            timestamp_ms=int(tx.info.commit_ts.timestamp() * 1000),
                         )
                         sent += 1
                 if watermark_scn is not None:

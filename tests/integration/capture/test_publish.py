@@ -61,6 +61,18 @@ def _checkpoint(n: int) -> CaptureCheckpoint:
     )
 
 
+async def _timestamps(settings: KafkaSettings, topic: str) -> list[int]:
+    consumer = committed_consumer(settings, group_id=None)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        batch = await consumer.getmany(tp, timeout_ms=5000)
+        return [r.timestamp for r in batch.get(tp, [])]
+    finally:
+        await consumer.stop()
+
+
 async def _read_all(settings: KafkaSettings, topic: str) -> list[bytes]:
     consumer = committed_consumer(settings, group_id=None)
     await consumer.start()
@@ -117,6 +129,11 @@ async def test_batch_checkpoint_and_watermark_publish_together(
     assert beats == [beat]
     loaded = await load_checkpoint(kafka_settings, names.checkpoints, "cap")
     assert loaded is not None and loaded.last_published == (1002, 1, "0x000001.00000002.0010")
+    # Records carry the publish time (retention works on it), not the 2026-01-01 commit time:
+    # a backlog of old commits must not expire the moment it arrives.
+    now_ms = datetime.now(UTC).timestamp() * 1000
+    stamps = await _timestamps(kafka_settings, names.schema("FIN"))
+    assert stamps and all(abs(now_ms - t) < 600_000 for t in stamps)
 
 
 async def test_failed_batch_leaves_nothing_visible(kafka_settings: KafkaSettings) -> None:
