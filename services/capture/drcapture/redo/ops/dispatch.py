@@ -182,16 +182,18 @@ class VectorTally:
 
     def __init__(self, counters: OpCounters) -> None:
         self._counters = counters
-        self._how: dict[tuple[int, int, int], tuple[Counter[str], str]] = {}
+        self._how: dict[int, tuple[Counter[str], str]] = {}
 
     def add(self, slots: tuple[VectorSlot, ...]) -> None:
         """Count the vectors of one record."""
         how = self._how
         for slot in slots:
-            key = (slot.layer, slot.code, slot.typ & CV_TYPE_ENCRYPTED)
+            # One int per (layer, code, encrypted): cheaper to build and hash than a tuple.
+            key = (slot.layer << 16) | (slot.code << 8) | (slot.typ & CV_TYPE_ENCRYPTED)
             found = how.get(key)
             if found is None:
-                found = how[key] = self._classify(*key)
+                found = how[key] = self._classify(slot.layer, slot.code,
+                                                  slot.typ & CV_TYPE_ENCRYPTED)
             found[0][found[1]] += 1
 
     def _classify(self, layer: int, code: int, encrypted: int) -> tuple[Counter[str], str]:

@@ -143,8 +143,12 @@ class ColumnCache:
 
 
 def _known_image(values: dict[int, bytes | None] | None, by_seg: dict[int, _Stored],
-                 decode: ValueDecoder, charsets: Charsets,
-                 infos: dict[str, ColumnInfo]) -> dict[str, ColumnValue] | None:
+                 decode: ValueDecoder, charsets: Charsets, infos: dict[str, ColumnInfo],
+                 decoded: dict[int, tuple[bytes | None, ColumnValue]],
+                 ) -> dict[str, ColumnValue] | None:
+    """One image, named and decoded. ``decoded`` carries values from the other image of
+    the same change: a column logged with the same bytes in both (supplemental columns
+    of an update) is decoded once; values are immutable, so both images share it."""
     if values is None:
         return None
     image: dict[str, ColumnValue] = {}
@@ -159,8 +163,13 @@ def _known_image(values: dict[int, bytes | None] | None, by_seg: dict[int, _Stor
         infos.setdefault(column.name, entry.info)
         if entry.lob and raw is not None:
             image[column.name] = Unsupported(oracle_type=column.type_name, hex=None)
+            continue
+        known = decoded.get(col)
+        if known is not None and known[0] == raw:
+            image[column.name] = known[1]
         else:
-            image[column.name] = decode(raw, column, charsets)
+            value = image[column.name] = decode(raw, column, charsets)
+            decoded[col] = (raw, value)
     return image
 
 
@@ -199,8 +208,9 @@ def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
     else:
         owner, name, pk = table.owner, table.name, table.pk
         by_seg, stored = (columns or ColumnCache(ctx.charsets)).of(table)
-        before = _known_image(row.before, by_seg, decode, ctx.charsets, infos)
-        after = _known_image(row.after, by_seg, decode, ctx.charsets, infos)
+        decoded: dict[int, tuple[bytes | None, ColumnValue]] = {}
+        before = _known_image(row.before, by_seg, decode, ctx.charsets, infos, decoded)
+        after = _known_image(row.after, by_seg, decode, ctx.charsets, infos, decoded)
         # Oracle does not store trailing NULL columns: a whole-row image (the new row of
         # an insert, the old row of a delete) names them, so apply writes NULL, not a default.
         if row.op is Operation.INSERT and after is not None:
