@@ -141,6 +141,9 @@ def _promotions(site: DrSite) -> int:
 
 
 def _audit_ok(site: DrSite) -> None:
+    """Control's audit chain verifies, on the client and on the storage; and no peer
+    received a mutating call without an operation id."""
+    assert not site.mutating_calls(None)
     by_client = site.drctl(APPROVER, "audit", "verify")
     assert by_client.returncode == 0, by_client.stdout + by_client.stderr
     on_storage = site.drcontrol("audit", "verify")

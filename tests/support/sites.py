@@ -435,8 +435,9 @@ class DrSite:
         return httpx.Client(base_url=self.url("control"), timeout=15,
                             headers={"Authorization": f"Bearer {self.tokens.users[name]}"})
 
-    def mutating_calls(self, operation_id: str) -> Counter[str]:
-        """``"<peer> <METHOD> <path>"`` -> how often the peer received it for this id."""
+    def mutating_calls(self, operation_id: str | None) -> Counter[str]:
+        """``"<peer> <METHOD> <path>"`` -> how often the peer received it for this id
+        (None: calls that carried no operation id)."""
         counts: Counter[str] = Counter()
         for peer in ("capture", "apply", "appha"):
             for call in recorded_calls(self.tmp / f"rec_{peer}.jsonl"):

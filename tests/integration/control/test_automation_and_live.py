@@ -55,6 +55,12 @@ async def test_app_failover_asking_for_a_switchback_moves_the_app_home(
         team: Team, standins: StandIns) -> None:
     """appha opens app_failover for both directions; its evidence says which."""
     standins.appha.apps["payments"]["active_site"] = "standby"
+    deadline = time.monotonic() + 10
+    # control's watcher records where appha says the app is (the site group's ETag moves)
+    while (await team.viewer.client.get("/api/v1/sites")).json()["apps"].get(
+            "payments") != "standby":
+        assert time.monotonic() < deadline, "the watcher never saw payments on standby"
+        await asyncio.sleep(0.1)
     appha = await appha_client(team)
     try:
         created = await appha.client.post("/api/v1/operations", json={
@@ -69,8 +75,11 @@ async def test_app_failover_asking_for_a_switchback_moves_the_app_home(
         assert done["state"] == "succeeded", done["outcome"]
         assert standins.mutating(op_id) == {"switchback:payments": 1}
         assert standins.appha.apps["payments"]["active_site"] == "primary"
-        sites = (await team.viewer.client.get("/api/v1/sites")).json()
-        assert sites["apps"]["payments"] == "primary"
+        deadline = time.monotonic() + 10  # a watcher poll in flight may lag one interval
+        while (await team.viewer.client.get("/api/v1/sites")).json()["apps"][
+                "payments"] != "primary":
+            assert time.monotonic() < deadline, "the site group never showed payments home"
+            await asyncio.sleep(0.1)
     finally:
         await appha.close()
 
