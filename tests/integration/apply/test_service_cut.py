@@ -74,11 +74,15 @@ async def test_hold_gives_a_consistent_cut_across_schemas(
             assert resumed.status_code == 202
 
             async def caught_up() -> bool:
+                # Applied to the last transaction, and the watermark records behind it read
+                # too (queue depth and lag settle one poll after the last apply).
                 body = await _status(client)
                 return (
                     all(
                         body["schemas"].get(s, {}).get("applied_scn")
                         == max(t.info.commit_scn for t in early + late if t.changes[0].owner == s)
+                        and body["schemas"][s]["queue_depth"] == 0
+                        and body["schemas"][s]["lag_scn"] == 0
                         for s in schemas
                     )
                     and body["state"] == "running"
