@@ -48,7 +48,12 @@ from drapply.worker import StreamWorker, WorkerDeps
 log = logging.getLogger(__name__)
 HOLD_KEY = "hold_at_scn"
 STOP_KEY = "stopped"
-REVOKE_WAIT = 60.0
+# A revoked worker gets REVOKE_WAIT to finish its step; the group waits a little longer
+# for us to rejoin before it hands our partitions on (aiokafka's default is the session
+# timeout, shorter than one slow database step). Both stay under the 40 s request timeout.
+REVOKE_WAIT = 25.0
+REBALANCE_TIMEOUT_MS = 30_000
+REVOKE_REPORT_EVERY = 2.0
 
 
 class _Observer(ReportingObserver):
@@ -72,6 +77,38 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self._service.assign(assigned)
+
+
+def awaiting(task: asyncio.Task[Any]) -> str:
+    """Where a suspended task waits: its await chain, outermost first (task.get_stack()
+    shows only the outermost frame of a suspended coroutine)."""
+    places = []
+    step: Any = task.get_coro()
+    while step is not None:
+        frame = getattr(step, "cr_frame", None) or getattr(step, "gi_frame", None)
+        if frame is not None:
+            places.append(f"{frame.f_code.co_qualname}:{frame.f_lineno}")
+        step = getattr(step, "cr_await", None) or getattr(step, "gi_yieldfrom", None)
+    return " > ".join(places) or "unknown"
+
+
+async def _stop_worker(tp: TopicPartition, task: asyncio.Task[None]) -> None:
+    """Wait for a worker asked to stop; say where it is while it keeps us waiting (the
+    group's rebalance waits for us), and cancel it after REVOKE_WAIT."""
+    waited = 0.0
+    while not task.done() and waited < REVOKE_WAIT:
+        await asyncio.wait([task], timeout=REVOKE_REPORT_EVERY)
+        waited += REVOKE_REPORT_EVERY
+        if not task.done():
+            log.warning(
+                "waiting for a revoked stream's worker to stop",
+                extra={"topic": tp.topic, "partition": tp.partition, "seconds": waited,
+                       "at": awaiting(task)},
+            )  # fmt: skip
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
 
 class ApplyService(ServiceBase):
@@ -142,6 +179,7 @@ class ApplyService(ServiceBase):
             partition_assignment_strategy=(RoundRobinPartitionAssignor,),
             session_timeout_ms=options.session_timeout_ms,
             heartbeat_interval_ms=options.heartbeat_interval_ms,
+            rebalance_timeout_ms=max(REBALANCE_TIMEOUT_MS, options.session_timeout_ms),
         )
 
     async def _start_http(self) -> None:
@@ -239,12 +277,7 @@ class ApplyService(ServiceBase):
         for _tp, worker, _task in stopping:
             worker.request_stop()
         for tp, worker, task in stopping:
-            try:
-                await asyncio.wait_for(asyncio.shield(task), REVOKE_WAIT)
-            except TimeoutError:
-                task.cancel()
-            except Exception:  # reported by the done-callback
-                pass
+            await _stop_worker(tp, task)
             self.statuses.pop(worker.stream.owner, None)
             log.info("partition revoked", extra={"topic": tp.topic, "partition": tp.partition})
 

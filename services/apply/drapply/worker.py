@@ -144,6 +144,10 @@ class StreamWorker:
 
     async def _interruptible(self, call: Awaitable[T]) -> T | None:
         """Await a consumer call that :meth:`request_stop` may cancel (None then)."""
+        if self._stopping:  # asked to stop already: a new call would not be cancelled
+            if asyncio.iscoroutine(call):
+                call.close()
+            return None
         task = asyncio.ensure_future(call)
         self._kafka_call = task
         try:
@@ -318,7 +322,11 @@ class StreamWorker:
             await self._fetch()
         if self._pending:
             # Read (and decode) the next records while the database thread applies these.
-            ahead = self._read_ahead() if self._pending_error is None else None
+            # Not once asked to stop: during a rebalance a fetch waits for the revoke
+            # handler, which waits for this worker.
+            ahead = (
+                self._read_ahead() if self._pending_error is None and not self._stopping else None
+            )
             try:
                 result = await self._db(self.applier.feed, self._pending, gate.hold_at)
             except BaseException:

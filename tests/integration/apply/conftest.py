@@ -3,6 +3,7 @@ turn the target's rows back into the wire format's strings for exact comparison.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -48,7 +49,7 @@ def make_settings(
                 "fetch_timeout_ms": 100,
                 "topic_refresh_seconds": 1.0,
             },
-            "logging": {"level": "INFO", "format": "text"},
+            "logging": {"level": os.environ.get("DR_TEST_APPLY_LOG_LEVEL", "INFO"), "format": "text"},
         }
         for key, value in overrides.items():
             if isinstance(value, dict) and isinstance(base.get(key), dict):
