@@ -2,13 +2,19 @@
 
 Pure apart from caches: names are mapped (renames, case policy), values converted by the
 target's converters, the key extracted (the primary key, or every column of the before
-image when the table has none), and consecutive changes that can share one batched
-statement are grouped into runs.
+image when the table has none), and the changes of a group are arranged in batches.
+
+Binding is compiled: changes of one table with the same operation, key, column types and
+image columns share a :class:`_Shape` built once, which then binds a change with a few
+tuple operations. Values that are plain strings or NULLs (nearly all) only go through the
+converters that change them (RAW to bytes, for instance); anything else (an
+``InvalidText``, an ``Unsupported``) goes through every converter, which refuses it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from drcommon.model import ColumnInfo, ColumnValue, Operation, RowChange
@@ -17,9 +23,120 @@ from drapply.adapters.base import BoundChange
 from drapply.errors import BadRecord, UnconfiguredTable, ValueNotStorable
 from drapply.naming import Naming, TableRef, matches
 from drapply.settings import SourceSettings
-from drapply.typemap import Converter
+from drapply.typemap import Converter, as_text
 
 ConverterFor = Callable[[ColumnInfo | None], Converter]
+_PLAIN = frozenset({str, type(None)})
+_SHAPES_LIMIT = 50_000  # distinct shapes kept; more means unusual churn, start over
+
+
+class RunKey:
+    """Which changes can share one batched statement: one object per (operation, table,
+    set columns, key columns), compared and hashed by identity (cheap per change)."""
+
+    __slots__ = ("key_cols", "op", "set_cols", "table")
+
+    def __init__(
+        self, op: Operation, table: TableRef, set_cols: tuple[str, ...], key_cols: tuple[str, ...]
+    ) -> None:
+        self.op, self.table, self.set_cols, self.key_cols = op, table, set_cols, key_cols
+
+    def __repr__(self) -> str:
+        return f"RunKey({self.op.value} {self.table} {self.set_cols} by {self.key_cols})"
+
+
+@dataclass(frozen=True, slots=True)
+class _Image:
+    """How one image (before or after) of a shape becomes target names and values."""
+
+    names: tuple[str, ...]
+    sources: tuple[str, ...]  # Oracle column names, for errors
+    converters: tuple[Converter, ...]
+    fixes: tuple[tuple[int, Converter], ...]  # positions whose converter changes strings
+
+    def values(self, image: dict[str, ColumnValue], change: RowChange) -> tuple[Any, ...]:
+        values = tuple(image.values())
+        try:
+            if set(map(type, values)) <= _PLAIN:
+                if not self.fixes:
+                    return values
+                out: list[Any] = list(values)
+                for index, convert in self.fixes:
+                    out[index] = convert(out[index])
+                return tuple(out)
+            return tuple(convert(v) for convert, v in zip(self.converters, values, strict=True))
+        except (ValueNotStorable, TypeError, ValueError):
+            self._name_the_column(image, change)
+            raise
+
+    def _name_the_column(self, image: dict[str, ColumnValue], change: RowChange) -> None:
+        for column, convert in zip(self.sources, self.converters, strict=True):
+            try:
+                convert(image[column])
+            except ValueNotStorable as exc:
+                raise ValueNotStorable(
+                    exc.message,
+                    table=f"{change.owner}.{change.table}",
+                    column=column,
+                    **exc.where,
+                ) from None
+            except (TypeError, ValueError) as exc:
+                raise ValueNotStorable(
+                    f"value does not convert: {exc}",
+                    table=f"{change.owner}.{change.table}",
+                    column=column,
+                ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """A compiled binding for one table, operation, key, column types and image columns."""
+
+    op: Operation
+    ref: TableRef
+    owner: str
+    table: str
+    key_cols: tuple[str, ...]
+    key_positions: tuple[int, ...]  # in the key image (after for inserts, else before)
+    before: _Image | None
+    after: _Image | None
+    moves: tuple[tuple[int, int], ...]  # (key position, after position): keys an update sets
+    columns: tuple[tuple[str, ColumnInfo], ...]
+    has_pk: bool
+    run: RunKey
+
+    def bind(self, change: RowChange) -> BoundChange:
+        op = self.op
+        if op is Operation.INSERT:
+            assert self.after is not None and change.after is not None
+            values = self.after.values(change.after, change)
+            keys = tuple(values[i] for i in self.key_positions)
+            return BoundChange(op, self.ref, self.owner, self.table, self.key_cols, keys,
+                               self.after.names, values, None, self.columns, self.has_pk,
+                               None, self.run)  # fmt: skip
+        assert self.before is not None and change.before is not None
+        old = self.before.values(change.before, change)
+        keys = tuple(old[i] for i in self.key_positions)
+        if op is Operation.DELETE:
+            return BoundChange(op, self.ref, self.owner, self.table, self.key_cols, keys,
+                               (), (), None, self.columns, self.has_pk, None, self.run)  # fmt: skip
+        if self.after is not None and change.after:
+            new = self.after.values(change.after, change)
+            names = self.after.names
+        else:
+            new, names = (), ()
+        # The merged image; whether it holds every column of the target row is decided
+        # against the target table when it is needed (overwrite policy).
+        image = dict(zip(self.before.names, old, strict=True))
+        image.update(zip(names, new, strict=True))
+        moved = None
+        if self.moves:
+            target = list(keys)
+            for key_index, after_index in self.moves:
+                target[key_index] = new[after_index]
+            moved = tuple(target) if tuple(target) != keys else None
+        return BoundChange(op, self.ref, self.owner, self.table, self.key_cols, keys, names,
+                           new, image, self.columns, self.has_pk, moved, self.run)  # fmt: skip
 
 
 class Planner:
@@ -30,11 +147,8 @@ class Planner:
         self._converter_for = converter_for
         self._source = source
         self._columns: dict[tuple[str, str, str, str, int | None], tuple[str, Converter]] = {}
-        self._types_cache: dict[
-            tuple[str, str, tuple[str, ...]], tuple[tuple[str, ColumnInfo], ...]
-        ] = {}
-        self._keys: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
-        self._plans: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, str, Converter]]] = {}
+        self._shapes: dict[tuple[Any, ...], _Shape] = {}
+        self._runs: dict[tuple[Any, ...], RunKey] = {}
         self._configured: dict[tuple[str, str], bool] = {}
 
     def skipped(self, change: RowChange) -> bool:
@@ -54,9 +168,95 @@ class Planner:
             self._configured[key] = known
         return not known
 
+    def table_ref(self, change: RowChange) -> TableRef:
+        return self._naming.table(change.owner, change.table)
+
+    def forget(self, owner: str, table: str) -> None:
+        """Drop compiled shapes of a table (after DDL: its column types may have changed)."""
+        for key in [k for k in self._shapes if k[0] == owner and k[1] == table]:
+            del self._shapes[key]
+        for ckey in [k for k in self._columns if k[0] == owner and k[1] == table]:
+            del self._columns[ckey]
+
+    def bind(self, change: RowChange) -> BoundChange:
+        """Map one insert, update or delete to target terms."""
+        before, after, columns = change.before, change.after, change.columns
+        key = (
+            change.owner,
+            change.table,
+            change.op,
+            change.pk,
+            # The wire reader's shared maps hash by identity; other dicts by content.
+            columns if isinstance(columns, dict) and type(columns).__hash__ is not None
+            else tuple(columns.items()),
+            None if before is None else tuple(before),
+            None if after is None else tuple(after),
+        )  # fmt: skip
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._compile(change)
+            if len(self._shapes) >= _SHAPES_LIMIT:
+                self._shapes.clear()
+            self._shapes[key] = shape
+        return shape.bind(change)
+
+    # -- compiling -----------------------------------------------------------------------------
+    def _compile(self, change: RowChange) -> _Shape:
+        op = change.op
+        if op is Operation.INSERT:
+            key_image = change.after or {}
+        elif op in (Operation.UPDATE, Operation.DELETE):
+            key_image = change.before or {}
+        else:
+            raise BadRecord(f"cannot bind a {op} change")
+        key_names = change.pk or tuple(key_image)
+        if not key_names or any(k not in key_image for k in key_names):
+            missing = [k for k in key_names if k not in key_image]
+            raise BadRecord(
+                f"{op} carries no value for key column(s) {', '.join(missing) or '(none)'}",
+                table=f"{change.owner}.{change.table}",
+            )
+        order = list(key_image)
+        key_positions = tuple(order.index(k) for k in key_names)
+        name = self._naming.column
+        key_cols = tuple(name(change.owner, change.table, k) for k in key_names)
+        before = self._image(change, change.before) if op is not Operation.INSERT else None
+        after = self._image(change, change.after) if op is not Operation.DELETE else None
+        moves: tuple[tuple[int, int], ...] = ()
+        if op is Operation.UPDATE and change.after:
+            after_order = list(change.after)
+            moves = tuple(
+                (i, after_order.index(k)) for i, k in enumerate(key_names) if k in change.after
+            )
+        if op is Operation.INSERT:
+            set_cols = after.names if after else ()
+        elif op is Operation.UPDATE:
+            set_cols = after.names if after and change.after else ()
+        else:
+            set_cols = ()
+        ref = self._naming.table(change.owner, change.table)
+        run_key = (op, ref, set_cols, key_cols)
+        run = self._runs.get(run_key)
+        if run is None:
+            run = self._runs[run_key] = RunKey(op, ref, set_cols, key_cols)
+        columns = tuple(
+            (name(change.owner, change.table, col), info) for col, info in change.columns.items()
+        )
+        return _Shape(op, ref, change.owner, change.table, key_cols, key_positions, before,
+                      after, moves, columns, bool(change.pk), run)  # fmt: skip
+
+    def _image(self, change: RowChange, image: dict[str, ColumnValue] | None) -> _Image:
+        plan = [self._column(change, column) for column in image or {}]
+        converters = tuple(convert for _name, convert in plan)
+        return _Image(
+            names=tuple(n for n, _c in plan),
+            sources=tuple(image or {}),
+            converters=converters,
+            fixes=tuple((i, c) for i, c in enumerate(converters) if c is not as_text),
+        )
+
     def _column(self, change: RowChange, column: str) -> tuple[str, Converter]:
-        """Target name and converter of a column, cached per table and Oracle type (keyed
-        by plain strings: hashing the pydantic ColumnInfo per value is far slower)."""
+        """Target name and converter of a column, cached per table and Oracle type."""
         info = change.columns.get(column)
         key = (
             change.owner,
@@ -73,122 +273,6 @@ class Planner:
             )
             self._columns[key] = found
         return found
-
-    def _mapped(self, change: RowChange, image: dict[str, ColumnValue]) -> dict[str, Any]:
-        """The image in target names and values, through a plan compiled per column set."""
-        key = (change.owner, change.table, tuple(image))
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = [(col, *self._column(change, col)) for col in image]
-            self._plans[key] = plan
-        try:
-            return {name: convert(image[col]) for col, name, convert in plan}
-        except (ValueNotStorable, TypeError, ValueError):
-            return self._mapped_slowly(change, image)  # to name the column
-
-    def _mapped_slowly(self, change: RowChange, image: dict[str, ColumnValue]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for column, value in image.items():
-            name, convert = self._column(change, column)
-            try:
-                out[name] = convert(value)
-            except ValueNotStorable as exc:
-                raise ValueNotStorable(
-                    exc.message,
-                    table=f"{change.owner}.{change.table}",
-                    column=column,
-                    **exc.where,
-                ) from None
-            except (TypeError, ValueError) as exc:
-                raise ValueNotStorable(
-                    f"value does not convert: {exc}",
-                    table=f"{change.owner}.{change.table}",
-                    column=column,
-                ) from None
-        return out
-
-    def _key_cols(self, change: RowChange, key_names: tuple[str, ...]) -> tuple[str, ...]:
-        key = (change.owner, change.table, key_names)
-        found = self._keys.get(key)
-        if found is None:
-            name = self._naming.column
-            found = tuple(name(change.owner, change.table, k) for k in key_names)
-            self._keys[key] = found
-        return found
-
-    def table_ref(self, change: RowChange) -> TableRef:
-        return self._naming.table(change.owner, change.table)
-
-    def forget(self, owner: str, table: str) -> None:
-        """Drop compiled plans of a table (after DDL: its column types may have changed)."""
-
-        def stale(key: tuple[object, ...]) -> bool:
-            return key[0] == owner and key[1] == table
-
-        for key in [k for k in self._plans if stale(k)]:
-            del self._plans[key]
-        for ckey in [k for k in self._columns if stale(k)]:
-            del self._columns[ckey]
-        for tkey in [k for k in self._types_cache if stale(k)]:
-            del self._types_cache[tkey]
-        for kkey in [k for k in self._keys if stale(k)]:
-            del self._keys[kkey]
-
-    def _types(self, change: RowChange) -> tuple[tuple[str, ColumnInfo], ...]:
-        """Column types in target names, for creating tables; cached per column set."""
-        key = (change.owner, change.table, tuple(change.columns))
-        found = self._types_cache.get(key)
-        if found is None:
-            name = self._naming.column
-            found = tuple(
-                (name(change.owner, change.table, col), info)
-                for col, info in change.columns.items()
-            )
-            self._types_cache[key] = found
-        return found
-
-    def bind(self, change: RowChange) -> BoundChange:
-        """Map one insert, update or delete to target terms."""
-        ref = self._naming.table(change.owner, change.table)
-        op = change.op
-        if op is Operation.INSERT:
-            key_image = change.after or {}
-        elif op in (Operation.UPDATE, Operation.DELETE):
-            key_image = change.before or {}
-        else:
-            raise BadRecord(f"cannot bind a {op} change")
-        key_names = change.pk or tuple(key_image)
-        if not key_names or any(k not in key_image for k in key_names):
-            missing = [k for k in key_names if k not in key_image]
-            raise BadRecord(
-                f"{op} carries no value for key column(s) {', '.join(missing) or '(none)'}",
-                table=f"{change.owner}.{change.table}",
-            )
-        mapped_key_image = self._mapped(change, key_image)
-        key_cols = self._key_cols(change, key_names)
-        key_vals = tuple(mapped_key_image[k] for k in key_cols)
-        if op is Operation.INSERT:
-            mapped_sets, image = mapped_key_image, None
-        elif op is Operation.UPDATE:
-            mapped_sets = self._mapped(change, change.after or {})
-            # The merged image; whether it holds every column of the target row is
-            # decided against the target table when it is needed (overwrite policy).
-            image = {**mapped_key_image, **mapped_sets}
-        else:
-            mapped_sets, image = {}, None
-        return BoundChange(
-            op=change.op,
-            table=ref,
-            owner=change.owner,
-            source_table=change.table,
-            key_cols=key_cols,
-            key_vals=key_vals,
-            set_cols=tuple(mapped_sets),
-            set_vals=tuple(mapped_sets.values()),
-            image=image,
-            columns=self._types(change),
-            has_pk=bool(change.pk),
-        )
 
 
 def runs(changes: Sequence[BoundChange]) -> Iterator[list[BoundChange]]:
@@ -213,18 +297,24 @@ def batches(changes: Sequence[BoundChange]) -> Iterator[list[BoundChange]]:
     the group is re-applied strictly in order, one row at a time.
     """
     last: dict[tuple[object, ...], int] = {}
-    levels: list[dict[tuple[object, ...], list[BoundChange]]] = []
+    levels: list[dict[object, list[BoundChange]]] = []
     for change in changes:
-        rows = [(change.table, change.key_vals)]
-        if change.image is not None:  # an update may move the row to another key
-            moved = tuple(change.image.get(k) for k in change.key_cols)
-            if moved != change.key_vals:
-                rows.append((change.table, moved))
-        level = max(last.get(row, -1) for row in rows) + 1
-        for row in rows:
+        table = change.table
+        row = (table.schema, table.table, change.key_vals)
+        moved = change.new_key
+        if moved is None:
+            level = last.get(row, -1) + 1
             last[row] = level
+        else:  # an update that moves the row to another key: both keys are its
+            target = (table.schema, table.table, moved)
+            level = max(last.get(row, -1), last.get(target, -1)) + 1
+            last[row] = last[target] = level
         if level == len(levels):
             levels.append({})
-        levels[level].setdefault(change.run_key, []).append(change)
+        run = levels[level].get(change.run_key)
+        if run is None:
+            levels[level][change.run_key] = [change]
+        else:
+            run.append(change)
     for level_runs in levels:
         yield from level_runs.values()

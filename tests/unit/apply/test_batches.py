@@ -21,9 +21,11 @@ Table = dict[tuple[Any, ...], dict[str, Any]]
 def _change(
     op: Operation, table: TableRef, key: int, sets: dict[str, Any], image: dict[str, Any] | None
 ) -> BoundChange:
+    moved = image is not None and image["id"] != key
     return BoundChange(
         op=op, table=table, owner="S", source_table=table.table, key_cols=("id",),
         key_vals=(key,), set_cols=tuple(sets), set_vals=tuple(sets.values()), image=image,
+        new_key=(image["id"],) if moved and image is not None else None,
     )  # fmt: skip
 
 

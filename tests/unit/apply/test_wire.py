@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 from drapply.wire import decode_transaction
 from drcommon import serde
 from drcommon.model import (
@@ -100,3 +101,49 @@ def test_anything_unusual_goes_to_serde() -> None:
     watermark = orjson.dumps({"v": 1, "kind": "watermark", "schema": "HR", "scn": 5,
                               "emitted_at": "2024-01-01T00:00:00+00:00"})  # fmt: skip
     assert decode_transaction(watermark) is None
+
+
+@pytest.mark.parametrize(
+    ("columns", "fast_path"),
+    [
+        ({}, True),
+        ({"columns": ColumnInfo(type="NUMBER")}, True),
+        # a "}}" inside a string makes the cut unparsable: the record goes to serde
+        ({"A}}": ColumnInfo(type="NUMBER"), "B": ColumnInfo(type="DATE")}, False),
+        ({'q"}}': ColumnInfo(type="RAW", length=2)}, False),
+        ({"A": ColumnInfo(type="VARCHAR2", charset="}}")}, False),
+    ],
+)
+def test_awkward_column_maps_read_the_same(columns: dict[str, ColumnInfo], fast_path: bool) -> None:
+    image = {name: "1" for name in columns} | {"columns": "x"}
+    change = RowChange(op=Operation.INSERT, owner="HR", table="T", after=image, columns=columns)
+    data = serde.encode(message(change, change))
+    fast = decode_transaction(data)
+    assert (fast is not None) == fast_path
+    assert serde.decode(data) == message(change, change)
+    if fast is not None:
+        assert fast == serde.decode(data)
+
+
+def test_changes_with_the_same_column_types_share_one_map() -> None:
+    columns = {"A": ColumnInfo(type="NUMBER"), "B": ColumnInfo(type="VARCHAR2", length=9)}
+    changes = [
+        RowChange(op=Operation.INSERT, owner="HR", table="T", after={"A": str(i)}, columns=columns)
+        for i in range(3)
+    ]
+    fast = decode_transaction(serde.encode(message(*changes)))
+    assert fast is not None
+    maps = {id(c.columns) for c in fast.changes}
+    assert len(maps) == 1 and fast.changes[0].columns == columns
+    again = decode_transaction(serde.encode(message(*changes)))
+    assert again is not None and again.changes[0].columns is fast.changes[0].columns
+    hash(fast.changes[0].columns)  # usable as a cache key
+
+
+def test_an_image_column_named_columns_with_an_object_value_reads_the_same() -> None:
+    value = InvalidText(hex="FF", charset="AL32UTF8")
+    change = RowChange(op=Operation.INSERT, owner="HR", table="T", after={"columns": value},
+                       columns={"columns": ColumnInfo(type="VARCHAR2")})  # fmt: skip
+    data = serde.encode(message(change))
+    fast = decode_transaction(data)
+    assert fast is None or fast == serde.decode(data)

@@ -68,6 +68,8 @@ class BoundChange(NamedTuple):
     image: dict[str, Any] | None  # before merged with after (updates), target names
     columns: tuple[tuple[str, ColumnInfo], ...] = ()  # types, for creating tables
     has_pk: bool = True
+    new_key: tuple[Any, ...] | None = None  # an update that moves the row: its new key
+    run: object = None  # the planner's interned run key (see run_key)
 
     @property
     def source(self) -> str:
@@ -78,8 +80,11 @@ class BoundChange(NamedTuple):
         return ", ".join(f"{c}={v!r}" for c, v in zip(self.key_cols, self.key_vals, strict=True))
 
     @property
-    def run_key(self) -> tuple[object, ...]:
-        """Changes with equal run keys can share one batched statement."""
+    def run_key(self) -> object:
+        """Changes with equal run keys can share one batched statement (the planner
+        interns one object per shape; otherwise a tuple of what defines the shape)."""
+        if self.run is not None:
+            return self.run
         return (self.op, self.table, self.set_cols, self.key_cols)
 
 
