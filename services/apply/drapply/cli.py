@@ -180,15 +180,7 @@ def parked_retry(
     comment: Annotated[str, typer.Option()] = "",
 ) -> None:
     """Apply a parked transaction again (after its cause was fixed)."""
-
-    async def body() -> int:
-        from drapply.parked import ParkedWork
-
-        settings = _settings(config)
-        _print_json(await ParkedWork(settings).retry(xid, requested_by, comment))
-        return 0
-
-    _exit(run_main("drapply", body))
+    _parked_decision(config, "retry", xid, requested_by, comment)
 
 
 @parked_app.command("discard")
@@ -199,12 +191,18 @@ def parked_discard(
     comment: Annotated[str, typer.Option()] = "",
 ) -> None:
     """Mark a parked transaction as discarded (it will not be applied)."""
+    _parked_decision(config, "discard", xid, requested_by, comment)
 
+
+def _parked_decision(
+    config: Path, decision: str, xid: str, requested_by: str, comment: str
+) -> None:
     async def body() -> int:
         from drapply.parked import ParkedWork
 
-        settings = _settings(config)
-        _print_json(await ParkedWork(settings).discard(xid, requested_by, comment))
+        work = ParkedWork(_settings(config))
+        decide = work.retry if decision == "retry" else work.discard
+        _print_json(await decide(xid, requested_by, comment))
         return 0
 
     _exit(run_main("drapply", body))
