@@ -276,8 +276,9 @@ class ApplyService(ServiceBase):
         stopping = [(tp, *self.workers.pop(tp)) for tp in revoked if tp in self.workers]
         for _tp, worker, _task in stopping:
             worker.request_stop()
-        for tp, worker, task in stopping:
-            await _stop_worker(tp, task)
+        # Side by side: the group waits for the slowest, not for the sum.
+        await asyncio.gather(*(_stop_worker(tp, task) for tp, _worker, task in stopping))
+        for tp, worker, _task in stopping:
             self.statuses.pop(worker.stream.owner, None)
             log.info("partition revoked", extra={"topic": tp.topic, "partition": tp.partition})
 

@@ -368,16 +368,20 @@ class StreamWorker:
 
     async def _await_ahead(self, ahead: asyncio.Task[Fetched] | None) -> Fetched | None:
         """The read-ahead's records; None if there was none or request_stop cancelled it."""
-        self._ahead = None
         if ahead is None:
+            self._ahead = None
             return None
         try:
+            # self._ahead stays set while we wait, so request_stop can still cancel it: a
+            # fetch waiting on a rebalance would otherwise wait for the revoke we block.
             return await ahead
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 raise  # we are being cancelled ourselves
             return None
+        finally:
+            self._ahead = None
 
     async def _discard(self, ahead: asyncio.Task[Fetched] | None) -> None:
         """Drop a read-ahead (a seek follows, so nothing it read is lost)."""
