@@ -8,6 +8,7 @@ import asyncio
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -61,9 +62,10 @@ async def test_archive_mode_status_and_retention_warning(
             assert (await client.get("/api/v1/status")).status_code == 401
             auth = {"Authorization": f"Bearer {TOKEN}"}
             status: dict[str, object] = {}
-            for _ in range(200):
+            for _ in range(200):  # caught_up follows the publish by one look at the archive
                 status = (await client.get("/api/v1/status", headers=auth)).json()
-                if status["transactions_published"] == 1:
+                threads: Any = status["threads"]
+                if status["transactions_published"] == 1 and threads["1"]["caught_up"]:
                     break
                 await asyncio.sleep(0.05)
             assert status["state"] == "running"
