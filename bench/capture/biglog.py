@@ -1,7 +1,7 @@
 """One big archived redo log for the capture benchmark, built once and cached.
 
 Segments of :mod:`workload_gen` are turned into redo by the project's writer
-(:func:`~drcapture.redo.workload_build.build_workload`) in a process pool, then
+(:func:`~drcapture.synth.workload_build.build_workload`) in a process pool, then
 streamed into a single log file in segment order:
 
 * The writer makes every workload step its own log write (LWN). A busy database groups
@@ -35,9 +35,9 @@ from drcapture.redo import layout as L
 from drcapture.redo.blocks import BytesSource, RedoFile
 from drcapture.redo.checksum import compute_checksum, fold
 from drcapture.redo.records import RecordLayout, iter_raw_records, parse_record
-from drcapture.redo.workload_build import build_workload
-from drcapture.redo.writer import BLOCK0_CHECKSUM, LogHeader, Lwn, build_log
-from drcapture.redo.writer_records import LINUX_19C
+from drcapture.synth.workload_build import build_workload
+from drcapture.synth.writer import BLOCK0_CHECKSUM, LogHeader, Lwn, build_log
+from drcapture.synth.writer_records import LINUX_19C
 from workload_gen import START_SCN, START_TIME, TABLE_COUNT, segment_workload, table_name
 
 GENERATOR_VERSION = 1  # bump when the stream changes: cached logs are rebuilt

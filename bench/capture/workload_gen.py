@@ -1,6 +1,6 @@
 """The capture benchmark's workload: OLTP transactions on 20 tables, as a list of
-:class:`~drcapture.redo.workload.Step` s for the project's redo writer
-(:func:`drcapture.redo.workload_build.build_workload`).
+:class:`~drcapture.synth.workload.Step` s for the project's redo writer
+(:func:`drcapture.synth.workload_build.build_workload`).
 
 Each segment is an independent workload (its own rows, SCN range and clock) so segments
 can be built in parallel and streamed into one big log (see :mod:`biglog`). Inside a
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from drcapture.dictionary.model import OracleType
-from drcapture.redo.workload import (
+from drcapture.synth.workload import (
     Col,
     Commit,
     Delete,

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 from drcapture.checkpoints import load_checkpoint
-from drcapture.redo.workload import Commit, Insert, LogSwitch, Step, Update, Workload, row
-from drcapture.redo.workload_build import build_workload
+from drcapture.synth.workload import Commit, Insert, LogSwitch, Step, Update, Workload, row
+from drcapture.synth.workload_build import build_workload
 from drcommon.config import KafkaSettings
 from drcommon.topics import TopicNames
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from drcapture.checkpoints import load_checkpoint
-from drcapture.redo.workload_build import build_workload
+from drcapture.synth.workload_build import build_workload
 from drcommon.config import KafkaSettings
 from drcommon.topics import TopicNames
 

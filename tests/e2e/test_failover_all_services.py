@@ -24,7 +24,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from drcapture.redo.workload_build import build_workload
+from drcapture.synth.workload_build import build_workload
 
 from tests.support.sites import APP, DrSite, until
 from tests.support.state import postgres_state, source_state

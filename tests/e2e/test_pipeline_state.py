@@ -15,8 +15,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from drcapture.redo.workload_build import build_workload
-from drcapture.redo.workload_result import BuiltWorkload
+from drcapture.synth.workload_build import build_workload
+from drcapture.synth.workload_result import BuiltWorkload
 
 from tests.support.state import COLUMNS, canonical, source_state
 from tests.support.workloads import random_workload

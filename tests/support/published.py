@@ -8,7 +8,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 from drcapture.checkpoints import load_checkpoint
-from drcapture.redo.workload_result import BuiltWorkload
+from drcapture.synth.workload_result import BuiltWorkload
 from drcommon import serde
 from drcommon.config import KafkaSettings
 from drcommon.kafka import committed_consumer

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import httpx
 import psycopg
-from drcapture.redo.workload_result import BuiltWorkload
+from drcapture.synth.workload_result import BuiltWorkload
 
 from tests.support.tinyweb import recorded_calls
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from drcapture.redo.workload_result import BuiltWorkload
+from drcapture.synth.workload_result import BuiltWorkload
 
 COLUMNS = {
     ("SI", "PERSON"): ("ID", "NAME", "ADDRESS", "BALANCE", "BORN"),

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 
 from drcapture.dictionary.model import OracleType
-from drcapture.redo.workload import (
+from drcapture.synth.workload import (
     Col,
     Commit,
     Delete,

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from drcapture.redo.workload import Commit, Insert, Step, Workload, row
-from drcapture.redo.workload_build import build_workload
+from drcapture.synth.workload import Commit, Insert, Step, Workload, row
+from drcapture.synth.workload_build import build_workload
 from drcapture.service import CaptureService
 from drcapture.settings import CaptureSettings
 from drcommon.config import KafkaSettings, load_settings

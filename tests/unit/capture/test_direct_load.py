@@ -11,7 +11,7 @@ from drcapture.catalog import LogCatalog
 from drcapture.dictionary.model import ColumnDef, Dictionary, TableDef
 from drcapture.filtering import TableFilter
 from drcapture.redo.txn.assembler import AssemblerOptions, TransactionAssembler
-from drcapture.redo.writer import write_records
+from drcapture.synth.writer import write_records
 from drcapture.thread_reader import DirectLoadGap, ThreadReader
 
 RECORD = "oracdc-records/Op19_1_Test/000_dataBlockLe8k26ai_baColb.bin"

@@ -49,7 +49,7 @@ from drcapture.redo.vectors import (
     parse_vector_header,
     parse_vectors,
 )
-from drcapture.redo.workload import (
+from drcapture.synth.workload import (
     Col,
     Commit,
     Delete,
@@ -65,8 +65,8 @@ from drcapture.redo.workload import (
     Workload,
     row,
 )
-from drcapture.redo.workload_build import build_workload
-from drcapture.redo.writer import wrap_records
+from drcapture.synth.workload_build import build_workload
+from drcapture.synth.writer import wrap_records
 from drcommon.errors import DRError
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -12,7 +12,7 @@ import pytest
 from drcapture.redo.blocks import BytesSource, FileSource, RedoFile
 from drcapture.redo.checksum import fold
 from drcapture.redo.records import RecordLayout, iter_raw_records, parse_record
-from drcapture.redo.writer import (
+from drcapture.synth.writer import (
     LogHeader,
     Lwn,
     build_log,
@@ -20,7 +20,7 @@ from drcapture.redo.writer import (
     wrap_records,
     write_records,
 )
-from drcapture.redo.writer_records import (
+from drcapture.synth.writer_records import (
     AIX_19C,
     LINUX_11G,
     LINUX_19C,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from drcapture.dictionary.model import Charsets, ColumnDef, OracleType
-from drcapture.redo.workload import (
+from drcapture.synth.workload import (
     Col,
     Commit,
     Delete,
@@ -26,9 +26,9 @@ from drcapture.redo.workload import (
     Workload,
     row,
 )
-from drcapture.redo.workload_build import build_workload
-from drcapture.redo.workload_state import column_def
-from drcapture.redo.writer_records import PLATFORMS
+from drcapture.synth.workload_build import build_workload
+from drcapture.synth.workload_state import column_def
+from drcapture.synth.writer_records import PLATFORMS
 from drcapture.values import decode_column, encode_column
 from drcapture.values.number import encode_number
 from drcommon.model import ColumnValue

@@ -15,7 +15,7 @@ from drcapture.offline import decode_transactions, load_dictionary_file
 from drcapture.redo.blocks import BytesSource, FileSource, RedoFile
 from drcapture.redo.records import RecordLayout, RedoRecord, iter_raw_records, parse_record
 from drcapture.redo.txn.assembler import CommittedTransaction
-from drcapture.redo.workload import (
+from drcapture.synth.workload import (
     Col,
     Commit,
     Delete,
@@ -33,15 +33,15 @@ from drcapture.redo.workload import (
     Workload,
     row,
 )
-from drcapture.redo.workload_build import (
+from drcapture.synth.workload_build import (
     DICTIONARY_FILE,
     BuiltWorkload,
     ExpectedChange,
     ExpectedTransaction,
     build_workload,
 )
-from drcapture.redo.workload_state import WorkloadError
-from drcapture.redo.writer_records import PLATFORMS
+from drcapture.synth.workload_state import WorkloadError
+from drcapture.synth.writer_records import PLATFORMS
 from drcommon.model import ColumnValue, Operation, RowChange
 
 FREE23_INSERT = (

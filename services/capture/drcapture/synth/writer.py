@@ -26,7 +26,7 @@ from drcapture.redo import layout as L
 from drcapture.redo.binary import SCN_MAX, encode_redo_time, endian_for
 from drcapture.redo.checksum import compute_checksum, fold
 from drcapture.redo.records import RecordLayout, parse_record_header
-from drcapture.redo.writer_records import PLATFORMS, Packer, Platform, set_lwn_length
+from drcapture.synth.writer_records import PLATFORMS, Packer, Platform, set_lwn_length
 
 # Block 0 is laid out like a data block header (kcbh); fields the reader ignores, as
 # found in block 0 of both free23 logs: rdba 0xFFC00000, flag 0x04 "checksum set", and

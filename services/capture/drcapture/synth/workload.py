@@ -1,5 +1,5 @@
 """A small language describing database activity, for the redo writer to turn into
-Oracle redo (see :mod:`drcapture.redo.workload_build`).
+Oracle redo (see :mod:`drcapture.synth.workload_build`).
 
 A :class:`Workload` has tables and a sequence of :class:`Step` s. Each step is one
 operation of one transaction (named by a label) on one RAC thread, executed in order
@@ -20,7 +20,7 @@ from enum import StrEnum
 from drcommon.model import ColumnValue
 
 from drcapture.dictionary.model import Charsets, OracleType
-from drcapture.redo.writer_records import LINUX_19C, Platform
+from drcapture.synth.writer_records import LINUX_19C, Platform
 
 Row = tuple[tuple[str, ColumnValue], ...]  # (column, value) pairs; hashable
 

@@ -10,8 +10,8 @@ from typing import Final
 from drcommon.model import ColumnValue
 
 from drcapture.dictionary.model import Charsets, ColumnDef, OracleType, TableDef
-from drcapture.redo.workload import Row, Table
-from drcapture.redo.writer_ops import RowAt, Txn, Uba
+from drcapture.synth.workload import Row, Table
+from drcapture.synth.writer_ops import RowAt, Txn, Uba
 from drcapture.values import decode_column, encode_column
 
 ROWS_PER_BLOCK: Final = 8

@@ -16,7 +16,7 @@ from typing import Final
 
 from drcapture.redo.ops import kdo as K
 from drcapture.redo.ops import undo as U
-from drcapture.redo.writer_records import Packer, Platform, VectorSpec
+from drcapture.synth.writer_records import Packer, Platform, VectorSpec
 
 Value = bytes | None  # one column's stored bytes; None is NULL
 

@@ -1,4 +1,4 @@
-"""A :class:`~drcapture.redo.workload.Workload` to redo log files, the dictionary a
+"""A :class:`~drcapture.synth.workload.Workload` to redo log files, the dictionary a
 reader needs for them, and the committed transactions a correct reader must report.
 
 The expected transactions come from the description (values as given, row images as
@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from drcommon.model import ColumnValue
 
 from drcapture.dictionary.model import Dictionary
-from drcapture.redo.workload import (
+from drcapture.synth.workload import (
     Commit,
     Delete,
     Insert,
@@ -29,8 +29,8 @@ from drcapture.redo.workload import (
     Update,
     Workload,
 )
-from drcapture.redo.workload_ops import VectorFactory, row_at
-from drcapture.redo.workload_result import (
+from drcapture.synth.workload_ops import VectorFactory, row_at
+from drcapture.synth.workload_result import (
     DICTIONARY_FILE,
     BuiltWorkload,
     ExpectedChange,
@@ -38,7 +38,7 @@ from drcapture.redo.workload_result import (
     LogFile,
     expected_changes,
 )
-from drcapture.redo.workload_state import (
+from drcapture.synth.workload_state import (
     UNDO_AFN,
     Change,
     Codec,
@@ -50,9 +50,9 @@ from drcapture.redo.workload_state import (
     full_row,
     table_def,
 )
-from drcapture.redo.writer import LogHeader, Lwn, build_log
-from drcapture.redo.writer_ops import RowAt, Txn
-from drcapture.redo.writer_records import RecordSpec, VectorSpec, encode_record
+from drcapture.synth.writer import LogHeader, Lwn, build_log
+from drcapture.synth.writer_ops import RowAt, Txn
+from drcapture.synth.writer_records import RecordSpec, VectorSpec, encode_record
 
 __all__ = [
     "DICTIONARY_FILE",
@@ -414,7 +414,7 @@ class _Builder:
 def build_workload(workload: Workload) -> BuiltWorkload:
     """Execute the description: logs, dictionary and the expected committed transactions.
 
-    Raises :class:`~drcapture.redo.workload_state.WorkloadError` when a step cannot run
+    Raises :class:`~drcapture.synth.workload_state.WorkloadError` when a step cannot run
     (unknown row or savepoint, duplicate key, non-canonical value …).
     """
     builder = _Builder(workload)

@@ -13,9 +13,9 @@ from drcommon.model import ColumnValue, Operation
 
 from drcapture.dictionary.model import Dictionary
 from drcapture.dictionary.snapshot import dump_snapshot
-from drcapture.redo.workload_ops import supplemental_columns
-from drcapture.redo.workload_state import Change, Kind
-from drcapture.redo.writer import LogHeader
+from drcapture.synth.workload_ops import supplemental_columns
+from drcapture.synth.workload_state import Change, Kind
+from drcapture.synth.writer import LogHeader
 from drcapture.values.rowid import decode_rowid
 
 DICTIONARY_FILE = "dictionary.json"

@@ -19,9 +19,9 @@ from drcommon.model import ColumnValue
 
 from drcapture.redo.ops.kdo import RowCode
 from drcapture.redo.ops.undo import SuppType
-from drcapture.redo.workload import Supplemental
-from drcapture.redo.workload_state import Change, Codec, Kind, TxnState
-from drcapture.redo.writer_ops import (
+from drcapture.synth.workload import Supplemental
+from drcapture.synth.workload_state import Change, Codec, Kind, TxnState
+from drcapture.synth.writer_ops import (
     RowAt,
     Uba,
     Value,
@@ -42,7 +42,7 @@ from drcapture.redo.writer_ops import (
     undo_vector,
     urp,
 )
-from drcapture.redo.writer_records import Packer, Platform, VectorSpec
+from drcapture.synth.writer_records import Packer, Platform, VectorSpec
 
 _REDO_CODE = {
     Kind.INSERT: RowCode.IRP,
