@@ -49,7 +49,8 @@ def make_settings(
                 "fetch_timeout_ms": 100,
                 "topic_refresh_seconds": 1.0,
             },
-            "logging": {"level": os.environ.get("DR_TEST_APPLY_LOG_LEVEL", "INFO"), "format": "text"},
+            "logging": {"level": os.environ.get("DR_TEST_APPLY_LOG_LEVEL", "INFO"),
+                        "format": "text"},
         }
         for key, value in overrides.items():
             if isinstance(value, dict) and isinstance(base.get(key), dict):

@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from drcapture.synth.workload import Commit, Insert, Step, Workload, row
-from drcapture.synth.workload_build import build_workload
 from drcapture.service import CaptureService
 from drcapture.settings import CaptureSettings
+from drcapture.synth.workload import Commit, Insert, Step, Workload, row
+from drcapture.synth.workload_build import build_workload
 from drcommon.config import KafkaSettings, load_settings
 from drcommon.topics import TopicNames
 

@@ -4,8 +4,6 @@ description implies."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from drcapture.dictionary.model import Charsets, ColumnDef, OracleType
 from drcapture.synth.workload import (
     Col,
