@@ -12,7 +12,13 @@ Values are exact and JSON-native:
 * text: ``str``; bytes that are not valid in the column's character set travel as an
   :class:`InvalidText` (hex plus the character set), never replaced;
 * a type capture cannot decode yet travels as :class:`Unsupported` so the row is never
-  dropped silently.
+  dropped silently;
+* a value the redo does not carry (a LOB's old content in a delete, for one) travels as
+  :class:`NotLogged`: never a NULL, never raw bytes presented as a value.
+
+A change capture could not decode at all, published because the operator chose so
+(``source.on_undecodable = "publish_marked"``), carries the reason in ``undecoded``;
+apply refuses such changes.
 
 Every message carries ``v`` (:data:`SCHEMA_VERSION`); :func:`check_version` refuses others.
 """
@@ -48,8 +54,18 @@ class Unsupported(BaseModel):
     hex: str | None = None
 
 
+class NotLogged(BaseModel):
+    """A column value the redo does not carry: the change happened, but its value for
+    this column cannot be known from the log (``reason`` says why)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["not_logged"] = "not_logged"
+    oracle_type: str
+    reason: str
+
+
 ColumnValue = Annotated[
-    str | InvalidText | Unsupported | None,
+    str | InvalidText | Unsupported | NotLogged | None,
     Field(union_mode="left_to_right"),
 ]
 
@@ -61,6 +77,7 @@ class Operation(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     DDL = "ddl"
+    UNKNOWN = "unknown"  # capture could not tell; only on changes marked ``undecoded``
 
 
 class ColumnInfo(BaseModel):
@@ -104,6 +121,7 @@ class RowChange(BaseModel):
     ddl: str | None = None
     position: SourcePosition | None = None
     row_id: str | None = None
+    undecoded: str | None = None  # why capture could not decode this change (see module doc)
 
 
 class TransactionInfo(BaseModel):

@@ -6,9 +6,12 @@ image when the table has none), and the changes of a group are arranged in batch
 
 Binding is compiled: changes of one table with the same operation, key, column types and
 image columns share a :class:`_Shape` built once, which then binds a change with a few
-tuple operations. Values that are plain strings or NULLs (nearly all) only go through the
-converters that change them (RAW to bytes, for instance); anything else (an
-``InvalidText``, an ``Unsupported``) goes through every converter, which refuses it.
+tuple operations. A change capture marked ``undecoded`` is refused here, and a before
+image's :class:`~drcommon.model.NotLogged` columns are left out (they cannot identify the
+row; an after image's are refused by the converters). Values that are plain strings or
+NULLs (nearly all) only go through the converters that change them (RAW to bytes, for
+instance); anything else (an ``InvalidText``, an ``Unsupported``) goes through every
+converter, which refuses it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drcommon.model import ColumnInfo, ColumnValue, Operation, RowChange
+from drcommon.model import ColumnInfo, ColumnValue, NotLogged, Operation, RowChange
 
 from drapply.adapters.base import BoundChange
 from drapply.errors import BadRecord, UnconfiguredTable, ValueNotStorable
@@ -180,7 +183,19 @@ class Planner:
 
     def bind(self, change: RowChange) -> BoundChange:
         """Map one insert, update or delete to target terms."""
-        before, after, columns = change.before, change.after, change.columns
+        if change.undecoded is not None:
+            raise ValueNotStorable(
+                f"capture could not decode this change: {change.undecoded}",
+                table=f"{change.owner}.{change.table}",
+                rba=change.position.rba if change.position else None,
+            )
+        before = change.before
+        if before and not set(map(type, before.values())) <= _PLAIN and any(
+            isinstance(v, NotLogged) for v in before.values()
+        ):
+            before = {k: v for k, v in before.items() if not isinstance(v, NotLogged)}
+            change = change.model_copy(update={"before": before})
+        after, columns = change.after, change.columns
         key = (
             change.owner,
             change.table,

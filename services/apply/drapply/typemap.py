@@ -3,7 +3,8 @@
 Values arrive as exact strings (see :mod:`drcommon.model`). A target keeps them exact:
 NUMBER never passes through a float, timestamps keep their digits and offsets, RAW
 becomes bytes. Values that cannot be stored exactly (:class:`InvalidText`,
-:class:`Unsupported`) raise :class:`ValueNotStorable`; nothing is replaced silently.
+:class:`Unsupported`, :class:`NotLogged`) raise :class:`ValueNotStorable`; nothing is
+replaced silently.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from drcommon.model import ColumnInfo, ColumnValue, InvalidText, Unsupported
+from drcommon.model import ColumnInfo, ColumnValue, InvalidText, NotLogged, Unsupported
 
 from drapply.errors import ValueNotStorable
 
@@ -119,6 +120,11 @@ def storable(value: ColumnValue) -> str | None:
     if isinstance(value, Unsupported):
         raise ValueNotStorable(
             f"capture could not decode this {value.oracle_type} value",
+            oracle_type=value.oracle_type,
+        )
+    if isinstance(value, NotLogged):
+        raise ValueNotStorable(
+            f"the redo does not carry this {value.oracle_type} value ({value.reason})",
             oracle_type=value.oracle_type,
         )
     raise ValueNotStorable(f"unexpected value of type {type(value).__name__}")

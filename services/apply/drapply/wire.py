@@ -26,6 +26,7 @@ from drcommon.model import (
     SCHEMA_VERSION,
     ColumnInfo,
     InvalidText,
+    NotLogged,
     Operation,
     RowChange,
     SourcePosition,
@@ -39,7 +40,7 @@ _INFO_KEYS = frozenset(ColumnInfo.model_fields)
 _OPS = {op.value: op for op in Operation}
 _INFO_CACHE: dict[tuple[Any, ...], ColumnInfo] = {}
 _PLAIN = frozenset({str, type(None)})
-_OPTIONAL = ("obj", "ddl", "row_id", "position")
+_OPTIONAL = ("obj", "ddl", "row_id", "position", "undecoded")
 _MISSING: Any = object()
 _COLUMNS_KEY = b'"columns":{'
 _COLUMNS_CACHE: dict[bytes, SharedColumns] = {}
@@ -142,7 +143,7 @@ def _change(raw: Any, segments: list[SharedColumns | None]) -> RowChange | None:
     fields: dict[str, Any] = {
         "op": op, "owner": owner, "table": table, "obj": None, "pk": tuple(pk),
         "before": before, "after": after, "columns": columns, "ddl": None, "position": None,
-        "row_id": None,
+        "row_id": None, "undecoded": None,
     }  # fmt: skip
     for key in _OPTIONAL:
         if key in raw and not _optional(fields, key, raw[key]):
@@ -201,6 +202,8 @@ def _image(raw: Any) -> dict[str, Any] | bool | None:
                 raw[name] = InvalidText.model_validate(value)
             elif kind == "unsupported":
                 raw[name] = Unsupported.model_validate(value)
+            elif kind == "not_logged":
+                raw[name] = NotLogged.model_validate(value)
             else:
                 return False
         except ValidationError:

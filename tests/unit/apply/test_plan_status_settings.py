@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from drapply.errors import BadRecord, UnconfiguredTable
+from drapply.errors import BadRecord, UnconfiguredTable, ValueNotStorable
 from drapply.gate import Gate
 from drapply.naming import Naming
 from drapply.plan import Planner, runs
@@ -20,7 +20,7 @@ from drapply.settings import (
 from drapply.status import StreamState, StreamStatus, overall
 from drapply.typemap import integer_or_text
 from drcommon.errors import ConfigError
-from drcommon.model import ColumnInfo, Operation, RowChange
+from drcommon.model import ColumnInfo, NotLogged, Operation, RowChange
 
 COLS = {"ID": ColumnInfo(type="NUMBER"), "NAME": ColumnInfo(type="VARCHAR2")}
 
@@ -59,6 +59,28 @@ def test_bind_without_full_image_and_without_pk() -> None:
 def test_bind_refuses_a_missing_key_value() -> None:
     with pytest.raises(BadRecord, match="key column"):
         planner().bind(change(Operation.DELETE, pk=("ID",), before={"NAME": "x"}))
+
+
+def test_a_not_logged_before_value_is_left_out_of_the_match() -> None:
+    blob = NotLogged(oracle_type="BLOB", reason="a deleted LOB's content is not in the redo")
+    cols = {**COLS, "DOC": ColumnInfo(type="BLOB")}
+    bound = planner().bind(RowChange(op=Operation.DELETE, owner="HR", table="EMP", columns=cols,
+                                     before={"ID": "7", "NAME": None, "DOC": blob}))
+    assert bound.key_cols == ("id", "name")  # no key: the logged columns identify the row
+
+
+def test_a_not_logged_after_value_is_refused() -> None:
+    blob = NotLogged(oracle_type="BLOB", reason="symbol table entry not in the redo")
+    cols = {**COLS, "DOC": ColumnInfo(type="BLOB")}
+    with pytest.raises(ValueNotStorable, match="does not carry") as caught:
+        planner().bind(RowChange(op=Operation.INSERT, owner="HR", table="EMP", columns=cols,
+                                 after={"ID": "7", "NAME": "a", "DOC": blob}))
+    assert caught.value.where["column"] == "DOC"
+
+
+def test_a_change_capture_could_not_decode_is_refused() -> None:
+    with pytest.raises(ValueNotStorable, match=r"could not decode this change: 11\.19"):
+        planner().bind(change(Operation.UNKNOWN, undecoded="11.19 is not decoded"))
 
 
 def test_table_configuration() -> None:

@@ -12,6 +12,7 @@ from drcommon import serde
 from drcommon.model import (
     ColumnInfo,
     InvalidText,
+    NotLogged,
     Operation,
     RowChange,
     SourcePosition,
@@ -38,6 +39,8 @@ values = st.one_of(
     st.text(),
     st.builds(InvalidText, hex=st.text("0123456789ABCDEF"), charset=st.sampled_from(["AL32UTF8"])),
     st.builds(Unsupported, oracle_type=st.sampled_from(["BLOB", "XMLTYPE"])),
+    st.builds(NotLogged, oracle_type=st.sampled_from(["BLOB", "CLOB"]),
+              reason=st.text(max_size=20)),
 )
 images = st.one_of(st.none(), st.dictionaries(st.text(min_size=1, max_size=8), values, max_size=5))
 
@@ -70,6 +73,7 @@ def message(*changes: RowChange) -> TransactionMessage:
             ddl=st.one_of(st.none(), st.text(max_size=20)),
             position=st.one_of(st.none(), st.just(POSITION)),
             row_id=st.one_of(st.none(), st.text(max_size=18)),
+            undecoded=st.one_of(st.none(), st.text(max_size=30)),
         ),
         max_size=4,
     )
