@@ -4,7 +4,8 @@ Pieces of a transaction stay in memory until their estimated size passes the
 threshold; from then on that transaction's pieces go to its own spill file (appended
 pickles, private to this process: mode 0600 in capture's state directory). A partial
 rollback removes the newest matching piece, in memory or on disk (a tombstone: the
-file is only appended to). Commit iterates the file in order without loading it.
+file is only appended to). Commit reads the file in redo order without loading it whole:
+each piece's (SCN, sub-SCN) stays in memory beside its offset.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from drcapture.redo.txn.pieces import Piece
+from drcapture.redo.txn.pieces import Piece, in_redo_order, redo_key
 from drcapture.redo.xid import Xid
 
 PIECE_OVERHEAD = 200  # bytes: the dataclass, its tuples and ints around the value bytes
@@ -36,6 +37,7 @@ class _Spilled:
     path: Path
     handle: BinaryIO
     offsets: list[int] = field(default_factory=list)
+    keys: list[tuple[int, int]] = field(default_factory=list)  # redo_key of each piece
     removed: set[int] = field(default_factory=set)
 
 
@@ -80,6 +82,7 @@ class SpillingStore:
         data = pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL)
         spilled.handle.seek(0, os.SEEK_END)
         spilled.offsets.append(spilled.handle.tell())
+        spilled.keys.append(redo_key(piece))
         spilled.handle.write(len(data).to_bytes(4, "little"))
         spilled.handle.write(data)
         self.spilled_bytes += len(data) + 4
@@ -97,12 +100,14 @@ class SpillingStore:
         if entry is None:
             return iter(())
         if entry.spilled is None:
-            return iter(list(entry.memory))
+            return iter(list(in_redo_order(entry.memory)))
         return self._iter_spilled(entry.spilled)
 
     def _iter_spilled(self, spilled: _Spilled) -> Iterator[Piece]:
         spilled.handle.flush()
-        for index in range(len(spilled.offsets)):
+        keys = spilled.keys
+        order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: appended order
+        for index in order:
             if index not in spilled.removed:
                 yield self._read(spilled, index)
 

@@ -179,3 +179,13 @@ def test_open_transactions_survive_export_and_import() -> None:
     assert txn.start_rba == "0x0042b3.001edd23.011c"
     expected = asm.commit(txn.xid, scn=5, rba=COMMIT_RBA)
     assert restored.commit(txn.xid, scn=5, rba=COMMIT_RBA) == expected
+
+
+def test_a_chained_row_insert_has_the_head_pieces_rowid() -> None:
+    # Oracle writes the tail piece (slot 0, flags L) first and the head (slot 1, H-F)
+    # after it; both name slot 0 in their supplemental row address. The row is the head's.
+    (txn,) = _run("Op11_2_Test", range(1, 3))
+    (change,) = txn.changes
+    assert (change.op, change.row_id) == (Operation.INSERT, "AAApsfAAQAAAI2ZAAB")
+    assert change.after is not None and len(change.after) == 346
+    assert change.position is not None and change.position.rba == "0x00434e.00f8af9d.011c"

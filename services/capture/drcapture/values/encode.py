@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from drcommon.model import ColumnValue, InvalidText, Unsupported
+from drcommon.model import ColumnValue, InvalidText, NotLogged, Unsupported
 
 from drcapture.dictionary.model import Charsets, ColumnDef, OracleType
 from drcapture.values.binary import encode_boolean, encode_raw
@@ -55,7 +55,8 @@ ENCODERS: dict[int, ValueEncoder] = {
 def encode_column(value: ColumnValue, column: ColumnDef, charsets: Charsets) -> bytes | None:
     """The stored bytes of one column value (``None`` for SQL NULL).
 
-    :class:`InvalidText` and :class:`Unsupported` give back the bytes they carry.
+    :class:`InvalidText` and :class:`Unsupported` give back the bytes they carry; a
+    :class:`NotLogged` has none.
     Raises :class:`~drcapture.values.errors.MalformedValue` for a value the type
     cannot hold exactly.
     """
@@ -65,6 +66,8 @@ def encode_column(value: ColumnValue, column: ColumnDef, charsets: Charsets) -> 
         if value.hex is None:
             raise MalformedValue("unsupported value carries no bytes", column=column.name)
         return bytes.fromhex(value.hex)
+    if isinstance(value, NotLogged):
+        raise MalformedValue("a value the redo does not carry has no bytes", column=column.name)
     encoder = ENCODERS.get(column.type_code)
     if encoder is None:
         raise MalformedValue(

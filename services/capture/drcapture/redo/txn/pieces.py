@@ -82,6 +82,29 @@ class RollbackMark:
     rba: str
 
 
+def redo_key(piece: Piece) -> tuple[int, int]:
+    """Where a piece stands in its transaction: (SCN, sub-SCN) of its record.
+
+    A transaction's records are not always in the log in the order they were made: a
+    private redo strand is written out later, with the SCNs the changes got when they were
+    made (fixture Ops_URP_LMN_BindingLifo: sub-SCN 2 of SCN …3633 lies after records of
+    SCN …3664). Within one transaction (one thread) no two records share both numbers.
+    """
+    return (piece.scn, piece.sub_scn)
+
+
+def in_redo_order(pieces: list[Piece]) -> list[Piece]:
+    """``pieces`` sorted by :func:`redo_key` (stable; the list itself when already in order,
+    which it nearly always is)."""
+    previous = (-1, -1)
+    for piece in pieces:
+        key = (piece.scn, piece.sub_scn)
+        if key < previous:
+            return sorted(pieces, key=redo_key)
+        previous = key
+    return pieces
+
+
 def absolute(columns: tuple[Column, ...], start: int) -> Values:
     """Piece-relative columns to absolute 1-based numbers; ``start`` is the number of the
     first listed column (from supplemental data), 0 when unknown (then index + 1)."""

@@ -1,10 +1,17 @@
 """Row assembly: a committed transaction's pieces become logical row changes.
 
+The pieces come in redo order (SCN, sub-SCN: see
+:func:`~drcapture.redo.txn.pieces.redo_key`), whatever order the log holds them in.
 Pieces between a supplemental "first" flag and the matching "last" flag are one row
 change (a chained or migrated row, or an update touching several row pieces); the
 LogMiner op in the supplemental header says whether it is an insert, update or delete.
 Without supplemental data each piece stands alone and the op follows from its 11.x code.
 Multi-row ops give one change per row.
+
+The row is the head piece's: the piece whose row flags carry H (a chained insert writes
+its tail first, and the supplemental row address then names the tail: fixture
+Op11_2_Test Reverse), else the supplemental row address (an update through an LMN
+marker, a migrated row's forwarding stub), else the first piece's block and slot.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from dataclasses import dataclass
 
 from drcommon.model import Operation
 
-from drcapture.redo.ops.kdo import RowCode
+from drcapture.redo.ops.kdo import FB_HEAD, RowCode
 from drcapture.redo.ops.undo import SuppType
 from drcapture.redo.txn.pieces import Piece, PieceKind, Values
 
@@ -61,10 +68,12 @@ def _op_of(group: list[Piece]) -> Operation | None:
 
 def _head(group: list[Piece]) -> tuple[int, int] | None:
     for piece in group:
+        if piece.fb & FB_HEAD and piece.redo_code:
+            return (piece.bdba, piece.slot)
+    for piece in group:
         if piece.row is not None:
             return piece.row
-    heads = [p for p in group if p.fb & 0x20] or group
-    return (heads[0].bdba, heads[0].slot) if heads else None
+    return (group[0].bdba, group[0].slot) if group else None
 
 
 def _group_row(group: list[Piece]) -> LogicalRow | None:
@@ -97,6 +106,14 @@ def _multi_rows(piece: Piece) -> Iterator[LogicalRow]:
                          row=(piece.bdba, slot),
                          before=values if op is Operation.DELETE else None,
                          after=values if op is Operation.INSERT else None)
+
+
+def _same_row(first: Piece, piece: Piece) -> bool:
+    """Whether ``piece`` can continue the row change ``first`` opened: same object, and
+    the same supplemental row address where both name one."""
+    if first.obj != piece.obj:
+        return False
+    return first.row is None or piece.row is None or first.row == piece.row
 
 
 def assemble(pieces: Iterable[Piece]) -> Iterator[LogicalRow]:
@@ -132,7 +149,7 @@ def assemble(pieces: Iterable[Piece]) -> Iterator[LogicalRow]:
             group.append(piece)
             yield from flush()
             continue
-        if piece.supp_first or (group and group[0].obj != piece.obj):
+        if piece.supp_first or (group and not _same_row(group[0], piece)):
             yield from flush()
         group.append(piece)
         if piece.supp_last:

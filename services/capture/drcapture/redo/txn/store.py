@@ -1,8 +1,10 @@
 """Where open transactions' pieces wait for their commit.
 
 :class:`ChangeStore` is the seam for a disk-spilling store: pieces are appended per XID,
-iterated once at commit, dropped on rollback, and a partial rollback removes the latest
-piece that matches. :class:`MemoryStore` is the in-memory implementation.
+iterated once at commit in redo order (:func:`~drcapture.redo.txn.pieces.redo_key`,
+whatever order they were appended in), dropped on rollback, and a partial rollback
+removes the latest appended piece that matches. :class:`MemoryStore` is the in-memory
+implementation.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from drcapture.redo.txn.pieces import Piece
+from drcapture.redo.txn.pieces import Piece, in_redo_order
 from drcapture.redo.xid import Xid
 
 
@@ -22,7 +24,7 @@ class ChangeStore(Protocol):
         ...
 
     def pieces(self, xid: Xid) -> Iterator[Piece]:
-        """``xid``'s pieces in the order they were appended."""
+        """``xid``'s pieces in redo order (SCN, sub-SCN; appended order among equals)."""
         ...
 
     def remove_last(self, xid: Xid, match: Callable[[Piece], bool]) -> Piece | None:
@@ -49,8 +51,8 @@ class MemoryStore:
         self._pieces.setdefault(xid, []).append(piece)
 
     def pieces(self, xid: Xid) -> Iterator[Piece]:
-        """``xid``'s pieces in order."""
-        return iter(list(self._pieces.get(xid, ())))
+        """``xid``'s pieces in redo order."""
+        return iter(list(in_redo_order(self._pieces.get(xid, []))))
 
     def remove_last(self, xid: Xid, match: Callable[[Piece], bool]) -> Piece | None:
         """Remove the most recent matching piece (LIFO: undo is applied newest first)."""
