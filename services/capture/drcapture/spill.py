@@ -28,7 +28,7 @@ def piece_size(piece: Piece) -> int:
     size = PIECE_OVERHEAD
     for values in (piece.before, piece.after, piece.supp, *piece.rows):
         for _, raw in values:
-            size += 40 + (len(raw) if raw else 0)
+            size += 40 + (len(raw) if isinstance(raw, bytes) else 0)
     return size
 
 

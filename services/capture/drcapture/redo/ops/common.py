@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from drcommon.errors import ParseError
 
 from drcapture.redo.vectors import ChangeVector
 from drcapture.redo.xid import Xid
+
+
+class NotInRedo(NamedTuple):
+    """Stands in for a column's bytes where the redo does not carry them (a compressed
+    row's symbol the block holds, a deleted LOB's content); ``reason`` says which. It
+    becomes a :class:`drcommon.model.NotLogged` value: never NULL, never a guess."""
+
+    reason: str
+
+
+Raw = bytes | NotInRedo | None  # a column as a piece holds it: bytes, NULL, or not logged
 
 
 def read_xid(cv: ChangeVector, f: memoryview, at: int) -> Xid:

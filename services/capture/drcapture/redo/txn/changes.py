@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from drcommon.model import (
     ColumnInfo,
     ColumnValue,
+    NotLogged,
     Operation,
     RowChange,
     SourcePosition,
@@ -18,6 +19,7 @@ from drcommon.model import (
 )
 
 from drcapture.dictionary.model import Charsets, ColumnDef, OracleType, TableDef
+from drcapture.redo.ops.common import NotInRedo, Raw
 from drcapture.redo.records import Rba
 from drcapture.redo.txn.rows import LogicalRow
 
@@ -102,7 +104,9 @@ def _info(column: ColumnDef, charsets: Charsets) -> ColumnInfo:
                       nullable=column.nullable, charset=charset)
 
 
-def _hex(raw: bytes | None) -> str | None:
+def _hex(raw: Raw) -> ColumnValue:
+    if isinstance(raw, NotInRedo):
+        return NotLogged(oracle_type="UNKNOWN", reason=raw.reason)
     return None if raw is None else raw.hex().upper()
 
 
@@ -142,9 +146,9 @@ class ColumnCache:
         return found[1], found[2]
 
 
-def _known_image(values: dict[int, bytes | None] | None, by_seg: dict[int, _Stored],
+def _known_image(values: dict[int, Raw] | None, by_seg: dict[int, _Stored],
                  decode: ValueDecoder, charsets: Charsets, infos: dict[str, ColumnInfo],
-                 decoded: dict[int, tuple[bytes | None, ColumnValue]],
+                 decoded: dict[int, tuple[Raw, ColumnValue]],
                  ) -> dict[str, ColumnValue] | None:
     """One image, named and decoded. ``decoded`` carries values from the other image of
     the same change: a column logged with the same bytes in both (supplemental columns
@@ -161,6 +165,9 @@ def _known_image(values: dict[int, bytes | None] | None, by_seg: dict[int, _Stor
             continue
         column = entry.column
         infos.setdefault(column.name, entry.info)
+        if isinstance(raw, NotInRedo):
+            image[column.name] = NotLogged(oracle_type=column.type_name, reason=raw.reason)
+            continue
         if entry.lob and raw is not None:
             image[column.name] = Unsupported(oracle_type=column.type_name, hex=None)
             continue
@@ -182,7 +189,7 @@ def _add_trailing_nulls(image: dict[str, ColumnValue], stored: tuple[_Stored, ..
             infos.setdefault(name, entry.info)
 
 
-def _unknown_image(values: dict[int, bytes | None] | None,
+def _unknown_image(values: dict[int, Raw] | None,
                    infos: dict[str, ColumnInfo]) -> dict[str, ColumnValue] | None:
     if values is None:
         return None
@@ -208,7 +215,7 @@ def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
     else:
         owner, name, pk = table.owner, table.name, table.pk
         by_seg, stored = (columns or ColumnCache(ctx.charsets)).of(table)
-        decoded: dict[int, tuple[bytes | None, ColumnValue]] = {}
+        decoded: dict[int, tuple[Raw, ColumnValue]] = {}
         before = _known_image(row.before, by_seg, decode, ctx.charsets, infos, decoded)
         after = _known_image(row.after, by_seg, decode, ctx.charsets, infos, decoded)
         # Oracle does not store trailing NULL columns: a whole-row image (the new row of

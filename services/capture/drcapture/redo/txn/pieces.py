@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from drcapture.redo.ops.common import Raw
 from drcapture.redo.ops.ddl import Ddl
 from drcapture.redo.ops.direct import DirectLoad
 from drcapture.redo.ops.dispatch import ParsedRecord, ParsedVector
@@ -18,7 +19,7 @@ from drcapture.redo.ops.kdo import Column, RowOp
 from drcapture.redo.ops.undo import PartialRollback, Supplemental, UndoRecord
 from drcapture.redo.xid import Xid
 
-Values = tuple[tuple[int, bytes | None], ...]
+Values = tuple[tuple[int, Raw], ...]
 
 
 class PieceKind(StrEnum):

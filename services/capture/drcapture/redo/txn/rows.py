@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from drcommon.model import Operation
 
+from drcapture.redo.ops.common import Raw
 from drcapture.redo.ops.kdo import FB_HEAD, RowCode
 from drcapture.redo.ops.undo import SuppType
 from drcapture.redo.txn.pieces import Piece, PieceKind, Values
@@ -44,14 +45,14 @@ class LogicalRow:
     sub_scn: int
     con_id: int | None
     row: tuple[int, int] | None  # (bdba, slot) of the row head
-    before: dict[int, bytes | None] | None
-    after: dict[int, bytes | None] | None
+    before: dict[int, Raw] | None
+    after: dict[int, Raw] | None
     ddl: str | None = None
     compressed: bool = False
 
 
-def _merge(*parts: Values) -> dict[int, bytes | None]:
-    out: dict[int, bytes | None] = {}
+def _merge(*parts: Values) -> dict[int, Raw]:
+    out: dict[int, Raw] = {}
     for part in parts:
         for col, value in part:
             out[col] = value

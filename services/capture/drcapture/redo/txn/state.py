@@ -1,5 +1,6 @@
 """JSON form of buffered pieces, for capture checkpoints (open transactions survive a
-restart). Bytes travel as lower-case hex; the format carries a version."""
+restart). Bytes travel as lower-case hex, a value the redo does not carry as
+``{"not_in_redo": reason}``; the format carries a version."""
 
 from __future__ import annotations
 
@@ -7,17 +8,30 @@ from typing import Any
 
 from drcommon.errors import UnsupportedFormat
 
+from drcapture.redo.ops.common import NotInRedo, Raw
 from drcapture.redo.txn.pieces import Piece, PieceKind, Values
 
 STATE_VERSION = 1
 
 
+def _raw_out(raw: Raw) -> str | dict[str, str] | None:
+    if isinstance(raw, NotInRedo):
+        return {"not_in_redo": raw.reason}
+    return None if raw is None else raw.hex()
+
+
+def _raw_in(item: Any) -> Raw:
+    if isinstance(item, dict):
+        return NotInRedo(str(item["not_in_redo"]))
+    return None if item is None else bytes.fromhex(item)
+
+
 def _values_out(values: Values) -> list[list[Any]]:
-    return [[col, None if raw is None else raw.hex()] for col, raw in values]
+    return [[col, _raw_out(raw)] for col, raw in values]
 
 
 def _values_in(items: list[list[Any]]) -> Values:
-    return tuple((int(col), None if raw is None else bytes.fromhex(raw)) for col, raw in items)
+    return tuple((int(col), _raw_in(raw)) for col, raw in items)
 
 
 def piece_to_json(piece: Piece) -> dict[str, Any]:
