@@ -14,7 +14,10 @@ Values are exact and JSON-native:
 * a type capture cannot decode yet travels as :class:`Unsupported` so the row is never
   dropped silently;
 * a value the redo does not carry (a LOB's old content in a delete, for one) travels as
-  :class:`NotLogged`: never a NULL, never raw bytes presented as a value.
+  :class:`NotLogged`: never a NULL, never raw bytes presented as a value;
+* LOBs: CLOB/NCLOB as text, BLOB as upper-case hex, like RAW; a LOB changed in place
+  (``DBMS_LOB.WRITE``, ``TRIM``), whose whole new value the redo does not carry, as
+  :class:`LobWrites` that apply performs on the value the row holds.
 
 A change capture could not decode at all, published because the operator chose so
 (``source.on_undecodable = "publish_marked"``), carries the reason in ``undecoded``;
@@ -64,8 +67,28 @@ class NotLogged(BaseModel):
     reason: str
 
 
+class LobWrite(BaseModel):
+    """One write into a LOB: ``data`` (text, or upper-case hex for a BLOB) at ``offset``
+    (0-based, in characters for CLOB/NCLOB, bytes for BLOB)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    offset: int = Field(ge=0)
+    data: str
+
+
+class LobWrites(BaseModel):
+    """A LOB changed in place: the writes, in order, and its length afterwards when the
+    redo says (a trim shortens it). Apply performs them on the value the row holds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["lob_writes"] = "lob_writes"
+    oracle_type: str
+    writes: tuple[LobWrite, ...]
+    length: int | None = Field(default=None, ge=0)
+
+
 ColumnValue = Annotated[
-    str | InvalidText | Unsupported | NotLogged | None,
+    str | InvalidText | Unsupported | NotLogged | LobWrites | None,
     Field(union_mode="left_to_right"),
 ]
 

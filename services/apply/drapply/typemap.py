@@ -14,7 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from drcommon.model import ColumnInfo, ColumnValue, InvalidText, NotLogged, Unsupported
+from drcommon.model import (
+    ColumnInfo,
+    ColumnValue,
+    InvalidText,
+    LobWrites,
+    NotLogged,
+    Unsupported,
+)
 
 from drapply.errors import ValueNotStorable
 
@@ -125,6 +132,11 @@ def storable(value: ColumnValue) -> str | None:
     if isinstance(value, NotLogged):
         raise ValueNotStorable(
             f"the redo does not carry this {value.oracle_type} value ({value.reason})",
+            oracle_type=value.oracle_type,
+        )
+    if isinstance(value, LobWrites):  # not yet performed by any target
+        raise ValueNotStorable(
+            f"in-place writes to a {value.oracle_type} are not applied yet",
             oracle_type=value.oracle_type,
         )
     raise ValueNotStorable(f"unexpected value of type {type(value).__name__}")

@@ -26,6 +26,7 @@ from drcommon.model import (
     SCHEMA_VERSION,
     ColumnInfo,
     InvalidText,
+    LobWrites,
     NotLogged,
     Operation,
     RowChange,
@@ -204,6 +205,8 @@ def _image(raw: Any) -> dict[str, Any] | bool | None:
                 raw[name] = Unsupported.model_validate(value)
             elif kind == "not_logged":
                 raw[name] = NotLogged.model_validate(value)
+            elif kind == "lob_writes":
+                raw[name] = LobWrites.model_validate(value)
             else:
                 return False
         except ValidationError:

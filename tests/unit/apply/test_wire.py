@@ -12,6 +12,8 @@ from drcommon import serde
 from drcommon.model import (
     ColumnInfo,
     InvalidText,
+    LobWrite,
+    LobWrites,
     NotLogged,
     Operation,
     RowChange,
@@ -41,6 +43,10 @@ values = st.one_of(
     st.builds(Unsupported, oracle_type=st.sampled_from(["BLOB", "XMLTYPE"])),
     st.builds(NotLogged, oracle_type=st.sampled_from(["BLOB", "CLOB"]),
               reason=st.text(max_size=20)),
+    st.builds(LobWrites, oracle_type=st.sampled_from(["BLOB", "CLOB"]),
+              writes=st.lists(st.builds(LobWrite, offset=st.integers(0, 10**9),
+                                        data=st.text(max_size=10)), max_size=3).map(tuple),
+              length=st.one_of(st.none(), st.integers(0, 10**9))),
 )
 images = st.one_of(st.none(), st.dictionaries(st.text(min_size=1, max_size=8), values, max_size=5))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from drcommon.model import ColumnValue, InvalidText, NotLogged, Unsupported
+from drcommon.model import ColumnValue, InvalidText, LobWrites, NotLogged, Unsupported
 
 from drcapture.dictionary.model import Charsets, ColumnDef, OracleType
 from drcapture.values.binary import encode_boolean, encode_raw
@@ -66,8 +66,9 @@ def encode_column(value: ColumnValue, column: ColumnDef, charsets: Charsets) -> 
         if value.hex is None:
             raise MalformedValue("unsupported value carries no bytes", column=column.name)
         return bytes.fromhex(value.hex)
-    if isinstance(value, NotLogged):
-        raise MalformedValue("a value the redo does not carry has no bytes", column=column.name)
+    if isinstance(value, NotLogged | LobWrites):
+        raise MalformedValue("a value the redo does not carry whole has no bytes",
+                             column=column.name)
     encoder = ENCODERS.get(column.type_code)
     if encoder is None:
         raise MalformedValue(
