@@ -18,6 +18,7 @@ from drcapture.catalog import LogCatalog
 from drcapture.checkpoints import load_checkpoint
 from drcapture.ddl import StaleDictionary
 from drcapture.dictionary.model import Dictionary
+from drcapture.errors import UndecodableChange
 from drcapture.filtering import TableFilter
 from drcapture.metrics import CaptureMetrics
 from drcapture.openstate import OpenStateStore
@@ -166,7 +167,9 @@ class CaptureService(ServiceBase):
                 self._pipeline = None
                 continue
             except DRError as exc:
-                if self.settings.source.mode == "files" or isinstance(exc, ConfigError):
+                # A change that cannot be decoded fails the same way on every retry.
+                if self.settings.source.mode == "files" or isinstance(
+                        exc, ConfigError | UndecodableChange):
                     raise
                 self._error = exc
                 log.error(
@@ -230,6 +233,7 @@ class CaptureService(ServiceBase):
                 db_id=self._dictionary.db_id,
                 db_name=self._dictionary.db_name or s.database,
                 wanted=self._filter,
+                on_undecodable=s.source.on_undecodable,
             ),
             store=store,
         )

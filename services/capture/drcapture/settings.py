@@ -92,6 +92,15 @@ class SourceSettings(Section):
             "row changes): stop with a clear error, or log an error per block and go on."
         ),
     )
+    on_undecodable: Literal["stop", "publish_marked"] = Field(
+        "stop",
+        description=(
+            "A committed change of a captured table that capture cannot decode fully (an "
+            "operation, layout, compression or LOB variant it does not know): stop with an "
+            "error naming table, XID, SCN and RBA, or publish it marked 'undecoded' "
+            "(apply refuses such changes by the table's policy)."
+        ),
+    )
     retention_warning_logs: int = Field(
         2, ge=0, description="Warn when fewer archived logs than this remain after the needed one."
     )

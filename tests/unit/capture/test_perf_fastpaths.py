@@ -20,6 +20,7 @@ from drcapture.redo.blocks import BytesSource, RedoFile
 from drcapture.redo.checksum import compute_checksum, fold, span_folds_to_zero
 from drcapture.redo.ops.dispatch import OpCounters, ParsedRecord, decode_record
 from drcapture.redo.ops.undo import (
+    NON_ROW_UNDO_LAYERS,
     parse_5_1,
     parse_5_2,
     parse_5_4,
@@ -248,7 +249,7 @@ def test_quick_reads_match_the_parsers_on_every_real_vector() -> None:
                     continue
                 undo = full[1]
                 assert quick[0] == undo.ktub.obj
-                assert quick[1] is (undo.row_op is not None)
+                assert quick[1] is (undo.ktub.opc[0] not in NON_ROW_UNDO_LAYERS)
             elif key in ("5.2", "5.4"):
                 quick_op = (quick_begin if key == "5.2" else quick_end)(record.data, slot, e)
                 full = _outcome(partial(parse_5_2 if key == "5.2" else parse_5_4, cv))

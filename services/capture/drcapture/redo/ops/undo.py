@@ -112,6 +112,11 @@ class UndoFlag(IntEnum):
 
 MULTI_BLOCK = UndoFlag.MULTI_BLOCK_HEAD | UndoFlag.MULTI_BLOCK_TAIL | UndoFlag.MULTI_BLOCK_MIDDLE
 
+# Undo of operations of these layers changes no row: transaction control (5), space
+# management of segments, extents and bitmaps (13, 14, 22; e.g. a LOB segment's 13.54).
+# (fixtures: free23 undo of 5.7, 13.9, 22.3, 22.14; notes/lob-redo-facts.md for 13.54.)
+NON_ROW_UNDO_LAYERS = frozenset({5, 13, 14, 22})
+
 
 class SuppType(IntEnum):
     """LogMiner operation named in the supplemental header."""
@@ -349,15 +354,15 @@ def quick_rollback(data: bytes, slot: VectorSlot, e: Endian) -> tuple[int, int, 
 
 
 def quick_undo(data: bytes, slot: VectorSlot, e: Endian) -> tuple[int, bool] | None:
-    """For a 5.1: the object it changes, and whether it carries a row operation (what
-    :func:`parse_5_1` reads before it parses the row data)."""
+    """For a 5.1: the object it changes, and whether it undoes a change of rows (its
+    operation's layer is not in :data:`NON_ROW_UNDO_LAYERS`), read as :func:`parse_5_1`
+    reads them."""
     lengths = slot.lengths
     if len(lengths) < 2 or lengths[0] < KTUDB_MIN or lengths[1] < KTUB_MIN:
         return None
     at = slot.fields_at + ((lengths[0] + 3) & ~3)  # field 1: ktub
-    obj, opc_layer, opc_code, flags = _KTUB_QUICK[e.order].unpack_from(data, at)
-    row_op = opc_layer == 11 and opc_code == 1 and not flags & MULTI_BLOCK and len(lengths) > 3
-    return obj, row_op
+    obj, opc_layer, _, _ = _KTUB_QUICK[e.order].unpack_from(data, at)
+    return obj, opc_layer not in NON_ROW_UNDO_LAYERS
 
 
 def parse_partial_rollback(cv: ChangeVector) -> PartialRollback:

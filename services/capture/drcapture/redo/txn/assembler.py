@@ -18,6 +18,7 @@ from typing import Any
 from drcommon.model import RowChange, TransactionInfo
 
 from drcapture.dictionary.model import Dictionary, TableDef
+from drcapture.errors import UndecodableChange
 from drcapture.redo.ops.dispatch import ParsedRecord
 from drcapture.redo.ops.undo import TxBegin, TxEnd
 from drcapture.redo.records import Rba
@@ -58,6 +59,9 @@ class AssemblerOptions:
     # Pass records of uncaptured objects over from their opcodes and object numbers
     # (drcapture.redo.txn.triage); False decodes every record in full, the reference.
     triage: bool = True
+    # A committed change of a captured table that cannot be decoded: "stop" raises
+    # UndecodableChange at its commit; "publish_marked" publishes it marked undecoded.
+    on_undecodable: str = "stop"
 
 
 @dataclass(slots=True)
@@ -190,8 +194,13 @@ class TransactionAssembler:
         return True, self.dictionary.table_for(obj)
 
     def _add(self, xid: Xid, piece: Piece) -> None:
-        keep, _ = self._table(piece.obj)
+        keep, table = self._table(piece.obj)
         if not keep:
+            return
+        if table is None and piece.kind is PieceKind.UNDECODED:
+            # Not in the dictionary (kept only by include_unknown): nobody can have asked
+            # for it, and an index's maintenance looks just like this. Counted, not kept.
+            self.counters["undecoded_unknown_object"] += 1
             return
         txn = self._open.get(xid)
         if txn is None:
@@ -255,6 +264,7 @@ class TransactionAssembler:
             self.counters["empty_commits"] += 1
             return None
         changes = tuple(self._decode(self.store.pieces(xid)))
+        self._check_undecoded(xid, scn, rba, changes)
         self.store.drop(xid)
         if not changes:
             self.counters["empty_commits"] += 1
@@ -263,6 +273,29 @@ class TransactionAssembler:
         return CommittedTransaction(
             xid=xid, thread=self.options.thread, commit_scn=scn, commit_ts=ts, commit_rba=rba,
             start_scn=txn.start_scn, start_rba=txn.start_rba, changes=changes)
+
+    def _check_undecoded(self, xid: Xid, scn: int, rba: str,
+                         changes: tuple[RowChange, ...]) -> None:
+        """Apply ``on_undecodable`` to the transaction's changes that could not be decoded:
+        count them, and stop (the default) at the first one."""
+        for change in changes:
+            if change.undecoded is None:
+                continue
+            self.counters["undecoded_changes"] += 1
+            if self.options.on_undecodable != "publish_marked":
+                where = change.position
+                raise UndecodableChange(
+                    f"cannot decode a change of a captured table: {change.undecoded}",
+                    table=f"{change.owner}.{change.table}", xid=str(xid),
+                    scn=where.scn if where else None, rba=where.rba if where else None,
+                    commit_scn=scn, commit_rba=rba, thread=self.options.thread,
+                    hint="set source.on_undecodable = \"publish_marked\" to publish it marked "
+                         "(apply refuses it), or exclude the table",
+                )
+            log.error("published a change capture could not decode", extra={
+                "xid": str(xid), "table": f"{change.owner}.{change.table}",
+                "rba": change.position.rba if change.position else None,
+                "reason": change.undecoded})
 
     def _decode(self, pieces: Any) -> list[RowChange]:
         if self._decoder is None:

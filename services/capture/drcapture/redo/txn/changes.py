@@ -227,4 +227,4 @@ def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
     row_id = rowid(row.data_obj, row.row[0], row.row[1]) if row.row and row.data_obj else None
     return RowChange(op=row.op, owner=owner, table=name, obj=row.obj or None, pk=pk,
                      before=before, after=after, columns=infos, ddl=row.ddl,
-                     position=_position(row, ctx), row_id=row_id)
+                     position=_position(row, ctx), row_id=row_id, undecoded=row.undecoded)

@@ -3,6 +3,13 @@ or direct-load block). Pure; no dictionary, no value decoding.
 
 A piece keeps raw column bytes under absolute 1-based column numbers, so row assembly
 at commit only merges dictionaries.
+
+A change this build cannot decode — a row operation it does not know, an encrypted
+vector, a multi-block undo record, the undo of an operation with no decoder — becomes a
+piece of kind :attr:`PieceKind.UNDECODED` with the reason, for the object its undo names.
+The assembler counts and drops it when nobody captures that object, and otherwise
+applies ``source.on_undecodable`` at commit: never a silent skip. Undo of space
+management (layers 5, 13, 14, 22) changes no row and yields nothing.
 """
 
 from __future__ import annotations
@@ -11,12 +18,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from drcapture.errors import UndecodableChange
 from drcapture.redo.ops.common import Raw
 from drcapture.redo.ops.ddl import Ddl
 from drcapture.redo.ops.direct import DirectLoad
-from drcapture.redo.ops.dispatch import ParsedRecord, ParsedVector
+from drcapture.redo.ops.dispatch import ParsedRecord, ParsedVector, SkippedOp, UnknownOp
 from drcapture.redo.ops.kdo import Column, RowOp
-from drcapture.redo.ops.undo import PartialRollback, Supplemental, UndoRecord
+from drcapture.redo.ops.undo import (
+    MULTI_BLOCK,
+    NON_ROW_UNDO_LAYERS,
+    PartialRollback,
+    Supplemental,
+    TxBegin,
+    TxEnd,
+    UndoRecord,
+)
 from drcapture.redo.xid import Xid
 
 Values = tuple[tuple[int, Raw], ...]
@@ -29,6 +45,7 @@ class PieceKind(StrEnum):
     MULTI = "multi"  # a multi-row op (QMI/QMD): one change per row
     DIRECT = "direct"  # rows of a direct-path loaded block
     DDL = "ddl"
+    UNDECODED = "undecoded"  # a change this build cannot decode (``undecoded`` says why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +74,7 @@ class Piece:
     slots: tuple[int, ...] = ()  # multi-row ops: the slots touched
     ddl: str | None = None
     compressed: bool = False
+    undecoded: str | None = None  # UNDECODED pieces: what could not be decoded
 
     @property
     def supp_first(self) -> bool:
@@ -162,6 +180,57 @@ def _row_piece(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None,
     )
 
 
+def _undecoded_piece(rec: ParsedRecord, undo: UndoRecord, reason: str, opcode: int,
+                    con_id: int | None) -> Piece:
+    """A piece standing for a change of ``undo``'s object that cannot be decoded."""
+    header = rec.record.header
+    row_op = undo.row_op
+    supp = undo.supplemental
+    return Piece(
+        kind=PieceKind.UNDECODED, rba=str(rec.record.rba), scn=header.scn,
+        sub_scn=header.sub_scn, con_id=con_id, obj=undo.ktub.obj, data_obj=undo.ktub.data_obj,
+        redo_code=opcode, undo_code=row_op.code if row_op else 0,
+        bdba=row_op.bdba if row_op else 0, slot=row_op.slot if row_op else 0, fb=0,
+        supp_type=supp.op_type if supp else 0, supp_fb=supp.fb if supp else 0,
+        row=supp.row if supp else None, before=(), after=(), supp=(), undecoded=reason,
+    )
+
+
+def _why_undecodable(ops: tuple[ParsedVector, ...], at: int, undo: UndoRecord,
+                     paired: RowOp | None) -> tuple[str, int] | None:
+    """Why the change whose undo is at ``at`` cannot be decoded, with the opcode to name
+    (layer * 1000 + code), or None when it decodes (or changes no row)."""
+    layer, code = undo.ktub.opc
+    if layer in NON_ROW_UNDO_LAYERS:
+        return None
+    if (layer, code) != (11, 1):
+        return f"the undo of operation {layer}.{code} is not decoded", layer * 1000 + code
+    if undo.ktub.flags & MULTI_BLOCK:
+        return (f"a multi-block undo record (flags 0x{undo.ktub.flags:04x}) is not reassembled",
+                5001)
+    if paired is not None:
+        return None
+    nxt = _next_vector(ops, at + 1)
+    if isinstance(nxt, UnknownOp) and nxt.layer == 11:
+        return f"row operation 11.{nxt.code} is not decoded", 11000 + nxt.code
+    if isinstance(nxt, SkippedOp) and nxt.reason == "encrypted":
+        return (f"the change ({nxt.layer}.{nxt.code}) is encrypted (TDE)",
+                nxt.layer * 1000 + nxt.code)
+    if undo.row_op is None:
+        return "an undo record without its row operation", 11001
+    return None
+
+
+def _next_vector(ops: tuple[ParsedVector, ...], start: int) -> object:
+    """The operation of the first vector from ``start`` that is not a transaction begin
+    or end (what follows an undo record in its record), or None."""
+    for i in range(start, len(ops)):
+        op = ops[i].op
+        if not isinstance(op, TxBegin | TxEnd):
+            return op
+    return None
+
+
 def _next_row_op(ops: tuple[ParsedVector, ...], start: int) -> tuple[RowOp | None, int | None]:
     """The layer-11 vector that goes with the undo at ``start - 1``: the next row op,
     unless another undo or rollback mark comes first."""
@@ -187,20 +256,30 @@ def _rollback_row_op(ops: tuple[ParsedVector, ...], at: int,
 
 
 def pieces_of(rec: ParsedRecord) -> Iterator[tuple[Xid, Piece] | RollbackMark]:
-    """The pieces (and partial-rollback marks) a record contributes, in order."""
+    """The pieces (and partial-rollback marks) a record contributes, in order.
+
+    Raises :class:`UndecodableChange` for an encrypted undo record: it does not say whose
+    change it is, so no filter can pass it over."""
     ops = rec.ops
     header = rec.record.header
     used: set[int] = set()
     for i, parsed in enumerate(ops):
         op = parsed.op
         con_id = parsed.vector.header.con_id
+        if isinstance(op, SkippedOp) and op.reason == "encrypted" and (op.layer, op.code) == (5, 1):
+            raise UndecodableChange(
+                "an encrypted undo record (TDE-encrypted undo) names neither its transaction "
+                "nor its table: capture cannot tell whether it is captured",
+                rba=str(rec.record.rba), scn=header.scn, vector=parsed.vector.index)
         if isinstance(op, UndoRecord):
             redo, j = _next_row_op(ops, i + 1)
             if j is not None:
                 used.add(j)
-            if op.row_op is None and redo is None:
-                continue  # undo of index, LOB or space management: nothing to emit
-            yield op.xid, _row_piece(rec, op, redo, con_id)
+            why = _why_undecodable(ops, i, op, redo)
+            if why is not None:
+                yield op.xid, _undecoded_piece(rec, op, why[0], why[1], con_id)
+            elif op.row_op is not None or redo is not None:
+                yield op.xid, _row_piece(rec, op, redo, con_id)
         elif isinstance(op, PartialRollback):
             redo, j = _rollback_row_op(ops, i, used)
             if redo is not None and j is not None:

@@ -49,6 +49,7 @@ class LogicalRow:
     after: dict[int, Raw] | None
     ddl: str | None = None
     compressed: bool = False
+    undecoded: str | None = None  # why this change could not be decoded (see pieces.py)
 
 
 def _merge(*parts: Values) -> dict[int, Raw]:
@@ -79,6 +80,9 @@ def _head(group: list[Piece]) -> tuple[int, int] | None:
 
 def _group_row(group: list[Piece]) -> LogicalRow | None:
     op = _op_of(group)
+    undecoded = next((p.undecoded for p in group if p.undecoded), None)
+    if undecoded is not None:
+        return _undecoded_row(group, op or Operation.UNKNOWN, undecoded)
     if op is None:
         return None
     supp = tuple(v for p in group for v in p.supp)
@@ -93,6 +97,14 @@ def _group_row(group: list[Piece]) -> LogicalRow | None:
                       scn=first.scn, sub_scn=first.sub_scn, con_id=first.con_id,
                       row=_head(group), before=before, after=after,
                       compressed=any(p.compressed for p in group))
+
+
+def _undecoded_row(group: list[Piece], op: Operation, reason: str) -> LogicalRow:
+    """A change (part of which) could not be decoded: its place and object, no images."""
+    first = group[0]
+    return LogicalRow(op=op, obj=first.obj, data_obj=first.data_obj, rba=first.rba,
+                      scn=first.scn, sub_scn=first.sub_scn, con_id=first.con_id,
+                      row=_head(group), before=None, after=None, undecoded=reason)
 
 
 def _multi_rows(piece: Piece) -> Iterator[LogicalRow]:

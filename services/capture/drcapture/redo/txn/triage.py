@@ -54,17 +54,15 @@ def quick_effects(record: RedoRecord,
     rollbacks: list[tuple[int, int, str]] | None = None
     rolled: list[int] = []  # row ops taken by partial rollbacks
     for i, slot in enumerate(slots):
-        if slot.typ & CV_TYPE_ENCRYPTED:
+        if slot.typ & CV_TYPE_ENCRYPTED and not _is_encrypted_undo(slot):
             continue  # decodes to a SkippedOp, which the assembler passes over
         layer, code = slot.layer, slot.code
         if layer == 5:
             if code == 1:
-                undo = quick_undo(data, slot, endian)
-                reason = skip_reason(undo[0]) if undo is not None else None
-                if undo is None or reason is None:
+                reason = _dropped_undo(record, i, skip_reason)
+                if reason is None:
                     return None  # a captured object (or a field too short to read here)
-                if undo[1] or _paired_row_op(slots, i) is not None:
-                    # the piece the assembler would have dropped
+                if reason:
                     dropped = [*dropped, reason] if dropped else [reason]
             elif code in (2, 4):
                 op = (quick_begin if code == 2 else quick_end)(data, slot, endian)
@@ -80,6 +78,21 @@ def quick_effects(record: RedoRecord,
     return tuple.__new__(QuickEffects, (dropped, ends, rollbacks or ()))
 
 
+def _dropped_undo(record: RedoRecord, at: int,
+                  skip_reason: Callable[[int], str | None]) -> str | None:
+    """For the undo at ``at`` of an uncaptured object: why the piece the assembler would
+    make of it (a row change, or one that cannot be decoded) is dropped, or "" when it
+    makes none; None when the object is captured or the undo must be decoded in full."""
+    slots = record.slots
+    if slots[at].typ & CV_TYPE_ENCRYPTED:
+        return None  # whose change it is nobody can tell: decoding refuses it
+    undo = quick_undo(record.data, slots[at], record.endian)
+    reason = skip_reason(undo[0]) if undo is not None else None
+    if undo is None or reason is None:
+        return None
+    return reason if undo[1] or _paired_row_op(slots, at) is not None else ""
+
+
 def _rollback(record: RedoRecord, at: int, skip_reason: Callable[[int], str | None],
               rolled: list[int], rollbacks: list[tuple[int, int, str]]) -> bool:
     """Note the partial rollback at ``at``; False when it needs full decoding."""
@@ -92,6 +105,10 @@ def _rollback(record: RedoRecord, at: int, skip_reason: Callable[[int], str | No
         rolled.append(applied)
         rollbacks.append((mark[1], mark[2], reason))
     return True
+
+
+def _is_encrypted_undo(slot: VectorSlot) -> bool:
+    return slot.layer == 5 and slot.code == 1 and bool(slot.typ & CV_TYPE_ENCRYPTED)
 
 
 def _is_undo(slot: VectorSlot) -> bool:
