@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from drcapture.redo.ops.common import Fragment
 from drcapture.redo.txn.pieces import Piece, in_redo_order, redo_key
 from drcapture.redo.xid import Xid
 
@@ -28,7 +29,8 @@ def piece_size(piece: Piece) -> int:
     size = PIECE_OVERHEAD
     for values in (piece.before, piece.after, piece.supp, *piece.rows):
         for _, raw in values:
-            size += 40 + (len(raw) if isinstance(raw, bytes) else 0)
+            size += 40 + (len(raw) if isinstance(raw, bytes) else
+                          len(raw.data) if isinstance(raw, Fragment) else 0)
     return size
 
 

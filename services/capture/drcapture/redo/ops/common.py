@@ -18,7 +18,22 @@ class NotInRedo(NamedTuple):
     reason: str
 
 
-Raw = bytes | NotInRedo | None  # a column as a piece holds it: bytes, NULL, or not logged
+class Fragment(NamedTuple):
+    """Part of a column that spans row pieces (a row longer than its block): a piece's
+    first column may continue the previous piece's last one (row flag P) and its last
+    column may go on in the next piece (N). Row assembly joins the parts in row order."""
+
+    data: bytes
+    continues: bool  # P: this part continues a part in the previous row piece
+    goes_on: bool  # N: the column goes on in the next row piece
+    at: tuple[int, int]  # (block, slot) of the row piece holding this part
+    next_piece: tuple[int, int] | None  # the next row piece, where the redo names it
+
+
+# A column's value once assembled: bytes, NULL, or not logged.
+Value = bytes | NotInRedo | None
+# A column as a piece holds it: a value, or one part of a split column.
+Raw = Value | Fragment
 
 
 def read_xid(cv: ChangeVector, f: memoryview, at: int) -> Xid:

@@ -95,8 +95,8 @@ FB_HEAD: Final = 0x20  # H: head piece of the row
 FB_DELETED: Final = 0x10  # D
 FB_FIRST: Final = 0x08  # F: first piece
 FB_LAST: Final = 0x04  # L: last piece
-FB_PREV: Final = 0x02  # P: a previous piece exists
-FB_NEXT: Final = 0x01  # N: a next piece exists
+FB_PREV: Final = 0x02  # P: the first column continues from the previous piece
+FB_NEXT: Final = 0x01  # N: the last column continues in the next piece
 
 
 class RowCode(IntEnum):

@@ -19,7 +19,7 @@ from drcommon.model import (
 )
 
 from drcapture.dictionary.model import Charsets, ColumnDef, OracleType, TableDef
-from drcapture.redo.ops.common import NotInRedo, Raw
+from drcapture.redo.ops.common import NotInRedo, Value
 from drcapture.redo.records import Rba
 from drcapture.redo.txn.rows import LogicalRow
 
@@ -104,7 +104,7 @@ def _info(column: ColumnDef, charsets: Charsets) -> ColumnInfo:
                       nullable=column.nullable, charset=charset)
 
 
-def _hex(raw: Raw) -> ColumnValue:
+def _hex(raw: Value) -> ColumnValue:
     if isinstance(raw, NotInRedo):
         return NotLogged(oracle_type="UNKNOWN", reason=raw.reason)
     return None if raw is None else raw.hex().upper()
@@ -146,9 +146,9 @@ class ColumnCache:
         return found[1], found[2]
 
 
-def _known_image(values: dict[int, Raw] | None, by_seg: dict[int, _Stored],
+def _known_image(values: dict[int, Value] | None, by_seg: dict[int, _Stored],
                  decode: ValueDecoder, charsets: Charsets, infos: dict[str, ColumnInfo],
-                 decoded: dict[int, tuple[Raw, ColumnValue]],
+                 decoded: dict[int, tuple[Value, ColumnValue]],
                  ) -> dict[str, ColumnValue] | None:
     """One image, named and decoded. ``decoded`` carries values from the other image of
     the same change: a column logged with the same bytes in both (supplemental columns
@@ -189,7 +189,7 @@ def _add_trailing_nulls(image: dict[str, ColumnValue], stored: tuple[_Stored, ..
             infos.setdefault(name, entry.info)
 
 
-def _unknown_image(values: dict[int, Raw] | None,
+def _unknown_image(values: dict[int, Value] | None,
                    infos: dict[str, ColumnInfo]) -> dict[str, ColumnValue] | None:
     if values is None:
         return None
@@ -215,7 +215,7 @@ def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
     else:
         owner, name, pk = table.owner, table.name, table.pk
         by_seg, stored = (columns or ColumnCache(ctx.charsets)).of(table)
-        decoded: dict[int, tuple[Raw, ColumnValue]] = {}
+        decoded: dict[int, tuple[Value, ColumnValue]] = {}
         before = _known_image(row.before, by_seg, decode, ctx.charsets, infos, decoded)
         after = _known_image(row.after, by_seg, decode, ctx.charsets, infos, decoded)
         # Oracle does not store trailing NULL columns: a whole-row image (the new row of

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from drcapture.errors import UndecodableChange
-from drcapture.redo.ops.common import Raw
+from drcapture.redo.ops.common import Fragment, Raw
 from drcapture.redo.ops.ddl import Ddl
 from drcapture.redo.ops.direct import DirectLoad
 from drcapture.redo.ops.dispatch import ParsedRecord, ParsedVector, SkippedOp, UnknownOp
-from drcapture.redo.ops.kdo import Column, RowOp
+from drcapture.redo.ops.kdo import FB_NEXT, FB_PREV, Column, RowOp
 from drcapture.redo.ops.undo import (
     MULTI_BLOCK,
     NON_ROW_UNDO_LAYERS,
@@ -135,6 +135,30 @@ def absolute(columns: tuple[Column, ...], start: int) -> Values:
     return tuple((start + c.index - first, c.value) for c in columns)
 
 
+def split_parts(values: Values, op: RowOp) -> Values:
+    """``values`` (``op``'s columns, one for one) with the parts of columns that span row
+    pieces marked as :class:`Fragment`: the piece's column 0 when its row flags say P,
+    its last column (``cc - 1``) when they say N."""
+    fb = op.fb
+    if not fb & (FB_PREV | FB_NEXT) or not values:
+        return values
+    out = list(values)
+    for k, column in enumerate(op.columns):
+        first = bool(fb & FB_PREV) and column.index == 0
+        last = bool(fb & FB_NEXT) and column.index == op.cc - 1
+        number, raw = out[k]
+        if (first or last) and isinstance(raw, bytes):
+            out[k] = (number, Fragment(raw, first, last, (op.bdba, op.slot), op.nrid))
+    return tuple(out)
+
+
+def _image(op: RowOp | None, start: int) -> Values:
+    """A row op's columns by absolute number, split columns' parts marked."""
+    if op is None:
+        return ()
+    return split_parts(absolute(op.columns, start), op)
+
+
 def _supp_values(supp: Supplemental | None) -> Values:
     return supp.columns if supp is not None else ()
 
@@ -171,8 +195,8 @@ def _row_piece(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None,
         supp_type=supp.op_type if supp else 0,
         supp_fb=supp.fb if supp else 0,
         row=supp.row if supp else None,
-        before=absolute(undo_op.columns, start_undo) if undo_op else (),
-        after=absolute(redo.columns, start_redo) if redo else (),
+        before=_image(undo_op, start_undo),
+        after=_image(redo, start_redo),
         supp=_supp_values(supp),
         rows=rows,
         slots=slots,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from drcommon.model import Operation
 
-from drcapture.redo.ops.common import Raw
+from drcapture.redo.ops.common import Fragment, Value
 from drcapture.redo.ops.kdo import FB_HEAD, RowCode
 from drcapture.redo.ops.undo import SuppType
 from drcapture.redo.txn.pieces import Piece, PieceKind, Values
@@ -45,19 +45,54 @@ class LogicalRow:
     sub_scn: int
     con_id: int | None
     row: tuple[int, int] | None  # (bdba, slot) of the row head
-    before: dict[int, Raw] | None
-    after: dict[int, Raw] | None
+    before: dict[int, Value] | None
+    after: dict[int, Value] | None
     ddl: str | None = None
     compressed: bool = False
     undecoded: str | None = None  # why this change could not be decoded (see pieces.py)
 
 
-def _merge(*parts: Values) -> dict[int, Raw]:
-    out: dict[int, Raw] = {}
+class _Unjoinable(Exception):
+    """The parts of a column split across row pieces do not make one value."""
+
+
+def _merge(*parts: Values) -> dict[int, Value]:
+    """One image from the parts' columns (later parts win), the parts of split columns
+    joined in row order. Raises :class:`_Unjoinable` when they cannot be."""
+    out: dict[int, Value] = {}
+    split: dict[int, list[Fragment]] = {}
     for part in parts:
         for col, value in part:
-            out[col] = value
+            if isinstance(value, Fragment):
+                split.setdefault(col, []).append(value)
+            else:
+                out[col] = value
+    for col, fragments in split.items():
+        out[col] = _join(col, fragments)
     return out
+
+
+def _join(col: int, parts: list[Fragment]) -> bytes:
+    """The column's parts in row order: from the part that continues nothing, along the
+    pieces' next-piece addresses; two parts (one goes on, one continues) need no address.
+    A column spanning pieces of which the redo holds only some cannot be joined."""
+    starts = [p for p in parts if not p.continues]
+    if len(starts) == 1:
+        by_place = {p.at: p for p in parts}
+        chain = [starts[0]]
+        while chain[-1].goes_on and len(chain) < len(parts):
+            nxt = by_place.get(chain[-1].next_piece) if chain[-1].next_piece else None
+            if nxt is None or nxt in chain:
+                break
+            chain.append(nxt)
+        if len(chain) == len(parts) and not chain[-1].goes_on:
+            return b"".join(p.data for p in chain)
+        if len(parts) == 2 and chain[0].goes_on:
+            end = next(p for p in parts if p is not chain[0])
+            if end.continues and not end.goes_on:
+                return chain[0].data + end.data
+    raise _Unjoinable(f"column {col} spans row pieces and {len(parts)} part(s) of it do not "
+                      "join into one value (the redo holds only some of its pieces)")
 
 
 def _op_of(group: list[Piece]) -> Operation | None:
@@ -88,8 +123,11 @@ def _group_row(group: list[Piece]) -> LogicalRow | None:
     supp = tuple(v for p in group for v in p.supp)
     undo = tuple(v for p in group for v in p.before)
     redo = tuple(v for p in group for v in p.after)
-    before = None if op is Operation.INSERT else _merge(supp, undo)
-    after = None if op is Operation.DELETE else _merge(supp, redo)
+    try:
+        before = None if op is Operation.INSERT else _merge(supp, undo)
+        after = None if op is Operation.DELETE else _merge(supp, redo)
+    except _Unjoinable as exc:
+        return _undecoded_row(group, op, str(exc))
     if op is Operation.UPDATE and not redo and not undo:
         return None  # a lock or marker without column changes
     first = group[0]
@@ -112,7 +150,7 @@ def _multi_rows(piece: Piece) -> Iterator[LogicalRow]:
     if op is None:
         return
     for k, image in enumerate(piece.rows):
-        values = dict(image)
+        values = _merge(image)  # whole rows of one block: no part of a split column
         slot = piece.slots[k] if k < len(piece.slots) else 0
         yield LogicalRow(op=op, obj=piece.obj, data_obj=piece.data_obj, rba=piece.rba,
                          scn=piece.scn, sub_scn=piece.sub_scn, con_id=piece.con_id,

@@ -1,6 +1,7 @@
 """JSON form of buffered pieces, for capture checkpoints (open transactions survive a
 restart). Bytes travel as lower-case hex, a value the redo does not carry as
-``{"not_in_redo": reason}``; the format carries a version."""
+``{"not_in_redo": reason}``, a part of a column split across row pieces as
+``{"part": hex, "continues", "goes_on", "at", "next"}``; the format carries a version."""
 
 from __future__ import annotations
 
@@ -8,20 +9,28 @@ from typing import Any
 
 from drcommon.errors import UnsupportedFormat
 
-from drcapture.redo.ops.common import NotInRedo, Raw
+from drcapture.redo.ops.common import Fragment, NotInRedo, Raw
 from drcapture.redo.txn.pieces import Piece, PieceKind, Values
 
 STATE_VERSION = 1
 
 
-def _raw_out(raw: Raw) -> str | dict[str, str] | None:
+def _raw_out(raw: Raw) -> str | dict[str, Any] | None:
     if isinstance(raw, NotInRedo):
         return {"not_in_redo": raw.reason}
+    if isinstance(raw, Fragment):
+        return {"part": raw.data.hex(), "continues": raw.continues, "goes_on": raw.goes_on,
+                "at": list(raw.at), "next": list(raw.next_piece) if raw.next_piece else None}
     return None if raw is None else raw.hex()
 
 
 def _raw_in(item: Any) -> Raw:
     if isinstance(item, dict):
+        if "part" in item:
+            nxt = item["next"]
+            return Fragment(bytes.fromhex(item["part"]), bool(item["continues"]),
+                            bool(item["goes_on"]), (int(item["at"][0]), int(item["at"][1])),
+                            (int(nxt[0]), int(nxt[1])) if nxt else None)
         return NotInRedo(str(item["not_in_redo"]))
     return None if item is None else bytes.fromhex(item)
 
