@@ -16,7 +16,8 @@ How LogMiner's columns map onto our change (``column_differences``):
   columns than LogMiner, never other values.
 
 We target LogMiner also where the suite asserts its own output NOT equal to it
-(Op11_5_SL_Unique, both Ops_IRP_ORP methods); the xfail reasons say where we differ.
+(Op11_5_SL_Unique, both Ops_IRP_ORP methods): we meet it for Op11_5_SL_Unique; the
+compressed-row ones are xfail until compressed rows decode.
 
 What the suite asserts that we do not check here, and why:
 
@@ -92,35 +93,14 @@ XFAIL: dict[str, str] = {
         "IOT: 10.30/10.35 index-organized-table changes are skipped, so no update is reported",
     "Op10_35_Test.test":
         "IOT: 10.30/10.35 index-organized-table changes are skipped, so no update is reported",
-    "Op11_2_Test.testRaInterfaceLinesAll_Reverse":
-        "chained-row ROWID: an insert written last piece first gets the ROWID of the first "
-        "piece fed (slot 0, ...AAA), not of its head piece (slot 1, ...AAB)",
-    "Op11_5_SL_Unique_Test.poRequisitionLinesAll":
-        "row assembly: an update that shrinks the row from 185 to 179 columns reports COL 185 "
-        "alone in after; LogMiner also sets COL 180-184 (NULL before) to NULL",
-    "Op11_5_Test.reverseOrderMtlSystemItemsInterface":
-        "row assembly order: the two pieces of one update, fed tail first, become two changes; "
-        "expected one change starting at the head piece (005)",
-    "Op11_5_Test.homegeneousMtlMaterialTransactionsReverse":
-        "row assembly order: changes come in feed order (008, 009, 010), not in SCN order "
-        "(010, 009, 008)",
     "Ops_IRP_ORP_BindingTest.advCompIssue1118":
         "compressed rows: the before image comes from the compressed row in the 5.1 undo of "
         "the 11.6 and is read as plain columns",
     "Ops_IRP_ORP_BindingTest.advCompIssue122":
         "compressed rows: the before image comes from the compressed row in the 5.1 undo of "
         "the 11.6 and is read as plain columns",
-    "Ops_LKR_URP_LMN_BindingTest.testSapSd_11_2_0_4":
-        "row assembly order: the change is positioned at the 11.4 lock-row record (000); "
-        "expected at the 11.16 record (001) where the row's data starts",
-    "Ops_URP_LMN_BindingLifoTest.testOeOrderLinesAll":
-        "row assembly order: record 005 (same SCN as 000, fed last) becomes a fourth change "
-        "instead of completing the first",
 }
 RECORD_XFAIL: dict[str, str] = {
-    "Op19_1_IdxObj16334300_Test.test":
-        "19.1 index block: its object number (16334300) is not decoded; DirectLoad reports "
-        "the first header word instead",
 }
 
 

@@ -23,7 +23,7 @@ from drcapture.redo.ops.common import Fragment, Raw
 from drcapture.redo.ops.ddl import Ddl
 from drcapture.redo.ops.direct import DirectLoad
 from drcapture.redo.ops.dispatch import ParsedRecord, ParsedVector, SkippedOp, UnknownOp
-from drcapture.redo.ops.kdo import FB_NEXT, FB_PREV, Column, RowOp
+from drcapture.redo.ops.kdo import FB_NEXT, FB_PREV, Column, RowCode, RowOp
 from drcapture.redo.ops.undo import (
     MULTI_BLOCK,
     NON_ROW_UNDO_LAYERS,
@@ -159,6 +159,22 @@ def _image(op: RowOp | None, start: int) -> Values:
     return split_parts(absolute(op.columns, start), op)
 
 
+def _cut_off(redo: RowOp | None, undo: RowOp | None, start: int) -> Values:
+    """NULLs for the columns an update cut off the end of a row piece.
+
+    Oracle stores no trailing NULL columns: an update that leaves the last columns NULL
+    shortens the piece (URP column count 185 → 179 in fixture Op11_5_SL_Unique, whose
+    redo lists only the column it set and whose undo restores all six). The columns
+    between the new and the old count are NULL afterwards; LogMiner sets each to NULL."""
+    if (redo is None or undo is None or redo.code != RowCode.URP or undo.code != RowCode.URP
+            or redo.cc >= undo.cc or not redo.columns):
+        return ()
+    listed = {c.index for c in redo.columns}
+    shift = (start - redo.columns[0].index) if start > 0 else 1
+    return tuple((index + shift, None) for index in range(redo.cc, undo.cc)
+                 if index not in listed)
+
+
 def _supp_values(supp: Supplemental | None) -> Values:
     return supp.columns if supp is not None else ()
 
@@ -196,7 +212,7 @@ def _row_piece(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None,
         supp_fb=supp.fb if supp else 0,
         row=supp.row if supp else None,
         before=_image(undo_op, start_undo),
-        after=_image(redo, start_redo),
+        after=_image(redo, start_redo) + _cut_off(redo, undo_op, start_redo),
         supp=_supp_values(supp),
         rows=rows,
         slots=slots,

@@ -130,11 +130,18 @@ def _group_row(group: list[Piece]) -> LogicalRow | None:
         return _undecoded_row(group, op, str(exc))
     if op is Operation.UPDATE and not redo and not undo:
         return None  # a lock or marker without column changes
-    first = group[0]
+    first = _first_with_data(group)
     return LogicalRow(op=op, obj=first.obj, data_obj=first.data_obj, rba=first.rba,
                       scn=first.scn, sub_scn=first.sub_scn, con_id=first.con_id,
                       row=_head(group), before=before, after=after,
                       compressed=any(p.compressed for p in group))
+
+
+def _first_with_data(group: list[Piece]) -> Piece:
+    """The piece a change is positioned at: the first that is not a row lock. An update
+    can open with the 11.4 that locked the row; LogMiner places the statement at the next
+    record, where the row's data starts (fixture Ops_LKR_URP_LMN, oracdc's expected RBA)."""
+    return next((p for p in group if p.redo_code != RowCode.LKR), group[0])
 
 
 def _undecoded_row(group: list[Piece], op: Operation, reason: str) -> LogicalRow:
