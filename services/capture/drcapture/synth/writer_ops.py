@@ -33,8 +33,10 @@ KTUCF_SIZE: Final = 16
 COMMIT_TIME_FIELD: Final = 24  # 12c+: a field with the commit time at offset 8 ...
 COMMIT_TIME_AT: Final = 8  # ... repeated as the vector's last, 4-byte field
 SUPP_HEADER_SIZE: Final = 20
-SUPP_ONE: Final = 4  # u16 1 in every supplemental header seen
-SUPP_TAIL: Final = 16  # bytes 00 02 00 00 close every supplemental header seen
+SUPP_ONE: Final = 4  # u16 1 in every free23 supplemental header (meaning not known)
+SUPP_UPDATE_AT: Final = 13  # u8 0x10 in (nearly) every update's header, 0 for insert/delete
+SUPP_UPDATE_BIT: Final = 0x10
+SUPP_TAIL: Final = 16  # bytes 00 02 00 00 close the free23 user-table header (0x244.0168)
 SUPP_FB_SINGLE: Final = 0x1C  # first + last (+0x10) for a change in one record
 KTB_F: Final = 0x01
 KTB_Z: Final = 0x03
@@ -158,14 +160,17 @@ def supplemental(
     head = bytearray(SUPP_HEADER_SIZE)
     head[U.SUPP_TYPE] = op_type
     head[U.SUPP_FB] = SUPP_FB_SINGLE
+    p.put16(head, U.SUPP_CC, len(columns))  # the columns logged in the fields below
     p.put16(head, SUPP_ONE, 1)
     p.put16(head, U.SUPP_START_UNDO, start_undo)
     p.put16(head, U.SUPP_START_REDO, start_redo)
+    if op_type == U.SuppType.UPDATE:
+        head[SUPP_UPDATE_AT] = SUPP_UPDATE_BIT
     head[SUPP_TAIL + 1] = 0x02
     if not columns:
         return (bytes(head),)
     numbers = b"".join(p.u16(n) for n, _ in columns)
-    lengths = b"".join(p.u16(len(v or b"")) for _, v in columns)
+    lengths = b"".join(p.u16(U.SUPP_NULL if v is None else len(v)) for _, v in columns)
     return (bytes(head), numbers, lengths, *(v or b"" for _, v in columns))
 
 

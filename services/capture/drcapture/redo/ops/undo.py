@@ -47,7 +47,8 @@ KTUB_MIN: Final = 24
 # --- supplemental logging header (a field after the undo row data) ----------------------
 SUPP_TYPE: Final = 0  # u8: LogMiner op: 1 update, 2 insert, 4 delete
 SUPP_FB: Final = 1  # u8: F/L flags: first/last record of one logical row change
-SUPP_CC: Final = 2  # u16: columns logged
+SUPP_CC: Final = 2  # u16: supplemental columns logged in the fields that follow (fixture)
+SUPP_NULL: Final = 0xFFFF  # a logged column's length when it is NULL (its field is empty)
 SUPP_START_UNDO: Final = 6  # u16: 1-based column number of the undo piece's first column
 SUPP_START_REDO: Final = 8  # u16: 1-based column number of the redo piece's first column
 SUPP_BDBA: Final = 20  # u32: block of the row head (optional, field >= 26 bytes)
