@@ -56,7 +56,7 @@ def _undo_lines(op: UndoRecord) -> Iterator[str]:
     if op.supplemental is not None:
         s = op.supplemental
         yield (f"  supplemental op={s.op_type} fb={fb_text(s.fb)} undo_start={s.start_undo} "
-               f"redo_start={s.start_redo} columns={[c for c, _ in s.columns]}")
+               f"redo_start={s.start_redo} cc={s.column_count} columns={[c for c, _ in s.columns]}")
 
 
 def _end_line(op: TxEnd) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final, NamedTuple
 
-from drcommon.errors import ParseError
+from drcommon.errors import CorruptRedo, ParseError
 
 from drcapture.redo.binary import SCN_MAX, Buffer, Endian, u16_array
 from drcapture.redo.layout import CV_SCN, UNDO_CLASS_BASE, ByteOrder
@@ -83,8 +83,8 @@ _XID: Final = {order: struct.Struct(order.value + "HHI") for order in ByteOrder}
 _KTUB: Final = {  # obj u32, data obj u32, (tsn, prev dba), opc layer, code, slot, (rci), flags
     order: struct.Struct(order.value + "II8xBBBxH") for order in ByteOrder
 }
-_SUPP_HEAD: Final = {  # type u8, fb u8, (cc, 2 bytes), start undo u16 @6, start redo u16 @8
-    order: struct.Struct(order.value + "BB4xHH") for order in ByteOrder
+_SUPP_HEAD: Final = {  # type u8, fb u8, cc u16, (2 bytes), start undo u16 @6, start redo u16 @8
+    order: struct.Struct(order.value + "BBH2xHH") for order in ByteOrder
 }
 _SUPP_ROW: Final = {order: struct.Struct(order.value + "IH") for order in ByteOrder}
 
@@ -94,7 +94,8 @@ _KTUB_QUICK: Final = {  # ktub: obj u32 @0, opc layer u8 @16, code u8 @17, flags
 assert KTUDH_SLOT == KTUCM_SLOT == 0 and KTUDH_SQN == KTUCM_SQN == 4
 assert KTUDH_FLAGS == KTUCM_FLAGS == 16 and KTUB_OPC_LAYER == 16 and KTUB_FLAGS == 20
 assert KTUB_SLOT == 18 and KTUB_DATA_OBJ == 4 and KTUDB_XID_SLOT == 10 and KTUDB_XID_SQN == 12
-assert SUPP_START_UNDO == 6 and SUPP_START_REDO == 8 and SUPP_SLOT == SUPP_BDBA + 4
+assert SUPP_CC == 2 and SUPP_START_UNDO == 6 and SUPP_START_REDO == 8
+assert SUPP_SLOT == SUPP_BDBA + 4
 
 
 class UndoFlag(IntEnum):
@@ -128,6 +129,7 @@ class Supplemental:
 
     op_type: int
     fb: int
+    column_count: int  # the header's count: one number, one length, one value each
     start_undo: int
     start_redo: int
     row: tuple[int, int] | None  # (bdba, slot) of the row head, when logged
@@ -237,7 +239,15 @@ def parse_ktub(cv: ChangeVector, index: int) -> Ktub:
 
 
 def parse_supplemental(cv: ChangeVector, index: int) -> Supplemental | None:
-    """Supplemental-logging data starting at field ``index``, if present there."""
+    """Supplemental-logging data starting at field ``index``, if present there.
+
+    The header's column count is exact in every real record (free23 and oracdc): the
+    column-number and length fields hold that many u16 each, and that many value fields
+    follow, each as long as its length says (empty for NULL, length 0xFFFF). A header
+    that disagrees with the fields after it is damage and raises :class:`CorruptRedo`.
+    With a count of 0 no column fields are read (other fields may follow, as in oracdc
+    ``Ops_IRP_ORP_BindingTest/000``).
+    """
     if cv.field_len(index) < SUPP_MIN:
         return None
     f = cv.field(index)
@@ -245,25 +255,39 @@ def parse_supplemental(cv: ChangeVector, index: int) -> Supplemental | None:
     row = None
     if len(f) >= SUPP_ROW_MIN:
         row = _SUPP_ROW[order].unpack_from(f, SUPP_BDBA)
-    columns: list[tuple[int, bytes | None]] = []
+    op_type, fb, count, start_undo, start_redo = _SUPP_HEAD[order].unpack_from(f, 0)
+    columns = _supplemental_columns(cv, index, count) if count else ()
+    return Supplemental(op_type=op_type, fb=fb, column_count=count, start_undo=start_undo,
+                        start_redo=start_redo, row=row, columns=columns)
+
+
+def _supplemental_columns(cv: ChangeVector, index: int,
+                          count: int) -> tuple[tuple[int, bytes | None], ...]:
+    """The ``count`` columns the supplemental header at ``index`` announces."""
     fields = cv.fields
-    if index + 2 < len(fields):
-        numbers = cv.field(index + 1)
-        lengths = cv.field(index + 2)
-        count = min(len(numbers), len(lengths)) // 2
-        array = u16_array(order, count)
-        listed, sizes = array.unpack_from(numbers, 0), array.unpack_from(lengths, 0)
-        data = cv.data
-        for k in range(count):
-            at = index + 3 + k
-            raw = b""
-            if at < len(fields) and sizes[k]:
-                offset, length = fields[at]
-                raw = data[offset : offset + length]
-            columns.append((listed[k], raw or None))
-    op_type, fb, start_undo, start_redo = _SUPP_HEAD[order].unpack_from(f, 0)
-    return Supplemental(op_type=op_type, fb=fb, start_undo=start_undo, start_redo=start_redo,
-                        row=row, columns=tuple(columns))
+    if index + 2 + count >= len(fields):
+        raise CorruptRedo("supplemental columns missing: fewer fields than the header's count",
+                          opcode=_op(cv), field=index, expected=f"{count} column fields",
+                          found=max(0, len(fields) - index - 3))
+    for at, what in ((index + 1, "column numbers"), (index + 2, "column lengths")):
+        if fields[at][1] != 2 * count:
+            raise CorruptRedo(f"supplemental {what} disagree with the header's column count",
+                              opcode=_op(cv), field=at, expected=2 * count,
+                              found=fields[at][1])
+    array = u16_array(cv.endian.order, count)
+    data = cv.data
+    listed = array.unpack_from(data, fields[index + 1][0])
+    sizes = array.unpack_from(data, fields[index + 2][0])
+    columns: list[tuple[int, bytes | None]] = []
+    for k in range(count):
+        offset, length = fields[index + 3 + k]
+        size = sizes[k]
+        if length != (0 if size == SUPP_NULL else size):
+            raise CorruptRedo("supplemental column value disagrees with its logged length",
+                              opcode=_op(cv), field=index + 3 + k, column=listed[k],
+                              expected=size, found=length)
+        columns.append((listed[k], data[offset : offset + length] if length else None))
+    return tuple(columns)
 
 
 def parse_5_1(cv: ChangeVector) -> UndoRecord:
