@@ -9,8 +9,10 @@ import struct
 from collections.abc import Iterator
 
 import pytest
+from drcapture.redo.binary import LITTLE
 from drcapture.redo.ops.dispatch import ParsedRecord
-from drcapture.redo.ops.undo import SUPP_CC, UndoRecord
+from drcapture.redo.ops.undo import SUPP_CC, TxBegin, UndoRecord, quick_begin
+from drcapture.redo.vectors import VectorSlot
 from drcommon.errors import CorruptRedo
 
 from tests.unit.capture.test_redo_helpers import (
@@ -123,3 +125,55 @@ def test_damage_is_reported_with_the_record_rba() -> None:
         _damaged(rec, head + SUPP_CC, struct.pack("<H", 1)).parsed()
     assert caught.value.where["rba"] == str(rec.rba)
     assert caught.value.where["vector"] == 1
+
+
+def _begins(parsed: ParsedRecord) -> Iterator[tuple[TxBegin, int | None]]:
+    for pv in parsed.ops:
+        if isinstance(pv.op, TxBegin):
+            yield pv.op, parsed.record.header.con_uid
+
+
+def test_a_12c_begin_names_its_records_container() -> None:
+    named = [(op.con_uid, uid) for parsed in _real_records() for op, uid in _begins(parsed)
+             if op.con_uid is not None]
+    assert len(named) == 28  # 21 in free23, 7 in the oracdc records
+    assert all(con_uid == uid for con_uid, uid in named)
+    assert {uid for _, uid in named} == {1, 1385559638, 3517775930, 1259897897, 1372444423}
+
+
+@pytest.mark.parametrize(
+    ("folder", "number", "why"),
+    [
+        ("Ops_LKR_URP_LMN_BindingTest", 0, "11g"),
+        ("Ops_DRP_LMN_BindingTest", 4, "19c without containers: CON_UID 0, no field"),
+        ("Op11_3_Test", 1, "a 5.2 with sqn 0 is no transaction start"),
+    ],
+)
+def test_begins_without_the_container_field(folder: str, number: int, why: str) -> None:
+    rec = folder_records(folder, range(number, number + 1))[0]
+    (begin, _), = _begins(rec.parsed())
+    assert begin.con_uid is None, why
+
+
+def _begin_field(rec: IndexedRecord) -> tuple[int, VectorSlot]:
+    """The offset of the container uid field of the record's 5.2, and the 5.2's slot."""
+    parsed = rec.parsed()
+    for slot, pv in zip(parsed.record.slots, parsed.ops, strict=True):
+        if isinstance(pv.op, TxBegin):
+            return pv.vector.fields[-1].offset, slot
+    raise AssertionError(f"{rec.file} has no 5.2")
+
+
+def test_a_begin_naming_another_container_is_damage() -> None:
+    rec = folder_records("Op11_2_Test", range(0, 1))[0]  # CON_UID 3517775930
+    at, slot = _begin_field(rec)
+    damaged = _damaged(rec, at, struct.pack("<I", 3))
+    with pytest.raises(CorruptRedo) as caught:
+        damaged.parsed()
+    assert "another container" in caught.value.message
+    where = caught.value.where
+    assert (where["expected"], where["found"], where["opcode"]) == (3517775930, 3, "5.2")
+    assert where["rba"] == str(rec.rba)
+    # The quick path leaves such a record to the full parser (which raises).
+    assert quick_begin(damaged.data, slot, LITTLE, True) is None
+    assert quick_begin(rec.data, slot, LITTLE, True) == next(_begins(rec.parsed()))[0]

@@ -16,7 +16,7 @@ from typing import Final, NamedTuple
 from drcommon.errors import CorruptRedo, ParseError
 
 from drcapture.redo.binary import SCN_MAX, Buffer, Endian, u16_array
-from drcapture.redo.layout import CV_SCN, UNDO_CLASS_BASE, ByteOrder
+from drcapture.redo.layout import CV_SCN, RECORD_CON_UID, UNDO_CLASS_BASE, ByteOrder
 from drcapture.redo.ops.kdo import RowOp, parse_ktb, parse_row_op
 from drcapture.redo.vectors import ChangeVector, VectorSlot
 from drcapture.redo.xid import Xid
@@ -62,6 +62,11 @@ KTUDH_SQN: Final = 4  # u32
 KTUDH_UBA: Final = 8  # 7 bytes: undo byte address
 KTUDH_FLAGS: Final = 16  # u8
 KTUDH_MIN: Final = 20
+# 12.1+: the vector's last field, when 4 bytes long (after ktudh, or after a 36-byte kteop),
+# is the u32 container uid of the transaction: the record header's CON_UID in every real
+# begin (fixture: free23 1385559638 in FREEPDB1, 1 in CDB$ROOT; oracdc; OLR
+# `OpCode0502.cpp` calls it pdbid). Absent in 11g and in a non-container database.
+KTUDH_CON_UID_LEN: Final = 4
 
 # --- 5.4 field 0: ktucm --------------------------------------------------------------------
 KTUCM_SLOT: Final = 0  # u16
@@ -175,10 +180,15 @@ class UndoRecord:
 
 class TxBegin(NamedTuple):
     """5.2: a transaction takes an undo slot. (Begin and end are named tuples: they are
-    read for every transaction, captured or not.)"""
+    read for every transaction, captured or not.)
+
+    ``con_uid`` is the container uid the 12.1+ begin names in its last field (the same
+    as its record's), None when the vector has no such field.
+    """
 
     xid: Xid
     flags: int
+    con_uid: int | None
 
 
 class TxEnd(NamedTuple):
@@ -305,16 +315,27 @@ def parse_5_1(cv: ChangeVector) -> UndoRecord:
 
 
 def parse_5_2(cv: ChangeVector) -> TxBegin:
-    """5.2 transaction begin (undo segment header slot taken)."""
+    """5.2 transaction begin (undo segment header slot taken).
+
+    A 12.1+ begin whose container uid differs from its record header's is damage."""
     f = _need(cv, 0, KTUDH_MIN, "ktudh")
-    return _begin(f, 0, cv.endian, _usn(cv))
+    con_uid = None
+    last = len(cv.fields) - 1
+    if cv.header.con_id is not None and last > 0 and cv.field_len(last) == KTUDH_CON_UID_LEN:
+        e = cv.endian
+        con_uid = e.u32(cv.field(last), 0)
+        record_uid = e.u32(cv.data, RECORD_CON_UID)
+        if con_uid != record_uid:
+            raise CorruptRedo("transaction begin names another container than its record",
+                              opcode=_op(cv), field=last, expected=record_uid, found=con_uid)
+    return _begin(f, 0, cv.endian, _usn(cv), con_uid)
 
 
-def _begin(buf: Buffer, at: int, e: Endian, usn: int) -> TxBegin:
+def _begin(buf: Buffer, at: int, e: Endian, usn: int, con_uid: int | None) -> TxBegin:
     """The 5.2 ktudh at ``at`` (checked to be long enough)."""
     slot, sqn, flags = _SLOT_SQN_FLAGS[e.order].unpack_from(buf, at)
     new = tuple.__new__  # named tuples built without their keyword-checking __new__
-    return new(TxBegin, (new(Xid, (usn, slot, sqn)), flags))
+    return new(TxBegin, (new(Xid, (usn, slot, sqn)), flags, con_uid))
 
 
 def parse_5_4(cv: ChangeVector) -> TxEnd:
@@ -338,11 +359,19 @@ def _end(buf: Buffer, at: int, e: Endian, usn: int, scn: int, unix_time: int | N
 # Each returns None where the full parser would raise: the caller then runs that parser.
 
 
-def quick_begin(data: bytes, slot: VectorSlot, e: Endian) -> TxBegin | None:
-    """What :func:`parse_5_2` returns for ``slot``."""
-    if not slot.lengths or slot.lengths[0] < KTUDH_MIN or slot.cls < UNDO_CLASS_BASE:
+def quick_begin(data: bytes, slot: VectorSlot, e: Endian, wide: bool) -> TxBegin | None:
+    """What :func:`parse_5_2` returns for ``slot`` of a record in the 12.1+ layout when
+    ``wide``."""
+    lengths = slot.lengths
+    if not lengths or lengths[0] < KTUDH_MIN or slot.cls < UNDO_CLASS_BASE:
         return None
-    return _begin(data, slot.fields_at, e, (slot.cls - UNDO_CLASS_BASE) // 2)
+    con_uid = None
+    last = len(lengths) - 1
+    if wide and last > 0 and lengths[last] == KTUDH_CON_UID_LEN:
+        con_uid = e.u32(data, slot.field_at(last))
+        if con_uid != e.u32(data, RECORD_CON_UID):
+            return None
+    return _begin(data, slot.fields_at, e, (slot.cls - UNDO_CLASS_BASE) // 2, con_uid)
 
 
 def quick_end(data: bytes, slot: VectorSlot, e: Endian) -> TxEnd | None:
