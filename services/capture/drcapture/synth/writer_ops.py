@@ -342,9 +342,11 @@ def begin_vector(
     con_uid: int,
     platform: Platform,
 ) -> VectorSpec:
-    """5.2: the transaction takes its undo slot (12c+ adds the container's uid)."""
+    """5.2: the transaction takes its undo slot. In a 12c+ container database a last
+    field holds the container's uid, the record's CON_UID; a database without containers
+    (``con_uid`` 0) writes no such field (oracdc ``Ops_DRP_LMN_BindingTest/004``)."""
     fields: tuple[bytes, ...] = (ktudh(p, txn, uba, undo_size, platform),)
-    if platform.wide_vectors:
+    if platform.wide_vectors and con_uid:
         fields += (p.u32(con_uid),)
     return VectorSpec(
         layer=5,
