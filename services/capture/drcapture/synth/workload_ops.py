@@ -109,7 +109,8 @@ class VectorFactory:
             return irp(self.p, at, self._rows(change, image)[0], side=side)
         if code == RowCode.URP:
             pairs = self._update_pairs(change, 0 if undo else 1)
-            return urp(self.p, at, self._ncol(change), pairs, side)
+            replaced = [v for _, v in self._update_pairs(change, 1 if undo else 0)]
+            return urp(self.p, at, self._ncol(change), pairs, side, replaced)
         if code == RowCode.QMD:
             return qmd(self.p, at, change.slots, side)
         return qmi(self.p, at, change.slots, self._rows(change, image), side)
