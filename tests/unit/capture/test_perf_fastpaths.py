@@ -251,7 +251,9 @@ def test_quick_reads_match_the_parsers_on_every_real_vector() -> None:
                 assert quick[0] == undo.ktub.obj
                 assert quick[1] is (undo.ktub.opc[0] not in NON_ROW_UNDO_LAYERS)
             elif key in ("5.2", "5.4"):
-                quick_op = (quick_begin if key == "5.2" else quick_end)(record.data, slot, e)
+                quick_op = (
+                    quick_begin(record.data, slot, e, record.wide) if key == "5.2"
+                    else quick_end(record.data, slot, e))
                 full = _outcome(partial(parse_5_2 if key == "5.2" else parse_5_4, cv))
                 if quick_op is None:
                     assert full[0] == "error"

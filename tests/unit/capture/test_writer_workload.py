@@ -13,6 +13,8 @@ import pytest
 from drcapture.dictionary.model import Charsets, OracleType
 from drcapture.offline import decode_transactions, load_dictionary_file
 from drcapture.redo.blocks import BytesSource, FileSource, RedoFile
+from drcapture.redo.ops.dispatch import decode_record
+from drcapture.redo.ops.undo import TxBegin
 from drcapture.redo.records import RecordLayout, RedoRecord, iter_raw_records, parse_record
 from drcapture.redo.txn.assembler import CommittedTransaction
 from drcapture.synth.workload import (
@@ -193,7 +195,15 @@ def test_insert_and_commit_records_have_the_shape_of_real_oracle_ones() -> None:
         Step(1, "t", Insert("TEST_CDC", row(ID="1", NAME="hello world"))),
         Step(1, "t", Commit()),
     )
-    built = build_workload(Workload(tables=(narrow,), steps=steps, platform=PLATFORMS["linux23"]))
+    built = build_workload(
+        Workload(
+            tables=(narrow,),
+            steps=steps,
+            platform=PLATFORMS["linux23"],
+            con_id=3,  # FREEPDB1, as in the fixture
+            con_uid=1385559638,
+        )
+    )
     redo = RedoFile(BytesSource(built.logs[0].data))
     layout = RecordLayout(redo.endian, redo.header.wide_vectors)
     insert, commit = (parse_record(raw, layout) for raw in iter_raw_records(redo))
@@ -327,3 +337,30 @@ def test_expected_transactions_carry_commit_facts() -> None:
     assert txn.commit_time == datetime(2030, 1, 2, 3, 4, 6, tzinfo=UTC)
     assert txn.commit_scn > 500
     assert txn.changes[0].op is Operation.INSERT
+
+
+@pytest.mark.parametrize(
+    ("layout", "con_id", "con_uid", "field"),
+    [
+        ("linux23", 3, 1385559638, True),  # a PDB: the begin names it (free23 0x244.0168)
+        ("getLinux19c", 0, 0, False),  # no containers: no field (oracdc Ops_DRP_LMN/004)
+        ("getLinux11g", 0, 0, False),
+    ],
+)
+def test_the_begin_names_its_container(
+    layout: str, con_id: int, con_uid: int, field: bool
+) -> None:
+    steps = (Step(1, "a", Insert("EMP", row(ID="1"))), Step(1, "a", Commit()))
+    built = build_workload(
+        Workload(
+            tables=(EMP,), steps=steps, platform=PLATFORMS[layout], con_id=con_id, con_uid=con_uid
+        )
+    )
+    redo = RedoFile(BytesSource(built.logs[0].data))
+    layout_of = RecordLayout(redo.endian, redo.header.wide_vectors)
+    first = parse_record(next(iter_raw_records(redo)), layout_of)
+    begin = first.vectors[0]
+    assert begin.header.opcode == (5, 2)
+    assert [f.length for f in begin.fields] == ([32, 4] if field else [32])
+    (op,) = (pv.op for pv in decode_record(first).ops if isinstance(pv.op, TxBegin))
+    assert op.con_uid == (con_uid if field else None)

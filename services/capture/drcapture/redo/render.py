@@ -56,7 +56,7 @@ def _undo_lines(op: UndoRecord) -> Iterator[str]:
     if op.supplemental is not None:
         s = op.supplemental
         yield (f"  supplemental op={s.op_type} fb={fb_text(s.fb)} undo_start={s.start_undo} "
-               f"redo_start={s.start_redo} columns={[c for c, _ in s.columns]}")
+               f"redo_start={s.start_redo} cc={s.column_count} columns={[c for c, _ in s.columns]}")
 
 
 def _end_line(op: TxEnd) -> str:
@@ -67,7 +67,8 @@ def _end_line(op: TxEnd) -> str:
 _LINES: dict[type, Callable[[Any], Iterable[str]]] = {
     UndoRecord: _undo_lines,
     RowOp: lambda op: [_row_op_line(op)],
-    TxBegin: lambda op: [f"  begin xid={op.xid} ({op.xid.logminer})"],
+    TxBegin: lambda op: [f"  begin xid={op.xid} ({op.xid.logminer})"
+                         + ("" if op.con_uid is None else f" con_uid={op.con_uid}")],
     TxEnd: lambda op: [_end_line(op)],
     PartialRollback: lambda op: [
         f"  partial rollback slot={op.xid} objn={op.ktub.obj} objd={op.ktub.data_obj}"],

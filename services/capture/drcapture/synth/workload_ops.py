@@ -22,7 +22,10 @@ from drcapture.redo.ops.undo import SuppType
 from drcapture.synth.workload import Supplemental
 from drcapture.synth.workload_state import Change, Codec, Kind, TxnState
 from drcapture.synth.writer_ops import (
+    ROLLBACK_DBA_CODE,
+    USER_UNDO_DONE_CODE,
     RowAt,
+    Side,
     Uba,
     Value,
     begin_vector,
@@ -39,6 +42,7 @@ from drcapture.synth.writer_ops import (
     row_vector,
     stored,
     supplemental,
+    undo_record_size,
     undo_vector,
     urp,
 )
@@ -92,21 +96,24 @@ class VectorFactory:
         rows = self._rows(change, change.before + change.after)
         return max(len(stored(r)) for r in rows)
 
-    def row_op(self, change: Change, *, undo: bool) -> list[bytes]:
-        """The row-op fields (kdo plus data) of the undo or the redo side of ``change``."""
+    def row_op(self, change: Change, side: Side) -> list[bytes]:
+        """The row-op fields (kdo plus data) of ``change`` as redo, as undo, or as the redo
+        of a rollback applying that undo."""
+        undo = side is not Side.REDO
         code = (_UNDO_CODE if undo else _REDO_CODE)[change.kind]
         at = change.at
         if code == RowCode.DRP:
-            return drp(self.p, at)
-        if code == RowCode.IRP:
-            image = change.before if undo else change.after
-            return irp(self.p, at, self._rows(change, image)[0])
-        if code == RowCode.URP:
-            return urp(self.p, at, self._ncol(change), self._update_pairs(change, 0 if undo else 1))
-        if code == RowCode.QMD:
-            return qmd(self.p, at, change.slots)
+            return drp(self.p, at, side)
         image = change.before if undo else change.after
-        return qmi(self.p, at, change.slots, self._rows(change, image))
+        if code == RowCode.IRP:
+            return irp(self.p, at, self._rows(change, image)[0], side=side)
+        if code == RowCode.URP:
+            pairs = self._update_pairs(change, 0 if undo else 1)
+            replaced = [v for _, v in self._update_pairs(change, 1 if undo else 0)]
+            return urp(self.p, at, self._ncol(change), pairs, side, replaced)
+        if code == RowCode.QMD:
+            return qmd(self.p, at, change.slots, side)
+        return qmi(self.p, at, change.slots, self._rows(change, image), side)
 
     def _supplemental(self, change: Change) -> tuple[bytes, ...]:
         kind = change.kind
@@ -129,13 +136,14 @@ class VectorFactory:
     def change_vectors(self, tx: TxnState, change: Change, scn: int) -> list[VectorSpec]:
         """[5.2,] 5.1 and 11.x for one change."""
         table = change.table
+        wide = self.platform.wide_vectors
         undo_fields = [
-            ktub(self.p, table.obj, table.obj, tx.txn.slot, 0, begin=change.first_of_txn),
+            ktub(self.p, table.obj, table.obj, tx.txn, 0, begin=change.first_of_txn, wide=wide),
             ktb_z(self.p),
-            *self.row_op(change, undo=True),
+            *self.row_op(change, Side.UNDO),
             *self._supplemental(change),
         ]
-        size = 20 + sum(len(f) for f in undo_fields)
+        size = undo_record_size(undo_fields)
         undo = undo_vector(
             tx.txn,
             change.uba,
@@ -146,7 +154,7 @@ class VectorFactory:
         redo_code = _REDO_CODE[change.kind]
         redo = row_vector(
             redo_code,
-            [ktb_f(self.p, tx.txn, change.uba), *self.row_op(change, undo=False)],
+            [ktb_f(self.p, tx.txn, change.uba), *self.row_op(change, Side.REDO)],
             change.at,
             table.obj,
             scn - 1,
@@ -172,13 +180,18 @@ class VectorFactory:
     def rollback_vectors(self, tx: TxnState, change: Change, scn: int) -> list[VectorSpec]:
         """The undo of ``change`` applied: its undo row op as redo, then 5.6 / 5.11."""
         table = change.table
-        fields = [ktb_z(self.p), *self.row_op(change, undo=True), *self._supplemental(change)]
+        fields = [
+            ktb_z(self.p),
+            *self.row_op(change, Side.ROLLBACK),
+            *self._supplemental(change),
+        ]
         applied = row_vector(
             _UNDO_CODE[change.kind], fields, change.at, table.obj, scn - 1, self.con_id
         )
-        code = 11 if change.first_of_txn else 6
+        first = change.first_of_txn
+        code = ROLLBACK_DBA_CODE if first else USER_UNDO_DONE_CODE
         mark = partial_rollback_vector(
-            self.p, tx.txn, change.uba, code, table.obj, table.obj, scn, self.con_id
+            self.p, tx.txn, change.uba, code, table.obj, table.obj, scn, self.con_id, first=first
         )
         return [applied, mark]
 

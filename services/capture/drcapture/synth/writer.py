@@ -38,6 +38,23 @@ BLOCK0_FLAG_CHECKSUM: Final = 0x04
 BLOCK0_CHECKSUM: Final = 16
 BLOCK0_FIELD_32: Final = 32  # u32 4 in both free23 logs; meaning not known
 BLOCK0_FIELD_32_VALUE: Final = 4
+# Block 1 (kcrfh) fields the reader does not need, named as OLR's header dump names them
+# (src/reader/Reader.cpp printHeaderInfo); the values are those of both free23 logs.
+REDO_HEADER_HWS: Final = 172  # u32 "hws": 2
+REDO_HEADER_HWS_VALUE: Final = 2
+REDO_HEADER_ZERO_BLOCKS: Final = 206  # u8 "Zero blocks": 8 (eot and dis at 204/205: 0)
+REDO_HEADER_ZERO_BLOCKS_VALUE: Final = 8
+REDO_HEADER_FORMAT_ID: Final = 207  # u8 "Format ID": 0x12
+REDO_HEADER_FORMAT_ID_VALUE: Final = 0x12
+REDO_HEADER_ENABLED_SCN: Final = 208  # SCN "Enabled scn": the resetlogs SCN ...
+REDO_HEADER_ENABLED_TIME: Final = 216  # ... u32 time: the resetlogs id (itself a redo time)
+REDO_HEADER_CLOSED_SCN: Final = 220  # SCN "Thread closed scn": the log's first SCN ...
+REDO_HEADER_CLOSED_TIME: Final = 228  # ... u32 time: its first time
+REDO_HEADER_MISC_FLAGS: Final = 236  # u32 "Miscellaneous flags": 0x10800011 (no bit OLR names)
+REDO_HEADER_MISC_FLAGS_VALUE: Final = 0x10800011
+REDO_HEADER_FIELD_252: Final = 252  # u32 2; meaning not known
+REDO_HEADER_FIELD_252_VALUE: Final = 2
+REDO_HEADER_REAL_NEXT_SCN: Final = 272  # SCN "Real next scn" (12.2+): all FF
 # Every redo block header of the free23 logs has the top bit of the record-offset u16 set.
 BLOCK_OFFSET_FLAG: Final = 0x8000
 FILE_TYPE_LOG: Final = 2
@@ -207,14 +224,29 @@ def _redo_header(
         (L.REDO_HEADER_RESETLOGS_SCN, header.resetlogs_scn),
         (L.REDO_HEADER_FIRST_SCN, header.first_scn),
         (L.REDO_HEADER_NEXT_SCN, header.next_scn),
-        (L.REDO_HEADER_PREV_RESETLOGS_SCN, header.prev_resetlogs_scn),
+        (REDO_HEADER_ENABLED_SCN, header.resetlogs_scn),
+        (REDO_HEADER_CLOSED_SCN, header.first_scn),
     )
     for off, scn in scns:
         block[off : off + 8] = b"\xff" * 8 if scn == SCN_MAX else p.scn(scn, big=big)
+    # The previous resetlogs SCN is not in the flagged form (1 in both free23 logs).
+    block[L.REDO_HEADER_PREV_RESETLOGS_SCN : L.REDO_HEADER_PREV_RESETLOGS_SCN + 8] = p.scn(
+        header.prev_resetlogs_scn
+    )
+    if platform.big_scn_headers:
+        block[REDO_HEADER_REAL_NEXT_SCN : REDO_HEADER_REAL_NEXT_SCN + 8] = b"\xff" * 8
+    p.put32(block, REDO_HEADER_HWS, REDO_HEADER_HWS_VALUE)
     p.put16(block, L.REDO_HEADER_THREAD, header.thread)
-    p.put32(block, L.REDO_HEADER_FIRST_TIME, encode_redo_time(header.first_time))
+    first_time = encode_redo_time(header.first_time)
+    p.put32(block, L.REDO_HEADER_FIRST_TIME, first_time)
     if header.next_time is not None:
         p.put32(block, L.REDO_HEADER_NEXT_TIME, encode_redo_time(header.next_time))
+    block[REDO_HEADER_ZERO_BLOCKS] = REDO_HEADER_ZERO_BLOCKS_VALUE
+    block[REDO_HEADER_FORMAT_ID] = REDO_HEADER_FORMAT_ID_VALUE
+    p.put32(block, REDO_HEADER_ENABLED_TIME, header.resetlogs_id)
+    p.put32(block, REDO_HEADER_CLOSED_TIME, first_time)
+    p.put32(block, REDO_HEADER_MISC_FLAGS, REDO_HEADER_MISC_FLAGS_VALUE)
+    p.put32(block, REDO_HEADER_FIELD_252, REDO_HEADER_FIELD_252_VALUE)
     p.put32(block, L.REDO_HEADER_LARGEST_LWN, largest_lwn)
     p.put32(block, L.REDO_HEADER_PREV_RESETLOGS_ID, header.prev_resetlogs_id)
     return _finish_block(block, 1, header.sequence, 0, platform)

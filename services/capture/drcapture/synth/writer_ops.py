@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Final
 
+from drcapture.redo import layout as L
 from drcapture.redo.ops import kdo as K
 from drcapture.redo.ops import undo as U
 from drcapture.synth.writer_records import Packer, Platform, VectorSpec
@@ -27,23 +29,42 @@ KTUDH_FLAGS_11G: Final = 0x12
 KTUDH_UNDO_SIZE: Final = 18  # u16 after the flags: size of the first undo record
 KTUBL_SIZE: Final = 76  # the begin-transaction form of ktub
 KTUBL_FLAGS: Final = 0x0C08  # BEGIN_TRANSACTION plus two bits always seen with it
+# u16 at 22 of a ktub: the low 16 bits of the XID's sqn (185 of 185 ktubu, 58 of 58 5.6/5.11
+# marks), 1 when the flags carry KTUBL_FLAGS (30 of 30 ktubl, 2 of 2 such marks).
+KTUB_SQN16: Final = 22
+KTUBL_SQN16: Final = 1
+# ktubl (OLR/ORACDC dump names): prev ctl uba @28, prev ctl max cmt SCN @36, prev tx cmt
+# SCN @44, txn start SCN @56 (all FF in every 12c+ record; 6 FF bytes in the 11g one),
+# prev brb @64, prev bcl @68, logon user @72 (user# 136 = OLR_TEST in free23 0x244.0168).
+KTUBL_START_SCN: Final = 56
+KTUBL_START_SCN_LEN_12C: Final = 8
+KTUBL_START_SCN_LEN_11G: Final = 6  # a 48-bit SCN in the 11g layout
 KTUCM_COMMIT_FLAGS: Final = 0x12
 KTUCM_STA: Final = 9
 KTUCF_SIZE: Final = 16
 COMMIT_TIME_FIELD: Final = 24  # 12c+: a field with the commit time at offset 8 ...
 COMMIT_TIME_AT: Final = 8  # ... repeated as the vector's last, 4-byte field
 SUPP_HEADER_SIZE: Final = 20
-SUPP_ONE: Final = 4  # u16 1 in every supplemental header seen
-SUPP_TAIL: Final = 16  # bytes 00 02 00 00 close every supplemental header seen
+SUPP_ONE: Final = 4  # u16 1 in every free23 supplemental header (meaning not known)
+SUPP_UPDATE_AT: Final = 13  # u8 0x10 in (nearly) every update's header, 0 for insert/delete
+SUPP_UPDATE_BIT: Final = 0x10
+SUPP_TAIL: Final = 16  # bytes 00 02 00 00 close the free23 user-table header (0x244.0168)
 SUPP_FB_SINGLE: Final = 0x1C  # first + last (+0x10) for a change in one record
 KTB_F: Final = 0x01
 KTB_Z: Final = 0x03
 KTB_FLAGS_VALUE: Final = 0x0D  # has the 0x08 bit: XID after an 8-byte prefix
 KDO_MAXFR: Final = 0x12FA
 KDO_XTYPE: Final = 0x01
+KDO_UNDO_BIT: Final = 0x20  # in the op byte of every undo row op (180 of 180) and every row
+#   op a rollback applies (60 of 60), never in a redo row op (180 of 180)
+KDO_XTYPE_ROLLBACK: Final = 0x02  # xtype of a row op a rollback applies (60 of 60)
 ROW_FB: Final = K.FB_HEAD | K.FB_FIRST | K.FB_LAST  # --H-FL--, a row in one piece
 ROW_LOCK: Final = 1
 PARTIAL_ROLLBACK_FLAGS: Final = U.UndoFlag.USER_UNDO_DONE
+USER_UNDO_DONE_CODE: Final = 6  # 5.6
+ROLLBACK_DBA_CODE: Final = 11  # 5.11
+PARTIAL_ROLLBACK_TAIL: Final = 4  # 5.6/5.11 field 0 is a ktub plus 4 bytes (0 with KTB 'Z')
+PARTIAL_ROLLBACK_TWO: Final = 2  # u32 2 at 4 of the marks' field 1 (60 of 60)
 SHORT_COLUMN_MAX: Final = 250  # row format: longer columns use 0xFE + u16 length
 
 
@@ -80,6 +101,15 @@ class Uba:
     dba: int
     seq: int
     rec: int
+
+
+class Side(Enum):
+    """Where a row op is written: as redo (11.x), inside undo (5.1), or as the redo of a
+    rollback applying that undo (11.x before 5.6/5.11)."""
+
+    REDO = "redo"
+    UNDO = "undo"
+    ROLLBACK = "rollback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,17 +152,39 @@ def ktudb(p: Packer, txn: Txn, uba: Uba, undo_size: int) -> bytes:
     return bytes(buf)
 
 
-def ktub(p: Packer, obj: int, data_obj: int, slot: int, flags: int, *, begin: bool) -> bytes:
-    """ktubu (24 bytes), or ktubl (76) for the transaction's first undo record."""
+def ktub(
+    p: Packer,
+    obj: int,
+    data_obj: int,
+    txn: Txn,
+    flags: int,
+    *,
+    begin: bool,
+    wide: bool = True,
+) -> bytes:
+    """ktubu (24 bytes), or ktubl (76) for the transaction's first undo record.
+
+    The ktubl's history fields (previous transaction of the slot, logon user …) are not
+    modelled and stay 0; its txn start SCN is all FF as in every real ktubl."""
     buf = bytearray(KTUBL_SIZE if begin else U.KTUB_MIN)
     p.put32(buf, U.KTUB_OBJ, obj)
     p.put32(buf, U.KTUB_DATA_OBJ, data_obj)
     buf[U.KTUB_OPC_LAYER], buf[U.KTUB_OPC_CODE] = 11, 1
-    buf[U.KTUB_SLOT] = slot & 0xFF
-    p.put16(buf, U.KTUB_FLAGS, flags | (KTUBL_FLAGS if begin else 0))
+    buf[U.KTUB_SLOT] = txn.slot & 0xFF
+    flags |= KTUBL_FLAGS if begin else 0
+    p.put16(buf, U.KTUB_FLAGS, flags)
+    p.put16(buf, KTUB_SQN16, KTUBL_SQN16 if flags & KTUBL_FLAGS else txn.sqn)
     if begin:
-        buf[-8:] = b"\xff" * 8  # as in every ktubl seen
+        length = KTUBL_START_SCN_LEN_12C if wide else KTUBL_START_SCN_LEN_11G
+        buf[KTUBL_START_SCN : KTUBL_START_SCN + length] = b"\xff" * length
     return bytes(buf)
+
+
+def undo_record_size(fields: Sequence[bytes]) -> int:
+    """The size ktudb and ktudh give an undo record: the 5.1's fields after ktudb as the
+    undo block stores them, a 4-aligned length array plus each field 4-aligned (215 of
+    215 real 5.1s)."""
+    return L.field_lengths_size(len(fields)) + sum(L.align4(len(f)) for f in fields)
 
 
 def ktucm(p: Packer, txn: Txn, *, rollback: bool) -> bytes:
@@ -158,14 +210,17 @@ def supplemental(
     head = bytearray(SUPP_HEADER_SIZE)
     head[U.SUPP_TYPE] = op_type
     head[U.SUPP_FB] = SUPP_FB_SINGLE
+    p.put16(head, U.SUPP_CC, len(columns))  # the columns logged in the fields below
     p.put16(head, SUPP_ONE, 1)
     p.put16(head, U.SUPP_START_UNDO, start_undo)
     p.put16(head, U.SUPP_START_REDO, start_redo)
+    if op_type == U.SuppType.UPDATE:
+        head[SUPP_UPDATE_AT] = SUPP_UPDATE_BIT
     head[SUPP_TAIL + 1] = 0x02
     if not columns:
         return (bytes(head),)
     numbers = b"".join(p.u16(n) for n, _ in columns)
-    lengths = b"".join(p.u16(len(v or b"")) for _, v in columns)
+    lengths = b"".join(p.u16(U.SUPP_NULL if v is None else len(v)) for _, v in columns)
     return (bytes(head), numbers, lengths, *(v or b"" for _, v in columns))
 
 
@@ -183,15 +238,22 @@ def ktb_z(p: Packer) -> bytes:
     return bytes([KTB_Z, KTB_FLAGS_VALUE]) + bytes(6)
 
 
-def _kdo_head(p: Packer, size: int, code: int, at: RowAt) -> bytearray:
+def _kdo_head(p: Packer, size: int, code: int, at: RowAt, side: Side) -> bytearray:
     buf = bytearray(size)
     p.put32(buf, K.KDO_BDBA, at.bdba)
     p.put32(buf, K.KDO_HDBA, at.hdba)
     p.put16(buf, K.KDO_MAXFR, KDO_MAXFR)
-    buf[K.KDO_OP] = code
-    buf[K.KDO_FLAGS] = KDO_XTYPE
+    buf[K.KDO_OP] = code if side is Side.REDO else code | KDO_UNDO_BIT
+    buf[K.KDO_FLAGS] = KDO_XTYPE_ROLLBACK if side is Side.ROLLBACK else KDO_XTYPE
     buf[K.KDO_ITLI] = 1
     return buf
+
+
+def _lock(side: Side) -> int:
+    """A row's lock byte: the ITL of the changing transaction in redo; in an undo image
+    (and the rollback applying it) the row's lock before the change, taken to be none
+    (0 in 18 of 19 real undo IRPs, 24 of 95 undo URPs: the others were locked before)."""
+    return ROW_LOCK if side is Side.REDO else 0
 
 
 def _nulls(values: Sequence[Value]) -> bytes:
@@ -210,11 +272,23 @@ def stored(values: Sequence[Value]) -> list[Value]:
     return out
 
 
+def column_size(value: Value) -> int:
+    """Bytes a column takes in row format: its length byte(s) and data, or 1 for NULL."""
+    if value is None:
+        return 1
+    return len(value) + (1 if len(value) < SHORT_COLUMN_MAX else 3)
+
+
 def row_size(values: Sequence[Value]) -> int:
     """Bytes the row takes in a block: flag, lock, count, then each column."""
-    return 3 + sum(
-        1 if v is None else len(v) + (1 if len(v) < SHORT_COLUMN_MAX else 3) for v in values
-    )
+    return 3 + sum(column_size(v) for v in values)
+
+
+def size_change(new: Sequence[Value], old: Sequence[Value]) -> int:
+    """An update piece's s16 size change: the row-format size of the columns it writes
+    minus that of the columns they replace (92 of 92 real 5.1/11.5 pairs; the undo's is
+    the redo's negated)."""
+    return sum(column_size(v) for v in new) - sum(column_size(v) for v in old)
 
 
 def _column(p: Packer, value: Value) -> bytes:
@@ -227,13 +301,19 @@ def _column(p: Packer, value: Value) -> bytes:
     return b"\xfe" + p.u16(len(value)) + value
 
 
-def irp(p: Packer, at: RowAt, values: Sequence[Value], code: int = K.RowCode.IRP) -> list[bytes]:
+def irp(
+    p: Packer,
+    at: RowAt,
+    values: Sequence[Value],
+    code: int = K.RowCode.IRP,
+    side: Side = Side.REDO,
+) -> list[bytes]:
     """Insert row piece (or overwrite): kdo, then one field per stored column."""
     cols = stored(values)
     nulls = _nulls(cols)
-    buf = _kdo_head(p, K.IRP_MIN + len(nulls), code, at)
+    buf = _kdo_head(p, K.IRP_MIN + len(nulls), code, at, side)
     buf[K.IRP_FB] = ROW_FB
-    buf[K.IRP_LB] = ROW_LOCK
+    buf[K.IRP_LB] = _lock(side)
     buf[K.IRP_CC] = len(cols)
     p.put16(buf, K.IRP_SIZE, row_size(cols))
     p.put16(buf, K.IRP_SLOT, at.slot)
@@ -241,51 +321,66 @@ def irp(p: Packer, at: RowAt, values: Sequence[Value], code: int = K.RowCode.IRP
     return [bytes(buf), *(v or b"" for v in cols)]
 
 
-def drp(p: Packer, at: RowAt) -> list[bytes]:
+def drp(p: Packer, at: RowAt, side: Side = Side.REDO) -> list[bytes]:
     """Delete row piece: kdo only."""
-    buf = _kdo_head(p, K.DRP_MIN, K.RowCode.DRP, at)
+    buf = _kdo_head(p, K.DRP_MIN, K.RowCode.DRP, at, side)
     p.put16(buf, K.DRP_SLOT, at.slot)
     return [bytes(buf)]
 
 
-def urp(p: Packer, at: RowAt, ncol: int, changes: Sequence[tuple[int, Value]]) -> list[bytes]:
-    """Update row piece: kdo, the changed columns' 0-based numbers, their values."""
+def urp(
+    p: Packer,
+    at: RowAt,
+    ncol: int,
+    changes: Sequence[tuple[int, Value]],
+    side: Side = Side.REDO,
+    replaced: Sequence[Value] = (),
+) -> list[bytes]:
+    """Update row piece: kdo, the changed columns' 0-based numbers, their values
+    (``replaced``: the values they overwrite, for the size change)."""
     nulls = _nulls([v for _, v in changes])
-    buf = _kdo_head(p, K.URP_MIN + len(nulls), K.RowCode.URP, at)
+    buf = _kdo_head(p, K.URP_MIN + len(nulls), K.RowCode.URP, at, side)
     buf[K.URP_FB] = ROW_FB
-    buf[K.URP_LOCK] = ROW_LOCK
+    buf[K.URP_LOCK] = _lock(side)
     p.put16(buf, K.URP_SLOT, at.slot)
     buf[K.URP_NCOL] = ncol
     buf[K.URP_NNEW] = len(changes)
+    p.put16(buf, K.URP_SIZE, size_change([v for _, v in changes], replaced))
     buf[K.URP_NULLS : K.URP_NULLS + len(nulls)] = nulls
     numbers = b"".join(p.u16(n) for n, _ in changes)
     return [bytes(buf), numbers, *(v or b"" for _, v in changes)]
 
 
-def _qm_kdo(p: Packer, code: int, at: RowAt, slots: Sequence[int]) -> bytearray:
-    buf = _kdo_head(p, max(K.QM_MIN, K.QM_SLOTS + 2 * len(slots)), code, at)
-    buf[K.QM_LOCK] = ROW_LOCK
+def _qm_kdo(p: Packer, code: int, at: RowAt, slots: Sequence[int], side: Side) -> bytearray:
+    buf = _kdo_head(p, max(K.QM_MIN, K.QM_SLOTS + 2 * len(slots)), code, at, side)
+    buf[K.QM_LOCK] = _lock(side)
     buf[K.QM_NROW] = len(slots)
     for r, slot in enumerate(slots):
         p.put16(buf, K.QM_SLOTS + 2 * r, slot)
     return buf
 
 
-def qmi(p: Packer, at: RowAt, slots: Sequence[int], rows: Sequence[Sequence[Value]]) -> list[bytes]:
+def qmi(
+    p: Packer,
+    at: RowAt,
+    slots: Sequence[int],
+    rows: Sequence[Sequence[Value]],
+    side: Side = Side.REDO,
+) -> list[bytes]:
     """Quick multi-row insert: kdo with the slots, row sizes, then the packed rows."""
-    kdo = _qm_kdo(p, K.RowCode.QMI, at, slots)
+    kdo = _qm_kdo(p, K.RowCode.QMI, at, slots, side)
     images = []
     for values in rows:
         cols = stored(values)
         body = b"".join(_column(p, v) for v in cols)
-        images.append(bytes([ROW_FB, ROW_LOCK, len(cols)]) + body)
+        images.append(bytes([ROW_FB, _lock(side), len(cols)]) + body)
     sizes = b"".join(p.u16(len(image)) for image in images)
     return [bytes(kdo), sizes, b"".join(images)]
 
 
-def qmd(p: Packer, at: RowAt, slots: Sequence[int]) -> list[bytes]:
+def qmd(p: Packer, at: RowAt, slots: Sequence[int], side: Side = Side.REDO) -> list[bytes]:
     """Quick multi-row delete: kdo with the slots."""
-    return [bytes(_qm_kdo(p, K.RowCode.QMD, at, slots))]
+    return [bytes(_qm_kdo(p, K.RowCode.QMD, at, slots, side))]
 
 
 # --- whole vectors -------------------------------------------------------------------------
@@ -337,9 +432,11 @@ def begin_vector(
     con_uid: int,
     platform: Platform,
 ) -> VectorSpec:
-    """5.2: the transaction takes its undo slot (12c+ adds the container's uid)."""
+    """5.2: the transaction takes its undo slot. In a 12c+ container database a last
+    field holds the container's uid, the record's CON_UID; a database without containers
+    (``con_uid`` 0) writes no such field (oracdc ``Ops_DRP_LMN_BindingTest/004``)."""
     fields: tuple[bytes, ...] = (ktudh(p, txn, uba, undo_size, platform),)
-    if platform.wide_vectors:
+    if platform.wide_vectors and con_uid:
         fields += (p.u32(con_uid),)
     return VectorSpec(
         layer=5,
@@ -384,20 +481,33 @@ def end_vector(
 
 
 def partial_rollback_vector(
-    p: Packer, txn: Txn, uba: Uba, code: int, obj: int, data_obj: int, scn: int, con_id: int
+    p: Packer,
+    txn: Txn,
+    uba: Uba,
+    code: int,
+    obj: int,
+    data_obj: int,
+    scn: int,
+    con_id: int,
+    *,
+    first: bool,
 ) -> VectorSpec:
-    """5.6 (user undo done) or 5.11 (rollback DBA): which undo record was applied."""
-    fields = (
-        ktub(p, obj, data_obj, txn.slot, PARTIAL_ROLLBACK_FLAGS, begin=False) + bytes(4),
-        p.u32(uba.dba) + p.u32(uba.seq),
-    )
+    """5.6 (user undo done, on the undo block) or 5.11 (rollback DBA in the slot, on the
+    undo segment header: 14 of 14 real 5.11s): which undo record was applied. ``first``:
+    it undid the transaction's first change (its ktub then carries the begin flags, as
+    oracdc ``Op11_2_Test/007`` and ``Op11_3_Test/004``). Field 1 is a u32 whose meaning
+    is not known (values near the record's SCN) and a u32 2."""
+    flags = PARTIAL_ROLLBACK_FLAGS | (KTUBL_FLAGS if first else 0)
+    head = ktub(p, obj, data_obj, txn, flags, begin=False)
+    fields = (head + bytes(PARTIAL_ROLLBACK_TAIL), p.u32(scn) + p.u32(PARTIAL_ROLLBACK_TWO))
+    header = code == ROLLBACK_DBA_CODE
     return VectorSpec(
         layer=5,
         code=code,
         fields=fields,
-        cls=txn.undo_class,
+        cls=txn.header_class if header else txn.undo_class,
         afn=txn.undo_afn,
-        dba=uba.dba,
+        dba=txn.undo_header_dba if header else uba.dba,
         scn=scn,
         con_id=con_id,
     )

@@ -21,6 +21,8 @@ from drcapture.redo.layout import ByteOrder
 # of the free23 logs): the LWN length in blocks is stored twice, at 28 and at 32; the
 # LWN's SCN at 40 and the SCN of its end at 56.
 LWN_LENGTH_COPY: Final = 28
+LWN_BYTE_36: Final = 36  # u8 0x0a in 544 of 545 real long headers (meaning not known)
+LWN_BYTE_36_VALUE: Final = 0x0A
 LWN_SCN: Final = 40
 LWN_END_SCN: Final = 56
 OBJ_NONE: Final = 0xFFFFFFFF  # data object of vectors on undo and other non-table blocks
@@ -174,6 +176,7 @@ def encode_record(spec: RecordSpec, platform: Platform) -> bytes:
         p.put32(head, L.RECORD_CON_UID, spec.con_uid)
     if spec.lwn:
         p.put16(head, L.RECORD_LWN_NST, 1)
+        head[LWN_BYTE_36] = LWN_BYTE_36_VALUE
         head[LWN_SCN : LWN_SCN + 8] = p.scn(spec.scn)
         head[LWN_END_SCN : LWN_END_SCN + 8] = p.scn(spec.scn)
         stamp = encode_redo_time(spec.timestamp) if spec.timestamp is not None else 0

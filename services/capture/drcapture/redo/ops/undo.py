@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final, NamedTuple
 
-from drcommon.errors import ParseError
+from drcommon.errors import CorruptRedo, ParseError
 
 from drcapture.redo.binary import SCN_MAX, Buffer, Endian, u16_array
-from drcapture.redo.layout import CV_SCN, UNDO_CLASS_BASE, ByteOrder
+from drcapture.redo.layout import CV_SCN, RECORD_CON_UID, UNDO_CLASS_BASE, ByteOrder
 from drcapture.redo.ops.kdo import RowOp, parse_ktb, parse_row_op
 from drcapture.redo.vectors import ChangeVector, VectorSlot
 from drcapture.redo.xid import Xid
@@ -47,7 +47,8 @@ KTUB_MIN: Final = 24
 # --- supplemental logging header (a field after the undo row data) ----------------------
 SUPP_TYPE: Final = 0  # u8: LogMiner op: 1 update, 2 insert, 4 delete
 SUPP_FB: Final = 1  # u8: F/L flags: first/last record of one logical row change
-SUPP_CC: Final = 2  # u16: columns logged
+SUPP_CC: Final = 2  # u16: supplemental columns logged in the fields that follow (fixture)
+SUPP_NULL: Final = 0xFFFF  # a logged column's length when it is NULL (its field is empty)
 SUPP_START_UNDO: Final = 6  # u16: 1-based column number of the undo piece's first column
 SUPP_START_REDO: Final = 8  # u16: 1-based column number of the redo piece's first column
 SUPP_BDBA: Final = 20  # u32: block of the row head (optional, field >= 26 bytes)
@@ -61,6 +62,11 @@ KTUDH_SQN: Final = 4  # u32
 KTUDH_UBA: Final = 8  # 7 bytes: undo byte address
 KTUDH_FLAGS: Final = 16  # u8
 KTUDH_MIN: Final = 20
+# 12.1+: the vector's last field, when 4 bytes long (after ktudh, or after a 36-byte kteop),
+# is the u32 container uid of the transaction: the record header's CON_UID in every real
+# begin (fixture: free23 1385559638 in FREEPDB1, 1 in CDB$ROOT; oracdc; OLR
+# `OpCode0502.cpp` calls it pdbid). Absent in 11g and in a non-container database.
+KTUDH_CON_UID_LEN: Final = 4
 
 # --- 5.4 field 0: ktucm --------------------------------------------------------------------
 KTUCM_SLOT: Final = 0  # u16
@@ -82,8 +88,8 @@ _XID: Final = {order: struct.Struct(order.value + "HHI") for order in ByteOrder}
 _KTUB: Final = {  # obj u32, data obj u32, (tsn, prev dba), opc layer, code, slot, (rci), flags
     order: struct.Struct(order.value + "II8xBBBxH") for order in ByteOrder
 }
-_SUPP_HEAD: Final = {  # type u8, fb u8, (cc, 2 bytes), start undo u16 @6, start redo u16 @8
-    order: struct.Struct(order.value + "BB4xHH") for order in ByteOrder
+_SUPP_HEAD: Final = {  # type u8, fb u8, cc u16, (2 bytes), start undo u16 @6, start redo u16 @8
+    order: struct.Struct(order.value + "BBH2xHH") for order in ByteOrder
 }
 _SUPP_ROW: Final = {order: struct.Struct(order.value + "IH") for order in ByteOrder}
 
@@ -93,7 +99,8 @@ _KTUB_QUICK: Final = {  # ktub: obj u32 @0, opc layer u8 @16, code u8 @17, flags
 assert KTUDH_SLOT == KTUCM_SLOT == 0 and KTUDH_SQN == KTUCM_SQN == 4
 assert KTUDH_FLAGS == KTUCM_FLAGS == 16 and KTUB_OPC_LAYER == 16 and KTUB_FLAGS == 20
 assert KTUB_SLOT == 18 and KTUB_DATA_OBJ == 4 and KTUDB_XID_SLOT == 10 and KTUDB_XID_SQN == 12
-assert SUPP_START_UNDO == 6 and SUPP_START_REDO == 8 and SUPP_SLOT == SUPP_BDBA + 4
+assert SUPP_CC == 2 and SUPP_START_UNDO == 6 and SUPP_START_REDO == 8
+assert SUPP_SLOT == SUPP_BDBA + 4
 
 
 class UndoFlag(IntEnum):
@@ -132,6 +139,7 @@ class Supplemental:
 
     op_type: int
     fb: int
+    column_count: int  # the header's count: one number, one length, one value each
     start_undo: int
     start_redo: int
     row: tuple[int, int] | None  # (bdba, slot) of the row head, when logged
@@ -177,10 +185,15 @@ class UndoRecord:
 
 class TxBegin(NamedTuple):
     """5.2: a transaction takes an undo slot. (Begin and end are named tuples: they are
-    read for every transaction, captured or not.)"""
+    read for every transaction, captured or not.)
+
+    ``con_uid`` is the container uid the 12.1+ begin names in its last field (the same
+    as its record's), None when the vector has no such field.
+    """
 
     xid: Xid
     flags: int
+    con_uid: int | None
 
 
 class TxEnd(NamedTuple):
@@ -241,7 +254,15 @@ def parse_ktub(cv: ChangeVector, index: int) -> Ktub:
 
 
 def parse_supplemental(cv: ChangeVector, index: int) -> Supplemental | None:
-    """Supplemental-logging data starting at field ``index``, if present there."""
+    """Supplemental-logging data starting at field ``index``, if present there.
+
+    The header's column count is exact in every real record (free23 and oracdc): the
+    column-number and length fields hold that many u16 each, and that many value fields
+    follow, each as long as its length says (empty for NULL, length 0xFFFF). A header
+    that disagrees with the fields after it is damage and raises :class:`CorruptRedo`.
+    With a count of 0 no column fields are read (other fields may follow, as in oracdc
+    ``Ops_IRP_ORP_BindingTest/000``).
+    """
     if cv.field_len(index) < SUPP_MIN:
         return None
     f = cv.field(index)
@@ -249,25 +270,39 @@ def parse_supplemental(cv: ChangeVector, index: int) -> Supplemental | None:
     row = None
     if len(f) >= SUPP_ROW_MIN:
         row = _SUPP_ROW[order].unpack_from(f, SUPP_BDBA)
-    columns: list[tuple[int, bytes | None]] = []
+    op_type, fb, count, start_undo, start_redo = _SUPP_HEAD[order].unpack_from(f, 0)
+    columns = _supplemental_columns(cv, index, count) if count else ()
+    return Supplemental(op_type=op_type, fb=fb, column_count=count, start_undo=start_undo,
+                        start_redo=start_redo, row=row, columns=columns)
+
+
+def _supplemental_columns(cv: ChangeVector, index: int,
+                          count: int) -> tuple[tuple[int, bytes | None], ...]:
+    """The ``count`` columns the supplemental header at ``index`` announces."""
     fields = cv.fields
-    if index + 2 < len(fields):
-        numbers = cv.field(index + 1)
-        lengths = cv.field(index + 2)
-        count = min(len(numbers), len(lengths)) // 2
-        array = u16_array(order, count)
-        listed, sizes = array.unpack_from(numbers, 0), array.unpack_from(lengths, 0)
-        data = cv.data
-        for k in range(count):
-            at = index + 3 + k
-            raw = b""
-            if at < len(fields) and sizes[k]:
-                offset, length = fields[at]
-                raw = data[offset : offset + length]
-            columns.append((listed[k], raw or None))
-    op_type, fb, start_undo, start_redo = _SUPP_HEAD[order].unpack_from(f, 0)
-    return Supplemental(op_type=op_type, fb=fb, start_undo=start_undo, start_redo=start_redo,
-                        row=row, columns=tuple(columns))
+    if index + 2 + count >= len(fields):
+        raise CorruptRedo("supplemental columns missing: fewer fields than the header's count",
+                          opcode=_op(cv), field=index, expected=f"{count} column fields",
+                          found=max(0, len(fields) - index - 3))
+    for at, what in ((index + 1, "column numbers"), (index + 2, "column lengths")):
+        if fields[at][1] != 2 * count:
+            raise CorruptRedo(f"supplemental {what} disagree with the header's column count",
+                              opcode=_op(cv), field=at, expected=2 * count,
+                              found=fields[at][1])
+    array = u16_array(cv.endian.order, count)
+    data = cv.data
+    listed = array.unpack_from(data, fields[index + 1][0])
+    sizes = array.unpack_from(data, fields[index + 2][0])
+    columns: list[tuple[int, bytes | None]] = []
+    for k in range(count):
+        offset, length = fields[index + 3 + k]
+        size = sizes[k]
+        if length != (0 if size == SUPP_NULL else size):
+            raise CorruptRedo("supplemental column value disagrees with its logged length",
+                              opcode=_op(cv), field=index + 3 + k, column=listed[k],
+                              expected=size, found=length)
+        columns.append((listed[k], data[offset : offset + length] if length else None))
+    return tuple(columns)
 
 
 def parse_5_1(cv: ChangeVector) -> UndoRecord:
@@ -285,16 +320,27 @@ def parse_5_1(cv: ChangeVector) -> UndoRecord:
 
 
 def parse_5_2(cv: ChangeVector) -> TxBegin:
-    """5.2 transaction begin (undo segment header slot taken)."""
+    """5.2 transaction begin (undo segment header slot taken).
+
+    A 12.1+ begin whose container uid differs from its record header's is damage."""
     f = _need(cv, 0, KTUDH_MIN, "ktudh")
-    return _begin(f, 0, cv.endian, _usn(cv))
+    con_uid = None
+    last = len(cv.fields) - 1
+    if cv.header.con_id is not None and last > 0 and cv.field_len(last) == KTUDH_CON_UID_LEN:
+        e = cv.endian
+        con_uid = e.u32(cv.field(last), 0)
+        record_uid = e.u32(cv.data, RECORD_CON_UID)
+        if con_uid != record_uid:
+            raise CorruptRedo("transaction begin names another container than its record",
+                              opcode=_op(cv), field=last, expected=record_uid, found=con_uid)
+    return _begin(f, 0, cv.endian, _usn(cv), con_uid)
 
 
-def _begin(buf: Buffer, at: int, e: Endian, usn: int) -> TxBegin:
+def _begin(buf: Buffer, at: int, e: Endian, usn: int, con_uid: int | None) -> TxBegin:
     """The 5.2 ktudh at ``at`` (checked to be long enough)."""
     slot, sqn, flags = _SLOT_SQN_FLAGS[e.order].unpack_from(buf, at)
     new = tuple.__new__  # named tuples built without their keyword-checking __new__
-    return new(TxBegin, (new(Xid, (usn, slot, sqn)), flags))
+    return new(TxBegin, (new(Xid, (usn, slot, sqn)), flags, con_uid))
 
 
 def parse_5_4(cv: ChangeVector) -> TxEnd:
@@ -318,11 +364,19 @@ def _end(buf: Buffer, at: int, e: Endian, usn: int, scn: int, unix_time: int | N
 # Each returns None where the full parser would raise: the caller then runs that parser.
 
 
-def quick_begin(data: bytes, slot: VectorSlot, e: Endian) -> TxBegin | None:
-    """What :func:`parse_5_2` returns for ``slot``."""
-    if not slot.lengths or slot.lengths[0] < KTUDH_MIN or slot.cls < UNDO_CLASS_BASE:
+def quick_begin(data: bytes, slot: VectorSlot, e: Endian, wide: bool) -> TxBegin | None:
+    """What :func:`parse_5_2` returns for ``slot`` of a record in the 12.1+ layout when
+    ``wide``."""
+    lengths = slot.lengths
+    if not lengths or lengths[0] < KTUDH_MIN or slot.cls < UNDO_CLASS_BASE:
         return None
-    return _begin(data, slot.fields_at, e, (slot.cls - UNDO_CLASS_BASE) // 2)
+    con_uid = None
+    last = len(lengths) - 1
+    if wide and last > 0 and lengths[last] == KTUDH_CON_UID_LEN:
+        con_uid = e.u32(data, slot.field_at(last))
+        if con_uid != e.u32(data, RECORD_CON_UID):
+            return None
+    return _begin(data, slot.fields_at, e, (slot.cls - UNDO_CLASS_BASE) // 2, con_uid)
 
 
 def quick_end(data: bytes, slot: VectorSlot, e: Endian) -> TxEnd | None:

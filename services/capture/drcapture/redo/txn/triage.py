@@ -65,7 +65,9 @@ def quick_effects(record: RedoRecord,
                 if reason:
                     dropped = [*dropped, reason] if dropped else [reason]
             elif code in (2, 4):
-                op = (quick_begin if code == 2 else quick_end)(data, slot, endian)
+                op: TxBegin | TxEnd | None = (
+                    quick_begin(data, slot, endian, record.wide) if code == 2
+                    else quick_end(data, slot, endian))
                 if op is None:
                     return None
                 ends = [*ends, op] if ends else [op]
