@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from drcapture.redo.ops import compressed as C
 from drcapture.redo.ops import kdo as K
 from drcapture.redo.ops import undo as U
 from drcapture.synth.writer_records import Packer, Platform, VectorSpec
@@ -225,6 +226,27 @@ def _column(p: Packer, value: Value) -> bytes:
     if len(value) < SHORT_COLUMN_MAX:
         return bytes([len(value)]) + value
     return b"\xfe" + p.u16(len(value)) + value
+
+
+def compressed_row(fb: int, lb: int, entries: Sequence[C.Entry]) -> bytes:
+    """A row of a compressed block's data table as its redo image carries it: fb, lb,
+    entry count, six unset bytes for the head row id when the piece is first but not
+    head, then the entries (a symbol number, 0xFF for NULL, or 0xC8 + n and n bytes)."""
+    out = bytearray([fb, lb, len(entries)])
+    if fb & K.FB_FIRST and not fb & K.FB_HEAD:
+        out += bytes(C.ROW_HRID_SIZE)
+    for entry in entries:
+        if entry.symbol is not None:
+            if not 0 <= entry.symbol <= C.SYMBOL_MAX:
+                raise ValueError(f"symbol {entry.symbol} has no one-byte entry code")
+            out.append(entry.symbol)
+        elif entry.value is None:
+            out.append(C.NULL_ENTRY)
+        elif C.INLINE_BASE + len(entry.value) > C.INLINE_MAX:
+            raise ValueError(f"{len(entry.value)} bytes: no established inline entry code")
+        else:
+            out += bytes([C.INLINE_BASE + len(entry.value)]) + entry.value
+    return bytes(out)
 
 
 def irp(p: Packer, at: RowAt, values: Sequence[Value], code: int = K.RowCode.IRP) -> list[bytes]:
