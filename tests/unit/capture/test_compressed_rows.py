@@ -1,10 +1,17 @@
 """Compressed rows (basic and OLTP/advanced row compression): the row image format on
-hand-built bytes."""
+hand-built bytes, and the real advanced-compression records end to end (oracdc
+``Op11_2_Test.advancedCompressionSingle``, ``Ops_IRP_ORP_BindingTest.advCompIssue1118``
+and ``advCompIssue122``; expected values are LogMiner's, quoted in those tests)."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import pytest
+from drcapture.dictionary.model import ColumnDef, Dictionary, TableDef
 from drcapture.errors import UndecodableChange
+from drcapture.redo.binary import LITTLE
 from drcapture.redo.ops.common import NotInRedo
 from drcapture.redo.ops.compressed import (
     NOT_LOGGED,
@@ -14,16 +21,48 @@ from drcapture.redo.ops.compressed import (
     in_compressed_block,
     parse_compressed_row,
 )
+from drcapture.redo.ops.direct import COLB_DATA_NTAB, COLB_HEADER, COLB_ITC, COLB_ITL_ENTRY
+from drcapture.redo.ops.dispatch import ParsedRecord, decode_record
+from drcapture.redo.ops.kdo import IRP_TABN, QM_TABN, URP_TABN, RowCode, RowOp
+from drcapture.redo.ops.undo import SuppType, UndoRecord
+from drcapture.redo.records import RawRecord, Rba, RecordLayout, parse_record
+from drcapture.redo.txn.assembler import AssemblerOptions, TransactionAssembler
+from drcapture.redo.txn.pieces import pieces_of
+from drcapture.redo.txn.state import piece_from_json, piece_to_json
+from drcapture.synth import writer_ops as W
 from drcapture.synth.writer_ops import compressed_row
+from drcapture.synth.writer_records import LINUX_19C, Packer, RecordSpec, VectorSpec, encode_record
+from drcommon.model import NotLogged, Operation
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.unit.capture.test_redo_helpers import IndexedRecord, folder_records, hex_assembler
+
+COMMIT_RBA = "0x000001.00000002.0010"
 HEAD = 0x2C  # --H-FL--
 MIGRATED = 0x0C  # ----FL--: first piece of a migrated row, not the head
+OBJ = 75659  # the table of every advanced-compression record
 
 
 def _parse(data: bytes) -> CompressedRow:
     return parse_compressed_row(memoryview(data), opcode="11.2", field=2)
+
+
+def _changes(folder: str, numbers: range | None = None,
+             asm: TransactionAssembler | None = None) -> list:  # type: ignore[type-arg]
+    asm = asm or hex_assembler()
+    for rec in folder_records(folder, numbers):
+        assert asm.feed(rec.parsed()) == []
+    out = []
+    for txn in asm.open_transactions():
+        committed = asm.commit(txn.xid, scn=1, rba=COMMIT_RBA)
+        assert committed is not None
+        out.extend(committed.changes)
+    return out
+
+
+def _hex(values: dict[int, str]) -> dict[str, str]:
+    return {f"COL {n}": v.upper() for n, v in values.items()}
 
 
 # --- the row image format -------------------------------------------------------------
@@ -127,3 +166,236 @@ def test_supplemental_columns_that_do_not_match_the_image_are_refused(
         supp: tuple[tuple[int, bytes | None], ...]) -> None:
     with pytest.raises(UndecodableChange, match="do not match"):
         image_values(ROW, supp, rba="0x1.2.3")
+
+
+# --- the real records ---------------------------------------------------------------------
+
+
+def _row_ops(rec: IndexedRecord) -> tuple[RowOp | None, UndoRecord]:
+    ops = [pv.op for pv in rec.parsed().ops]
+    undo = next(op for op in ops if isinstance(op, UndoRecord))
+    redo = next((op for op in ops if isinstance(op, RowOp)), None)
+    return redo, undo
+
+
+def test_the_insert_image_holds_every_column_inline_in_the_blocks_order() -> None:
+    (rec,) = folder_records("Op11_2_Test", range(3, 4))
+    redo, undo = _row_ops(rec)
+    assert redo is not None and redo.packed is not None and redo.tabn == 1
+    assert redo.columns == ()
+    assert [e.value.hex() for e in redo.packed.entries if e.value] == [
+        "61616161616161", "62626161", "76be0414010101", "787e010814142f38acc618",
+        "c20302", "c20302", "c20302"]  # columns 4, 5, 7, 6, 1, 2, 3
+    assert undo.supplemental is not None and len(undo.supplemental.columns) == 7
+
+
+def test_the_overwritten_rows_undo_image_ends_before_its_supplemental_data() -> None:
+    for number, head in ((1, 16), (3, 2)):
+        (rec,) = folder_records("Ops_IRP_ORP_BindingTest", range(number, number + 1))
+        _, undo = _row_ops(rec)
+        assert undo.row_op is not None and undo.row_op.packed is not None
+        entries = undo.row_op.packed.entries
+        assert len(entries) == 5 and entries[0] == Entry(None, symbol=0)
+        supp = undo.supplemental
+        assert supp is not None
+        assert (supp.op_type, supp.last, supp.row) == (1, True, (0x03400097, head))
+        assert [n for n, _ in supp.columns] == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_compressed_insert() -> None:
+    (change,) = _changes("Op11_2_Test", range(3, 4))
+    assert (change.op, change.row_id, change.before) == (
+        Operation.INSERT, "AAATKyAANAAAACVADI", None)
+    assert change.after == _hex({1: "c20302", 2: "c20302", 3: "c20302", 4: "61616161616161",
+                                 5: "62626161", 6: "787e010814142f38acc618",
+                                 7: "76be0414010101"})
+
+
+def test_migrated_compressed_row_issue_1118_is_one_update() -> None:
+    (change, _) = _changes("Ops_IRP_ORP_BindingTest")
+    assert (change.op, change.row_id) == (Operation.UPDATE, "AAATNtAANAAAACXAAQ")
+    assert change.before == _hex({1: "c112", 2: "c112", 3: "c112", 4: "61616161616161",
+                                  5: "62626161", 6: "787e01140a38073661b120",
+                                  7: "77a00414010101"})
+    assert change.after == _hex({1: "c112", 2: "c112", 3: "c112", 4: "61616161616161",
+                                 5: "62626161", 6: "787e01140a3807", 7: "77a00414010101"})
+
+
+def test_migrated_compressed_row_issue_122_is_one_update() -> None:
+    (_, change) = _changes("Ops_IRP_ORP_BindingTest")
+    assert (change.op, change.row_id) == (Operation.UPDATE, "AAATXtAANAAAACXAAC")
+    assert change.before == _hex({1: "c104", 2: "c104", 3: "c104", 4: "61616161616161",
+                                  5: "62626161", 6: "787e03020c0f0b3936b698",
+                                  7: "77a00414010101"})
+    assert change.after == _hex({1: "c104", 2: "c104", 3: "c104", 4: "6767676767",
+                                 5: "62626161", 6: "787e03020c0f0b3936b698",
+                                 7: "77a00414010101"})
+
+
+def _table(columns: int) -> TableDef:
+    return TableDef(obj=OBJ, owner="T", name="ADVCOMP", columns=tuple(
+        ColumnDef(n, n, f"C{n}", 23, length=20) for n in range(1, columns + 1)))
+
+
+def _raw(raw: bytes | None, column: ColumnDef, charsets: object) -> str | None:
+    return None if raw is None else raw.hex()
+
+
+def test_table_columns_a_symbol_image_does_not_list_are_not_logged() -> None:
+    # With an eighth column the supplemental data does not list, the old row (which
+    # refers to the symbol table) cannot say what it held; the new rows can.
+    asm = TransactionAssembler(Dictionary(tables={OBJ: _table(8)}),
+                               AssemblerOptions(thread=1, decoder=_raw))
+    first, second = _changes("Ops_IRP_ORP_BindingTest", asm=asm)
+    for change in (first, second):
+        assert change.before is not None and change.after is not None
+        assert change.before["C8"] == NotLogged(oracle_type="RAW", reason=NOT_LOGGED)
+        assert "C8" not in change.after
+    assert second.after is not None and second.after["C4"] == "6767676767"
+
+
+def test_a_complete_insert_image_gets_trailing_nulls() -> None:
+    asm = TransactionAssembler(Dictionary(tables={OBJ: _table(8)}),
+                               AssemblerOptions(thread=1, decoder=_raw))
+    (change,) = _changes("Op11_2_Test", range(3, 4), asm=asm)
+    assert change.after is not None and change.after["C8"] is None
+    assert change.after["C6"] == "787e010814142f38acc618"
+
+
+def test_the_marker_survives_the_open_transaction_state() -> None:
+    (rec,) = folder_records("Ops_IRP_ORP_BindingTest", range(1, 2))
+    ((_, piece),) = list(pieces_of(rec.parsed()))  # type: ignore[misc]
+    assert piece.before_rest == NotInRedo(NOT_LOGGED) and piece.supp == ()
+    assert piece_from_json(json.loads(json.dumps(piece_to_json(piece)))) == piece
+    old = piece_to_json(replace(piece, before_rest=None))
+    del old["before_rest"], old["after_rest"]  # written by state version 1
+    assert piece_from_json(old) == replace(piece, before_rest=None)
+
+
+def test_an_unknown_entry_code_in_a_real_record_names_opcode_field_offset_and_rba() -> None:
+    (rec,) = folder_records("Op11_2_Test", range(3, 4))
+    image = bytes.fromhex("2c0007cf61616161616161")
+    at = rec.data.index(image)
+    data = bytearray(rec.data)
+    data[at + 3] = 0xFB
+    raw = parse_record(RawRecord(rec.rba, bytes(data)), rec.record_layout())
+    with pytest.raises(UndecodableChange) as err:
+        decode_record(raw)
+    where = err.value.where
+    assert (where["opcode"], where["field"], where["offset"]) == ("11.2", 2, 3)
+    assert where["rba"] == str(rec.rba)
+
+
+# --- layouts refused (records built with the synthetic writer's field encoders) ----------
+
+P = Packer(LINUX_19C.order)
+AT = W.RowAt(bdba=0x03400097, slot=2, hdba=0x03400092)
+PIECE = W.RowAt(bdba=0x03400093, slot=159, hdba=0x03400092)
+TXN = W.Txn(usn=3, slot=14, sqn=5121, undo_afn=3, undo_header_dba=(3 << 22) | 384)
+UBA = W.Uba(dba=(3 << 22) | 0x1000, seq=1, rec=1)
+ENTRIES = (Entry(b"\xc1\x04"), Entry(None, symbol=0))
+
+
+def _record(*vectors: VectorSpec) -> ParsedRecord:
+    data = encode_record(RecordSpec(scn=100, vectors=vectors), LINUX_19C)
+    return decode_record(parse_record(RawRecord(Rba(1, 2, 16), data),
+                                      RecordLayout(LITTLE, wide_vectors=True)))
+
+
+def _redo(code: int, fields: list[bytes]) -> VectorSpec:
+    return W.row_vector(code, [W.ktb_f(P, TXN, UBA), *fields], AT, OBJ, 100, 0)
+
+
+def _undo(fields: list[bytes]) -> VectorSpec:
+    body = [W.ktub(P, OBJ, OBJ, TXN.slot, 0, begin=False), W.ktb_z(P), *fields]
+    return W.undo_vector(TXN, UBA, [W.ktudb(P, TXN, UBA, 100), *body], 100, 0)
+
+
+def _patched(fields: list[bytes], offset: int, value: int) -> list[bytes]:
+    kdo = bytearray(fields[0])
+    kdo[offset] = value
+    return [bytes(kdo), *fields[1:]]
+
+
+@pytest.mark.parametrize(("code", "fields", "message"), [
+    (RowCode.URP, _patched(W.urp(P, AT, 7, [(3, b"ggggg")]), URP_TABN, 1),
+     "update of a row in a compressed block"),
+    (RowCode.QMI, _patched(W.qmi(P, AT, [0], [[b"a"]]), QM_TABN, 1),
+     "multi-row insert into a compressed block"),
+    (RowCode.IRP, _patched(W.irp(P, AT, [b"a", b"b"]), IRP_TABN, 1),
+     "logged column by column"),
+    (RowCode.IRP, _patched(W.irp_compressed(P, AT, ENTRIES), IRP_TABN, 0),
+     "row of table 0"),
+])
+def test_row_ops_of_compressed_blocks_the_redo_cannot_place_are_refused(
+        code: int, fields: list[bytes], message: str) -> None:
+    with pytest.raises(UndecodableChange, match=message) as err:
+        _record(_redo(code, fields))
+    assert err.value.where["opcode"] == f"11.{code}"
+    assert err.value.where["rba"] == "0x000001.00000002.0010"
+
+
+def test_compressed_images_on_both_sides_are_refused() -> None:
+    supp = W.supplemental(P, SuppType.UPDATE, 1, 0, [(1, b"\xc1\x04"), (2, b"x")])
+    undo = _undo([*W.irp_compressed(P, AT, ENTRIES, code=RowCode.ORP, undo=True), *supp])
+    redo = _redo(RowCode.ORP, W.irp_compressed(P, AT, ENTRIES, code=RowCode.ORP))
+    with pytest.raises(UndecodableChange, match="both sides"):
+        list(pieces_of(_record(undo, redo)))
+
+
+def test_the_writers_migration_records_read_as_the_real_ones() -> None:
+    # The shapes of Ops_IRP_ORP_BindingTest/002 and /003, written by the writer.
+    new = [(n, bytes([0xC1, n])) for n in range(1, 4)]
+    old = [(1, b"\xc1\x01"), (2, b"\xc1\x02"), (3, b"old")]
+    first = _record(
+        _undo([*W.drp_compressed(P, PIECE),
+               *W.supplemental(P, SuppType.UPDATE, 0, 0, new, fb=W.SUPP_FB_FIRST, row=AT)]),
+        W.row_vector(RowCode.IRP, [W.ktb_f(P, TXN, UBA), *W.irp_compressed(
+            P, PIECE, [Entry(v) for _, v in reversed(new)], fb=W.MIGRATED_FB, head=AT)],
+            PIECE, OBJ, 100, 0))
+    old_image = [Entry(None, symbol=0), Entry(b"old")]
+    second = _record(
+        _undo([*W.irp_compressed(P, AT, old_image, code=RowCode.ORP, undo=True),
+               *W.supplemental(P, SuppType.UPDATE, 1, 0, old, fb=W.SUPP_FB_LAST, row=AT)]),
+        _redo(RowCode.ORP, W.orp_stub(P, AT, PIECE)))
+    asm = hex_assembler()
+    asm.feed(first)
+    asm.feed(second)
+    (txn,) = asm.open_transactions()
+    committed = asm.commit(txn.xid, scn=200, rba=COMMIT_RBA)
+    assert committed is not None
+    (change,) = committed.changes
+    assert change.op is Operation.UPDATE
+    assert change.before == {f"COL {n}": v.hex().upper() for n, v in old}
+    assert change.after == {f"COL {n}": v.hex().upper() for n, v in new}
+
+
+def test_a_direct_load_block_of_a_compressed_table_is_refused() -> None:
+    (rec,) = folder_records("Op19_1_Test", range(0, 1))
+    image = rec.parsed().ops[0].vector
+    f = image.field(0)
+    itc = image.endian.u16(f, COLB_ITC)
+    at = (COLB_HEADER + itc * COLB_ITL_ENTRY + 7) & ~7
+    data = bytearray(rec.data)
+    start = rec.data.index(bytes(f[:COLB_HEADER]))
+    data[start + at + COLB_DATA_NTAB] = 2
+    raw = parse_record(RawRecord(rec.rba, bytes(data)), rec.record_layout())
+    with pytest.raises(UndecodableChange, match="more than one table") as err:
+        decode_record(raw)
+    assert err.value.where["opcode"] == "19.1"
+
+
+def test_a_compressed_image_without_supplemental_columns_is_published_as_not_logged() -> None:
+    record = _record(
+        _undo(W.irp_compressed(P, AT, ENTRIES, code=RowCode.ORP, undo=True)),
+        _redo(RowCode.ORP, W.orp_stub(P, AT, PIECE)))
+    asm = TransactionAssembler(Dictionary(tables={OBJ: _table(3)}),
+                               AssemblerOptions(thread=1, decoder=_raw))
+    asm.feed(record)
+    (txn,) = asm.open_transactions()
+    committed = asm.commit(txn.xid, scn=200, rba=COMMIT_RBA)
+    assert committed is not None
+    (change,) = committed.changes
+    assert change.op is Operation.UPDATE
+    assert change.before == {f"C{n}": NotLogged(oracle_type="RAW", reason=NOT_LOGGED)
+                             for n in (1, 2, 3)}

@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from drcapture.redo.ops.common import Raw
+from drcapture.errors import UndecodableChange
+from drcapture.redo.ops.common import NotInRedo, Raw
+from drcapture.redo.ops.compressed import image_values
 from drcapture.redo.ops.ddl import Ddl
 from drcapture.redo.ops.direct import DirectLoad
 from drcapture.redo.ops.dispatch import ParsedRecord, ParsedVector
@@ -57,6 +59,11 @@ class Piece:
     slots: tuple[int, ...] = ()  # multi-row ops: the slots touched
     ddl: str | None = None
     compressed: bool = False
+    # What stands for the columns ``before``/``after`` do not list: None = nothing (trailing
+    # NULLs of a whole row, unchanged columns of an update); set when the image is a
+    # compressed row whose unlisted columns may hold values the redo does not carry.
+    before_rest: NotInRedo | None = None
+    after_rest: NotInRedo | None = None
 
     @property
     def supp_first(self) -> bool:
@@ -121,12 +128,48 @@ def _supp_values(supp: Supplemental | None) -> Values:
     return supp.columns if supp is not None else ()
 
 
+@dataclass(frozen=True, slots=True)
+class _Images:
+    """A row piece's before/after column values and supplemental columns."""
+
+    before: Values
+    after: Values
+    supp: Values
+    before_rest: NotInRedo | None = None
+    after_rest: NotInRedo | None = None
+
+
+def _images(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None) -> _Images:
+    """Column values of both sides. A compressed row image (see
+    :mod:`~drcapture.redo.ops.compressed`) takes its values from the supplemental
+    columns of the undo record, which then describe that image and nothing else."""
+    supp = undo.supplemental
+    undo_op = undo.row_op
+    before = absolute(undo_op.columns, supp.start_undo if supp else 0) if undo_op else ()
+    after = absolute(redo.columns, supp.start_redo if supp else 0) if redo else ()
+    undo_packed = undo_op.packed if undo_op else None
+    redo_packed = redo.packed if redo else None
+    if undo_packed is None and redo_packed is None:
+        return _Images(before, after, _supp_values(supp))
+    where = {"rba": str(rec.record.rba), "obj": undo.ktub.obj, "xid": str(undo.xid)}
+    if undo_packed is not None and redo_packed is not None:
+        raise UndecodableChange("compressed row images on both sides of one change: the "
+                                "supplemental columns describe only one of them", **where)
+    supp_columns = supp.columns if supp else ()
+    if undo_packed is not None:
+        assert undo_op is not None
+        values, rest = image_values(undo_packed, supp_columns,
+                                    opcode=f"11.{undo_op.code} (undo)", **where)
+        return _Images(values, after, (), before_rest=rest)
+    assert redo is not None and redo_packed is not None
+    values, rest = image_values(redo_packed, supp_columns, opcode=f"11.{redo.code}", **where)
+    return _Images(before, values, (), after_rest=rest)
+
+
 def _row_piece(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None,
                con_id: int | None) -> Piece:
     supp = undo.supplemental
     undo_op = undo.row_op
-    start_undo = supp.start_undo if supp else 0
-    start_redo = supp.start_redo if supp else 0
     multi = (redo is not None and bool(redo.rows)) or (undo_op is not None and bool(undo_op.rows))
     rows: tuple[Values, ...] = ()
     slots: tuple[int, ...] = ()
@@ -137,6 +180,7 @@ def _row_piece(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None,
         slots = tuple(r.slot for r in (redo or source).rows)
     anchor = redo or undo_op
     header = rec.record.header
+    images = _images(rec, undo, redo)
     return Piece(
         kind=PieceKind.MULTI if multi else PieceKind.ROW,
         rba=str(rec.record.rba),
@@ -153,12 +197,14 @@ def _row_piece(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None,
         supp_type=supp.op_type if supp else 0,
         supp_fb=supp.fb if supp else 0,
         row=supp.row if supp else None,
-        before=absolute(undo_op.columns, start_undo) if undo_op else (),
-        after=absolute(redo.columns, start_redo) if redo else (),
-        supp=_supp_values(supp),
+        before=images.before,
+        after=images.after,
+        supp=images.supp,
         rows=rows,
         slots=slots,
         compressed=bool((redo and redo.compressed) or (undo_op and undo_op.compressed)),
+        before_rest=images.before_rest,
+        after_rest=images.after_rest,
     )
 
 
