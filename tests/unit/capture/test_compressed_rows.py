@@ -9,9 +9,10 @@ import json
 from dataclasses import replace
 
 import pytest
-from drcapture.dictionary.model import ColumnDef, Dictionary, TableDef
+from drcapture.dictionary.model import ColumnDef, Dictionary, OracleType, TableDef
 from drcapture.errors import UndecodableChange
 from drcapture.redo.binary import LITTLE
+from drcapture.redo.blocks import BytesSource, RedoFile
 from drcapture.redo.ops.common import NotInRedo
 from drcapture.redo.ops.compressed import (
     NOT_LOGGED,
@@ -25,18 +26,44 @@ from drcapture.redo.ops.direct import COLB_DATA_NTAB, COLB_HEADER, COLB_ITC, COL
 from drcapture.redo.ops.dispatch import ParsedRecord, decode_record
 from drcapture.redo.ops.kdo import IRP_TABN, QM_TABN, URP_TABN, RowCode, RowOp
 from drcapture.redo.ops.undo import SuppType, UndoRecord
-from drcapture.redo.records import RawRecord, Rba, RecordLayout, parse_record
+from drcapture.redo.records import RawRecord, Rba, RecordLayout, iter_raw_records, parse_record
 from drcapture.redo.txn.assembler import AssemblerOptions, TransactionAssembler
 from drcapture.redo.txn.pieces import pieces_of
 from drcapture.redo.txn.state import piece_from_json, piece_to_json
 from drcapture.synth import writer_ops as W
+from drcapture.synth.workload import (
+    Col,
+    Commit,
+    Delete,
+    Insert,
+    MultiInsert,
+    Op,
+    RollbackTo,
+    Savepoint,
+    Step,
+    Supplemental,
+    Table,
+    Update,
+    Workload,
+    row,
+)
+from drcapture.synth.workload_build import build_workload
+from drcapture.synth.workload_state import WorkloadError
 from drcapture.synth.writer_ops import compressed_row
-from drcapture.synth.writer_records import LINUX_19C, Packer, RecordSpec, VectorSpec, encode_record
+from drcapture.synth.writer_records import (
+    LINUX_19C,
+    PLATFORMS,
+    Packer,
+    RecordSpec,
+    VectorSpec,
+    encode_record,
+)
 from drcommon.model import NotLogged, Operation
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.unit.capture.test_redo_helpers import IndexedRecord, folder_records, hex_assembler
+from tests.unit.capture.test_writer_workload import assert_same, read_back
 
 COMMIT_RBA = "0x000001.00000002.0010"
 HEAD = 0x2C  # --H-FL--
@@ -399,3 +426,70 @@ def test_a_compressed_image_without_supplemental_columns_is_published_as_not_log
     assert change.op is Operation.UPDATE
     assert change.before == {f"C{n}": NotLogged(oracle_type="RAW", reason=NOT_LOGGED)
                              for n in (1, 2, 3)}
+
+
+# --- the synthetic writer's compressed tables, read back --------------------------------
+
+ADV = Table(
+    "APP", "ADVCOMP", 75659,
+    (Col("C1", OracleType.NUMBER), Col("C2", OracleType.NUMBER), Col("C3", OracleType.NUMBER),
+     Col("C4", OracleType.VARCHAR2, 20), Col("C5", OracleType.VARCHAR2, 20),
+     Col("C6", OracleType.TIMESTAMP, scale=9), Col("C7", OracleType.DATE)),
+    pk=("C1",), supplemental=Supplemental.MINIMAL, compressed=True)
+ROW_1 = row(C1="17", C2="17", C3="17", C4="aaaaaaa", C5="bbaa",
+            C6="2026-01-20T09:55:06.912372000", C7="1960-04-20T00:00:00")
+
+
+@pytest.mark.parametrize("layout", sorted(PLATFORMS))
+def test_the_writer_logs_compressed_inserts_and_updates_the_way_the_records_show(
+        layout: str) -> None:
+    steps = (
+        Step(1, "a", Insert("ADVCOMP", ROW_1)),
+        Step(1, "a", Insert("ADVCOMP", row(C1="4", C4="x"))),
+        Step(1, "a", Commit()),
+        Step(1, "b", Update("ADVCOMP", row(C1="17"), row(C4="ggggg", C6=None))),
+        Step(1, "b", Commit()),
+    )
+    built = build_workload(Workload(tables=(ADV,), steps=steps, platform=PLATFORMS[layout]))
+    update = built.expected[1].changes[0]
+    assert update.before == dict(ROW_1) and update.after is not None
+    assert (update.after["C4"], update.after["C6"], update.after["C7"]) == (
+        "ggggg", None, "1960-04-20T00:00:00")
+    assert_same(built, read_back(built))
+    log = RedoFile(BytesSource(built.logs[0].data))
+    layout = RecordLayout(log.endian, log.header.wide_vectors)
+    records = [decode_record(parse_record(raw, layout)) for raw in iter_raw_records(log)]
+    opcodes = [[f"{pv.vector.header.layer}.{pv.vector.header.code}" for pv in rec.ops]
+               for rec in records]
+    assert opcodes[0] == ["5.2", "5.1", "11.2"]  # as Op11_2_Test/003 (less its 5.20)
+    assert opcodes[3:5] == [["5.2", "5.1", "11.2"], ["5.1", "11.6"]]  # as IRP_ORP/002, /003
+    migrated = [pv.op for pv in records[4].ops]
+    assert isinstance(migrated[0], UndoRecord) and migrated[0].row_op is not None
+    packed = migrated[0].row_op.packed
+    assert packed is not None and packed.entries[0] == Entry(None, symbol=0)
+
+
+@pytest.mark.parametrize("op", [
+    Delete("ADVCOMP", row(C1="17")),
+    MultiInsert("ADVCOMP", (row(C1="5"),)),
+    Update("ADVCOMP", row(C1="17"), row(C4="again")),
+    RollbackTo("s"),
+])
+def test_compressed_operations_without_a_reference_record_are_refused(op: Op) -> None:
+    steps = (
+        Step(1, "a", Insert("ADVCOMP", ROW_1)),
+        Step(1, "a", Savepoint("s")),
+        Step(1, "a", Update("ADVCOMP", row(C1="17"), row(C4="first"))),
+        Step(1, "a", op),
+    )
+    with pytest.raises(WorkloadError, match="compressed"):
+        build_workload(Workload(tables=(ADV,), steps=steps))
+
+
+def test_values_longer_than_the_established_inline_codes_are_refused() -> None:
+    steps = (Step(1, "a", Insert("ADVCOMP", row(C1="1", C4="x" * 20, C5="y" * 20))),)
+    assert build_workload(Workload(tables=(ADV,), steps=steps)).logs
+    wide = replace(ADV, columns=(*ADV.columns[:4], Col("C5", OracleType.VARCHAR2, 60)))
+    steps = (Step(1, "a", Insert("ADVCOMP", row(C1="1", C5="y" * 50))),)
+    with pytest.raises(WorkloadError, match="at most 49 bytes"):
+        build_workload(Workload(tables=(wide,), steps=steps))
