@@ -24,7 +24,7 @@ from drcapture.dictionary.model import TableDef
 from drcapture.redo.binary import SCN_MAX
 from drcapture.redo.blocks import BlockStatus, RedoFile
 from drcapture.redo.ops.direct import DirectLoad
-from drcapture.redo.ops.dispatch import OpCounters, ParsedRecord
+from drcapture.redo.ops.dispatch import OpCounters, ParsedRecord, UndecodableOp
 from drcapture.redo.reader import iter_records
 from drcapture.redo.records import Rba, ReadState
 from drcapture.redo.txn.assembler import CommittedTransaction, TransactionAssembler
@@ -238,16 +238,20 @@ class ThreadReader:
         captured table that is a gap in the DR copy, so it is never passed over silently."""
         for parsed in record.ops:
             op = parsed.op
-            if not isinstance(op, DirectLoad) or not op.rows:
+            refused = isinstance(op, UndecodableOp) and (op.layer, op.code) == (19, 1)
+            if not refused and (not isinstance(op, DirectLoad) or not op.rows):
                 continue
-            table = self._table_by_data_obj(op.data_obj)
+            data_obj = op.data_obj if isinstance(op, DirectLoad) else parsed.vector.header.data_obj
+            table = self._table_by_data_obj(data_obj)
             wanted = self.assembler.options.wanted
             if table is None or (wanted is not None and not wanted(table.owner, table.name)):
                 continue
-            self.direct_load_rows += len(op.rows)
+            rows = len(op.rows) if isinstance(op, DirectLoad) else None
+            self.direct_load_rows += rows or 0
             facts = {
                 "table": f"{table.owner}.{table.name}",
-                "rows": len(op.rows),
+                "rows": rows if rows is not None else "unknown",
+                "block": op.reason if isinstance(op, UndecodableOp) else None,
                 "scn": record.record.header.scn,
                 "rba": str(record.record.rba),
                 "redo_thread": self.thread,

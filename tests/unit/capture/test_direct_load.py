@@ -10,6 +10,7 @@ import pytest
 from drcapture.catalog import LogCatalog
 from drcapture.dictionary.model import ColumnDef, Dictionary, TableDef
 from drcapture.filtering import TableFilter
+from drcapture.redo.ops.direct import COLB_DATA_NTAB, COLB_HEADER, COLB_ITC, COLB_ITL_ENTRY
 from drcapture.redo.txn.assembler import AssemblerOptions, TransactionAssembler
 from drcapture.synth.writer import write_records
 from drcapture.thread_reader import DirectLoadGap, ThreadReader
@@ -17,8 +18,10 @@ from drcapture.thread_reader import DirectLoadGap, ThreadReader
 RECORD = "oracdc-records/Op19_1_Test/000_dataBlockLe8k26ai_baColb.bin"
 
 
-def _reader(fixtures: Path, tmp: Path, include: str, mode: str) -> ThreadReader:
-    log = write_records(tmp / "direct.arc", [(fixtures / RECORD).read_bytes()], "getLinux19c")
+def _reader(fixtures: Path, tmp: Path, include: str, mode: str,
+            record: bytes | None = None) -> ThreadReader:
+    data = record if record is not None else (fixtures / RECORD).read_bytes()
+    log = write_records(tmp / "direct.arc", [data], "getLinux19c")
     table = TableDef(
         obj=75656,
         owner="APP",
@@ -53,6 +56,27 @@ def test_direct_load_can_be_counted_instead(redo_fixtures: Path, tmp_path: Path)
     reader = _reader(redo_fixtures, tmp_path, "APP.*", "warn")
     assert reader.read(100).finished
     assert reader.direct_load_rows == 9
+
+
+def _two_table_block(fixtures: Path) -> bytes:
+    """The real loaded block with its data header claiming two tables (a basic-compressed
+    block's layout, which the reader does not know): the parser refuses the block."""
+    data = bytearray((fixtures / RECORD).read_bytes())
+    header = data.index(bytes.fromhex("01000000882701000b8c3200"))  # the block image
+    itc = int.from_bytes(data[header + COLB_ITC : header + COLB_ITC + 2], "little")
+    at = header + ((COLB_HEADER + itc * COLB_ITL_ENTRY + 7) & ~7)
+    data[at + COLB_DATA_NTAB] = 2
+    return bytes(data)
+
+
+def test_a_loaded_block_the_reader_refuses_still_stops_capture(
+        redo_fixtures: Path, tmp_path: Path) -> None:
+    reader = _reader(redo_fixtures, tmp_path, "APP.*", "stop", _two_table_block(redo_fixtures))
+    with pytest.raises(DirectLoadGap) as caught:
+        reader.read(100)
+    assert caught.value.where["table"] == "APP.LOADED"
+    assert caught.value.where["rows"] == "unknown"
+    assert "more than one table" in caught.value.where["block"]
 
 
 def test_direct_load_into_other_tables_is_ignored(redo_fixtures: Path, tmp_path: Path) -> None:

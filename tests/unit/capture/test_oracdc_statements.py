@@ -16,8 +16,7 @@ How LogMiner's columns map onto our change (``column_differences``):
   columns than LogMiner, never other values.
 
 We target LogMiner also where the suite asserts its own output NOT equal to it
-(Op11_5_SL_Unique, both Ops_IRP_ORP methods): we meet it for Op11_5_SL_Unique; the
-compressed-row ones are xfail until compressed rows decode.
+(Op11_5_SL_Unique, both Ops_IRP_ORP methods), and meet it.
 
 What the suite asserts that we do not check here, and why:
 
@@ -93,12 +92,6 @@ XFAIL: dict[str, str] = {
         "IOT: 10.30/10.35 index-organized-table changes are skipped, so no update is reported",
     "Op10_35_Test.test":
         "IOT: 10.30/10.35 index-organized-table changes are skipped, so no update is reported",
-    "Ops_IRP_ORP_BindingTest.advCompIssue1118":
-        "compressed rows: the before image comes from the compressed row in the 5.1 undo of "
-        "the 11.6 and is read as plain columns",
-    "Ops_IRP_ORP_BindingTest.advCompIssue122":
-        "compressed rows: the before image comes from the compressed row in the 5.1 undo of "
-        "the 11.6 and is read as plain columns",
 }
 RECORD_XFAIL: dict[str, str] = {
 }

@@ -37,7 +37,7 @@ def _op(code: int, fb: int, at: tuple[int, int], columns: list[bytes],
         nxt: tuple[int, int] | None) -> RowOp:
     return RowOp(code=code, bdba=at[0], slot=at[1], fb=fb, flags=0, tabn=0, cc=len(columns),
                  columns=tuple(Column(i, v) for i, v in enumerate(columns)), rows=(),
-                 nrid=nxt, hrid=None, compressed=False, next_field=0, ktb=None)
+                 nrid=nxt, hrid=None, packed=None, next_field=0, ktb=None)
 
 
 def _insert_piece(op: RowOp, first_col: int, scn: int, supp_fb: int) -> Piece:

@@ -169,7 +169,7 @@ def test_open_transactions_survive_export_and_import() -> None:
     for rec in folder_records("Ops_IRP_DRP_BindingTest"):
         asm.feed(rec.parsed())
     state = json.loads(json.dumps(asm.export_state()))
-    assert state["version"] == 1
+    assert state["version"] == 2
     (item,) = state["transactions"]
     assert item["xid"] == "86.7.3370270" and len(item["pieces"]) == 4
 

@@ -55,7 +55,13 @@ class Col:
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """A heap table; ``obj`` is its object number (and data object number)."""
+    """A heap table; ``obj`` is its object number (and data object number).
+
+    ``compressed``: its rows live in compressed blocks (OLTP/advanced row compression),
+    written the way the real records show them: inserts as one whole row image, updates
+    as a migration of the row to another block. Deletes, multi-row operations and a second
+    update of a row are not in any reference record and are refused, as is rolling back
+    an update."""
 
     owner: str
     name: str
@@ -63,6 +69,7 @@ class Table:
     columns: tuple[Col, ...]
     pk: tuple[str, ...] = ()
     supplemental: Supplemental = Supplemental.ALL
+    compressed: bool = False
 
     def column_names(self) -> tuple[str, ...]:
         """Column names in segment order."""

@@ -178,6 +178,7 @@ class _Builder:
         after: tuple[dict[str, ColumnValue], ...] = (),
         slots: tuple[int, ...] = (),
         changed: tuple[str, ...] = (),
+        piece: RowAt | None = None,
     ) -> Change:
         first = tx.label not in self.begun
         self.begun.add(tx.label)
@@ -192,15 +193,26 @@ class _Builder:
             after=after,
             slots=slots,
             changed=changed,
+            piece=piece,
         )
 
     def record_changes(self, tx: TxnState, changes: list[Change]) -> None:
-        records = []
+        records: list[tuple[int, list[VectorSpec]]] = []
         for change in changes:
-            scn = self.tick()
-            records.append((scn, self.vectors.change_vectors(tx, change, scn)))
+            if change.piece is not None:  # a compressed row migrates: two records
+                scns = (self.tick(), self.tick())
+                pair = self.vectors.migration_vectors(tx, change, scns)
+                records.extend(zip(scns, pair, strict=True))
+            else:
+                scn = self.tick()
+                records.append((scn, self.vectors.change_vectors(tx, change, scn)))
             tx.changes.append(change)
         self.emit(tx.thread, records)
+
+    def not_compressed(self, state: TableState, what: str) -> None:
+        if state.table.compressed:
+            raise WorkloadError(f"{what} on the compressed table {state.table.name}: no real "
+                                "record shows how Oracle logs it, so the writer does not")
 
     def key(self, state: TableState, given: dict[str, ColumnValue]) -> tuple[ColumnValue, ...]:
         names = state.table.pk or state.table.column_names()
@@ -237,6 +249,11 @@ class _Builder:
         before = dict(current.values)
         after = dict(full_row(state.table, tuple({**before, **given}.items())))
         changed = tuple(n for n in state.table.column_names() if n in given)
+        piece = None
+        if state.table.compressed:
+            if current.moved:
+                self.not_compressed(state, "a second update of a migrated row")
+            piece, current.moved = state.place_one(), True
         change = self.change(
             tx,
             Kind.UPDATE,
@@ -246,12 +263,14 @@ class _Builder:
             before=(before,),
             after=(after,),
             changed=changed,
+            piece=piece,
         )
         current.values = after
         self.record_changes(tx, [change])
 
     def do_delete(self, tx: TxnState, op: Delete) -> None:
         state = self.tables[self.w.table(op.table).name]
+        self.not_compressed(state, "a delete")
         key = self.key(state, dict(op.key))
         current = self.existing(state, key)
         change = self.change(
@@ -268,6 +287,7 @@ class _Builder:
 
     def do_multi_insert(self, tx: TxnState, op: MultiInsert) -> None:
         state = self.tables[self.w.table(op.table).name]
+        self.not_compressed(state, "a multi-row insert")
         rows = [full_row(state.table, r) for r in op.rows]
         keys = [state.key_of(r) for r in rows]
         if not rows or len(rows) > MAX_MULTI_ROWS or len(set(keys)) < len(keys):
@@ -291,6 +311,7 @@ class _Builder:
 
     def do_multi_delete(self, tx: TxnState, op: MultiDelete) -> None:
         state = self.tables[self.w.table(op.table).name]
+        self.not_compressed(state, "a multi-row delete")
         keys = [self.key(state, dict(k)) for k in op.keys]
         if not keys or len(set(keys)) < len(keys):
             raise WorkloadError("a multi-row delete takes distinct keys")
@@ -333,6 +354,8 @@ class _Builder:
     def undo_from(self, tx: TxnState, index: int) -> None:
         records = []
         for change in reversed(tx.changes[index:]):
+            if change.piece is not None:
+                self.not_compressed(self.tables[change.table.name], "rolling back an update")
             scn = self.tick()
             records.append((scn, self.vectors.rollback_vectors(tx, change, scn)))
             self.restore(change)

@@ -9,6 +9,14 @@ IRP in the undo (oracdc ``Op11_3_Test/000``); an update carries URP in both
 (``Op11_5_Test/000``); a partial rollback record is the applied 11.x followed by 5.6 or
 5.11 (``PartialRollback_Test/066`` on). Whether Oracle picks 5.6 or 5.11 is not derived
 here: the writer uses 5.11 for the transaction's first change and 5.6 otherwise.
+
+Compressed tables (``Table.compressed``) follow oracdc ``Op11_2_Test/003`` for an insert
+(DRP and IRP on table 1, the row as one image in the block's column order, every column
+as supplemental data) and ``Ops_IRP_ORP_BindingTest/002``-``003`` for an update (the row
+moves: the new piece as an image in another block, then the old row's image in the undo
+of an ORP that leaves a stub; the new and the old columns as supplemental data). The
+block's column order is the writer's choice: the table's, reversed; the old row shares
+its first two block columns through symbol 0, as in those records.
 """
 
 from __future__ import annotations
@@ -17,12 +25,16 @@ from collections.abc import Sequence
 
 from drcommon.model import ColumnValue
 
+from drcapture.redo.ops.compressed import INLINE_BASE, INLINE_MAX, Entry
 from drcapture.redo.ops.kdo import RowCode
 from drcapture.redo.ops.undo import SuppType
 from drcapture.synth.workload import Supplemental
-from drcapture.synth.workload_state import Change, Codec, Kind, TxnState
+from drcapture.synth.workload_state import Change, Codec, Kind, TxnState, WorkloadError
 from drcapture.synth.writer_ops import (
+    MIGRATED_FB,
     ROLLBACK_DBA_CODE,
+    SUPP_FB_FIRST,
+    SUPP_FB_LAST,
     USER_UNDO_DONE_CODE,
     RowAt,
     Side,
@@ -30,12 +42,15 @@ from drcapture.synth.writer_ops import (
     Value,
     begin_vector,
     drp,
+    drp_compressed,
     end_vector,
     irp,
+    irp_compressed,
     ktb_f,
     ktb_z,
     ktub,
     ktudb,
+    orp_stub,
     partial_rollback_vector,
     qmd,
     qmi,
@@ -96,12 +111,36 @@ class VectorFactory:
         rows = self._rows(change, change.before + change.after)
         return max(len(stored(r)) for r in rows)
 
+    def _entries(self, change: Change, image: dict[str, ColumnValue], *,
+                 shared: bool = False) -> list[Entry]:
+        """A row as a compressed block stores it: the block's column order (the writer's:
+        the table's, reversed); ``shared``: the first two block columns through symbol 0."""
+        raw = list(reversed(self.codec.row(change.table, image)))
+        too_long = INLINE_MAX - INLINE_BASE
+        if any(v is not None and len(v) > too_long for v in raw):
+            raise WorkloadError(f"{change.table.name}: a compressed row's values are at most "
+                                f"{too_long} bytes (longer inline values are not established)")
+        entries = [Entry(v) for v in raw]
+        if shared and len(entries) > 2:
+            entries[:2] = [Entry(None, symbol=0)]
+        return entries
+
+    def _all_columns(
+        self, change: Change, image: dict[str, ColumnValue]
+    ) -> list[tuple[int, Value]]:
+        names = change.table.column_names()
+        return [(k + 1, self.codec.encode(change.table, n, image[n])) for k, n in enumerate(names)]
+
     def row_op(self, change: Change, side: Side) -> list[bytes]:
         """The row-op fields (kdo plus data) of ``change`` as redo, as undo, or as the redo
         of a rollback applying that undo."""
         undo = side is not Side.REDO
         code = (_UNDO_CODE if undo else _REDO_CODE)[change.kind]
         at = change.at
+        if change.table.compressed and change.kind is Kind.INSERT:
+            if undo:
+                return drp_compressed(self.p, at)
+            return irp_compressed(self.p, at, self._entries(change, change.after[0]))
         if code == RowCode.DRP:
             return drp(self.p, at, side)
         image = change.before if undo else change.after
@@ -120,6 +159,9 @@ class VectorFactory:
         if kind not in _SUPP_TYPE:
             return ()  # multi-row operations carry no supplemental data here
         names = change.table.column_names()
+        if kind is Kind.INSERT and change.table.compressed:
+            return supplemental(self.p, SuppType.INSERT, 0, 0,
+                                self._all_columns(change, change.after[0]))
         if kind is Kind.INSERT:
             return supplemental(self.p, SuppType.INSERT, 0, 1, [])
         if kind is Kind.DELETE:
@@ -176,6 +218,82 @@ class VectorFactory:
                 ),
             )
         return vectors
+
+    def _undo(
+        self, tx: TxnState, change: Change, uba: Uba, fields: list[bytes], *, begin: bool, scn: int
+    ) -> tuple[VectorSpec, int]:
+        """A 5.1 undo record with ``fields`` after its KTB, and the record's size."""
+        table = change.table
+        body = [
+            ktub(self.p, table.obj, table.obj, tx.txn, 0, begin=begin,
+                 wide=self.platform.wide_vectors),
+            ktb_z(self.p),
+            *fields,
+        ]
+        size = undo_record_size(body)
+        head = ktudb(self.p, tx.txn, uba, size)
+        return undo_vector(tx.txn, uba, [head, *body], scn - 1, self.con_id), size
+
+    def migration_vectors(
+        self, tx: TxnState, change: Change, scns: tuple[int, int]
+    ) -> tuple[list[VectorSpec], list[VectorSpec]]:
+        """A compressed table's update, two records: the row's new piece in another
+        block, then the old row's overwrite by a stub pointing at it."""
+        assert change.piece is not None
+        table, head, piece = change.table, change.at, change.piece
+        new_row, old_row = change.after[0], change.before[0]
+        new = self._all_columns(change, new_row)
+        undo, size = self._undo(
+            tx,
+            change,
+            change.uba,
+            [
+                *drp_compressed(self.p, piece),
+                *supplemental(self.p, SuppType.UPDATE, 0, 0, new, fb=SUPP_FB_FIRST, row=head),
+            ],
+            begin=change.first_of_txn,
+            scn=scns[0],
+        )
+        image = self._entries(change, new_row)
+        fields = irp_compressed(self.p, piece, image, fb=MIGRATED_FB, head=head)
+        redo = row_vector(
+            RowCode.IRP,
+            [ktb_f(self.p, tx.txn, change.uba), *fields],
+            piece,
+            table.obj,
+            scns[0] - 1,
+            self.con_id,
+        )
+        first = [undo, redo]
+        if change.first_of_txn:
+            begin = begin_vector(
+                self.p, tx.txn, change.uba, size, scns[0] - 1, self.con_id, self.con_uid,
+                self.platform,
+            )
+            first.insert(0, begin)
+        uba = tx.next_uba()
+        old = self._all_columns(change, old_row)
+        image = self._entries(change, old_row, shared=True)
+        undo, _ = self._undo(
+            tx,
+            change,
+            uba,
+            [
+                *irp_compressed(self.p, head, image, code=RowCode.ORP, undo=True),
+                *supplemental(self.p, SuppType.UPDATE, 1, 0, old, fb=SUPP_FB_LAST, row=head),
+            ],
+            begin=False,
+            scn=scns[1],
+        )
+        redo = row_vector(
+            RowCode.ORP,
+            [ktb_f(self.p, tx.txn, uba), *orp_stub(self.p, head, piece)],
+            head,
+            table.obj,
+            scns[1] - 1,
+            self.con_id,
+        )
+        return first, [undo, redo]
 
     def rollback_vectors(self, tx: TxnState, change: Change, scn: int) -> list[VectorSpec]:
         """The undo of ``change`` applied: its undo row op as redo, then 5.6 / 5.11."""

@@ -115,11 +115,14 @@ def expected_changes(change: Change) -> list[ExpectedChange]:
     if change.kind is Kind.DELETE:
         return [out(Operation.DELETE, dict(change.before[0]), None, change.at.slot)]
     if change.kind is Kind.UPDATE:
+        # A compressed row's images are logged whole (every column, old and new).
         logged = set(supplemental_columns(change)) | set(change.changed)
+        if table.compressed:
+            logged = set(names)
         shown = [n for n in names if n in logged]
         before = {n: change.before[0][n] for n in shown}
         after = {n: change.after[0][n] for n in shown}
-        return [out(Operation.UPDATE, before, after, change.at.slot)]
+        return [out(Operation.UPDATE, before, after, change.at.slot)]  # the head's ROWID
     if change.kind is Kind.MULTI_INSERT:
         return [
             out(Operation.INSERT, None, dict(values), slot)

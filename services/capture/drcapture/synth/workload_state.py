@@ -70,6 +70,7 @@ class RowState:
 
     values: dict[str, ColumnValue]
     at: RowAt
+    moved: bool = False  # a compressed table's row migrated by an update
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,7 @@ class Change:
     after: tuple[dict[str, ColumnValue], ...]  # full rows after (inserts, updates)
     slots: tuple[int, ...] = ()
     changed: tuple[str, ...] = ()  # update: columns changed
+    piece: RowAt | None = None  # compressed table's update: where the row moves to
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Final
 
 from drcapture.redo import layout as L
+from drcapture.redo.ops import compressed as C
 from drcapture.redo.ops import kdo as K
 from drcapture.redo.ops import undo as U
 from drcapture.synth.writer_records import Packer, Platform, VectorSpec
@@ -50,6 +51,9 @@ SUPP_UPDATE_AT: Final = 13  # u8 0x10 in (nearly) every update's header, 0 for i
 SUPP_UPDATE_BIT: Final = 0x10
 SUPP_TAIL: Final = 16  # bytes 00 02 00 00 close the free23 user-table header (0x244.0168)
 SUPP_FB_SINGLE: Final = 0x1C  # first + last (+0x10) for a change in one record
+SUPP_FB_FIRST: Final = 0x08  # opens a row change of several records (fixture 0x20a.9a65.148)
+SUPP_FB_LAST: Final = 0x04  # closes it (fixture 0x20a.9a66.cc)
+SUPP_ROW_HEADER_SIZE: Final = 28  # with the row head's block and slot at 20/24 (same records)
 KTB_F: Final = 0x01
 KTB_Z: Final = 0x03
 KTB_FLAGS_VALUE: Final = 0x0D  # has the 0x08 bit: XID after an 8-byte prefix
@@ -65,6 +69,13 @@ USER_UNDO_DONE_CODE: Final = 6  # 5.6
 ROLLBACK_DBA_CODE: Final = 11  # 5.11
 PARTIAL_ROLLBACK_TAIL: Final = 4  # 5.6/5.11 field 0 is a ktub plus 4 bytes (0 with KTB 'Z')
 PARTIAL_ROLLBACK_TWO: Final = 2  # u32 2 at 4 of the marks' field 1 (60 of 60)
+# Rows of a compressed block: table 1 (table 0 is the symbol table). kdo flags 0x08 is
+# set on the IRP and DRP of such blocks in Op11_2_Test/003 and Ops_IRP_ORP_BindingTest/002
+# (not on the ORP undo of /001, /003); the reader does not interpret it.
+COMPRESSED_TABN: Final = 1
+KDO_FLAGS_COMPRESSED: Final = 0x08
+MIGRATED_FB: Final = K.FB_FIRST | K.FB_LAST  # ----FL--: the moved row's piece
+STUB_FB: Final = K.FB_HEAD  # --H-----: the head left behind, pointing at the piece
 SHORT_COLUMN_MAX: Final = 250  # row format: longer columns use 0xFE + u16 length
 
 
@@ -203,14 +214,19 @@ def ktucf(p: Packer, uba: Uba) -> bytes:
 
 
 def supplemental(
-    p: Packer, op_type: int, start_undo: int, start_redo: int, columns: Sequence[tuple[int, Value]]
+    p: Packer, op_type: int, start_undo: int, start_redo: int, columns: Sequence[tuple[int, Value]],
+    *, fb: int = SUPP_FB_SINGLE, row: RowAt | None = None,
 ) -> tuple[bytes, ...]:
-    """The supplemental-logging fields: header, then (when columns are logged) their
-    numbers, their lengths and one field per value."""
-    head = bytearray(SUPP_HEADER_SIZE)
+    """The supplemental-logging fields: header (with the row head's address when
+    ``row`` is given), then (when columns are logged) their numbers, their lengths and
+    one field per value."""
+    head = bytearray(SUPP_HEADER_SIZE if row is None else SUPP_ROW_HEADER_SIZE)
     head[U.SUPP_TYPE] = op_type
-    head[U.SUPP_FB] = SUPP_FB_SINGLE
+    head[U.SUPP_FB] = fb
     p.put16(head, U.SUPP_CC, len(columns))  # the columns logged in the fields below
+    if row is not None:
+        p.put32(head, U.SUPP_BDBA, row.bdba)
+        p.put16(head, U.SUPP_SLOT, row.slot)
     p.put16(head, SUPP_ONE, 1)
     p.put16(head, U.SUPP_START_UNDO, start_undo)
     p.put16(head, U.SUPP_START_REDO, start_redo)
@@ -299,6 +315,72 @@ def _column(p: Packer, value: Value) -> bytes:
     if len(value) < SHORT_COLUMN_MAX:
         return bytes([len(value)]) + value
     return b"\xfe" + p.u16(len(value)) + value
+
+
+def compressed_row(fb: int, lb: int, entries: Sequence[C.Entry]) -> bytes:
+    """A row of a compressed block's data table as its redo image carries it: fb, lb,
+    entry count, six unset bytes for the head row id when the piece is first but not
+    head, then the entries (a symbol number, 0xFF for NULL, or 0xC8 + n and n bytes)."""
+    out = bytearray([fb, lb, len(entries)])
+    if fb & K.FB_FIRST and not fb & K.FB_HEAD:
+        out += bytes(C.ROW_HRID_SIZE)
+    for entry in entries:
+        if entry.symbol is not None:
+            if not 0 <= entry.symbol <= C.SYMBOL_MAX:
+                raise ValueError(f"symbol {entry.symbol} has no one-byte entry code")
+            out.append(entry.symbol)
+        elif entry.value is None:
+            out.append(C.NULL_ENTRY)
+        elif C.INLINE_BASE + len(entry.value) > C.INLINE_MAX:
+            raise ValueError(f"{len(entry.value)} bytes: no established inline entry code")
+        else:
+            out += bytes([C.INLINE_BASE + len(entry.value)]) + entry.value
+    return bytes(out)
+
+
+def irp_compressed(
+    p: Packer, at: RowAt, entries: Sequence[C.Entry], *, code: int = K.RowCode.IRP,
+    fb: int = ROW_FB, head: RowAt | None = None, undo: bool = False,
+) -> list[bytes]:
+    """Insert (or overwrite) a row of a compressed block: kdo on table 1, then the
+    whole row image in one field (``head``: the head row id of a migrated piece). The
+    redo image of a new row carries lock byte 0, an undo image the ITL (fixtures
+    Op11_2_Test/003, Ops_IRP_ORP_BindingTest/001-003)."""
+    image = compressed_row(fb, ROW_LOCK if undo else 0, entries)
+    buf = _kdo_head(p, K.IRP_MIN + 1, code, at, Side.UNDO if undo else Side.REDO)
+    buf[K.KDO_FLAGS] = KDO_XTYPE | (0 if undo else KDO_FLAGS_COMPRESSED)
+    buf[K.IRP_FB] = fb
+    buf[K.IRP_LB] = ROW_LOCK
+    buf[K.IRP_CC] = len(entries)
+    if head is not None:
+        p.put32(buf, K.IRP_HRID_BDBA, head.bdba)
+        p.put16(buf, K.IRP_HRID_SLOT, head.slot)
+    p.put16(buf, K.IRP_SIZE, len(image))
+    p.put16(buf, K.IRP_SLOT, at.slot)
+    buf[K.IRP_TABN] = COMPRESSED_TABN
+    return [bytes(buf), image]
+
+
+def orp_stub(p: Packer, at: RowAt, piece: RowAt) -> list[bytes]:
+    """Overwrite a compressed block's row with the stub of a migrated row: flags H,
+    no columns, the piece's address (fixture Ops_IRP_ORP_BindingTest/001: size 9)."""
+    buf = _kdo_head(p, K.IRP_MIN, K.RowCode.ORP, at, Side.REDO)
+    buf[K.IRP_FB] = STUB_FB
+    buf[K.IRP_LB] = ROW_LOCK
+    p.put32(buf, K.IRP_NRID_BDBA, piece.bdba)
+    p.put16(buf, K.IRP_NRID_SLOT, piece.slot)
+    p.put16(buf, K.IRP_SIZE, 3 + 6)
+    p.put16(buf, K.IRP_SLOT, at.slot)
+    buf[K.IRP_TABN] = COMPRESSED_TABN
+    return [bytes(buf)]
+
+
+def drp_compressed(p: Packer, at: RowAt) -> list[bytes]:
+    """Delete row piece of a compressed block's row (the undo of its insert)."""
+    buf = bytearray(drp(p, at, Side.UNDO)[0])
+    buf[K.KDO_FLAGS] = KDO_XTYPE | KDO_FLAGS_COMPRESSED
+    buf[K.DRP_TABN] = COMPRESSED_TABN
+    return [bytes(buf)]
 
 
 def irp(

@@ -7,6 +7,7 @@ from typing import Final
 
 from drcommon.errors import ParseError
 
+from drcapture.errors import UndecodableChange
 from drcapture.redo.ops.common import need_field
 from drcapture.redo.ops.kdo import Column, RowImage, read_row_column
 from drcapture.redo.vectors import ChangeVector
@@ -19,7 +20,7 @@ COLB_BDBA: Final = 20  # u32: block address
 COLB_HEADER: Final = 24  # the ITL follows here, 24 bytes per entry; the data header after it
 COLB_ITL_ENTRY: Final = 24
 COLB_TABLE_BLOCK: Final = 1
-COLB_DATA_NTAB: Final = 1  # u8 (data header): tables in the block
+COLB_DATA_NTAB: Final = 1  # u8 (data header): tables in the block (1; 2 = compressed)
 COLB_DATA_NROW: Final = 2  # u16: rows in the block
 COLB_DATA_HSIZE: Final = 6  # u16: data header size
 COLB_DATA_PTI: Final = 14  # 4 bytes per table; then one u16 per row: offset from data header
@@ -52,6 +53,13 @@ def parse_19_1(cv: ChangeVector) -> DirectLoad:
     need_field(cv, 0, data + COLB_DATA_ROWS, "direct loader data header")
     nrow = e.u16(f, data + COLB_DATA_NROW)
     ntab = f[data + COLB_DATA_NTAB]
+    if ntab != 1:
+        # Direct-path loads do not go into clusters: two tables are a compressed block's
+        # symbol table and rows, whose header and token rows are not established here.
+        raise UndecodableChange("direct-load block with more than one table (a compressed "
+                                "block): its symbol table and column order are not decoded",
+                                opcode="19.1", field=0, offset=data + COLB_DATA_NTAB,
+                                found=ntab, expected=1)
     rows_at = data + COLB_DATA_PTI + 4 * ntab
     rows: list[RowImage] = []
     for r in range(nrow):

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from drcommon.errors import ParseError
 
+from drcapture.errors import UndecodableChange
 from drcapture.redo.layout import CV_TYPE_ENCRYPTED
 from drcapture.redo.ops.ddl import Ddl, parse_24_1
 from drcapture.redo.ops.direct import DirectLoad, parse_19_1
@@ -41,6 +42,17 @@ class UnknownOp:
 
 
 @dataclass(frozen=True, slots=True)
+class UndecodableOp:
+    """A vector whose operation has a parser that refused this variant of it (a layout
+    not established); ``reason`` says what. Whether that stops capture depends on whose
+    change it is: the assembler decides (see :mod:`drcapture.redo.txn.pieces`)."""
+
+    layer: int
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class SkippedOp:
     """A vector decoded on purpose as nothing (index maintenance, encrypted data)."""
 
@@ -51,7 +63,7 @@ class SkippedOp:
 
 Op = (
     UndoRecord | TxBegin | TxEnd | PartialRollback | RowOp | LobOp | DirectLoad | Ddl
-    | UnknownOp | SkippedOp
+    | UnknownOp | SkippedOp | UndecodableOp
 )
 Parser = Callable[[ChangeVector], Op]
 
@@ -144,6 +156,8 @@ def decode_vector(cv: ChangeVector, counters: OpCounters | None = None) -> Op:
         return SkippedOp(key[0], key[1], reason) if reason else UnknownOp(key[0], key[1])
     try:
         op = parser(cv)
+    except UndecodableChange as exc:  # the message with its facts (field, offset …)
+        op = UndecodableOp(key[0], key[1], str(exc))
     except ParseError as exc:
         where = {"opcode": _name(key), "vector": cv.index, **dict(exc.where)}
         raise type(exc)(exc.message, **where) from exc

@@ -14,8 +14,10 @@ from typing import Final
 
 from drcommon.errors import ParseError
 
+from drcapture.errors import UndecodableChange
 from drcapture.redo.binary import Endian, u16_array
 from drcapture.redo.layout import ByteOrder
+from drcapture.redo.ops.compressed import CompressedRow, in_compressed_block, parse_compressed_row
 from drcapture.redo.vectors import ChangeVector
 from drcapture.redo.xid import Xid
 
@@ -55,6 +57,9 @@ IRP_SLOT: Final = 42  # u16: slot in the block
 IRP_TABN: Final = 44  # u8: table number in a cluster
 IRP_NULLS: Final = 45  # bitmap, one bit per column, set = NULL
 IRP_MIN: Final = 48
+# A whole row image (compressed blocks) starts like a block row: fb, lb, cc.
+IMAGE_FB: Final = 0  # u8: equals the kdo's fb
+IMAGE_CC: Final = 2  # u8: equals the kdo's cc
 
 # --- DRP / LKR (11.3 / 11.4) ------------------------------------------------------------
 DRP_SLOT: Final = 16  # u16
@@ -161,8 +166,10 @@ class RowOp:
 
     ``columns`` holds the piece's column values (IRP/ORP: every column of the piece,
     URP: the changed ones by position); ``rows`` holds the rows of QMI/QMD/direct loads;
-    ``next_field`` is the index of the first field after this op's data (supplemental
-    logging data follows there in undo).
+    ``packed`` is the row image of a compressed block's row (IRP/ORP; ``columns`` is then
+    empty: which entry is which column is not in the image, see
+    :mod:`~drcapture.redo.ops.compressed`); ``next_field`` is the index of the first field
+    after this op's data (supplemental logging data follows there in undo).
     """
 
     code: int
@@ -176,9 +183,14 @@ class RowOp:
     rows: tuple[RowImage, ...]
     nrid: tuple[int, int] | None
     hrid: tuple[int, int] | None
-    compressed: bool
+    packed: CompressedRow | None
     next_field: int
     ktb: KtbRedo | None
+
+    @property
+    def compressed(self) -> bool:
+        """True when the row image is in compressed-block format (see ``packed``)."""
+        return self.packed is not None
 
     @property
     def kdom2(self) -> bool:
@@ -256,9 +268,9 @@ def _base(kdo: memoryview, e: Endian, code: int, kdo_index: int, ktb: KtbRedo | 
           slot: int = 0, fb: int = 0, tabn: int = 0, cc: int = 0,
           columns: tuple[Column, ...] = (), rows: tuple[RowImage, ...] = (),
           nrid: tuple[int, int] | None = None, hrid: tuple[int, int] | None = None,
-          compressed: bool = False, next_field: int | None = None) -> RowOp:
+          packed: CompressedRow | None = None, next_field: int | None = None) -> RowOp:
     return RowOp(code, _U32[e.order].unpack_from(kdo, KDO_BDBA)[0], slot, fb, kdo[KDO_FLAGS],
-                 tabn, cc, columns, rows, nrid, hrid, compressed,
+                 tabn, cc, columns, rows, nrid, hrid, packed,
                  kdo_index + 1 if next_field is None else next_field, ktb)
 
 
@@ -291,20 +303,44 @@ def _parse_plain(cv: ChangeVector, i: int, kdo: memoryview, ktb: KtbRedo | None,
     return _base(kdo, e, code, i, ktb)
 
 
+def _whole_row_image(cv: ChangeVector, first: int, fb: int, cc: int, size: int) -> bool:
+    """The field after the kdo holds the whole row as a block stores it: exactly ``size``
+    bytes (the row length, header included) starting with the piece's fb and cc. A
+    single column's field is always shorter: the row adds its 3-byte header and a
+    length byte to it."""
+    if cc == 0 or first >= len(cv.fields) or cv.field_len(first) != size:
+        return False
+    image = cv.field(first)
+    return size > IMAGE_CC and image[IMAGE_FB] == fb and image[IMAGE_CC] == cc
+
+
+def _refuse(what: str, code: int, field: int, **facts: object) -> UndecodableChange:
+    return UndecodableChange(what, opcode=f"11.{code}", field=field, **facts)
+
+
 def _parse_irp(cv: ChangeVector, i: int, kdo: memoryview, ktb: KtbRedo | None, code: int,
                e: Endian) -> RowOp:
     _need(kdo, IRP_MIN, code)
-    fb, cc = kdo[IRP_FB], kdo[IRP_CC]
+    fb, cc, tabn = kdo[IRP_FB], kdo[IRP_CC], kdo[IRP_TABN]
     flags = kdo[KDO_FLAGS]
     size = e.u16(kdo, IRP_SIZE)
     first = i + 1
-    compressed = False
-    if flags & KDO_KDOM2:
+    packed = None
+    columns: tuple[Column, ...] = ()
+    compressed_block = in_compressed_block(fb, tabn)
+    if _whole_row_image(cv, first, fb, cc, size):
+        if not compressed_block:
+            raise _refuse("whole row image in one field for a row of table 0: layout not "
+                          "established", code, first, found=f"tabn {tabn}, {size} bytes")
+        packed = parse_compressed_row(cv.field(first), opcode=f"11.{code}", field=first)
+        nxt = first + 1
+    elif compressed_block and cc:
+        raise _refuse("row of a compressed block's data table logged column by column: the "
+                      "block's column order is not in the redo", code, first,
+                      found=f"tabn {tabn}, cc {cc}")
+    elif flags & KDO_KDOM2:
         columns = _packed_columns(cv, first, cc, 0)
         nxt = first + 1
-    elif cc > 1 and cv.field_len(first) == size and first + cc > len(cv.fields):
-        # The whole (compressed) row image sits in one field: not decodable column-wise.
-        columns, nxt, compressed = (), first + 1, True
     else:
         columns = _row_columns(cv, first, cc, kdo, IRP_NULLS)
         nxt = first + cc
@@ -312,8 +348,8 @@ def _parse_irp(cv: ChangeVector, i: int, kdo: memoryview, ktb: KtbRedo | None, c
     hrid = None
     if fb & FB_FIRST and not fb & FB_HEAD:
         hrid = (e.u32(kdo, IRP_HRID_BDBA), e.u16(kdo, IRP_HRID_SLOT))
-    return _base(kdo, e, code, i, ktb, slot=e.u16(kdo, IRP_SLOT), fb=fb, tabn=kdo[IRP_TABN],
-                 cc=cc, columns=columns, nrid=nrid, hrid=hrid, compressed=compressed,
+    return _base(kdo, e, code, i, ktb, slot=e.u16(kdo, IRP_SLOT), fb=fb, tabn=tabn,
+                 cc=cc, columns=columns, nrid=nrid, hrid=hrid, packed=packed,
                  next_field=nxt)
 
 
@@ -329,6 +365,10 @@ def _parse_urp(cv: ChangeVector, i: int, kdo: memoryview, ktb: KtbRedo | None, c
     nnew = kdo[URP_NNEW]
     flags = kdo[KDO_FLAGS]
     first = i + 1
+    if in_compressed_block(kdo[URP_FB], kdo[URP_TABN]):
+        raise _refuse("update of a row in a compressed block's data table: its column "
+                      "numbers follow the block's column order, which the redo does not carry",
+                      code, i, found=f"tabn {kdo[URP_TABN]}")
     if flags & KDO_KDOM2:
         start = e.u16(cv.field(first), 0) if cv.field_len(first) >= 2 else 0
         columns = _packed_columns(cv, first + 1, nnew, start) if first + 1 < len(cv.fields) else ()
@@ -374,6 +414,10 @@ def _parse_qmi(cv: ChangeVector, i: int, kdo: memoryview, ktb: KtbRedo | None, c
     nrow = kdo[QM_NROW]
     slots = _qm_slots(kdo, e, nrow, code)
     data = cv.field(i + 2)
+    if nrow and len(data) and in_compressed_block(data[0], kdo[QM_TABN]):
+        raise _refuse("multi-row insert into a compressed block's data table: its rows are "
+                      "in the block's column order, which the redo does not carry", code, i + 2,
+                      found=f"tabn {kdo[QM_TABN]}")
     scn_size = 8 if kdo[KDO_OP] & KDO_ROWDEPS else 0
     pos = 0
     rows: list[RowImage] = []

@@ -15,6 +15,7 @@ from typing import Final, NamedTuple
 
 from drcommon.errors import CorruptRedo, ParseError
 
+from drcapture.errors import UndecodableChange
 from drcapture.redo.binary import SCN_MAX, Buffer, Endian, u16_array
 from drcapture.redo.layout import CV_SCN, RECORD_CON_UID, UNDO_CLASS_BASE, ByteOrder
 from drcapture.redo.ops.kdo import RowOp, parse_ktb, parse_row_op
@@ -176,6 +177,7 @@ class UndoRecord:
     row_op: RowOp | None
     supplemental: Supplemental | None
     undo_rec: int
+    row_error: str | None = None  # why the row op could not be decoded (a variant refused)
 
     @property
     def obj(self) -> int:
@@ -312,11 +314,15 @@ def parse_5_1(cv: ChangeVector) -> UndoRecord:
     ktub = parse_ktub(cv, 1)
     row_op = None
     supplemental = None
+    row_error = None
     if ktub.opc == (11, 1) and not ktub.flags & MULTI_BLOCK and len(cv.fields) > 3:
-        row_op = parse_row_op(cv, 3, parse_ktb(cv, 2))
-        supplemental = parse_supplemental(cv, row_op.next_field)
+        try:
+            row_op = parse_row_op(cv, 3, parse_ktb(cv, 2))
+            supplemental = parse_supplemental(cv, row_op.next_field)
+        except UndecodableChange as exc:  # whose change it is, the ktub still says
+            row_op, supplemental, row_error = None, None, str(exc)
     return UndoRecord(xid=Xid(usn, slot, sqn), ktub=ktub, row_op=row_op,
-                      supplemental=supplemental, undo_rec=f[KTUDB_REC])
+                      supplemental=supplemental, undo_rec=f[KTUDB_REC], row_error=row_error)
 
 
 def parse_5_2(cv: ChangeVector) -> TxBegin:

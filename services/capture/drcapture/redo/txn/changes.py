@@ -180,6 +180,19 @@ def _known_image(values: dict[int, Value] | None, by_seg: dict[int, _Stored],
     return image
 
 
+def _add_not_logged(image: dict[str, ColumnValue] | None, rest: NotInRedo | None,
+                    stored: tuple[_Stored, ...], infos: dict[str, ColumnInfo]) -> None:
+    """Columns an image does not list whose values the redo does not carry (``rest``: a
+    compressed row image) are published as not logged, never as NULL or unchanged."""
+    if image is None or rest is None:
+        return
+    for entry in stored:
+        name = entry.column.name
+        if name not in image:
+            image[name] = NotLogged(oracle_type=entry.column.type_name, reason=rest.reason)
+            infos.setdefault(name, entry.info)
+
+
 def _add_trailing_nulls(image: dict[str, ColumnValue], stored: tuple[_Stored, ...],
                         infos: dict[str, ColumnInfo]) -> None:
     for entry in stored:
@@ -218,6 +231,8 @@ def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
         decoded: dict[int, tuple[Value, ColumnValue]] = {}
         before = _known_image(row.before, by_seg, decode, ctx.charsets, infos, decoded)
         after = _known_image(row.after, by_seg, decode, ctx.charsets, infos, decoded)
+        _add_not_logged(before, row.before_rest, stored, infos)
+        _add_not_logged(after, row.after_rest, stored, infos)
         # Oracle does not store trailing NULL columns: a whole-row image (the new row of
         # an insert, the old row of a delete) names them, so apply writes NULL, not a default.
         if row.op is Operation.INSERT and after is not None:

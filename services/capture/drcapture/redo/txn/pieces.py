@@ -19,10 +19,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from drcapture.errors import UndecodableChange
-from drcapture.redo.ops.common import Fragment, Raw
+from drcapture.redo.ops.common import Fragment, NotInRedo, Raw
+from drcapture.redo.ops.compressed import image_values
 from drcapture.redo.ops.ddl import Ddl
 from drcapture.redo.ops.direct import DirectLoad
-from drcapture.redo.ops.dispatch import ParsedRecord, ParsedVector, SkippedOp, UnknownOp
+from drcapture.redo.ops.dispatch import (
+    ParsedRecord,
+    ParsedVector,
+    SkippedOp,
+    UndecodableOp,
+    UnknownOp,
+)
 from drcapture.redo.ops.kdo import FB_NEXT, FB_PREV, Column, RowCode, RowOp
 from drcapture.redo.ops.undo import (
     MULTI_BLOCK,
@@ -75,6 +82,11 @@ class Piece:
     ddl: str | None = None
     compressed: bool = False
     undecoded: str | None = None  # UNDECODED pieces: what could not be decoded
+    # What stands for the columns ``before``/``after`` do not list: None = nothing (trailing
+    # NULLs of a whole row, unchanged columns of an update); set when the image is a
+    # compressed row whose unlisted columns may hold values the redo does not carry.
+    before_rest: NotInRedo | None = None
+    after_rest: NotInRedo | None = None
 
     @property
     def supp_first(self) -> bool:
@@ -179,12 +191,49 @@ def _supp_values(supp: Supplemental | None) -> Values:
     return supp.columns if supp is not None else ()
 
 
+@dataclass(frozen=True, slots=True)
+class _Images:
+    """A row piece's before/after column values and supplemental columns."""
+
+    before: Values
+    after: Values
+    supp: Values
+    before_rest: NotInRedo | None = None
+    after_rest: NotInRedo | None = None
+
+
+def _images(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None) -> _Images:
+    """Column values of both sides. A compressed row image (see
+    :mod:`~drcapture.redo.ops.compressed`) takes its values from the supplemental
+    columns of the undo record, which then describe that image and nothing else."""
+    supp = undo.supplemental
+    undo_op = undo.row_op
+    start_redo = supp.start_redo if supp else 0
+    before = _image(undo_op, supp.start_undo if supp else 0)
+    after = _image(redo, start_redo) + _cut_off(redo, undo_op, start_redo)
+    undo_packed = undo_op.packed if undo_op else None
+    redo_packed = redo.packed if redo else None
+    if undo_packed is None and redo_packed is None:
+        return _Images(before, after, _supp_values(supp))
+    where = {"rba": str(rec.record.rba), "obj": undo.ktub.obj, "xid": str(undo.xid)}
+    if undo_packed is not None and redo_packed is not None:
+        raise UndecodableChange("compressed row images on both sides of one change: the "
+                                "supplemental columns describe only one of them", **where)
+    supp_columns = supp.columns if supp else ()
+    if undo_packed is not None:
+        assert undo_op is not None
+        values, rest = image_values(undo_packed, supp_columns,
+                                    opcode=f"11.{undo_op.code} (undo)", **where)
+        return _Images(values, after, (), before_rest=rest)
+    assert redo is not None and redo_packed is not None
+    values, rest = image_values(redo_packed, supp_columns, opcode=f"11.{redo.code}", **where)
+    return _Images(before, values, (), after_rest=rest)
+
+
 def _row_piece(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None,
                con_id: int | None) -> Piece:
     supp = undo.supplemental
     undo_op = undo.row_op
-    start_undo = supp.start_undo if supp else 0
-    start_redo = supp.start_redo if supp else 0
     multi = (redo is not None and bool(redo.rows)) or (undo_op is not None and bool(undo_op.rows))
     rows: tuple[Values, ...] = ()
     slots: tuple[int, ...] = ()
@@ -195,6 +244,7 @@ def _row_piece(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None,
         slots = tuple(r.slot for r in (redo or source).rows)
     anchor = redo or undo_op
     header = rec.record.header
+    images = _images(rec, undo, redo)
     return Piece(
         kind=PieceKind.MULTI if multi else PieceKind.ROW,
         rba=str(rec.record.rba),
@@ -211,12 +261,14 @@ def _row_piece(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None,
         supp_type=supp.op_type if supp else 0,
         supp_fb=supp.fb if supp else 0,
         row=supp.row if supp else None,
-        before=_image(undo_op, start_undo),
-        after=_image(redo, start_redo) + _cut_off(redo, undo_op, start_redo),
-        supp=_supp_values(supp),
+        before=images.before,
+        after=images.after,
+        supp=images.supp,
         rows=rows,
         slots=slots,
         compressed=bool((redo and redo.compressed) or (undo_op and undo_op.compressed)),
+        before_rest=images.before_rest,
+        after_rest=images.after_rest,
     )
 
 
@@ -248,9 +300,13 @@ def _why_undecodable(ops: tuple[ParsedVector, ...], at: int, undo: UndoRecord,
     if undo.ktub.flags & MULTI_BLOCK:
         return (f"a multi-block undo record (flags 0x{undo.ktub.flags:04x}) is not reassembled",
                 5001)
+    if undo.row_error is not None:
+        return f"its undo row operation: {undo.row_error}", 5001
     if paired is not None:
         return None
     nxt = _next_vector(ops, at + 1)
+    if isinstance(nxt, UndecodableOp):
+        return f"{nxt.layer}.{nxt.code}: {nxt.reason}", nxt.layer * 1000 + nxt.code
     if isinstance(nxt, UnknownOp) and nxt.layer == 11:
         return f"row operation 11.{nxt.code} is not decoded", 11000 + nxt.code
     if isinstance(nxt, SkippedOp) and nxt.reason == "encrypted":
@@ -316,10 +372,15 @@ def pieces_of(rec: ParsedRecord) -> Iterator[tuple[Xid, Piece] | RollbackMark]:
             if j is not None:
                 used.add(j)
             why = _why_undecodable(ops, i, op, redo)
+            if why is None and (op.row_op is not None or redo is not None):
+                try:
+                    piece = _row_piece(rec, op, redo, con_id)
+                except UndecodableChange as exc:
+                    why = str(exc), 11000 + (redo.code if redo else 0)
+                else:
+                    yield op.xid, piece
             if why is not None:
                 yield op.xid, _undecoded_piece(rec, op, why[0], why[1], con_id)
-            elif op.row_op is not None or redo is not None:
-                yield op.xid, _row_piece(rec, op, redo, con_id)
         elif isinstance(op, PartialRollback):
             redo, j = _rollback_row_op(ops, i, used)
             if redo is not None and j is not None:

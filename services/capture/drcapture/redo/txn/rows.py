@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from drcommon.model import Operation
 
-from drcapture.redo.ops.common import Fragment, Value
+from drcapture.redo.ops.common import Fragment, NotInRedo, Value
 from drcapture.redo.ops.kdo import FB_HEAD, RowCode
 from drcapture.redo.ops.undo import SuppType
 from drcapture.redo.txn.pieces import Piece, PieceKind, Values
@@ -50,6 +50,10 @@ class LogicalRow:
     ddl: str | None = None
     compressed: bool = False
     undecoded: str | None = None  # why this change could not be decoded (see pieces.py)
+    # Set when the table's columns an image does not list are not in the redo (a
+    # compressed row image): they are published as not logged, not as NULL or unchanged.
+    before_rest: NotInRedo | None = None
+    after_rest: NotInRedo | None = None
 
 
 class _Unjoinable(Exception):
@@ -128,13 +132,18 @@ def _group_row(group: list[Piece]) -> LogicalRow | None:
         after = None if op is Operation.DELETE else _merge(supp, redo)
     except _Unjoinable as exc:
         return _undecoded_row(group, op, str(exc))
-    if op is Operation.UPDATE and not redo and not undo:
-        return None  # a lock or marker without column changes
+    before_rest = next((p.before_rest for p in group if p.before_rest), None)
+    after_rest = next((p.after_rest for p in group if p.after_rest), None)
+    if op is Operation.UPDATE and not redo and not undo and not (before_rest or after_rest):
+        return None  # a lock or marker without column changes (a compressed image without
+        # supplemental columns is a change whose values are not logged: kept)
     first = _first_with_data(group)
     return LogicalRow(op=op, obj=first.obj, data_obj=first.data_obj, rba=first.rba,
                       scn=first.scn, sub_scn=first.sub_scn, con_id=first.con_id,
                       row=_head(group), before=before, after=after,
-                      compressed=any(p.compressed for p in group))
+                      compressed=any(p.compressed for p in group),
+                      before_rest=before_rest if before is not None else None,
+                      after_rest=after_rest if after is not None else None)
 
 
 def _first_with_data(group: list[Piece]) -> Piece:

@@ -12,7 +12,8 @@ from drcommon.errors import UnsupportedFormat
 from drcapture.redo.ops.common import Fragment, NotInRedo, Raw
 from drcapture.redo.txn.pieces import Piece, PieceKind, Values
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: before the compressed-image markers (read as absent)
 
 
 def _raw_out(raw: Raw) -> str | dict[str, Any] | None:
@@ -54,7 +55,15 @@ def piece_to_json(piece: Piece) -> dict[str, Any]:
         "before": _values_out(piece.before), "after": _values_out(piece.after),
         "supp": _values_out(piece.supp), "rows": [_values_out(r) for r in piece.rows],
         "slots": list(piece.slots), "ddl": piece.ddl, "compressed": piece.compressed,
+        "before_rest": _raw_out(piece.before_rest), "after_rest": _raw_out(piece.after_rest),
     }
+
+
+def _rest_in(item: Any) -> NotInRedo | None:
+    raw = _raw_in(item)
+    if raw is not None and not isinstance(raw, NotInRedo):
+        raise UnsupportedFormat("open-transaction state: a not-logged marker holds bytes")
+    return raw
 
 
 def piece_from_json(data: dict[str, Any]) -> Piece:
@@ -69,11 +78,12 @@ def piece_from_json(data: dict[str, Any]) -> Piece:
         after=_values_in(data["after"]), supp=_values_in(data["supp"]),
         rows=tuple(_values_in(r) for r in data["rows"]), slots=tuple(data["slots"]),
         ddl=data["ddl"], compressed=data["compressed"],
+        before_rest=_rest_in(data.get("before_rest")), after_rest=_rest_in(data.get("after_rest")),
     )
 
 
 def check_state_version(data: dict[str, Any]) -> None:
     """Refuse a state written by a format this build does not read."""
-    if data.get("version") != STATE_VERSION:
+    if data.get("version") not in READABLE_VERSIONS:
         raise UnsupportedFormat("open-transaction state version not supported",
-                                found=data.get("version"), expected=STATE_VERSION)
+                                found=data.get("version"), expected=READABLE_VERSIONS)
