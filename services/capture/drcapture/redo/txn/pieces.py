@@ -7,16 +7,19 @@ at commit only merges dictionaries.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from drcapture.errors import UndecodableChange
 from drcapture.redo.ops.common import Raw
 from drcapture.redo.ops.ddl import Ddl
 from drcapture.redo.ops.direct import DirectLoad
 from drcapture.redo.ops.dispatch import ParsedRecord, ParsedVector
+from drcapture.redo.ops.iot import UNDO_OPC
 from drcapture.redo.ops.kdo import Column, RowOp
 from drcapture.redo.ops.undo import PartialRollback, Supplemental, UndoRecord
+from drcapture.redo.txn.iot import LeafChange, check_overflow, leaf_change, unpaired
 from drcapture.redo.xid import Xid
 
 Values = tuple[tuple[int, Raw], ...]
@@ -29,6 +32,7 @@ class PieceKind(StrEnum):
     MULTI = "multi"  # a multi-row op (QMI/QMD): one change per row
     DIRECT = "direct"  # rows of a direct-path loaded block
     DDL = "ddl"
+    IOT = "iot"  # one leaf change of an index-organized table (layer 10, see .iot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +46,8 @@ class Piece:
     con_id: int | None
     obj: int
     data_obj: int
-    redo_code: int  # 11.x code of the change made (0 when none)
-    undo_code: int  # 11.x code of the row op that would undo it (0 when none)
+    redo_code: int  # 11.x code of the change made (10.x for IOT pieces; 0 when none)
+    undo_code: int  # 11.x code of the row op that would undo it (10.x for IOT; 0 when none)
     bdba: int  # block and slot the change was made in
     slot: int
     fb: int  # row flags of the redo row piece
@@ -81,6 +85,7 @@ class RollbackMark:
     slot: int
     slots: tuple[int, ...]
     rba: str
+    iot: bool = False  # an IOT leaf undo applied: matched by code and leaf block (slots move)
 
 
 def redo_key(piece: Piece) -> tuple[int, int]:
@@ -186,8 +191,62 @@ def _rollback_row_op(ops: tuple[ParsedVector, ...], at: int,
     return None, None
 
 
-def pieces_of(rec: ParsedRecord) -> Iterator[tuple[Xid, Piece] | RollbackMark]:
-    """The pieces (and partial-rollback marks) a record contributes, in order."""
+def _leaf_vector(ops: tuple[ParsedVector, ...], start: int) -> int | None:
+    """The layer-10 vector that goes with the IOT undo at ``start - 1``."""
+    for i in range(start, len(ops)):
+        if ops[i].vector.header.layer == 10:
+            return i
+        if isinstance(ops[i].op, UndoRecord | PartialRollback):
+            return None
+    return None
+
+
+def _iot_piece(rec: ParsedRecord, undo: UndoRecord, at: int, used: set[int],
+               con_id: int | None) -> Piece:
+    ops = rec.ops
+    j = _leaf_vector(ops, at + 1)
+    if j is None:
+        raise unpaired(rec, undo, ops[at].vector)
+    used.add(j)
+    leaf: LeafChange = leaf_change(rec, undo, ops[at].vector, ops[j].vector)
+    supp = leaf.supplemental
+    header = rec.record.header
+    return Piece(
+        kind=PieceKind.IOT, rba=str(rec.record.rba), scn=header.scn, sub_scn=header.sub_scn,
+        con_id=con_id, obj=undo.ktub.obj, data_obj=undo.ktub.data_obj, redo_code=leaf.code,
+        undo_code=leaf.undo_kind, bdba=leaf.bdba, slot=leaf.slot, fb=leaf.fb,
+        supp_type=supp.op_type if supp else 0, supp_fb=supp.fb if supp else 0, row=None,
+        before=leaf.before, after=leaf.after, supp=supp.columns if supp else (),
+    )
+
+
+def _iot_rollback(rec: ParsedRecord, op: PartialRollback, at: int,
+                  used: set[int]) -> RollbackMark:
+    """The mark of a partial rollback on a captured IOT: the leaf undo applied is the
+    layer-10 vector right before the 5.6/5.11 (else right after), its code the undo kind."""
+    ops = rec.ops
+    for j in (at - 1, at + 1):
+        if 0 <= j < len(ops) and j not in used and ops[j].vector.header.layer == 10:
+            used.add(j)
+            head = ops[j].vector.header
+            return RollbackMark(xid=op.xid, obj=op.ktub.obj, data_obj=op.ktub.data_obj,
+                                code=head.code, bdba=head.dba, slot=0, slots=(),
+                                rba=str(rec.record.rba), iot=True)
+    raise UndecodableChange("partial rollback on an IOT without the leaf undo it applied",
+                            rba=str(rec.record.rba), xid=str(op.xid), obj=op.ktub.obj,
+                            opcode=f"5.{op.code}")
+
+
+IotFilter = Callable[[int], bool]  # object number -> is it a captured IOT (index/overflow)?
+
+
+def pieces_of(rec: ParsedRecord,
+              iot: IotFilter | None = None) -> Iterator[tuple[Xid, Piece] | RollbackMark]:
+    """The pieces (and partial-rollback marks) a record contributes, in order.
+
+    ``iot`` says which objects are segments of captured index-organized tables: only
+    their layer-10 leaf changes are decoded (:mod:`.iot`), and their layer-11 changes
+    (the overflow segment) must carry supplemental column numbers."""
     ops = rec.ops
     header = rec.record.header
     used: set[int] = set()
@@ -195,12 +254,20 @@ def pieces_of(rec: ParsedRecord) -> Iterator[tuple[Xid, Piece] | RollbackMark]:
         op = parsed.op
         con_id = parsed.vector.header.con_id
         if isinstance(op, UndoRecord):
+            captured_iot = iot is not None and iot(op.ktub.obj)
+            if captured_iot and op.ktub.opc == UNDO_OPC:
+                yield op.xid, _iot_piece(rec, op, i, used, con_id)
+                continue
             redo, j = _next_row_op(ops, i + 1)
             if j is not None:
                 used.add(j)
             if op.row_op is None and redo is None:
                 continue  # undo of index, LOB or space management: nothing to emit
-            yield op.xid, _row_piece(rec, op, redo, con_id)
+            piece = _row_piece(rec, op, redo, con_id)
+            if captured_iot:
+                check_overflow(rec, op, piece.before, piece.after,
+                               piece.kind is not PieceKind.ROW)
+            yield op.xid, piece
         elif isinstance(op, PartialRollback):
             redo, j = _rollback_row_op(ops, i, used)
             if redo is not None and j is not None:
@@ -208,6 +275,8 @@ def pieces_of(rec: ParsedRecord) -> Iterator[tuple[Xid, Piece] | RollbackMark]:
                 yield RollbackMark(xid=op.xid, obj=op.ktub.obj, data_obj=op.ktub.data_obj,
                                    code=redo.code, bdba=redo.bdba, slot=redo.slot,
                                    slots=tuple(r.slot for r in redo.rows), rba=str(rec.record.rba))
+            elif iot is not None and iot(op.ktub.obj):
+                yield _iot_rollback(rec, op, i, used)
         elif isinstance(op, Ddl):
             yield op.xid, Piece(
                 kind=PieceKind.DDL, rba=str(rec.record.rba), scn=header.scn,
