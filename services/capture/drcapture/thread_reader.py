@@ -238,16 +238,21 @@ class ThreadReader:
         captured table that is a gap in the DR copy, so it is never passed over silently."""
         for parsed in record.ops:
             op = parsed.op
-            if not isinstance(op, DirectLoad) or not op.rows:
+            if not isinstance(op, DirectLoad):
                 continue
             table = self._table_by_data_obj(op.data_obj)
+            # An IOT's rows are its index's leaf rows: a loaded index block of a captured
+            # IOT is loaded rows too (not decoded: their count is not known).
+            iot_block = table is not None and table.iot is not None and not op.table_block
+            if not op.rows and not iot_block:
+                continue
             wanted = self.assembler.options.wanted
             if table is None or (wanted is not None and not wanted(table.owner, table.name)):
                 continue
             self.direct_load_rows += len(op.rows)
             facts = {
                 "table": f"{table.owner}.{table.name}",
-                "rows": len(op.rows),
+                "rows": len(op.rows) if op.rows else "unknown",
                 "scn": record.record.header.scn,
                 "rba": str(record.record.rba),
                 "redo_thread": self.thread,
@@ -266,6 +271,9 @@ class ThreadReader:
         if self._by_data_obj is None:
             tables = self.assembler.dictionary.tables.values()
             self._by_data_obj = {t.data_obj or t.obj: t for t in tables}
+            for t in tables:  # an IOT's index: its data object taken as its object number
+                if t.iot is not None and t.iot.index_obj is not None:
+                    self._by_data_obj.setdefault(t.iot.index_obj, t)
         return self._by_data_obj.get(data_obj)
 
     def _log_complete(self) -> bool:

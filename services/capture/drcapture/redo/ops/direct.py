@@ -42,7 +42,10 @@ def parse_19_1(cv: ChangeVector) -> DirectLoad:
     e = cv.endian
     image = len(cv.fields) > 1 and cv.field_len(1) > 0 and cv.field(1)[0] == COLB_BLOCK_IMAGE
     if not image or len(f) < COLB_HEADER or f[COLB_BLOCK_TYPE] != COLB_TABLE_BLOCK:
-        obj = e.u32(f, 0) if len(f) >= 4 else 0
+        # A block image of another type (2: an index block) names its object at 4 too
+        # (fixture Op19_1_IdxObj16334300_Test: 0xf93ddc = 16334300).
+        at = COLB_OBJ if image and len(f) >= COLB_OBJ + 4 else 0
+        obj = e.u32(f, at) if len(f) >= at + 4 else 0
         return DirectLoad(data_obj=obj, bdba=0, rows=(), table_block=False)
     need_field(cv, 0, COLB_HEADER, "direct loader block")
     itc = e.u16(f, COLB_ITC)
