@@ -239,18 +239,20 @@ class ThreadReader:
         for parsed in record.ops:
             op = parsed.op
             refused = isinstance(op, UndecodableOp) and (op.layer, op.code) == (19, 1)
-            if not refused and (not isinstance(op, DirectLoad) or not op.rows):
+            if not refused and not isinstance(op, DirectLoad):
                 continue
             data_obj = op.data_obj if isinstance(op, DirectLoad) else parsed.vector.header.data_obj
             table = self._table_by_data_obj(data_obj)
+            if isinstance(op, DirectLoad) and not op.rows and not _loaded_iot_block(op, table):
+                continue
             wanted = self.assembler.options.wanted
             if table is None or (wanted is not None and not wanted(table.owner, table.name)):
                 continue
-            rows = len(op.rows) if isinstance(op, DirectLoad) else None
-            self.direct_load_rows += rows or 0
+            rows = len(op.rows) if isinstance(op, DirectLoad) else 0
+            self.direct_load_rows += rows
             facts = {
                 "table": f"{table.owner}.{table.name}",
-                "rows": rows if rows is not None else "unknown",
+                "rows": rows if rows else "unknown",
                 "block": op.reason if isinstance(op, UndecodableOp) else None,
                 "scn": record.record.header.scn,
                 "rba": str(record.record.rba),
@@ -270,6 +272,9 @@ class ThreadReader:
         if self._by_data_obj is None:
             tables = self.assembler.dictionary.tables.values()
             self._by_data_obj = {t.data_obj or t.obj: t for t in tables}
+            for t in tables:  # an IOT's index: its data object taken as its object number
+                if t.iot is not None and t.iot.index_obj is not None:
+                    self._by_data_obj.setdefault(t.iot.index_obj, t)
         return self._by_data_obj.get(data_obj)
 
     def _log_complete(self) -> bool:
@@ -299,3 +304,9 @@ class ThreadReader:
             oldest = min(Rba.parse(t.start_rba) for t in opened)
             return min(oldest, self.last_rba) if self.last_rba else oldest
         return self.last_rba
+
+
+def _loaded_iot_block(load: DirectLoad, table: TableDef | None) -> bool:
+    """An IOT's rows are its index's leaf rows: a loaded index block of a captured IOT is
+    loaded rows too (not decoded: their count is not known)."""
+    return table is not None and table.iot is not None and not load.table_block

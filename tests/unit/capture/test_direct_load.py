@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from drcapture.catalog import LogCatalog
-from drcapture.dictionary.model import ColumnDef, Dictionary, TableDef
+from drcapture.dictionary.model import ColumnDef, Dictionary, IotDef, TableDef
 from drcapture.filtering import TableFilter
 from drcapture.redo.ops.direct import COLB_DATA_NTAB, COLB_HEADER, COLB_ITC, COLB_ITL_ENTRY
 from drcapture.redo.txn.assembler import AssemblerOptions, TransactionAssembler
@@ -83,3 +83,29 @@ def test_direct_load_into_other_tables_is_ignored(redo_fixtures: Path, tmp_path:
     reader = _reader(redo_fixtures, tmp_path, "HR.*", "stop")
     assert reader.read(100).finished
     assert reader.direct_load_rows == 0
+
+
+def test_direct_load_of_a_captured_iots_index_block_stops(redo_fixtures: Path,
+                                                         tmp_path: Path) -> None:
+    """An IOT's rows are index leaf rows: a direct-loaded index block of a captured IOT
+    (fixture Op19_1_IdxObj16334300_Test, block of object 16334300) is a gap too."""
+    record = "oracdc-records/Op19_1_IdxObj16334300_Test/000_test_baColb.bin"
+    log = write_records(tmp_path / "idx.arc", [(redo_fixtures / record).read_bytes()],
+                        "getLinux19c")
+    iot = TableDef(obj=16334299, owner="APP", name="IOT",
+                   columns=(ColumnDef(col_no=1, seg_col=1, name="K", type_code=2),),
+                   pk=("K",), iot=IotDef(index_obj=16334300))
+    dictionary = Dictionary(tables={iot.obj: iot})
+    dictionary.add_iot_segments()
+    for include, stops in (("APP.*", True), ("HR.*", False)):
+        assembler = TransactionAssembler(
+            dictionary, AssemblerOptions(thread=1, wanted=TableFilter((include,))))
+        reader = ThreadReader(1, LogCatalog(files=[log]), assembler, start=None,
+                              start_scn=None, follow=False, on_direct_load="stop")
+        if stops:
+            with pytest.raises(DirectLoadGap) as caught:
+                reader.read(100)
+            assert caught.value.where["table"] == "APP.IOT"
+            assert caught.value.where["rows"] == "unknown"
+        else:
+            assert reader.read(100).finished

@@ -4,6 +4,7 @@ Every query reads the SYS dictionary tables ``AS OF SCN`` so the dictionary matc
 redo position capture starts from. This needs a user with SELECT on SYS.OBJ$, COL$,
 USER$, CDEF$, CCOL$, TABPART$, TABCOMPART$, TABSUBPART$ (e.g. SELECT_CATALOG_ROLE plus
 FLASHBACK on those tables) and cannot run in unit tests; it is imported lazily.
+Index-organized tables also read TAB$, IND$, INDPART$, INDCOMPART$ and INDSUBPART$.
 """
 
 from __future__ import annotations
@@ -13,12 +14,18 @@ from typing import Any, Protocol
 
 from drcommon.errors import SourceError
 
-from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, TableDef
+from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, IotDef, TableDef
 
 OBJ_TYPE_TABLE = 2
 CDEF_PRIMARY_KEY = 2
 COL_PROPERTY_HIDDEN = 0x20
 COL_PROPERTY_VIRTUAL = 0x10000
+# TAB$.PROPERTY bits (dcore.bsq comments; OLR src/metadata/SysTab.h): 0x40 index-only
+# table (IOT), 0x200 IOT overflow segment (TAB$.BOBJ# then names the IOT).
+TAB_PROPERTY_IOT = 0x40
+TAB_PROPERTY_IOT_OVERFLOW = 0x200
+IND_TYPE_IOT_TOP = 4  # IND$.TYPE#: "iot - top", the index holding an IOT's rows
+IND_FLAGS_KEY_COMPRESSED = 0x20  # IND$.FLAGS: key compression enabled
 
 # Bind :scn on each; the owners filter is a bind list built at run time.
 SQL_DB = "SELECT d.dbid, d.name, d.current_scn FROM v$database d"
@@ -41,6 +48,25 @@ SQL_COLUMNS = (
 SQL_PRIMARY_KEYS = (
     "SELECT cd.obj#, cc.intcol#, cc.pos# FROM sys.cdef$ AS OF SCN :scn cd "
     "JOIN sys.ccol$ AS OF SCN :scn cc ON cc.con# = cd.con# WHERE cd.type# = 2"
+)
+_OWNED_TABLES = (
+    "SELECT o.obj# FROM sys.obj$ AS OF SCN :scn o JOIN sys.user$ AS OF SCN :scn u "
+    "ON u.user# = o.owner# WHERE o.type# = 2 AND u.name IN ({owners})"
+)
+# Index-organized tables and overflow segments of the owners (0x40 + 0x200 = 576).
+SQL_IOTS = (
+    "SELECT t.obj#, t.bobj#, t.property FROM sys.tab$ AS OF SCN :scn t "
+    f"WHERE BITAND(t.property, 576) != 0 AND t.obj# IN ({_OWNED_TABLES})"
+)
+# The "iot - top" index of each IOT: its object holds the rows and is what redo names.
+SQL_IOT_INDEXES = (
+    "SELECT i.obj#, i.bo#, i.flags FROM sys.ind$ AS OF SCN :scn i "
+    f"WHERE i.type# = 4 AND i.bo# IN ({_OWNED_TABLES})"
+)
+SQL_INDEX_PARTITIONS = (
+    "SELECT obj#, bo# FROM sys.indpart$ AS OF SCN :scn "
+    "UNION ALL SELECT obj#, bo# FROM sys.indcompart$ AS OF SCN :scn "
+    "UNION ALL SELECT obj#, pobj# FROM sys.indsubpart$ AS OF SCN :scn"
 )
 SQL_PARTITIONS = (
     "SELECT obj#, bo# FROM sys.tabpart$ AS OF SCN :scn "
@@ -85,15 +111,56 @@ def load_live(cursor: Cursor, owners: list[str], scn: int | None = None) -> Dict
         pk_rows = cursor.fetchall()
         cursor.execute(SQL_PARTITIONS, {"scn": scn})
         part_rows = cursor.fetchall()
+        iot = _read_iots(cursor, clause, {"scn": scn, **binds})
     except Exception as exc:  # oracledb raises its own DatabaseError family
         raise SourceError("reading the Oracle dictionary failed", scn=scn, error=str(exc)) from exc
     return _build(int(db_id), str(db_name), scn, params, table_rows, column_rows, pk_rows,
-                  part_rows)
+                  part_rows, iot)
+
+
+IotRows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def _read_iots(cursor: Cursor, clause: str, binds: dict[str, Any]) -> IotRows:
+    """(IOT and overflow rows, their top indexes, index partitions)."""
+    cursor.execute(SQL_IOTS.format(owners=clause), binds)
+    iot_rows = cursor.fetchall()
+    if not iot_rows:
+        return [], [], []
+    cursor.execute(SQL_IOT_INDEXES.format(owners=clause), binds)
+    index_rows = cursor.fetchall()
+    cursor.execute(SQL_INDEX_PARTITIONS, {"scn": binds["scn"]})
+    return iot_rows, index_rows, cursor.fetchall()
+
+
+def _iot_defs(iot: IotRows) -> tuple[dict[int, IotDef], dict[int, int]]:
+    """IotDef per IOT table, and every index-partition object mapped to its IOT."""
+    iot_rows, index_rows, index_part_rows = iot
+    overflow = {int(bobj): int(obj) for obj, bobj, prop in iot_rows
+                if int(prop) & TAB_PROPERTY_IOT_OVERFLOW and bobj is not None}
+    top = {int(bo): (int(obj), int(flags or 0)) for obj, bo, flags in index_rows}
+    defs: dict[int, IotDef] = {}
+    for obj, _, prop in iot_rows:
+        if not int(prop) & TAB_PROPERTY_IOT:
+            continue
+        index_obj, flags = top.get(int(obj), (None, 0))
+        defs[int(obj)] = IotDef(index_obj=index_obj, overflow_obj=overflow.get(int(obj)),
+                                key_compressed=bool(flags & IND_FLAGS_KEY_COMPRESSED))
+    table_of_index = {d.index_obj: t for t, d in defs.items() if d.index_obj is not None}
+    parent = {int(obj): int(up) for obj, up in index_part_rows}
+    parts: dict[int, int] = {}
+    for obj, up in parent.items():
+        while up in parent and up not in table_of_index:
+            up = parent[up]
+        if up in table_of_index:
+            parts[obj] = table_of_index[up]
+    return defs, parts
 
 
 def _build(db_id: int, db_name: str, scn: int, params: dict[str, str],
            table_rows: list[tuple[Any, ...]], column_rows: list[tuple[Any, ...]],
-           pk_rows: list[tuple[Any, ...]], part_rows: list[tuple[Any, ...]]) -> Dictionary:
+           pk_rows: list[tuple[Any, ...]], part_rows: list[tuple[Any, ...]],
+           iot: IotRows = ([], [], [])) -> Dictionary:
     columns: dict[int, list[ColumnDef]] = defaultdict(list)
     int_names: dict[tuple[int, int], str] = {}
     for (obj, col, segcol, intcol, name, type_code, length, precision, scale, form, csid,
@@ -113,13 +180,20 @@ def _build(db_id: int, db_name: str, scn: int, params: dict[str, str],
         name = int_names.get((int(obj), int(intcol)))
         if name is not None:
             pk[int(obj)].append((int(pos or 0), name))
+    iots, index_parts = _iot_defs(iot)
     tables: dict[int, TableDef] = {}
     for obj, data_obj, owner, name in table_rows:
         cols = tuple(sorted((c for c in columns.get(int(obj), []) if c.seg_col > 0),
                             key=lambda c: c.seg_col))
         tables[int(obj)] = TableDef(obj=int(obj), owner=str(owner), name=str(name), columns=cols,
                                     pk=tuple(n for _, n in sorted(pk.get(int(obj), []))),
-                                    data_obj=None if data_obj is None else int(data_obj))
+                                    data_obj=None if data_obj is None else int(data_obj),
+                                    iot=iots.get(int(obj)))
+    dictionary = Dictionary(tables=tables)
+    dictionary.add_iot_segments()  # the overflow segment's own entry gives way to the IOT
+    for obj, table_obj in index_parts.items():
+        if table_obj in tables:
+            tables[obj] = tables[table_obj]
     parent = {int(obj): int(up) for obj, up in part_rows}
     for obj, up in parent.items():
         while up in parent and up not in tables:

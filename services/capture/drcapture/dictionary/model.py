@@ -68,8 +68,30 @@ class ColumnDef:
 
 
 @dataclass(frozen=True, slots=True)
+class IotDef:
+    """What makes a table index-organized: the segments its rows live in.
+
+    An IOT has no data segment of its own: its rows are the leaf rows of its primary key
+    index (``index_obj``, ``IND$.TYPE#`` 4 "iot - top"), and columns past the
+    ``INCLUDING`` column or the threshold go to an optional overflow segment
+    (``overflow_obj``, ``TAB$.PROPERTY`` 0x200, ``TAB$.BOBJ#`` = the IOT). Redo names
+    those objects, never the table's; the dictionary maps both to the table. ``None``
+    means the loader could not tell: changes of such a table are refused, not guessed.
+    ``key_compressed``: the index uses key (prefix) compression (``IND$.FLAGS`` 0x20),
+    whose leaf rows capture does not decode.
+    """
+
+    index_obj: int | None
+    overflow_obj: int | None = None
+    key_compressed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class TableDef:
-    """A table capture may decode; ``columns`` are ordered by ``seg_col``."""
+    """A table capture may decode; ``columns`` are ordered by ``seg_col``.
+
+    ``iot`` is set for index-organized tables (their ``seg_col`` order is the leaf row's:
+    primary key columns first, in key order, then the others)."""
 
     obj: int
     owner: str
@@ -77,6 +99,7 @@ class TableDef:
     columns: tuple[ColumnDef, ...]
     pk: tuple[str, ...] = ()
     data_obj: int | None = None
+    iot: IotDef | None = None
 
     def column_by_seg(self, seg_col: int) -> ColumnDef | None:
         """The stored column at a 1-based row-piece position, if any."""
@@ -105,8 +128,19 @@ class Dictionary:
     tables: dict[int, TableDef] = field(default_factory=dict)
 
     def table_for(self, obj: int) -> TableDef | None:
-        """The table an object number (table or partition) belongs to."""
+        """The table an object number (table, partition, or an IOT's index or overflow
+        segment) belongs to."""
         return self.tables.get(obj)
+
+    def add_iot_segments(self) -> None:
+        """Map every IOT's index and overflow segment objects to the table (what each
+        loader does once it knows them)."""
+        for table in list(self.tables.values()):
+            if table.iot is None:
+                continue
+            for obj in (table.iot.index_obj, table.iot.overflow_obj):
+                if obj is not None:
+                    self.tables[obj] = table
 
 
 _TYPE_NAMES: dict[tuple[int, int], str] = {

@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from drcommon.errors import ParseError
 
-from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, TableDef
+from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, IotDef, TableDef
 
+OBJ_TYPE_INDEX = 1
 OBJ_TYPE_TABLE = 2
 CDEF_PRIMARY_KEY = 2
 COL_PROPERTY_HIDDEN = 0x20  # COL$.PROPERTY: hidden column
 COL_PROPERTY_VIRTUAL = 0x10000  # COL$.PROPERTY: virtual column
+TAB_PROPERTY_PARTITIONED = 0x20  # TAB$.PROPERTY (dcore.bsq; OLR src/metadata/SysTab.h)
+TAB_PROPERTY_IOT = 0x40  # index-only table
+TAB_PROPERTY_IOT_OVERFLOW = 0x200  # an IOT's overflow segment
+# The checkpoint has no IND$ and no TAB$.BOBJ#: an IOT's segments are found by the names
+# Oracle gives them, SYS_IOT_TOP_<table obj#> (the index, unless the primary key
+# constraint was named) and SYS_IOT_OVER_<table obj#> (the overflow segment).
+IOT_TOP_PREFIX = "SYS_IOT_TOP_"
+IOT_OVERFLOW_PREFIX = "SYS_IOT_OVER_"
 
 
 def _rows(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -95,6 +105,7 @@ def load_olr_checkpoint(data: dict[str, Any]) -> Dictionary:
                             key=lambda c: c.seg_col))
         tables[obj] = TableDef(obj=obj, owner=owner, name=str(r["name"]), columns=cols,
                                pk=pks.get(obj, ()), data_obj=_opt(r.get("data-obj")))
+    _add_iots(data, tables)
     _add_partitions(data, tables)
     return Dictionary(
         db_id=int(data.get("db-id", 0)),
@@ -104,6 +115,39 @@ def load_olr_checkpoint(data: dict[str, Any]) -> Dictionary:
         scn=int(data.get("scn", 0)),
         tables=tables,
     )
+
+
+def _suffix_obj(name: str, prefix: str) -> int | None:
+    rest = name[len(prefix):] if name.startswith(prefix) else ""
+    return int(rest) if rest.isdigit() else None
+
+
+def _add_iots(data: dict[str, Any], tables: dict[int, TableDef]) -> None:
+    """Mark IOTs (TAB$.PROPERTY 0x40) and map their segments to them. An index whose name
+    does not tell its table (a named primary key) stays unknown (``index_obj`` None), and
+    so does the index of a partitioned IOT (its partitions are not in the checkpoint):
+    capture refuses such a table rather than miss its changes."""
+    prop = {int(r["obj"]): _low(r.get("property")) for r in _rows(data, "sys-tab")}
+    tops: dict[int, int] = {}
+    overflows: dict[int, int] = {}
+    for r in _rows(data, "sys-obj"):
+        obj, name, kind = int(r["obj"]), str(r.get("name", "")), int(r.get("type", 0))
+        top = _suffix_obj(name, IOT_TOP_PREFIX) if kind == OBJ_TYPE_INDEX else None
+        over = _suffix_obj(name, IOT_OVERFLOW_PREFIX) if kind == OBJ_TYPE_TABLE else None
+        if top is not None:
+            tops[top] = obj
+        if over is not None and prop.get(obj, 0) & TAB_PROPERTY_IOT_OVERFLOW:
+            overflows[over] = obj
+    for obj, table in list(tables.items()):
+        bits = prop.get(obj, 0)
+        if table.obj != obj or not bits & TAB_PROPERTY_IOT:
+            continue
+        index_obj = None if bits & TAB_PROPERTY_PARTITIONED else tops.get(obj)
+        iot = IotDef(index_obj=index_obj, overflow_obj=overflows.get(obj))
+        tables[obj] = iot_table = replace(table, iot=iot, data_obj=None)
+        for segment in (iot.index_obj, iot.overflow_obj):
+            if segment is not None:
+                tables[segment] = iot_table
 
 
 def _add_partitions(data: dict[str, Any], tables: dict[int, TableDef]) -> None:

@@ -18,7 +18,11 @@ Format (``version`` 1)::
       "aliases": {"72730": 72726}
     }
 
-``aliases`` maps partition (and subpartition) object numbers to their table's.
+``aliases`` maps partition (and subpartition) object numbers to their table's, and the
+index and overflow segment objects of index-organized tables to the table's. A table
+entry of an index-organized table adds
+``"iot": {"index_obj": 80707, "overflow_obj": null, "key_compressed": false}``
+(optional: snapshots without it load as before).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import Any
 
 from drcommon.errors import ParseError, UnsupportedFormat
 
-from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, TableDef
+from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, IotDef, TableDef
 
 FORMAT = "drcapture-dictionary"
 VERSION = 1
@@ -51,6 +55,31 @@ def _column_in(d: dict[str, Any]) -> ColumnDef:
                      nullable=bool(d.get("nullable", True)), hidden=bool(d.get("hidden", False)))
 
 
+def _iot_out(iot: IotDef | None) -> dict[str, Any] | None:
+    if iot is None:
+        return None
+    return {"index_obj": iot.index_obj, "overflow_obj": iot.overflow_obj,
+            "key_compressed": iot.key_compressed}
+
+
+def _iot_in(d: dict[str, Any] | None) -> IotDef | None:
+    if d is None:
+        return None
+    index_obj, overflow_obj = d.get("index_obj"), d.get("overflow_obj")
+    return IotDef(index_obj=None if index_obj is None else int(index_obj),
+                  overflow_obj=None if overflow_obj is None else int(overflow_obj),
+                  key_compressed=bool(d.get("key_compressed", False)))
+
+
+def _table_out(t: TableDef) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "obj": t.obj, "data_obj": t.data_obj, "owner": t.owner, "name": t.name,
+        "pk": list(t.pk), "columns": [_column_out(c) for c in t.columns]}
+    if t.iot is not None:
+        out["iot"] = _iot_out(t.iot)
+    return out
+
+
 def dump_snapshot(dictionary: Dictionary) -> dict[str, Any]:
     """The snapshot document for a dictionary."""
     tables: dict[int, TableDef] = {}
@@ -65,9 +94,7 @@ def dump_snapshot(dictionary: Dictionary) -> dict[str, Any]:
         "db_name": dictionary.db_name, "scn": dictionary.scn,
         "charsets": {"database": dictionary.charsets.database,
                      "national": dictionary.charsets.national},
-        "tables": [{"obj": t.obj, "data_obj": t.data_obj, "owner": t.owner, "name": t.name,
-                    "pk": list(t.pk), "columns": [_column_out(c) for c in t.columns]}
-                   for t in tables.values()],
+        "tables": [_table_out(t) for t in tables.values()],
         "aliases": aliases,
     }
 
@@ -83,16 +110,19 @@ def load_snapshot(data: dict[str, Any]) -> Dictionary:
     for t in data["tables"]:
         table = TableDef(obj=int(t["obj"]), owner=str(t["owner"]), name=str(t["name"]),
                          columns=tuple(_column_in(c) for c in t["columns"]),
-                         pk=tuple(t.get("pk", ())), data_obj=t.get("data_obj"))
+                         pk=tuple(t.get("pk", ())), data_obj=t.get("data_obj"),
+                         iot=_iot_in(t.get("iot")))
         tables[table.obj] = table
     for alias, obj in data.get("aliases", {}).items():
         if int(obj) in tables:
             tables[int(alias)] = tables[int(obj)]
     cs = data.get("charsets", {})
-    return Dictionary(db_id=int(data.get("db_id", 0)), db_name=str(data.get("db_name", "")),
-                      charsets=Charsets(database=cs.get("database", "AL32UTF8"),
-                                        national=cs.get("national", "AL16UTF16")),
-                      scn=int(data.get("scn", 0)), tables=tables)
+    dictionary = Dictionary(db_id=int(data.get("db_id", 0)), db_name=str(data.get("db_name", "")),
+                            charsets=Charsets(database=cs.get("database", "AL32UTF8"),
+                                              national=cs.get("national", "AL16UTF16")),
+                            scn=int(data.get("scn", 0)), tables=tables)
+    dictionary.add_iot_segments()
+    return dictionary
 
 
 def save_snapshot_file(dictionary: Dictionary, path: Path) -> None:

@@ -61,7 +61,11 @@ class Table:
     written the way the real records show them: inserts as one whole row image, updates
     as a migration of the row to another block. Deletes, multi-row operations and a second
     update of a row are not in any reference record and are refused, as is rolling back
-    an update."""
+    an update.
+
+    With ``iot_index`` set it is an index-organized table instead: ``obj`` is the table's
+    object number (it has no segment) and ``iot_index`` the object (and data object)
+    number of its primary key index, which holds the rows and which redo names."""
 
     owner: str
     name: str
@@ -70,10 +74,28 @@ class Table:
     pk: tuple[str, ...] = ()
     supplemental: Supplemental = Supplemental.ALL
     compressed: bool = False
+    iot_index: int | None = None
+
+    @property
+    def iot(self) -> bool:
+        """True for an index-organized table."""
+        return self.iot_index is not None
+
+    @property
+    def segment_obj(self) -> int:
+        """The object the table's rows live in: the table, or an IOT's index."""
+        return self.obj if self.iot_index is None else self.iot_index
 
     def column_names(self) -> tuple[str, ...]:
-        """Column names in segment order."""
+        """Column names as declared."""
         return tuple(c.name for c in self.columns)
+
+    def stored_names(self) -> tuple[str, ...]:
+        """Column names in segment order: as declared, or for an IOT the leaf row's
+        order (primary key columns in key order, then the others as declared)."""
+        if self.iot_index is None:
+            return self.column_names()
+        return (*self.pk, *(n for n in self.column_names() if n not in self.pk))
 
 
 @dataclass(frozen=True, slots=True)

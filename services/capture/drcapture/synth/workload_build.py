@@ -102,6 +102,9 @@ class _Builder:
             workload.platform, self.codec, workload.con_id, workload.con_uid
         )
         self.tables = {t.name: TableState(t) for t in workload.tables}
+        for table in workload.tables:
+            if table.iot and not table.pk:
+                raise WorkloadError(f"index-organized table {table.name} needs a primary key")
         self.threads: dict[int, _ThreadLog] = {}
         self.txns: dict[str, TxnState] = {}
         self.begun: set[str] = set()
@@ -285,9 +288,15 @@ class _Builder:
         del state.rows[key]
         self.record_changes(tx, [change])
 
+    def no_multi_row_iot(self, state: TableState) -> None:
+        if state.table.iot:
+            raise WorkloadError(f"{state.table.name} is index-organized: multi-row ops on "
+                                "IOTs are not in any real record, so they are not written")
+
     def do_multi_insert(self, tx: TxnState, op: MultiInsert) -> None:
         state = self.tables[self.w.table(op.table).name]
         self.not_compressed(state, "a multi-row insert")
+        self.no_multi_row_iot(state)
         rows = [full_row(state.table, r) for r in op.rows]
         keys = [state.key_of(r) for r in rows]
         if not rows or len(rows) > MAX_MULTI_ROWS or len(set(keys)) < len(keys):
@@ -312,6 +321,7 @@ class _Builder:
     def do_multi_delete(self, tx: TxnState, op: MultiDelete) -> None:
         state = self.tables[self.w.table(op.table).name]
         self.not_compressed(state, "a multi-row delete")
+        self.no_multi_row_iot(state)
         keys = [self.key(state, dict(k)) for k in op.keys]
         if not keys or len(set(keys)) < len(keys):
             raise WorkloadError("a multi-row delete takes distinct keys")
@@ -430,6 +440,7 @@ class _Builder:
             scn=self.w.start_scn,
             tables={t.obj: table_def(t) for t in self.w.tables},
         )
+        dictionary.add_iot_segments()
         expected = sorted(self.expected, key=lambda t: (t.commit_scn, t.thread))
         return BuiltWorkload(logs=tuple(logs), dictionary=dictionary, expected=tuple(expected))
 

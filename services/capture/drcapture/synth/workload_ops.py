@@ -29,6 +29,7 @@ from drcapture.redo.ops.compressed import INLINE_BASE, INLINE_MAX, Entry
 from drcapture.redo.ops.kdo import RowCode
 from drcapture.redo.ops.undo import SuppType
 from drcapture.synth.workload import Supplemental
+from drcapture.synth.workload_iot import IotVectors
 from drcapture.synth.workload_state import Change, Codec, Kind, TxnState, WorkloadError
 from drcapture.synth.writer_ops import (
     MIGRATED_FB,
@@ -93,6 +94,7 @@ class VectorFactory:
         self.codec = codec
         self.con_id = con_id
         self.con_uid = con_uid
+        self.iot = IotVectors(self.p, codec, con_id, wide=platform.wide_vectors)
 
     # -- the row images of each side --------------------------------------------------------
     def _rows(
@@ -176,8 +178,14 @@ class VectorFactory:
 
     # -- records ------------------------------------------------------------------------
     def change_vectors(self, tx: TxnState, change: Change, scn: int) -> list[VectorSpec]:
-        """[5.2,] 5.1 and 11.x for one change."""
+        """[5.2,] 5.1 and 11.x (an IOT's: 10.x) for one change."""
         table = change.table
+        if table.iot:
+            vectors, size = self.iot.vectors(tx, change, scn)
+            if change.first_of_txn:
+                vectors.insert(0, begin_vector(self.p, tx.txn, change.uba, size, scn - 1,
+                                               self.con_id, self.con_uid, self.platform))
+            return vectors
         wide = self.platform.wide_vectors
         undo_fields = [
             ktub(self.p, table.obj, table.obj, tx.txn, 0, begin=change.first_of_txn, wide=wide),
@@ -298,6 +306,10 @@ class VectorFactory:
     def rollback_vectors(self, tx: TxnState, change: Change, scn: int) -> list[VectorSpec]:
         """The undo of ``change`` applied: its undo row op as redo, then 5.6 / 5.11."""
         table = change.table
+        if table.iot:
+            raise WorkloadError(
+                f"rolling back a change of index-organized table {table.name}: no real "
+                "record shows the leaf undo Oracle applies, so the writer does not invent it")
         fields = [
             ktb_z(self.p),
             *self.row_op(change, Side.ROLLBACK),

@@ -13,6 +13,8 @@ from drcommon.model import ColumnValue, Operation
 
 from drcapture.dictionary.model import Dictionary
 from drcapture.dictionary.snapshot import dump_snapshot
+from drcapture.synth.workload import Supplemental
+from drcapture.synth.workload_iot import uses_whole_nonkey
 from drcapture.synth.workload_ops import supplemental_columns
 from drcapture.synth.workload_state import Change, Kind
 from drcapture.synth.writer import LogHeader
@@ -30,7 +32,7 @@ class ExpectedChange:
     table: str
     before: dict[str, ColumnValue] | None
     after: dict[str, ColumnValue] | None
-    row_id: str
+    row_id: str | None  # None for index-organized tables (logical rowids only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,25 @@ def _rowid(data_obj: int, bdba: int, slot: int) -> str:
     return decode_rowid(struct.pack(">IIH", data_obj, bdba, slot))
 
 
+def _shown_update_columns(change: Change) -> set[str]:
+    """The columns a reader reports in both images of an update: the changed ones and
+    those supplemental logging adds; for an IOT also the key, and what the leaf
+    operation carries (:mod:`drcapture.synth.workload_iot`): a 10.30 the whole non-key
+    part new and old (the old one stored nothing), a 10.35 with every column logged all."""
+    table = change.table
+    if table.compressed:  # a compressed row's images are logged whole, old and new
+        return set(table.column_names())
+    if not table.iot:
+        return set(supplemental_columns(change)) | set(change.changed)
+    if uses_whole_nonkey(change):
+        names = table.stored_names()
+        stored = [n for n in names if change.after[0][n] is not None]
+        return set(names[: names.index(stored[-1]) + 1])
+    if table.supplemental is Supplemental.ALL:
+        return set(table.column_names())
+    return set(table.pk) | set(change.changed)
+
+
 def expected_changes(change: Change) -> list[ExpectedChange]:
     """What a reader reports for one (committed) change."""
     table = change.table
@@ -107,7 +128,7 @@ def expected_changes(change: Change) -> list[ExpectedChange]:
             table=table.name,
             before=before,
             after=after,
-            row_id=_rowid(table.obj, change.at.bdba, slot),
+            row_id=None if table.iot else _rowid(table.obj, change.at.bdba, slot),
         )
 
     if change.kind is Kind.INSERT:
@@ -115,10 +136,7 @@ def expected_changes(change: Change) -> list[ExpectedChange]:
     if change.kind is Kind.DELETE:
         return [out(Operation.DELETE, dict(change.before[0]), None, change.at.slot)]
     if change.kind is Kind.UPDATE:
-        # A compressed row's images are logged whole (every column, old and new).
-        logged = set(supplemental_columns(change)) | set(change.changed)
-        if table.compressed:
-            logged = set(names)
+        logged = _shown_update_columns(change)
         shown = [n for n in names if n in logged]
         before = {n: change.before[0][n] for n in shown}
         after = {n: change.after[0][n] for n in shown}

@@ -9,7 +9,7 @@ from typing import Final
 
 from drcommon.model import ColumnValue
 
-from drcapture.dictionary.model import Charsets, ColumnDef, OracleType, TableDef
+from drcapture.dictionary.model import Charsets, ColumnDef, IotDef, OracleType, TableDef
 from drcapture.synth.workload import Row, Table
 from drcapture.synth.writer_ops import RowAt, Txn, Uba
 from drcapture.values import decode_column, encode_column
@@ -25,12 +25,12 @@ class WorkloadError(ValueError):
 
 
 def column_def(table: Table, index: int) -> ColumnDef:
-    """The dictionary's view of column ``index`` (0-based) of ``table``."""
+    """The dictionary's view of column ``index`` (0-based, as declared) of ``table``."""
     col = table.columns[index]
     form = col.charset_form or (1 if col.type_code in _TEXT_TYPES else 0)
     return ColumnDef(
         col_no=index + 1,
-        seg_col=index + 1,
+        seg_col=table.stored_names().index(col.name) + 1,
         name=col.name,
         type_code=col.type_code,
         length=col.length,
@@ -42,15 +42,18 @@ def column_def(table: Table, index: int) -> ColumnDef:
 
 
 def table_def(table: Table) -> TableDef:
-    """The dictionary entry of ``table``."""
-    columns = tuple(column_def(table, i) for i in range(len(table.columns)))
+    """The dictionary entry of ``table`` (columns in segment order)."""
+    columns = sorted((column_def(table, i) for i in range(len(table.columns))),
+                     key=lambda c: c.seg_col)
+    iot = IotDef(index_obj=table.iot_index) if table.iot_index is not None else None
     return TableDef(
         obj=table.obj,
         owner=table.owner,
         name=table.name,
-        columns=columns,
+        columns=tuple(columns),
         pk=table.pk,
-        data_obj=table.obj,
+        data_obj=None if iot else table.obj,
+        iot=iot,
     )
 
 
@@ -121,8 +124,8 @@ class TableState:
 
     @property
     def afn(self) -> int:
-        """The table's data file."""
-        return 4 + self.table.obj % 4
+        """The table's data file (an IOT's: its index's)."""
+        return 4 + self.table.segment_obj % 4
 
     def _at(self, block: int, slot: int) -> RowAt:
         return RowAt(bdba=(self.afn << 22) | block, slot=slot, hdba=(self.afn << 22) | 0xFF)
@@ -166,6 +169,10 @@ class Codec:
     def row(self, table: Table, values: dict[str, ColumnValue]) -> list[bytes | None]:
         """Stored bytes of every column of a row, in column order."""
         return [self.encode(table, c.name, values.get(c.name)) for c in table.columns]
+
+    def stored_row(self, table: Table, values: dict[str, ColumnValue]) -> list[bytes | None]:
+        """Stored bytes of every column of a row, in segment order (an IOT's leaf order)."""
+        return [self.encode(table, n, values.get(n)) for n in table.stored_names()]
 
 
 def full_row(table: Table, values: Row) -> dict[str, ColumnValue]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from drcommon.errors import ConfigError
 from drcommon.model import RowChange, TransactionInfo
 
 from drcapture.dictionary.model import Dictionary, TableDef
@@ -29,7 +30,7 @@ from drcapture.redo.txn.changes import (
     default_decoder,
     to_row_change,
 )
-from drcapture.redo.txn.pieces import Piece, PieceKind, RollbackMark, pieces_of
+from drcapture.redo.txn.pieces import Piece, PieceKind, RollbackMark, pieces_of, undecoded_mark
 from drcapture.redo.txn.rows import assemble
 from drcapture.redo.txn.state import (
     STATE_VERSION,
@@ -114,6 +115,19 @@ class TransactionAssembler:
                             thread=options.thread, charsets=dictionary.charsets)
         self._columns = ColumnCache(dictionary.charsets)
         self._reasons: dict[int, tuple[TableDef | None, str | None]] = {}
+        self._refuse_unresolved_iots()
+
+    def _refuse_unresolved_iots(self) -> None:
+        """A captured IOT whose index object the dictionary does not know would have its
+        changes passed over as an unknown object's: refuse to start instead."""
+        wanted = self.options.wanted
+        for obj, table in self.dictionary.tables.items():
+            if (table.obj == obj and table.iot is not None and table.iot.index_obj is None
+                    and (wanted is None or wanted(table.owner, table.name))):
+                raise ConfigError(
+                    "captured index-organized table whose index object the dictionary "
+                    "does not name (load the dictionary from the database or a snapshot)",
+                    table=f"{table.owner}.{table.name}", obj=obj)
 
     # -- feeding -----------------------------------------------------------------------
     def feed(self, record: ParsedRecord) -> list[CommittedTransaction]:
@@ -141,7 +155,7 @@ class TransactionAssembler:
         return next((x for x in self._open if x.usn == usn and x.slot == slot), None)
 
     def _feed_decoded(self, record: ParsedRecord) -> list[CommittedTransaction]:
-        for item in pieces_of(record):
+        for item in pieces_of(record, self._captured_iot):
             if isinstance(item, RollbackMark):
                 self._partial_rollback(item)
             else:
@@ -185,6 +199,11 @@ class TransactionAssembler:
         self._reasons[obj] = (table, reason)
         return reason
 
+    def _captured_iot(self, obj: int) -> bool:
+        """Whether ``obj`` is a segment (index, overflow) of a captured IOT."""
+        table = self.dictionary.table_for(obj)
+        return table is not None and table.iot is not None and self._skip_reason(obj) is None
+
     def _table(self, obj: int) -> tuple[bool, TableDef | None]:
         """(keep?, table) for an object number, counting what is skipped."""
         reason = self._skip_reason(obj)
@@ -202,12 +221,25 @@ class TransactionAssembler:
             # for it, and an index's maintenance looks just like this. Counted, not kept.
             self.counters["undecoded_unknown_object"] += 1
             return
+        if table is not None and table.iot is not None:
+            piece = self._iot_piece(table, piece)
         txn = self._open.get(xid)
         if txn is None:
             txn = OpenTransaction(xid=xid, start_scn=piece.scn, start_rba=piece.rba)
             self._open[xid] = txn
         self.store.append(xid, piece)
         self.counters["pieces"] += 1
+
+    @staticmethod
+    def _iot_piece(table: TableDef, piece: Piece) -> Piece:
+        """An IOT's pieces name its index or overflow segment: they become the table's
+        (so they group, and the change names the table); key compression is refused."""
+        assert table.iot is not None
+        if piece.kind is PieceKind.IOT and table.iot.key_compressed:
+            raise UndecodableChange("leaf rows of a key-compressed IOT are not decoded",
+                                    table=f"{table.owner}.{table.name}", rba=piece.rba,
+                                    obj=piece.obj, opcode=f"10.{piece.redo_code}")
+        return piece if piece.obj == table.obj else replace(piece, obj=table.obj)
 
     def _partial_rollback(self, mark: RollbackMark) -> None:
         owner = self._slot_owner(mark.xid.usn, mark.xid.slot)
@@ -219,14 +251,20 @@ class TransactionAssembler:
             # The rollback applies exactly the undo recorded for the change it cancels.
             if piece.kind is PieceKind.DDL or piece.data_obj != mark.data_obj:
                 return False
-            if piece.undo_code != mark.code:
+            if piece.undo_code != mark.code or (piece.kind is PieceKind.IOT) != mark.iot:
                 return False
+            if mark.iot:  # leaf rows change slots as keys come and go: the block decides
+                return piece.bdba == mark.bdba
             if mark.slots and piece.slots:
                 return piece.bdba == mark.bdba and set(mark.slots) <= set(piece.slots)
             return (piece.bdba, piece.slot) == (mark.bdba, mark.slot)
 
         if self.store.remove_last(owner, undone) is not None:
             self.counters["pieces_rolled_back"] += 1
+        elif mark.iot:  # what the transaction's IOT rows are now is not known
+            self.store.append(owner, undecoded_mark(
+                mark, "a partial rollback on an IOT matched no buffered change "
+                f"(applied 10.{mark.code} on block 0x{mark.bdba:08x})"))
         elif self._table(mark.obj)[0]:
             self.counters["rollback_unmatched"] += 1
             log.warning("partial rollback matched no buffered change", extra={

@@ -1,6 +1,10 @@
 """Logical rows to :class:`drcommon.model.RowChange`: names from the dictionary, values
 through the value decoder. Objects the dictionary does not know are named the way
 LogMiner names them without a dictionary (``UNKNOWN``.``OBJ# n``, ``COL n``, hex values).
+
+Rows of index-organized tables have no physical ROWID (their address is the primary
+key: a "logical rowid"), so their changes carry ``row_id`` None and must carry the
+primary key in each image that has to find or make the row; one that does not is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from drcommon.model import (
 )
 
 from drcapture.dictionary.model import Charsets, ColumnDef, OracleType, TableDef
+from drcapture.errors import UndecodableChange
 from drcapture.redo.ops.common import NotInRedo, Value
 from drcapture.redo.records import Rba
 from drcapture.redo.txn.rows import LogicalRow
@@ -214,6 +219,21 @@ def _unknown_image(values: dict[int, Value] | None,
     return image
 
 
+def _check_iot_key(row: LogicalRow, table: TableDef, before: dict[str, ColumnValue] | None,
+                   after: dict[str, ColumnValue] | None) -> None:
+    """An IOT row is found by its primary key only: each image must hold all of it."""
+    for side, image in (("before", before), ("after", after)):
+        if image is None:
+            continue
+        missing = [name for name in table.pk if name not in image]
+        if missing or not table.pk:
+            raise UndecodableChange("IOT change without its primary key",
+                                    table=f"{table.owner}.{table.name}", op=row.op.value,
+                                    rba=row.rba, scn=row.scn, field=side,
+                                    expected=",".join(table.pk) or "a primary key",
+                                    found=",".join(sorted(image)))
+
+
 def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
                   decode: ValueDecoder, columns: ColumnCache | None = None) -> RowChange:
     """Name and decode one logical row (``table`` None: an object without dictionary).
@@ -240,6 +260,9 @@ def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
         elif row.op is Operation.DELETE and before is not None:
             _add_trailing_nulls(before, stored, infos)
     row_id = rowid(row.data_obj, row.row[0], row.row[1]) if row.row and row.data_obj else None
+    if table is not None and table.iot is not None:
+        _check_iot_key(row, table, before, after)
+        row_id = None
     return RowChange(op=row.op, owner=owner, table=name, obj=row.obj or None, pk=pk,
                      before=before, after=after, columns=infos, ddl=row.ddl,
                      position=_position(row, ctx), row_id=row_id, undecoded=row.undecoded)

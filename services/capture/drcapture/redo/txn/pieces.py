@@ -14,7 +14,7 @@ management (layers 5, 13, 14, 22) changes no row and yields nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -30,6 +30,7 @@ from drcapture.redo.ops.dispatch import (
     UndecodableOp,
     UnknownOp,
 )
+from drcapture.redo.ops.iot import UNDO_OPC
 from drcapture.redo.ops.kdo import FB_NEXT, FB_PREV, Column, RowCode, RowOp
 from drcapture.redo.ops.undo import (
     MULTI_BLOCK,
@@ -40,6 +41,7 @@ from drcapture.redo.ops.undo import (
     TxEnd,
     UndoRecord,
 )
+from drcapture.redo.txn.iot import LeafChange, check_overflow, leaf_change, unpaired
 from drcapture.redo.xid import Xid
 
 Values = tuple[tuple[int, Raw], ...]
@@ -53,6 +55,7 @@ class PieceKind(StrEnum):
     DIRECT = "direct"  # rows of a direct-path loaded block
     DDL = "ddl"
     UNDECODED = "undecoded"  # a change this build cannot decode (``undecoded`` says why)
+    IOT = "iot"  # one leaf change of an index-organized table (layer 10, see .iot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +69,8 @@ class Piece:
     con_id: int | None
     obj: int
     data_obj: int
-    redo_code: int  # 11.x code of the change made (0 when none)
-    undo_code: int  # 11.x code of the row op that would undo it (0 when none)
+    redo_code: int  # 11.x code of the change made (10.x for IOT pieces; 0 when none)
+    undo_code: int  # 11.x code of the row op that would undo it (10.x for IOT; 0 when none)
     bdba: int  # block and slot the change was made in
     slot: int
     fb: int  # row flags of the redo row piece
@@ -111,6 +114,9 @@ class RollbackMark:
     slot: int
     slots: tuple[int, ...]
     rba: str
+    iot: bool = False  # an IOT leaf undo applied: matched by code and leaf block (slots move)
+    scn: int = 0  # of the rollback's record
+    sub_scn: int = 0
 
 
 def redo_key(piece: Piece) -> tuple[int, int]:
@@ -272,6 +278,16 @@ def _row_piece(rec: ParsedRecord, undo: UndoRecord, redo: RowOp | None,
     )
 
 
+def undecoded_mark(mark: RollbackMark, reason: str) -> Piece:
+    """A piece standing for a partial rollback whose effect cannot be worked out."""
+    return Piece(
+        kind=PieceKind.UNDECODED, rba=mark.rba, scn=mark.scn, sub_scn=mark.sub_scn, con_id=None,
+        obj=mark.obj,
+        data_obj=mark.data_obj, redo_code=0, undo_code=mark.code, bdba=mark.bdba,
+        slot=mark.slot, fb=0, supp_type=0, supp_fb=0, row=None, before=(), after=(), supp=(),
+        undecoded=reason)
+
+
 def _undecoded_piece(rec: ParsedRecord, undo: UndoRecord, reason: str, opcode: int,
                     con_id: int | None) -> Piece:
     """A piece standing for a change of ``undo``'s object that cannot be decoded."""
@@ -351,50 +367,139 @@ def _rollback_row_op(ops: tuple[ParsedVector, ...], at: int,
     return None, None
 
 
-def pieces_of(rec: ParsedRecord) -> Iterator[tuple[Xid, Piece] | RollbackMark]:
+def _leaf_vector(ops: tuple[ParsedVector, ...], start: int) -> int | None:
+    """The layer-10 vector that goes with the IOT undo at ``start - 1``."""
+    for i in range(start, len(ops)):
+        if ops[i].vector.header.layer == 10:
+            return i
+        if isinstance(ops[i].op, UndoRecord | PartialRollback):
+            return None
+    return None
+
+
+def _iot_piece(rec: ParsedRecord, undo: UndoRecord, at: int, used: set[int],
+               con_id: int | None) -> Piece:
+    ops = rec.ops
+    j = _leaf_vector(ops, at + 1)
+    if j is None:
+        raise unpaired(rec, undo, ops[at].vector)
+    used.add(j)
+    leaf: LeafChange = leaf_change(rec, undo, ops[at].vector, ops[j].vector)
+    supp = leaf.supplemental
+    header = rec.record.header
+    return Piece(
+        kind=PieceKind.IOT, rba=str(rec.record.rba), scn=header.scn, sub_scn=header.sub_scn,
+        con_id=con_id, obj=undo.ktub.obj, data_obj=undo.ktub.data_obj, redo_code=leaf.code,
+        undo_code=leaf.undo_kind, bdba=leaf.bdba, slot=leaf.slot, fb=leaf.fb,
+        supp_type=supp.op_type if supp else 0, supp_fb=supp.fb if supp else 0, row=None,
+        before=leaf.before, after=leaf.after, supp=supp.columns if supp else (),
+    )
+
+
+def _iot_rollback(rec: ParsedRecord, op: PartialRollback, at: int,
+                  used: set[int]) -> RollbackMark:
+    """The mark of a partial rollback on a captured IOT: the leaf undo applied is the
+    layer-10 vector right before the 5.6/5.11 (else right after), its code the undo kind."""
+    ops = rec.ops
+    for j in (at - 1, at + 1):
+        if 0 <= j < len(ops) and j not in used and ops[j].vector.header.layer == 10:
+            used.add(j)
+            head = ops[j].vector.header
+            return RollbackMark(xid=op.xid, obj=op.ktub.obj, data_obj=op.ktub.data_obj,
+                                code=head.code, bdba=head.dba, slot=0, slots=(),
+                                rba=str(rec.record.rba), iot=True, scn=rec.record.header.scn,
+                                sub_scn=rec.record.header.sub_scn)
+    raise UndecodableChange("partial rollback on an IOT without the leaf undo it applied",
+                            rba=str(rec.record.rba), xid=str(op.xid), obj=op.ktub.obj,
+                            opcode=f"5.{op.code}")
+
+
+IotFilter = Callable[[int], bool]  # object number -> is it a captured IOT (index/overflow)?
+
+
+def pieces_of(rec: ParsedRecord,
+              iot: IotFilter | None = None) -> Iterator[tuple[Xid, Piece] | RollbackMark]:
     """The pieces (and partial-rollback marks) a record contributes, in order.
+
+    ``iot`` says which objects are segments of captured index-organized tables: only
+    their layer-10 leaf changes are decoded (:mod:`.iot`), and their layer-11 changes
+    (the overflow segment) must carry supplemental column numbers.
 
     Raises :class:`UndecodableChange` for an encrypted undo record: it does not say whose
     change it is, so no filter can pass it over."""
     ops = rec.ops
-    header = rec.record.header
     used: set[int] = set()
     for i, parsed in enumerate(ops):
         op = parsed.op
-        con_id = parsed.vector.header.con_id
-        if isinstance(op, SkippedOp) and op.reason == "encrypted" and (op.layer, op.code) == (5, 1):
+        if isinstance(op, UndoRecord):
+            yield from _undo_pieces(rec, i, op, used, iot)
+        elif isinstance(op, PartialRollback):
+            mark = _rollback_mark(rec, i, op, used, iot)
+            if mark is not None:
+                yield mark
+        elif isinstance(op, Ddl):
+            yield op.xid, _ddl_piece(rec, op, parsed.vector.header.con_id)
+        elif isinstance(op, SkippedOp) and op.reason == "encrypted" and (op.layer,
+                                                                          op.code) == (5, 1):
             raise UndecodableChange(
                 "an encrypted undo record (TDE-encrypted undo) names neither its transaction "
                 "nor its table: capture cannot tell whether it is captured",
-                rba=str(rec.record.rba), scn=header.scn, vector=parsed.vector.index)
-        if isinstance(op, UndoRecord):
-            redo, j = _next_row_op(ops, i + 1)
-            if j is not None:
-                used.add(j)
-            why = _why_undecodable(ops, i, op, redo)
-            if why is None and (op.row_op is not None or redo is not None):
-                try:
-                    piece = _row_piece(rec, op, redo, con_id)
-                except UndecodableChange as exc:
-                    why = str(exc), 11000 + (redo.code if redo else 0)
-                else:
-                    yield op.xid, piece
-            if why is not None:
-                yield op.xid, _undecoded_piece(rec, op, why[0], why[1], con_id)
-        elif isinstance(op, PartialRollback):
-            redo, j = _rollback_row_op(ops, i, used)
-            if redo is not None and j is not None:
-                used.add(j)
-                yield RollbackMark(xid=op.xid, obj=op.ktub.obj, data_obj=op.ktub.data_obj,
-                                   code=redo.code, bdba=redo.bdba, slot=redo.slot,
-                                   slots=tuple(r.slot for r in redo.rows), rba=str(rec.record.rba))
-        elif isinstance(op, Ddl):
-            yield op.xid, Piece(
-                kind=PieceKind.DDL, rba=str(rec.record.rba), scn=header.scn,
-                sub_scn=header.sub_scn, con_id=con_id, obj=op.obj or 0, data_obj=0,
-                redo_code=0, undo_code=0, bdba=0, slot=0, fb=0, supp_type=0, supp_fb=0,
-                row=None, before=(), after=(), supp=(), ddl=op.sql,
-            )
+                rba=str(rec.record.rba), scn=rec.record.header.scn, vector=parsed.vector.index)
+
+
+def _undo_pieces(rec: ParsedRecord, i: int, op: UndoRecord, used: set[int],
+                 iot: IotFilter | None) -> Iterator[tuple[Xid, Piece]]:
+    """The piece of the change whose undo is vector ``i`` (none for space management);
+    a change that cannot be decoded becomes an UNDECODED piece, decided at commit."""
+    ops = rec.ops
+    con_id = ops[i].vector.header.con_id
+    captured_iot = iot is not None and iot(op.ktub.obj)
+    if captured_iot and op.ktub.opc == UNDO_OPC:
+        try:
+            yield op.xid, _iot_piece(rec, op, i, used, con_id)
+        except UndecodableChange as exc:
+            yield op.xid, _undecoded_piece(rec, op, str(exc), 10000, con_id)
+        return
+    redo, j = _next_row_op(ops, i + 1)
+    if j is not None:
+        used.add(j)
+    why = _why_undecodable(ops, i, op, redo)
+    if why is None and (op.row_op is not None or redo is not None):
+        try:
+            piece = _row_piece(rec, op, redo, con_id)
+            if captured_iot:
+                check_overflow(rec, op, piece.before, piece.after,
+                               piece.kind is not PieceKind.ROW)
+        except UndecodableChange as exc:
+            why = str(exc), 11000 + (redo.code if redo else 0)
+        else:
+            yield op.xid, piece
+    if why is not None:
+        yield op.xid, _undecoded_piece(rec, op, why[0], why[1], con_id)
+
+
+def _rollback_mark(rec: ParsedRecord, i: int, op: PartialRollback, used: set[int],
+                   iot: IotFilter | None) -> RollbackMark | None:
+    redo, j = _rollback_row_op(rec.ops, i, used)
+    if redo is not None and j is not None:
+        used.add(j)
+        return RollbackMark(xid=op.xid, obj=op.ktub.obj, data_obj=op.ktub.data_obj,
+                            code=redo.code, bdba=redo.bdba, slot=redo.slot,
+                            slots=tuple(r.slot for r in redo.rows), rba=str(rec.record.rba),
+                            scn=rec.record.header.scn, sub_scn=rec.record.header.sub_scn)
+    if iot is not None and iot(op.ktub.obj):
+        return _iot_rollback(rec, op, i, used)
+    return None
+
+
+def _ddl_piece(rec: ParsedRecord, op: Ddl, con_id: int | None) -> Piece:
+    header = rec.record.header
+    return Piece(
+        kind=PieceKind.DDL, rba=str(rec.record.rba), scn=header.scn,
+        sub_scn=header.sub_scn, con_id=con_id, obj=op.obj or 0, data_obj=0,
+        redo_code=0, undo_code=0, bdba=0, slot=0, fb=0, supp_type=0, supp_fb=0,
+        row=None, before=(), after=(), supp=(), ddl=op.sql,
+    )
 
 
 def direct_piece(rec: ParsedRecord, load: DirectLoad) -> Piece:

@@ -8,6 +8,12 @@ LogMiner op in the supplemental header says whether it is an insert, update or d
 Without supplemental data each piece stands alone and the op follows from its 11.x code.
 Multi-row ops give one change per row.
 
+An index-organized table's change is an IOT piece (its leaf row change, layer 10), plus
+layer-11 pieces on its overflow segment when the row has an overflow part; they group by
+the same supplemental flags. An insert or delete whose leaf part says the row goes on in
+the overflow segment, without the overflow piece in its group, is refused: its image
+would lack the overflow columns.
+
 The row is the head piece's: the piece whose row flags carry H (a chained insert writes
 its tail first, and the supplemental row address then names the tail: fixture
 Op11_2_Test Reverse), else the supplemental row address (an update through an LMN
@@ -21,8 +27,10 @@ from dataclasses import dataclass
 
 from drcommon.model import Operation
 
+from drcapture.errors import UndecodableChange
 from drcapture.redo.ops.common import Fragment, NotInRedo, Value
-from drcapture.redo.ops.kdo import FB_HEAD, RowCode
+from drcapture.redo.ops.iot import LeafCode
+from drcapture.redo.ops.kdo import FB_HEAD, FB_LAST, FB_NEXT, RowCode
 from drcapture.redo.ops.undo import SuppType
 from drcapture.redo.txn.pieces import Piece, PieceKind, Values
 
@@ -31,6 +39,8 @@ _SUPP_OPS = {SuppType.INSERT: Operation.INSERT, SuppType.UPDATE: Operation.UPDAT
 _CODE_OPS = {RowCode.IRP: Operation.INSERT, RowCode.DRP: Operation.DELETE,
              RowCode.URP: Operation.UPDATE, RowCode.ORP: Operation.UPDATE,
              RowCode.QMI: Operation.INSERT, RowCode.QMD: Operation.DELETE}
+_IOT_OPS = {LeafCode.INSERT: Operation.INSERT, LeafCode.DELETE: Operation.DELETE,
+            LeafCode.NONKEY: Operation.UPDATE, LeafCode.COLUMNS: Operation.UPDATE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +109,32 @@ def _join(col: int, parts: list[Fragment]) -> bytes:
                       "join into one value (the redo holds only some of its pieces)")
 
 
+def _code_op(piece: Piece) -> Operation | None:
+    if piece.kind is PieceKind.IOT:
+        return _IOT_OPS.get(LeafCode(piece.redo_code))
+    return _CODE_OPS.get(RowCode(piece.redo_code)) if piece.redo_code in _CODE_OPS else None
+
+
 def _op_of(group: list[Piece]) -> Operation | None:
     for piece in group:
         if piece.supp_type in _SUPP_OPS:
             return _SUPP_OPS[SuppType(piece.supp_type)]
-    codes = [p.redo_code for p in group if p.redo_code in _CODE_OPS]
-    return _CODE_OPS[RowCode(codes[0])] if codes else None
+    ops = [op for op in map(_code_op, group) if op is not None]
+    return ops[0] if ops else None
+
+
+def _check_overflow_joined(op: Operation, group: list[Piece]) -> None:
+    """A whole-row image (insert, delete) of an IOT row with an overflow part needs the
+    overflow segment's piece too."""
+    if op not in (Operation.INSERT, Operation.DELETE):
+        return
+    goes_on = any(p.kind is PieceKind.IOT and p.fb & FB_NEXT and not p.fb & FB_LAST
+                  for p in group)
+    if goes_on and not any(p.kind is PieceKind.ROW for p in group):
+        first = group[0]
+        raise UndecodableChange("IOT row goes on in its overflow segment, but no change of "
+                                "the overflow segment came with it", rba=first.rba,
+                                scn=first.scn, obj=first.obj, opcode=f"10.{first.redo_code}")
 
 
 def _head(group: list[Piece]) -> tuple[int, int] | None:
@@ -124,6 +154,7 @@ def _group_row(group: list[Piece]) -> LogicalRow | None:
         return _undecoded_row(group, op or Operation.UNKNOWN, undecoded)
     if op is None:
         return None
+    _check_overflow_joined(op, group)
     supp = tuple(v for p in group for v in p.supp)
     undo = tuple(v for p in group for v in p.before)
     redo = tuple(v for p in group for v in p.after)
