@@ -28,7 +28,8 @@ from drcapture.redo.txn.changes import (
     default_decoder,
     to_row_change,
 )
-from drcapture.redo.txn.pieces import Piece, PieceKind, RollbackMark, pieces_of
+from drcapture.redo.txn.lobs import LobAssembly, lob_ids, unattributed
+from drcapture.redo.txn.pieces import LOB_KINDS, LobRef, Piece, PieceKind, RollbackMark, pieces_of
 from drcapture.redo.txn.rows import assemble
 from drcapture.redo.txn.state import (
     STATE_VERSION,
@@ -137,6 +138,12 @@ class TransactionAssembler:
         return next((x for x in self._open if x.usn == usn and x.slot == slot), None)
 
     def _feed_decoded(self, record: ParsedRecord) -> list[CommittedTransaction]:
+        lost = unattributed(pv.op for pv in record.ops)
+        if lost:
+            if not self.counters["lob_redo_unattributed"]:
+                log.warning("LOB redo that names no table or transaction is left out",
+                            extra={"rba": str(record.record.rba)})
+            self.counters["lob_redo_unattributed"] += lost
         for item in pieces_of(record):
             if isinstance(item, RollbackMark):
                 self._partial_rollback(item)
@@ -190,7 +197,10 @@ class TransactionAssembler:
         return True, self.dictionary.table_for(obj)
 
     def _add(self, xid: Xid, piece: Piece) -> None:
-        keep, _ = self._table(piece.obj)
+        keep, table = self._table(piece.obj)
+        if piece.kind in LOB_KINDS and (not keep or table is None):
+            self.counters["lob_pieces_skipped"] += 1  # without a table, no LOB columns
+            return
         if not keep:
             return
         txn = self._open.get(xid)
@@ -208,7 +218,9 @@ class TransactionAssembler:
 
         def undone(piece: Piece) -> bool:
             # The rollback applies exactly the undo recorded for the change it cancels.
-            if piece.kind is PieceKind.DDL or piece.data_obj != mark.data_obj:
+            if piece.kind is PieceKind.DDL or piece.kind in LOB_KINDS:
+                return False
+            if piece.data_obj != mark.data_obj:
                 return False
             if piece.undo_code != mark.code:
                 return False
@@ -216,12 +228,25 @@ class TransactionAssembler:
                 return piece.bdba == mark.bdba and set(mark.slots) <= set(piece.slots)
             return (piece.bdba, piece.slot) == (mark.bdba, mark.slot)
 
-        if self.store.remove_last(owner, undone) is not None:
+        removed = self.store.remove_last(owner, undone)
+        if removed is not None:
             self.counters["pieces_rolled_back"] += 1
+            self._void_lobs(owner, removed)
         elif self._table(mark.obj)[0]:
             self.counters["rollback_unmatched"] += 1
             log.warning("partial rollback matched no buffered change", extra={
                 "xid": str(owner), "rba": mark.rba, "obj": mark.obj})
+
+    def _void_lobs(self, owner: Xid, removed: Piece) -> None:
+        """The LOBs the undone change wrote are no row's now: their redo is not an
+        in-place change (:meth:`LobAssembly.finish` must not refuse it)."""
+        for lid in lob_ids(removed.after, self.dictionary.table_for(removed.obj)):
+            self.store.append(owner, Piece(
+                kind=PieceKind.LOB_VOID, rba=removed.rba, scn=removed.scn,
+                sub_scn=removed.sub_scn, con_id=removed.con_id, obj=removed.obj,
+                data_obj=removed.data_obj, redo_code=0, undo_code=0, bdba=0, slot=0, fb=0,
+                supp_type=0, supp_fb=0, row=None, before=(), after=(), supp=(),
+                lob=LobRef(lid, 0)))
 
     def _end(self, op: TxEnd, record: ParsedRecord) -> CommittedTransaction | None:
         if op.rollback:
@@ -254,7 +279,7 @@ class TransactionAssembler:
             self.store.drop(xid)
             self.counters["empty_commits"] += 1
             return None
-        changes = tuple(self._decode(self.store.pieces(xid)))
+        changes = tuple(self._decode(self.store.pieces(xid), xid, rba))
         self.store.drop(xid)
         if not changes:
             self.counters["empty_commits"] += 1
@@ -264,15 +289,18 @@ class TransactionAssembler:
             xid=xid, thread=self.options.thread, commit_scn=scn, commit_ts=ts, commit_rba=rba,
             start_scn=txn.start_scn, start_rba=txn.start_rba, changes=changes)
 
-    def _decode(self, pieces: Any) -> list[RowChange]:
+    def _decode(self, pieces: Iterable[Piece], xid: Xid, rba: str) -> list[RowChange]:
         if self._decoder is None:
             self._decoder = default_decoder()
         out: list[RowChange] = []
-        for row in assemble(pieces):
+        lobs = LobAssembly(xid, self.dictionary.charsets)
+        for row in assemble(lobs.take(pieces)):
             if row.compressed:
                 self.counters["compressed_rows"] += 1
             table = self.dictionary.table_for(row.obj)
-            out.append(to_row_change(row, table, self._ctx, self._decoder, self._columns))
+            out.append(to_row_change(row, table, self._ctx, self._decoder, self._columns,
+                                     lobs))
+        lobs.finish(rba)
         return out
 
     # -- restart state -------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Logical rows to :class:`drcommon.model.RowChange`: names from the dictionary, values
 through the value decoder. Objects the dictionary does not know are named the way
 LogMiner names them without a dictionary (``UNKNOWN``.``OBJ# n``, ``COL n``, hex values).
+CLOB, NCLOB and BLOB columns hold locators; their values come from
+:class:`~drcapture.redo.txn.lobs.LobAssembly` (the transaction's LOB pages).
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from drcommon.model import (
 from drcapture.dictionary.model import Charsets, ColumnDef, OracleType, TableDef
 from drcapture.redo.ops.common import NotInRedo, Raw
 from drcapture.redo.records import Rba
+from drcapture.redo.txn.lobs import LobAssembly, Unchanged, is_lob_column
 from drcapture.redo.txn.rows import LogicalRow
+from drcapture.redo.xid import Xid
 
 ValueDecoder = Callable[[bytes | None, ColumnDef, Charsets], ColumnValue]
+LobValue = Callable[[bytes, ColumnDef], ColumnValue | Unchanged]  # one image's LOB column
 
 UNKNOWN_OWNER = "UNKNOWN"
 _MAX_CACHED_TABLES = 100_000
@@ -148,11 +153,12 @@ class ColumnCache:
 
 def _known_image(values: dict[int, Raw] | None, by_seg: dict[int, _Stored],
                  decode: ValueDecoder, charsets: Charsets, infos: dict[str, ColumnInfo],
-                 decoded: dict[int, tuple[Raw, ColumnValue]],
+                 decoded: dict[int, tuple[Raw, ColumnValue]], lob: LobValue,
                  ) -> dict[str, ColumnValue] | None:
     """One image, named and decoded. ``decoded`` carries values from the other image of
     the same change: a column logged with the same bytes in both (supplemental columns
-    of an update) is decoded once; values are immutable, so both images share it."""
+    of an update) is decoded once; values are immutable, so both images share it. LOB
+    columns go through ``lob`` (an unchanged one is left out of the image)."""
     if values is None:
         return None
     image: dict[str, ColumnValue] = {}
@@ -169,7 +175,12 @@ def _known_image(values: dict[int, Raw] | None, by_seg: dict[int, _Stored],
             image[column.name] = NotLogged(oracle_type=column.type_name, reason=raw.reason)
             continue
         if entry.lob and raw is not None:
-            image[column.name] = Unsupported(oracle_type=column.type_name, hex=None)
+            if not is_lob_column(column):  # BFILE
+                image[column.name] = Unsupported(oracle_type=column.type_name, hex=None)
+                continue
+            value = lob(raw, column)
+            if not isinstance(value, Unchanged):
+                image[column.name] = value
             continue
         known = decoded.get(col)
         if known is not None and known[0] == raw:
@@ -201,11 +212,31 @@ def _unknown_image(values: dict[int, Raw] | None,
     return image
 
 
+def _lob_sides(row: LogicalRow, table: TableDef, ctx: Context,
+               lobs: LobAssembly | None) -> tuple[LobValue, LobValue]:
+    """The LOB decoders of the before and the after image of ``row``."""
+    found = lobs if lobs is not None else LobAssembly(Xid(0, 0, 0), ctx.charsets)
+    same: set[int] = set()
+    if row.op is Operation.UPDATE and row.before is not None and row.after is not None:
+        same = {c for c, raw in row.after.items() if raw is not None
+                and isinstance(raw, bytes) and row.before.get(c) == raw}
+
+    def side(after: bool) -> LobValue:
+        def one(raw: bytes, column: ColumnDef) -> ColumnValue | Unchanged:
+            return found.value(raw, column, row=row, table=table, after=after,
+                               unchanged=column.seg_col in same)
+        return one
+
+    return side(False), side(True)
+
+
 def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
-                  decode: ValueDecoder, columns: ColumnCache | None = None) -> RowChange:
+                  decode: ValueDecoder, columns: ColumnCache | None = None,
+                  lobs: LobAssembly | None = None) -> RowChange:
     """Name and decode one logical row (``table`` None: an object without dictionary).
 
-    ``columns`` is a cache kept across calls (a fresh one when not given)."""
+    ``columns`` is a cache kept across calls (a fresh one when not given); ``lobs`` the
+    transaction's LOB pages (none when not given: only in-row LOB values decode)."""
     infos: dict[str, ColumnInfo] = {}
     pk: tuple[str, ...]
     if table is None:
@@ -216,8 +247,11 @@ def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
         owner, name, pk = table.owner, table.name, table.pk
         by_seg, stored = (columns or ColumnCache(ctx.charsets)).of(table)
         decoded: dict[int, tuple[Raw, ColumnValue]] = {}
-        before = _known_image(row.before, by_seg, decode, ctx.charsets, infos, decoded)
-        after = _known_image(row.after, by_seg, decode, ctx.charsets, infos, decoded)
+        lob_before, lob_after = _lob_sides(row, table, ctx, lobs)
+        before = _known_image(row.before, by_seg, decode, ctx.charsets, infos, decoded,
+                              lob_before)
+        after = _known_image(row.after, by_seg, decode, ctx.charsets, infos, decoded,
+                             lob_after)
         # Oracle does not store trailing NULL columns: a whole-row image (the new row of
         # an insert, the old row of a delete) names them, so apply writes NULL, not a default.
         if row.op is Operation.INSERT and after is not None:
