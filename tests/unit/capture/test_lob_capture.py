@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from drcapture.dictionary.model import Charsets, Dictionary, OracleType
+from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, OracleType
 from drcapture.errors import UndecodableChange
 from drcapture.redo.blocks import BytesSource, RedoFile
 from drcapture.redo.ops.dispatch import ParsedRecord
@@ -22,8 +22,10 @@ from drcapture.redo.txn.assembler import (
     CommittedTransaction,
     TransactionAssembler,
 )
-from drcapture.redo.txn.lobs import LobAssembly
+from drcapture.redo.txn.changes import Context, default_decoder, to_row_change
+from drcapture.redo.txn.lobs import UNCHANGED, LobAssembly
 from drcapture.redo.txn.pieces import LobRef, Piece, PieceKind
+from drcapture.redo.txn.rows import LogicalRow
 from drcapture.redo.txn.store import ChangeStore
 from drcapture.redo.xid import Xid
 from drcapture.spill import SpillingStore
@@ -43,7 +45,7 @@ from drcapture.synth.workload import (
     row,
 )
 from drcapture.synth.workload_build import BuiltWorkload, build_workload
-from drcapture.synth.workload_state import WorkloadError
+from drcapture.synth.workload_state import WorkloadError, table_def
 from drcapture.synth.writer_lob import IN_ROW_MAX, PAGE_SIZE
 from drcapture.synth.writer_records import PLATFORMS
 from drcapture.values.lob import NOT_IN_REDO
@@ -295,3 +297,67 @@ def test_lob_redo_without_a_dictionary_entry_is_counted_not_kept() -> None:
     got = [t for rec in records(built) for t in assembler.feed(rec)]
     assert got[0].changes[0].table == "OBJ# 72000"  # the row, its locator in hex
     assert assembler.counters["lob_pieces_skipped"] == 4  # 2 pages, 2 LLB type 1
+
+
+# --- locator values, one by one (real locators of ojdbc-types, the 19c log) ------------
+
+def _row(op: Operation = Operation.UPDATE, **images: dict[int, bytes | None]) -> LogicalRow:
+    return LogicalRow(op=op, obj=72000, data_obj=72000, rba="0x000001.00000002.0010",
+                      scn=10, sub_scn=1, con_id=None, row=(0x01000100, 0),
+                      before=images.get("before"), after=images.get("after"))
+
+
+TABLE = table_def(DOCS)
+TXT, NTXT, BIN = (TABLE.columns[i] for i in (1, 2, 3))
+BF_BLOB = bytes.fromhex("00700001010c00000001000000010000001060ff007409000000000000640000000000"
+                        "01" + "45" * 100)
+SF_COMPRESSED = bytes.fromhex("00700001010c0080000100000001000000106538001440920001000b0120006401"
+                              "00000300030b01")
+SF_CLOB = bytes.fromhex("00700001020c808000020000000100000010653300d2489000cc0000c801"
+                        + "0047" * 100)
+OUT_OF_ROW = bytes.fromhex("00700001010c008000010000000100000010653200114090000b20006401000003"
+                           "0002f301")
+
+
+def _value(raw: bytes, column: ColumnDef, *, after: bool, charsets: Charsets | None = None,
+           unchanged: bool = False) -> object:
+    lobs = LobAssembly(XID, charsets or Charsets())
+    return lobs.value(raw, column, row=_row(), table=TABLE, after=after, unchanged=unchanged)
+
+
+def test_basicfile_in_row_values_decode_from_the_locator() -> None:
+    assert _value(BF_BLOB, BIN, after=True) == "45" * 100
+    assert _value(BF_BLOB, BIN, after=False) == "45" * 100
+
+
+def test_compressed_lobs_refuse_after_images_and_are_not_logged_before() -> None:
+    with pytest.raises(UndecodableChange, match="inode flags 0x92") as caught:
+        _value(SF_COMPRESSED, BIN, after=True)
+    assert caught.value.where["column"] == "BIN" and caught.value.where["table"] == "HIS.DOCS"
+    before = _value(SF_COMPRESSED, BIN, after=False)
+    assert isinstance(before, NotLogged) and "0x92" in before.reason
+
+
+def test_clob_in_a_single_byte_database_with_a_utf16_locator_is_refused() -> None:
+    assert _value(SF_CLOB, TXT, after=True) == "G" * 100
+    single = Charsets("WE8MSWIN1252")
+    with pytest.raises(UndecodableChange, match="disagree"):
+        _value(SF_CLOB, TXT, after=True, charsets=single)
+    assert isinstance(_value(SF_CLOB, TXT, after=False, charsets=single), NotLogged)
+
+
+def test_locator_of_another_lob_type_is_refused() -> None:
+    with pytest.raises(UndecodableChange, match="type does not match"):
+        _value(SF_CLOB, BIN, after=True)
+
+
+def test_unchanged_out_of_row_lob_is_left_out_of_the_after_image() -> None:
+    """An update whose images hold the same out-of-row locator (supplemental data of an
+    unchanged LOB) shows it before as NotLogged and leaves it out after."""
+    row = _row(before={1: b"\xc1\x02", 4: OUT_OF_ROW}, after={1: b"\xc1\x02", 4: OUT_OF_ROW})
+    ctx = Context(db_id=1, db_name="DB", thread=1, charsets=Charsets())
+    change = to_row_change(row, TABLE, ctx, default_decoder(), lobs=LobAssembly(XID, Charsets()))
+    assert change.before == {"ID": "1", "BIN": NotLogged(oracle_type="BLOB",
+                                                         reason=NOT_IN_REDO)}
+    assert change.after == {"ID": "1"}
+    assert _value(OUT_OF_ROW, BIN, after=True, unchanged=True) is UNCHANGED

@@ -107,3 +107,13 @@ def test_in_row_and_empty_lobs_write_no_pages() -> None:
     shapes = [_shape(r) for r in recs]
     assert ["26.6"] not in shapes
     assert shapes == [["5.2"], ["11.17/4"], ["11.17/1"], ["11.17/3"], ["5.1", "11.2"], ["5.4"]]
+
+
+def test_dump_names_lob_redo() -> None:
+    from drcapture.redo.render import dump_lines
+
+    built = build_workload(Workload(tables=(DOCS,), steps=(
+        Step(1, "a", Insert("DOCS", row(ID="1", BIN="AA" * 9000))), Step(1, "a", Commit()))))
+    lines = list(dump_lines(iter_records(RedoFile(BytesSource(built.logs[0].data)))))
+    assert sum("  lob page lid=" in line for line in lines) == 2
+    assert any(" write lid=" in line and "length=9000" in line for line in lines)

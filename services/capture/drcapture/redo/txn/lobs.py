@@ -146,31 +146,38 @@ class LobAssembly:
     # -- values --------------------------------------------------------------------------
     def value(self, raw: bytes, column: ColumnDef, *, row: LogicalRow, table: TableDef,
               after: bool, unchanged: bool) -> ColumnValue | Unchanged:
-        """The published value of a LOB column's locator ``raw`` in one image of ``row``."""
+        """The published value of a LOB column's locator ``raw`` in one image of ``row``.
+
+        A before image never refuses: what it cannot show is ``NotLogged`` with the reason."""
         where = _Where(self.xid, row, table, column)
         try:
             locator = parse_locator(raw)
+            if locator.kind is not lob_kind(column.type_code, column.charset_form):
+                raise LocatorError("LOB locator type does not match the column",
+                                   lid=locator.lid_hex, locator=locator.kind.name)
+            if not after:
+                if locator.data is None or locator.unsupported:
+                    return NotLogged(oracle_type=column.type_name,
+                                     reason=locator.unsupported or NOT_IN_REDO)
+                return self._decode(locator, locator.data)
         except LocatorError as exc:
+            if not after:
+                return NotLogged(oracle_type=column.type_name,
+                                 reason=f"LOB locator not decoded: {exc}")
             raise where.refuse(f"LOB locator not decoded: {exc.message}",
                                **dict(exc.where)) from exc
-        if locator.kind is not lob_kind(column.type_code, column.charset_form):
-            raise where.refuse("LOB locator type does not match the column",
-                               lid=locator.lid_hex, locator=locator.kind.name)
-        if not after:
-            if locator.data is None or locator.unsupported:
-                return NotLogged(oracle_type=column.type_name,
-                                 reason=locator.unsupported or NOT_IN_REDO)
-            return self._decode(locator, locator.data, column, where)
         if locator.unsupported:
             raise where.refuse(locator.unsupported, lid=locator.lid_hex)
-        if locator.data is not None:
-            self._taken.add(locator.lid)
-            return self._decode(locator, locator.data, column, where)
-        if unchanged:
-            return UNCHANGED
-        data = self._out_of_row(locator, (row.scn, row.sub_scn), where)
+        data = locator.data
+        if data is None:
+            if unchanged:
+                return UNCHANGED
+            data = self._out_of_row(locator, (row.scn, row.sub_scn), where)
         self._taken.add(locator.lid)
-        return self._decode(locator, data, column, where)
+        try:
+            return self._decode(locator, data)
+        except LocatorError as exc:
+            raise where.refuse(exc.message, **dict(exc.where)) from exc
 
     def _out_of_row(self, locator: Locator, key: Key, where: _Where) -> bytes:
         length = locator.length or 0
@@ -203,15 +210,12 @@ class LobAssembly:
         del parts
         return data[:length] if have > length else data
 
-    def _decode(self, locator: Locator, data: bytes, column: ColumnDef,
-                where: _Where) -> ColumnValue:
+    def _decode(self, locator: Locator, data: bytes) -> ColumnValue:
+        """BLOB: hex; CLOB/NCLOB: text (:class:`LocatorError` when its storage character
+        set is in doubt)."""
         if locator.kind is LobKind.BLOB:
             return data.hex().upper()
-        try:
-            cs = storage_charset(locator, self.charsets)
-        except LocatorError as exc:
-            raise where.refuse(exc.message, **dict(exc.where)) from exc
-        return decode_text(data, cs)
+        return decode_text(data, storage_charset(locator, self.charsets))
 
     # -- the end -------------------------------------------------------------------------
     def finish(self, rba: str) -> None:
