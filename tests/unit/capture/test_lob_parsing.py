@@ -7,15 +7,26 @@ from __future__ import annotations
 import struct
 
 import pytest
-from drcapture.dictionary.model import Charsets
+from drcapture.dictionary.model import Charsets, Dictionary
 from drcapture.redo.binary import endian_for
 from drcapture.redo.layout import ByteOrder
-from drcapture.redo.ops.dispatch import OpCounters, decode_vector
+from drcapture.redo.ops.dispatch import OpCounters, decode_record, decode_vector
 from drcapture.redo.ops.kdli import LobBlockChange, LobPage, quick_lob_table
 from drcapture.redo.ops.lob import LobOp, quick_llb
+from drcapture.redo.records import RawRecord, Rba, RecordLayout, parse_record
+from drcapture.redo.txn.assembler import AssemblerOptions, TransactionAssembler
+from drcapture.redo.txn.triage import quick_effects
 from drcapture.redo.vectors import parse_vectors, scan_vectors
 from drcapture.redo.xid import Xid
-from drcapture.synth.writer_records import AIX_19C, LINUX_19C, Platform, VectorSpec, encode_vector
+from drcapture.synth.writer_records import (
+    AIX_19C,
+    LINUX_19C,
+    Platform,
+    RecordSpec,
+    VectorSpec,
+    encode_record,
+    encode_vector,
+)
 from drcapture.values.lob import (
     Extent,
     LobKind,
@@ -75,6 +86,11 @@ LID = bytes.fromhex("00000001000000bc9bcc")
 
 def _bimg(platform: Platform, data: bytes, *, suplog: bool = True, dba: int = 0x01C005CA,
           op: int = 0x06) -> bytes:
+    return encode_vector(_bimg_spec(platform, data, suplog=suplog, dba=dba, op=op), platform)
+
+
+def _bimg_spec(platform: Platform, data: bytes, *, suplog: bool = True, dba: int = 0x01C005CA,
+               op: int = 0x06) -> VectorSpec:
     order = platform.order.value
     common = struct.pack(order + "BBBBHHI", op, 0x20, 0x02, 0x00, 8060, 128, dba)
     fpload = bytearray(32)
@@ -93,9 +109,8 @@ def _bimg(platform: Platform, data: bytes, *, suplog: bool = True, dba: int = 0x
         struct.pack_into(order + "HHI", sup, 4, 7, 25, 3017)
         struct.pack_into(order + "IHH", sup, 12, 78233, 1, 6)
         fields.append(bytes(sup))
-    spec = VectorSpec(layer=26, code=6, fields=tuple(fields), cls=1, afn=7, dba=dba,
+    return VectorSpec(layer=26, code=6, fields=tuple(fields), cls=1, afn=7, dba=dba,
                       scn=0x8935D4, typ=0x0A, data_obj=78234)
-    return encode_vector(spec, platform)
 
 
 def _vector(raw: bytes, platform: Platform):  # type: ignore[no-untyped-def]
@@ -228,3 +243,18 @@ def test_malformed_locators_are_refused(bad: str) -> None:
         struct.pack_into(">H", raw, 24, len(raw) - 26)
     with pytest.raises(LocatorError):
         parse_locator(bytes(raw))
+
+
+def test_a_page_naming_no_table_is_counted_alike_by_triage_and_full_decoding() -> None:
+    spec = _bimg_spec(LINUX_19C, b"data", suplog=False)
+    raw = encode_record(RecordSpec(scn=0x8935D4, vectors=(spec,)), LINUX_19C)
+    record = parse_record(RawRecord(Rba(117, 0x1A, 0x6C), raw),
+                          RecordLayout(endian_for(ByteOrder.LITTLE), wide_vectors=True))
+    assert quick_effects(record, lambda obj: "skipped_filtered") == ([
+        "lob_redo_unattributed"], (), ())
+    counts = []
+    for triage in (True, False):
+        assembler = TransactionAssembler(Dictionary(), AssemblerOptions(thread=1, triage=triage))
+        assembler.feed(decode_record(record))
+        counts.append(dict(assembler.counters))
+    assert counts[0] == counts[1] == {"lob_redo_unattributed": 1}

@@ -12,8 +12,8 @@ Not parsing the row data of a dropped change means damage inside that row data g
 unreported; damage to the record or vector layout is still reported (the scan checks it).
 
 LOB redo is triaged by the table it names: a 26.x page or change by its suplog field, an
-11.17 type 1 (a LOB write) by its object; one of a captured table, or one that names no
-table, is decoded in full (the assembler keeps the one and counts the other).
+11.17 type 1 (a LOB write) by its object; one of a captured table is decoded in full, a
+26.x that names no table is counted as the assembler counts it (``lob_redo_unattributed``).
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ Dropped = list[str] | tuple[()]
 def _other(record: RedoRecord, slot: VectorSlot, skip_reason: Callable[[int], str | None],
            dropped: Dropped) -> Dropped | None:
     """A vector outside layer 5: None for DDL and for a LOB vector that must be decoded
-    in full (a captured table's, or one naming no table); else ``dropped`` with what the
-    assembler would count dropping a LOB vector's piece (unchanged for the rest)."""
+    in full (a captured table's); else ``dropped`` with what the assembler would count for
+    a LOB vector it drops (unchanged for the rest)."""
     layer, code = slot.layer, slot.code
     if layer == 11 and code != 17:
         return dropped  # the common case: a row operation
@@ -104,6 +104,8 @@ def _other(record: RedoRecord, slot: VectorSlot, skip_reason: Callable[[int], st
         return None
     if layer == 26 and code in (2, 6):
         obj = quick_lob_table(record.data, slot, record.endian)
+        if obj is None:  # names no table: the assembler counts it and leaves it out
+            return [*dropped, "lob_redo_unattributed"]
     elif layer == 11 and code == 17:
         kind, obj = quick_llb(record.data, slot, record.endian)
         if kind != LLB_TYPE_WRITE_BEGIN:
