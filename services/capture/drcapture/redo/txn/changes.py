@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from drcommon.model import (
     ColumnInfo,
@@ -28,7 +29,23 @@ from drcapture.redo.txn.rows import LogicalRow
 from drcapture.redo.xid import Xid
 
 ValueDecoder = Callable[[bytes | None, ColumnDef, Charsets], ColumnValue]
-LobValue = Callable[[bytes, ColumnDef], ColumnValue | Unchanged]  # one image's LOB column
+
+
+class _LobAt(NamedTuple):
+    """Where a row's LOB columns get their values: the transaction's LOBs, the row, its
+    table, and which image is being decoded."""
+
+    lobs: LobAssembly
+    row: LogicalRow
+    table: TableDef
+    after: bool
+
+    def value(self, raw: bytes, column: ColumnDef) -> ColumnValue | Unchanged:
+        row = self.row
+        unchanged = (self.after and row.op is Operation.UPDATE and row.before is not None
+                     and row.before.get(column.seg_col) == raw)
+        return self.lobs.value(raw, column, row=row, table=self.table, after=self.after,
+                               unchanged=unchanged)
 
 UNKNOWN_OWNER = "UNKNOWN"
 _MAX_CACHED_TABLES = 100_000
@@ -153,7 +170,7 @@ class ColumnCache:
 
 def _known_image(values: dict[int, Raw] | None, by_seg: dict[int, _Stored],
                  decode: ValueDecoder, charsets: Charsets, infos: dict[str, ColumnInfo],
-                 decoded: dict[int, tuple[Raw, ColumnValue]], lob: LobValue,
+                 decoded: dict[int, tuple[Raw, ColumnValue]], lob: _LobAt,
                  ) -> dict[str, ColumnValue] | None:
     """One image, named and decoded. ``decoded`` carries values from the other image of
     the same change: a column logged with the same bytes in both (supplemental columns
@@ -178,7 +195,7 @@ def _known_image(values: dict[int, Raw] | None, by_seg: dict[int, _Stored],
             if not is_lob_column(column):  # BFILE
                 image[column.name] = Unsupported(oracle_type=column.type_name, hex=None)
                 continue
-            value = lob(raw, column)
+            value = lob.value(raw, column)
             if not isinstance(value, Unchanged):
                 image[column.name] = value
             continue
@@ -212,24 +229,6 @@ def _unknown_image(values: dict[int, Raw] | None,
     return image
 
 
-def _lob_sides(row: LogicalRow, table: TableDef, ctx: Context,
-               lobs: LobAssembly | None) -> tuple[LobValue, LobValue]:
-    """The LOB decoders of the before and the after image of ``row``."""
-    found = lobs if lobs is not None else LobAssembly(Xid(0, 0, 0), ctx.charsets)
-    same: set[int] = set()
-    if row.op is Operation.UPDATE and row.before is not None and row.after is not None:
-        same = {c for c, raw in row.after.items() if raw is not None
-                and isinstance(raw, bytes) and row.before.get(c) == raw}
-
-    def side(after: bool) -> LobValue:
-        def one(raw: bytes, column: ColumnDef) -> ColumnValue | Unchanged:
-            return found.value(raw, column, row=row, table=table, after=after,
-                               unchanged=column.seg_col in same)
-        return one
-
-    return side(False), side(True)
-
-
 def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
                   decode: ValueDecoder, columns: ColumnCache | None = None,
                   lobs: LobAssembly | None = None) -> RowChange:
@@ -247,11 +246,12 @@ def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
         owner, name, pk = table.owner, table.name, table.pk
         by_seg, stored = (columns or ColumnCache(ctx.charsets)).of(table)
         decoded: dict[int, tuple[Raw, ColumnValue]] = {}
-        lob_before, lob_after = _lob_sides(row, table, ctx, lobs)
+        if lobs is None:
+            lobs = LobAssembly(Xid(0, 0, 0), ctx.charsets)
         before = _known_image(row.before, by_seg, decode, ctx.charsets, infos, decoded,
-                              lob_before)
+                              _LobAt(lobs, row, table, False))
         after = _known_image(row.after, by_seg, decode, ctx.charsets, infos, decoded,
-                             lob_after)
+                             _LobAt(lobs, row, table, True))
         # Oracle does not store trailing NULL columns: a whole-row image (the new row of
         # an insert, the old row of a delete) names them, so apply writes NULL, not a default.
         if row.op is Operation.INSERT and after is not None:
