@@ -46,9 +46,9 @@ from drcapture.synth.workload import (
 )
 from drcapture.synth.workload_build import BuiltWorkload, build_workload
 from drcapture.synth.workload_state import WorkloadError, table_def
-from drcapture.synth.writer_lob import IN_ROW_MAX, PAGE_SIZE
+from drcapture.synth.writer_lob import IN_ROW_MAX, PAGE_SIZE, StoredLob, locator
 from drcapture.synth.writer_records import PLATFORMS
-from drcapture.values.lob import NOT_IN_REDO
+from drcapture.values.lob import NOT_IN_REDO, Extent, LobKind
 from drcommon.model import NotLogged, Operation
 
 from tests.unit.capture.test_writer_lob import DOCS
@@ -361,3 +361,28 @@ def test_unchanged_out_of_row_lob_is_left_out_of_the_after_image() -> None:
                                                          reason=NOT_IN_REDO)}
     assert change.after == {"ID": "1"}
     assert _value(OUT_OF_ROW, BIN, after=True, unchanged=True) is UNCHANGED
+
+
+def test_lob_written_again_after_the_row_took_it_is_refused() -> None:
+    """An insert takes its LOB; pages of the same LOB written later in the transaction,
+    with no row change after them, are an in-place change."""
+    lob = StoredLob(LobKind.BLOB, LID, b"\x07" * 5000, in_row=False,
+                    extents=(Extent(0x01C005CA, 1),), varying=False)
+    page = _piece(PieceKind.LOB_PAGE, LobRef(LID, 4), bdba=0x01C005CA, after=((4, lob.data),))
+    write = _piece(PieceKind.LOB_WRITE, LobRef(LID, 4, 0x02, 5000))
+    lobs = LobAssembly(XID, Charsets())
+    list(lobs.take([write, page]))  # at (1, 1), before the row at (10, 1)
+    taken = lobs.value(locator(lob), BIN, row=_row(Operation.INSERT), table=TABLE, after=True,
+                       unchanged=False)
+    assert taken == "07" * 5000
+    late = dataclasses.replace(page, scn=20, after=((4, b"\x08" * 5000),))
+    pages_only = LobAssembly(XID, Charsets())
+    list(pages_only.take([write, page]))
+    pages_only.value(locator(lob), BIN, row=_row(Operation.INSERT), table=TABLE, after=True,
+                     unchanged=False)
+    list(pages_only.take([late]))
+    with pytest.raises(UndecodableChange, match="LOB pages no row change refers to"):
+        pages_only.finish("0x1.2.3")
+    list(lobs.take([dataclasses.replace(write, scn=20), late]))
+    with pytest.raises(UndecodableChange, match="in-place write"):
+        lobs.finish("0x1.2.3")

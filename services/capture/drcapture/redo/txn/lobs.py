@@ -112,7 +112,7 @@ class LobAssembly:
         self._writes: dict[bytes, list[Piece]] = {}
         self._changes: list[Piece] = []
         self._void: set[bytes] = set()
-        self._taken: set[bytes] = set()
+        self._taken: dict[bytes, Key] = {}  # LID -> the last row change that took it
         self._table: dict[bytes, int] = {}
 
     # -- collecting ----------------------------------------------------------------------
@@ -169,11 +169,12 @@ class LobAssembly:
         if locator.unsupported:
             raise where.refuse(locator.unsupported, lid=locator.lid_hex)
         data = locator.data
+        key = (row.scn, row.sub_scn)
         if data is None:
             if unchanged:
                 return UNCHANGED
-            data = self._out_of_row(locator, (row.scn, row.sub_scn), where)
-        self._taken.add(locator.lid)
+            data = self._out_of_row(locator, key, where)
+        self._taken[locator.lid] = max(key, self._taken.get(locator.lid, key))
         try:
             return self._decode(locator, data)
         except LocatorError as exc:
@@ -236,12 +237,14 @@ class LobAssembly:
                     name = LLB_OP_NAMES.get(op, f"op 0x{op:02X}")
                     raise self._refuse(f"LOB {name} in place: the redo does not carry what "
                                        "it changed", piece, rba, opcode="11.17")
-            if lid not in self._taken:
+            last = self._taken.get(lid)
+            late = [w for w in writes if last is None or (w.scn, w.sub_scn) > last]
+            if late:
                 raise self._refuse("LOB written without a row change that takes it (an "
                                    "in-place write: offsets are not in the redo)",
-                                   writes[0], rba, opcode="11.17")
-        for lid in self._pages:
-            if lid not in self._taken and lid not in self._void and self._pages[lid]:
+                                   late[0], rba, opcode="11.17")
+        for lid, pages in self._pages.items():  # what is left: no row change took it
+            if lid not in self._void and any(pages.values()):
                 raise self._refuse("LOB pages no row change refers to (an in-place change: "
                                    "offsets are not in the redo)", None, rba, lid=lid,
                                    opcode="26.6")
