@@ -60,10 +60,10 @@ MARK_FIELD1 = {0, 1, 2, 3}  # 5.6/5.11 field 1: a u32 near the record's SCN
 class RawCodec:
     """Column values given as their stored bytes (the real records' own bytes)."""
 
-    def encode(self, table: Table, name: str, value: Any) -> Any:
+    def encode(self, table: Table, name: str, value: Any, lobs: Any = None) -> Any:
         return value
 
-    def row(self, table: Table, values: Mapping[str, Any]) -> list[Any]:
+    def row(self, table: Table, values: Mapping[str, Any], lobs: Any = None) -> list[Any]:
         return [values.get(c.name) for c in table.columns]
 
 

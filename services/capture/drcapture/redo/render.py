@@ -11,6 +11,7 @@ from drcapture.redo.blocks import RedoFile
 from drcapture.redo.ops.ddl import Ddl
 from drcapture.redo.ops.direct import DirectLoad
 from drcapture.redo.ops.dispatch import ParsedRecord, ParsedVector, SkippedOp, UnknownOp
+from drcapture.redo.ops.kdli import LobBlockChange, LobPage
 from drcapture.redo.ops.kdo import RowOp, fb_text
 from drcapture.redo.ops.lob import LobOp
 from drcapture.redo.ops.undo import PartialRollback, TxBegin, TxEnd, UndoRecord
@@ -59,6 +60,15 @@ def _undo_lines(op: UndoRecord) -> Iterator[str]:
                f"redo_start={s.start_redo} cc={s.column_count} columns={[c for c, _ in s.columns]}")
 
 
+def _llb_line(op: LobOp) -> str:
+    line = f"  lob type={op.kind} xid={op.xid} obj={op.obj} columns={list(op.columns)}"
+    if op.lid is not None:
+        line += f" {op.op_name} lid={op.lid.hex().upper()}"
+    if op.length is not None:
+        line += f" length={op.length}"
+    return line
+
+
 def _end_line(op: TxEnd) -> str:
     kind = "rollback" if op.rollback else "commit"
     return f"  {kind} xid={op.xid} ({op.xid.logminer}) scn={format_scn(op.scn)}"
@@ -73,8 +83,14 @@ _LINES: dict[type, Callable[[Any], Iterable[str]]] = {
     PartialRollback: lambda op: [
         f"  partial rollback slot={op.xid} objn={op.ktub.obj} objd={op.ktub.data_obj}"],
     Ddl: lambda op: [f"  ddl xid={op.xid} kind={op.kind} obj={op.obj} sql={op.sql!r}"],
-    LobOp: lambda op: [
-        f"  lob type={op.kind} xid={op.xid} obj={op.obj} columns={list(op.columns)}"],
+    LobOp: lambda op: [_llb_line(op)],
+    LobPage: lambda op: [
+        f"  lob page lid={op.lid_hex} dba=0x{op.dba:08x} xid={op.xid} obj={op.obj} "
+        f"col={op.column} objd={op.data_obj} bytes={len(op.data)}"],
+    LobBlockChange: lambda op: [
+        f"  lob block change 26.{op.code} kdli op={op.kdli_op} dba=0x{op.dba:08x} "
+        f"xid={op.xid} obj={op.obj} col={op.column} "
+        f"lid={op.lid.hex().upper() if op.lid else None}"],
     DirectLoad: lambda op: [
         f"  direct load objd={op.data_obj} bdba=0x{op.bdba:08x} rows={len(op.rows)}"],
     SkippedOp: lambda op: [f"  skipped ({op.reason})"],

@@ -26,6 +26,7 @@ from drcapture.synth.workload import (
     RollbackTo,
     Savepoint,
     Step,
+    Table,
     Update,
     Workload,
 )
@@ -43,14 +44,18 @@ from drcapture.synth.workload_state import (
     Change,
     Codec,
     Kind,
+    LobWriter,
+    Locators,
     RowState,
     TableState,
     TxnState,
     WorkloadError,
     full_row,
+    has_lobs,
     table_def,
 )
 from drcapture.synth.writer import LogHeader, Lwn, build_log
+from drcapture.synth.writer_lob import StoredLob
 from drcapture.synth.writer_ops import RowAt, Txn
 from drcapture.synth.writer_records import RecordSpec, VectorSpec, encode_record
 
@@ -98,6 +103,7 @@ class _Builder:
     def __init__(self, workload: Workload) -> None:
         self.w = workload
         self.codec = Codec(workload.charsets)
+        self.lobs = LobWriter(self.codec)
         self.vectors = VectorFactory(
             workload.platform, self.codec, workload.con_id, workload.con_uid
         )
@@ -182,6 +188,9 @@ class _Builder:
         slots: tuple[int, ...] = (),
         changed: tuple[str, ...] = (),
         piece: RowAt | None = None,
+        lobs_before: tuple[Locators, ...] = (),
+        lobs_after: tuple[Locators, ...] = (),
+        lob_writes: tuple[tuple[str, StoredLob], ...] = (),
     ) -> Change:
         first = tx.label not in self.begun
         self.begun.add(tx.label)
@@ -197,18 +206,24 @@ class _Builder:
             slots=slots,
             changed=changed,
             piece=piece,
+            lobs_before=lobs_before,
+            lobs_after=lobs_after,
+            lob_writes=lob_writes,
         )
 
     def record_changes(self, tx: TxnState, changes: list[Change]) -> None:
         records: list[tuple[int, list[VectorSpec]]] = []
         for change in changes:
+            lob_records = self.vectors.lob_records(tx, change, self.tick)
+            records.extend(lob_records)
             if change.piece is not None:  # a compressed row migrates: two records
                 scns = (self.tick(), self.tick())
                 pair = self.vectors.migration_vectors(tx, change, scns)
                 records.extend(zip(scns, pair, strict=True))
             else:
                 scn = self.tick()
-                records.append((scn, self.vectors.change_vectors(tx, change, scn)))
+                vectors = self.vectors.change_vectors(tx, change, scn, begin=not lob_records)
+                records.append((scn, vectors))
             tx.changes.append(change)
         self.emit(tx.thread, records)
 
@@ -236,10 +251,12 @@ class _Builder:
         if key in state.rows:
             raise WorkloadError(f"{state.table.name} already has a row with key {key}")
         at = state.place_one()
+        lobs, writes = self.lobs.store(state.table, values, state.table.column_names())
         change = self.change(
-            tx, Kind.INSERT, state.table.name, at=at, keys=(key,), before=(), after=(values,)
+            tx, Kind.INSERT, state.table.name, at=at, keys=(key,), before=(), after=(values,),
+            lobs_after=(lobs,), lob_writes=writes,
         )
-        state.rows[key] = RowState(dict(values), at)
+        state.rows[key] = RowState(dict(values), at, lobs=lobs)
         self.record_changes(tx, [change])
 
     def do_update(self, tx: TxnState, op: Update) -> None:
@@ -257,6 +274,8 @@ class _Builder:
             if current.moved:
                 self.not_compressed(state, "a second update of a migrated row")
             piece, current.moved = state.place_one(), True
+        new_lobs, writes = self.lobs.store(state.table, after, changed)
+        lobs = {n: loc for n, loc in current.lobs.items() if n not in changed} | new_lobs
         change = self.change(
             tx,
             Kind.UPDATE,
@@ -267,8 +286,11 @@ class _Builder:
             after=(after,),
             changed=changed,
             piece=piece,
+            lobs_before=(dict(current.lobs),),
+            lobs_after=(lobs,),
+            lob_writes=writes,
         )
-        current.values = after
+        current.values, current.lobs = after, lobs
         self.record_changes(tx, [change])
 
     def do_delete(self, tx: TxnState, op: Delete) -> None:
@@ -284,6 +306,7 @@ class _Builder:
             keys=(key,),
             before=(dict(current.values),),
             after=(),
+            lobs_before=(dict(current.lobs),),
         )
         del state.rows[key]
         self.record_changes(tx, [change])
@@ -297,6 +320,7 @@ class _Builder:
         state = self.tables[self.w.table(op.table).name]
         self.not_compressed(state, "a multi-row insert")
         self.no_multi_row_iot(state)
+        _no_multi_row_lobs(state.table)
         rows = [full_row(state.table, r) for r in op.rows]
         keys = [state.key_of(r) for r in rows]
         if not rows or len(rows) > MAX_MULTI_ROWS or len(set(keys)) < len(keys):
@@ -322,6 +346,7 @@ class _Builder:
         state = self.tables[self.w.table(op.table).name]
         self.not_compressed(state, "a multi-row delete")
         self.no_multi_row_iot(state)
+        _no_multi_row_lobs(state.table)
         keys = [self.key(state, dict(k)) for k in op.keys]
         if not keys or len(set(keys)) < len(keys):
             raise WorkloadError("a multi-row delete takes distinct keys")
@@ -354,9 +379,12 @@ class _Builder:
             for key in change.keys:
                 del state.rows[key]
         elif change.kind is Kind.UPDATE:
-            state.rows[change.keys[0]].values = dict(change.before[0])
+            current = state.rows[change.keys[0]]
+            current.values, current.lobs = dict(change.before[0]), dict(change.lobs_before[0])
         elif change.kind is Kind.DELETE:
-            state.rows[change.keys[0]] = RowState(dict(change.before[0]), change.at)
+            state.rows[change.keys[0]] = RowState(
+                dict(change.before[0]), change.at, lobs=dict(change.lobs_before[0])
+            )
         else:
             for key, values, slot in zip(change.keys, change.before, change.slots, strict=True):
                 state.rows[key] = RowState(dict(values), row_at(change, slot))
@@ -443,6 +471,14 @@ class _Builder:
         dictionary.add_iot_segments()
         expected = sorted(self.expected, key=lambda t: (t.commit_scn, t.thread))
         return BuiltWorkload(logs=tuple(logs), dictionary=dictionary, expected=tuple(expected))
+
+
+def _no_multi_row_lobs(table: Table) -> None:
+    if has_lobs(table):
+        raise WorkloadError(
+            f"multi-row operations on {table.name} are not written: how Oracle logs them for "
+            "tables with LOB columns is not known"
+        )
 
 
 def build_workload(workload: Workload) -> BuiltWorkload:

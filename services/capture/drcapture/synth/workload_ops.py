@@ -21,16 +21,25 @@ its first two block columns through symbol 0, as in those records.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Final
 
 from drcommon.model import ColumnValue
 
 from drcapture.redo.ops.compressed import INLINE_BASE, INLINE_MAX, Entry
 from drcapture.redo.ops.kdo import RowCode
 from drcapture.redo.ops.undo import SuppType
-from drcapture.synth.workload import Supplemental
+from drcapture.synth.workload import Supplemental, Table
 from drcapture.synth.workload_iot import IotVectors
-from drcapture.synth.workload_state import Change, Codec, Kind, TxnState, WorkloadError
+from drcapture.synth.workload_state import (
+    LOB_TYPES,
+    Change,
+    Codec,
+    Kind,
+    TxnState,
+    WorkloadError,
+)
+from drcapture.synth.writer_lob import llb_columns, llb_write_begin, llb_write_end, page_vector
 from drcapture.synth.writer_ops import (
     MIGRATED_FB,
     ROLLBACK_DBA_CODE,
@@ -63,6 +72,8 @@ from drcapture.synth.writer_ops import (
     urp,
 )
 from drcapture.synth.writer_records import Packer, Platform, VectorSpec
+
+LOB_SEGMENT_BASE: Final = 10_000_000
 
 _REDO_CODE = {
     Kind.INSERT: RowCode.IRP,
@@ -97,20 +108,25 @@ class VectorFactory:
         self.iot = IotVectors(self.p, codec, con_id, wide=platform.wide_vectors)
 
     # -- the row images of each side --------------------------------------------------------
-    def _rows(
-        self, change: Change, images: tuple[dict[str, ColumnValue], ...]
-    ) -> list[list[Value]]:
-        return [self.codec.row(change.table, img) for img in images]
+    def _rows(self, change: Change, *, after: bool) -> list[list[Value]]:
+        images = change.after if after else change.before
+        lobs = change.lobs_after if after else change.lobs_before
+        return [
+            self.codec.row(change.table, img, lobs[k] if k < len(lobs) else None)
+            for k, img in enumerate(images)
+        ]
 
     def _update_pairs(self, change: Change, image: int) -> list[tuple[int, Value]]:
         names = change.table.column_names()
         source = change.before[0] if image == 0 else change.after[0]
+        lobs = (change.lobs_before if image == 0 else change.lobs_after) or ({},)
         return [
-            (names.index(n), self.codec.encode(change.table, n, source[n])) for n in change.changed
+            (names.index(n), self.codec.encode(change.table, n, source[n], lobs[0]))
+            for n in change.changed
         ]
 
     def _ncol(self, change: Change) -> int:
-        rows = self._rows(change, change.before + change.after)
+        rows = self._rows(change, after=False) + self._rows(change, after=True)
         return max(len(stored(r)) for r in rows)
 
     def _entries(self, change: Change, image: dict[str, ColumnValue], *,
@@ -145,16 +161,15 @@ class VectorFactory:
             return irp_compressed(self.p, at, self._entries(change, change.after[0]))
         if code == RowCode.DRP:
             return drp(self.p, at, side)
-        image = change.before if undo else change.after
         if code == RowCode.IRP:
-            return irp(self.p, at, self._rows(change, image)[0], side=side)
+            return irp(self.p, at, self._rows(change, after=not undo)[0], side=side)
         if code == RowCode.URP:
             pairs = self._update_pairs(change, 0 if undo else 1)
             replaced = [v for _, v in self._update_pairs(change, 1 if undo else 0)]
             return urp(self.p, at, self._ncol(change), pairs, side, replaced)
         if code == RowCode.QMD:
             return qmd(self.p, at, change.slots, side)
-        return qmi(self.p, at, change.slots, self._rows(change, image), side)
+        return qmi(self.p, at, change.slots, self._rows(change, after=not undo), side)
 
     def _supplemental(self, change: Change) -> tuple[bytes, ...]:
         kind = change.kind
@@ -170,22 +185,17 @@ class VectorFactory:
             return supplemental(self.p, SuppType.DELETE, 1, 0, [])
         first = min(names.index(n) for n in change.changed) + 1
         logged = supplemental_columns(change)
+        lobs = change.lobs_before[0] if change.lobs_before else None
         columns = [
-            (names.index(n) + 1, self.codec.encode(change.table, n, change.before[0][n]))
+            (names.index(n) + 1, self.codec.encode(change.table, n, change.before[0][n], lobs))
             for n in logged
         ]
         return supplemental(self.p, SuppType.UPDATE, first, first, columns)
 
     # -- records ------------------------------------------------------------------------
-    def change_vectors(self, tx: TxnState, change: Change, scn: int) -> list[VectorSpec]:
-        """[5.2,] 5.1 and 11.x (an IOT's: 10.x) for one change."""
+    def _undo_fields(self, tx: TxnState, change: Change) -> tuple[list[bytes], int]:
+        """The 5.1's fields after ktudb for a heap table's change, and the undo size."""
         table = change.table
-        if table.iot:
-            vectors, size = self.iot.vectors(tx, change, scn)
-            if change.first_of_txn:
-                vectors.insert(0, begin_vector(self.p, tx.txn, change.uba, size, scn - 1,
-                                               self.con_id, self.con_uid, self.platform))
-            return vectors
         wide = self.platform.wide_vectors
         undo_fields = [
             ktub(self.p, table.obj, table.obj, tx.txn, 0, begin=change.first_of_txn, wide=wide),
@@ -193,7 +203,59 @@ class VectorFactory:
             *self.row_op(change, Side.UNDO),
             *self._supplemental(change),
         ]
-        size = undo_record_size(undo_fields)
+        return undo_fields, undo_record_size(undo_fields)
+
+    def begin(self, tx: TxnState, change: Change, scn: int) -> VectorSpec:
+        """5.2 for the transaction whose first change is ``change``."""
+        _, size = self._undo_fields(tx, change)
+        return begin_vector(
+            self.p, tx.txn, change.uba, size, scn, self.con_id, self.con_uid, self.platform
+        )
+
+    def lob_records(
+        self, tx: TxnState, change: Change, tick: Callable[[], int]
+    ) -> list[tuple[int, list[VectorSpec]]]:
+        """The LOB redo that goes before ``change``'s row record, one record each (the
+        19c log's order: see :mod:`drcapture.synth.writer_lob`); the transaction's 5.2
+        first when this is its first change. Empty when the change writes no LOB."""
+        if not change.lob_writes:
+            return []
+        table, txn, p, con = change.table, tx.txn, self.p, self.con_id
+        names = table.column_names()
+        records: list[tuple[int, list[VectorSpec]]] = []
+        if change.first_of_txn:
+            scn = tick()
+            records.append((scn, [self.begin(tx, change, scn - 1)]))
+        columns = [names.index(n) + 1 for n, _ in change.lob_writes]
+        records.append((tick(), [llb_columns(p, txn, table.obj, columns, con)]))
+        for (name, lob), column in zip(change.lob_writes, columns, strict=True):
+            size = len(lob.data)
+            if not lob.in_row:
+                records.append((tick(), [llb_write_begin(p, txn, table.obj, column, lob, 0, con)]))
+                records.append((tick(), [llb_write_end(p, txn, table.obj, column, 0, con)]))
+            records.append((tick(), [llb_write_begin(p, txn, table.obj, column, lob, size, con)]))
+            segment = lob_segment(table, names.index(name))
+            for dba, data in lob.pages():
+                scn = tick()
+                records.append((scn, [page_vector(p, txn, lob, dba, data, obj=table.obj,
+                                                  column=column, segment=segment, scn=scn,
+                                                  con_id=con)]))
+            records.append((tick(), [llb_write_end(p, txn, table.obj, column, size, con)]))
+        return records
+
+    def change_vectors(
+        self, tx: TxnState, change: Change, scn: int, *, begin: bool = True
+    ) -> list[VectorSpec]:
+        """[5.2,] 5.1 and 11.x (an IOT's: 10.x) for one change (``begin``: the 5.2 of a
+        first change goes here, unless :meth:`lob_records` wrote it)."""
+        table = change.table
+        if table.iot:
+            vectors, size = self.iot.vectors(tx, change, scn)
+            if change.first_of_txn and begin:
+                vectors.insert(0, begin_vector(self.p, tx.txn, change.uba, size, scn - 1,
+                                               self.con_id, self.con_uid, self.platform))
+            return vectors
+        undo_fields, size = self._undo_fields(tx, change)
         undo = undo_vector(
             tx.txn,
             change.uba,
@@ -211,7 +273,7 @@ class VectorFactory:
             self.con_id,
         )
         vectors = [undo, redo]
-        if change.first_of_txn:
+        if change.first_of_txn and begin:
             vectors.insert(
                 0,
                 begin_vector(
@@ -345,13 +407,22 @@ class VectorFactory:
 
 
 def supplemental_columns(change: Change) -> list[str]:
-    """Columns an update logs besides the changed ones, by the table's log group."""
+    """Columns an update logs besides the changed ones, by the table's log group. LOB
+    columns are never among them ("LOB, LONG, and ADT columns cannot be supplementally
+    logged": Oracle Database Utilities 12.1, "Table-Level User-Defined Supplemental Log
+    Groups")."""
     table = change.table
     level = table.supplemental
     if level is Supplemental.MINIMAL:
         return []
     wanted: Sequence[str] = table.pk if level is Supplemental.PRIMARY_KEY else table.column_names()
-    return [n for n in table.column_names() if n in wanted and n not in change.changed]
+    return [n for c in table.columns if (n := c.name) in wanted and n not in change.changed
+            and c.type_code not in LOB_TYPES]
+
+
+def lob_segment(table: Table, index: int) -> int:
+    """The object number the writer gives the LOB segment of column ``index``."""
+    return LOB_SEGMENT_BASE + table.obj * 64 + index
 
 
 def row_at(change: Change, slot: int) -> RowAt:

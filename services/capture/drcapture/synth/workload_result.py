@@ -9,15 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from drcommon.model import ColumnValue, Operation
+from drcommon.model import ColumnValue, NotLogged, Operation
 
 from drcapture.dictionary.model import Dictionary
 from drcapture.dictionary.snapshot import dump_snapshot
 from drcapture.synth.workload import Supplemental
 from drcapture.synth.workload_iot import uses_whole_nonkey
 from drcapture.synth.workload_ops import supplemental_columns
-from drcapture.synth.workload_state import Change, Kind
+from drcapture.synth.workload_state import LOB_TYPES, Change, Kind, Locators, column_def
 from drcapture.synth.writer import LogHeader
+from drcapture.values.lob import NOT_IN_REDO, parse_locator
 from drcapture.values.rowid import decode_rowid
 
 DICTIONARY_FILE = "dictionary.json"
@@ -134,12 +135,14 @@ def expected_changes(change: Change) -> list[ExpectedChange]:
     if change.kind is Kind.INSERT:
         return [out(Operation.INSERT, None, dict(change.after[0]), change.at.slot)]
     if change.kind is Kind.DELETE:
-        return [out(Operation.DELETE, dict(change.before[0]), None, change.at.slot)]
+        before = _old_lobs(change, dict(change.before[0]), change.lobs_before[0])
+        return [out(Operation.DELETE, before, None, change.at.slot)]
     if change.kind is Kind.UPDATE:
         logged = _shown_update_columns(change)
         shown = [n for n in names if n in logged]
         before = {n: change.before[0][n] for n in shown}
         after = {n: change.after[0][n] for n in shown}
+        before = _old_lobs(change, before, change.lobs_before[0])
         return [out(Operation.UPDATE, before, after, change.at.slot)]  # the head's ROWID
     if change.kind is Kind.MULTI_INSERT:
         return [
@@ -150,3 +153,17 @@ def expected_changes(change: Change) -> list[ExpectedChange]:
         out(Operation.DELETE, dict(values), None, slot)
         for values, slot in zip(change.before, change.slots, strict=True)
     ]
+
+
+def _old_lobs(change: Change, image: dict[str, ColumnValue],
+              lobs: Locators) -> dict[str, ColumnValue]:
+    """A before image as the redo carries it: an out-of-row LOB's old content is not in
+    the redo (``NotLogged``); an in-row one is, inside its locator."""
+    table = change.table
+    out = dict(image)
+    for index, col in enumerate(table.columns):
+        if (col.type_code in LOB_TYPES and out.get(col.name) is not None
+                and not parse_locator(lobs[col.name]).in_row):
+            type_name = column_def(table, index).type_name
+            out[col.name] = NotLogged(oracle_type=type_name, reason=NOT_IN_REDO)
+    return out

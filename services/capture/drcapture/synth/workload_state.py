@@ -3,6 +3,7 @@ rows sit, transactions with their undo slots and changes. Pure bookkeeping; no b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
@@ -11,13 +12,18 @@ from drcommon.model import ColumnValue
 
 from drcapture.dictionary.model import Charsets, ColumnDef, IotDef, OracleType, TableDef
 from drcapture.synth.workload import Row, Table
+from drcapture.synth.writer_lob import LobSpace, StoredLob, locator
 from drcapture.synth.writer_ops import RowAt, Txn, Uba
 from drcapture.values import decode_column, encode_column
+from drcapture.values.lob import UTF16, VARYING_WIDTH, LobKind, encode_lob_data, lob_kind
+from drcapture.values.text import charset, decode_text
 
 ROWS_PER_BLOCK: Final = 8
 FIRST_DATA_BLOCK: Final = 0x100
 UNDO_AFN: Final = 3
-_TEXT_TYPES = {OracleType.VARCHAR2, OracleType.CHAR, OracleType.LONG}
+_TEXT_TYPES = {OracleType.VARCHAR2, OracleType.CHAR, OracleType.LONG, OracleType.CLOB}
+LOB_TYPES: Final = frozenset({OracleType.CLOB, OracleType.BLOB})
+Locators = dict[str, bytes]  # LOB column -> the locator the row holds
 
 
 class WorkloadError(ValueError):
@@ -69,11 +75,12 @@ class Kind(StrEnum):
 
 @dataclass(slots=True)
 class RowState:
-    """A row as the table holds it now."""
+    """A row as the table holds it now (``lobs``: the locators of its LOB columns)."""
 
     values: dict[str, ColumnValue]
     at: RowAt
     moved: bool = False  # a compressed table's row migrated by an update
+    lobs: Locators = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +99,9 @@ class Change:
     slots: tuple[int, ...] = ()
     changed: tuple[str, ...] = ()  # update: columns changed
     piece: RowAt | None = None  # compressed table's update: where the row moves to
+    lobs_before: tuple[Locators, ...] = ()  # locators of ``before``'s LOB columns
+    lobs_after: tuple[Locators, ...] = ()  # locators of ``after``'s LOB columns
+    lob_writes: tuple[tuple[str, StoredLob], ...] = ()  # LOB values this change writes
 
 
 @dataclass(slots=True)
@@ -155,20 +165,59 @@ class Codec:
     def __init__(self, charsets: Charsets) -> None:
         self.charsets = charsets
 
-    def encode(self, table: Table, name: str, value: ColumnValue) -> bytes | None:
-        """Stored bytes of ``value`` in column ``name``."""
+    def encode(self, table: Table, name: str, value: ColumnValue,
+               lobs: Mapping[str, bytes] | None = None) -> bytes | None:
+        """Stored bytes of ``value`` in column ``name`` (a LOB column: its locator, from
+        ``lobs``)."""
         names = table.column_names()
         if name not in names:
             raise WorkloadError(f"{table.name} has no column {name!r}")
         column = column_def(table, names.index(name))
+        if column.type_code in LOB_TYPES and value is not None:
+            if lobs is None or name not in lobs:
+                raise WorkloadError(f"{table.name}.{name} has no LOB stored for {value!r}")
+            return lobs[name]
         raw = encode_column(value, column, self.charsets)
         if decode_column(raw, column, self.charsets) != value:
             raise WorkloadError(f"value {value!r} of {table.name}.{name} is not canonical")
         return raw
 
-    def row(self, table: Table, values: dict[str, ColumnValue]) -> list[bytes | None]:
+    def row(self, table: Table, values: dict[str, ColumnValue],
+            lobs: Mapping[str, bytes] | None = None) -> list[bytes | None]:
         """Stored bytes of every column of a row, in column order."""
-        return [self.encode(table, c.name, values.get(c.name)) for c in table.columns]
+        return [self.encode(table, c.name, values.get(c.name), lobs) for c in table.columns]
+
+    def lob_data(self, table: Table, name: str, value: ColumnValue) -> tuple[LobKind, bytes]:
+        """The LOB type and stored bytes of a LOB column's published value (CLOB/NCLOB
+        text, BLOB upper-case hex), refusing one that does not read back the same."""
+        column = column_def(table, table.column_names().index(name))
+        kind = lob_kind(column.type_code, column.charset_form)
+        if not isinstance(value, str):
+            raise WorkloadError(f"LOB value of {table.name}.{name} must be text or hex")
+        try:
+            data = encode_lob_data(value, kind, self.charsets)
+        except ValueError as exc:
+            raise WorkloadError(f"value of {table.name}.{name} cannot be stored: {exc}") from exc
+        if kind is LobKind.BLOB:
+            back: ColumnValue = data.hex().upper()
+        else:
+            name_cs = UTF16 if self.utf16(kind) else self.charsets.database
+            back = decode_text(data, charset(name_cs))
+        if back != value:
+            raise WorkloadError(f"value of {table.name}.{name} is not canonical")
+        return kind, data
+
+    def utf16(self, kind: LobKind) -> bool:
+        """Whether a LOB of ``kind`` is stored as UTF-16 (NCLOB always; CLOB in a
+        varying-width database)."""
+        if kind is LobKind.NCLOB:
+            return True
+        return kind is LobKind.CLOB and self.charsets.database.upper() in VARYING_WIDTH
+
+    def varying_flag(self, kind: LobKind) -> bool:
+        """The locator's varying-width flag: set for CLOBs stored as UTF-16 only (NCLOB
+        locators have it clear in every one seen)."""
+        return kind is LobKind.CLOB and self.utf16(kind)
 
     def stored_row(self, table: Table, values: dict[str, ColumnValue]) -> list[bytes | None]:
         """Stored bytes of every column of a row, in segment order (an IOT's leaf order)."""
@@ -182,3 +231,34 @@ def full_row(table: Table, values: Row) -> dict[str, ColumnValue]:
     if unknown:
         raise WorkloadError(f"{table.name} has no columns {sorted(unknown)}")
     return {c.name: given.get(c.name) for c in table.columns}
+
+
+class LobWriter:
+    """Stores the LOB values a change writes: a new LOB (LID, blocks) for each."""
+
+    def __init__(self, codec: Codec) -> None:
+        self.codec = codec
+        self.space = LobSpace()
+
+    def store(
+        self, table: Table, values: Mapping[str, ColumnValue], names: tuple[str, ...]
+    ) -> tuple[Locators, tuple[tuple[str, StoredLob], ...]]:
+        """The locators of the LOB columns among ``names`` that ``values`` sets, and the
+        LOBs with data to write (an empty LOB is a locator only)."""
+        locators: Locators = {}
+        writes: list[tuple[str, StoredLob]] = []
+        for col in table.columns:
+            value = values.get(col.name)
+            if col.name not in names or col.type_code not in LOB_TYPES or value is None:
+                continue
+            kind, data = self.codec.lob_data(table, col.name, value)
+            lob = self.space.store(kind, data, varying=self.codec.varying_flag(kind))
+            locators[col.name] = locator(lob)
+            if data:
+                writes.append((col.name, lob))
+        return locators, tuple(writes)
+
+
+def has_lobs(table: Table) -> bool:
+    """Whether ``table`` has a CLOB, NCLOB or BLOB column."""
+    return any(c.type_code in LOB_TYPES for c in table.columns)

@@ -24,6 +24,7 @@ from drcapture.redo.layout import CV_TYPE_ENCRYPTED
 from drcapture.redo.ops.ddl import Ddl, parse_24_1
 from drcapture.redo.ops.direct import DirectLoad, parse_19_1
 from drcapture.redo.ops.iot import LeafCode, LeafOp, parse_leaf_op
+from drcapture.redo.ops.kdli import LobBlockChange, LobPage, parse_26_2, parse_26_6
 from drcapture.redo.ops.kdo import RowOp, parse_ktb, parse_row_op
 from drcapture.redo.ops.lob import LobOp, parse_11_17
 from drcapture.redo.ops.undo import (
@@ -70,7 +71,7 @@ class SkippedOp:
 
 Op = (
     UndoRecord | TxBegin | TxEnd | PartialRollback | RowOp | LobOp | DirectLoad | Ddl
-    | UnknownOp | SkippedOp | UndecodableOp
+    | LobPage | LobBlockChange | UnknownOp | SkippedOp | UndecodableOp
 )
 Parser = Callable[[ChangeVector], Op]
 
@@ -90,6 +91,8 @@ PARSERS: dict[tuple[int, int], Parser] = {
     (11, 17): parse_11_17,  # LogMiner LOB support
     (19, 1): parse_19_1,  # direct loader block
     (24, 1): parse_24_1,  # DDL
+    (26, 2): parse_26_2,  # LOB block redo (fill, zero …): named, refused when captured
+    (26, 6): parse_26_6,  # LOB block image (SecureFile data pages)
     **{(11, code): _row for code in ROW_CODES},
 }
 SKIPPED_LAYERS = {10: "index change"}

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drcommon.errors import ConfigError
-from drcommon.model import RowChange, TransactionInfo
+from drcommon.model import Operation, RowChange, TransactionInfo
 
 from drcapture.dictionary.model import Dictionary, TableDef
 from drcapture.errors import UndecodableChange
@@ -24,13 +24,24 @@ from drcapture.redo.ops.dispatch import ParsedRecord
 from drcapture.redo.ops.undo import TxBegin, TxEnd
 from drcapture.redo.records import Rba
 from drcapture.redo.txn.changes import (
+    UNKNOWN_OWNER,
     ColumnCache,
     Context,
     ValueDecoder,
     default_decoder,
     to_row_change,
+    unknown_table_name,
 )
-from drcapture.redo.txn.pieces import Piece, PieceKind, RollbackMark, pieces_of, undecoded_mark
+from drcapture.redo.txn.lobs import LobAssembly, lob_ids, unattributed
+from drcapture.redo.txn.pieces import (
+    LOB_KINDS,
+    LobRef,
+    Piece,
+    PieceKind,
+    RollbackMark,
+    pieces_of,
+    undecoded_mark,
+)
 from drcapture.redo.txn.rows import assemble
 from drcapture.redo.txn.state import (
     STATE_VERSION,
@@ -155,6 +166,12 @@ class TransactionAssembler:
         return next((x for x in self._open if x.usn == usn and x.slot == slot), None)
 
     def _feed_decoded(self, record: ParsedRecord) -> list[CommittedTransaction]:
+        lost = unattributed(pv.op for pv in record.ops)
+        if lost:
+            if not self.counters["lob_redo_unattributed"]:
+                log.warning("LOB redo that names no table or transaction is left out",
+                            extra={"rba": str(record.record.rba)})
+            self.counters["lob_redo_unattributed"] += lost
         for item in pieces_of(record, self._captured_iot):
             if isinstance(item, RollbackMark):
                 self._partial_rollback(item)
@@ -214,6 +231,9 @@ class TransactionAssembler:
 
     def _add(self, xid: Xid, piece: Piece) -> None:
         keep, table = self._table(piece.obj)
+        if piece.kind in LOB_KINDS and (not keep or table is None):
+            self.counters["lob_pieces_skipped"] += 1  # without a table, no LOB columns
+            return
         if not keep:
             return
         if table is None and piece.kind is PieceKind.UNDECODED:
@@ -249,7 +269,9 @@ class TransactionAssembler:
 
         def undone(piece: Piece) -> bool:
             # The rollback applies exactly the undo recorded for the change it cancels.
-            if piece.kind is PieceKind.DDL or piece.data_obj != mark.data_obj:
+            if piece.kind is PieceKind.DDL or piece.kind in LOB_KINDS:
+                return False
+            if piece.data_obj != mark.data_obj:
                 return False
             if piece.undo_code != mark.code or (piece.kind is PieceKind.IOT) != mark.iot:
                 return False
@@ -259,8 +281,10 @@ class TransactionAssembler:
                 return piece.bdba == mark.bdba and set(mark.slots) <= set(piece.slots)
             return (piece.bdba, piece.slot) == (mark.bdba, mark.slot)
 
-        if self.store.remove_last(owner, undone) is not None:
+        removed = self.store.remove_last(owner, undone)
+        if removed is not None:
             self.counters["pieces_rolled_back"] += 1
+            self._void_lobs(owner, removed)
         elif mark.iot:  # what the transaction's IOT rows are now is not known
             self.store.append(owner, undecoded_mark(
                 mark, "a partial rollback on an IOT matched no buffered change "
@@ -269,6 +293,17 @@ class TransactionAssembler:
             self.counters["rollback_unmatched"] += 1
             log.warning("partial rollback matched no buffered change", extra={
                 "xid": str(owner), "rba": mark.rba, "obj": mark.obj})
+
+    def _void_lobs(self, owner: Xid, removed: Piece) -> None:
+        """The LOBs the undone change wrote are no row's now: their redo is not an
+        in-place change (:meth:`LobAssembly.finish` must not refuse it)."""
+        for lid in lob_ids(removed.after, self.dictionary.table_for(removed.obj)):
+            self.store.append(owner, Piece(
+                kind=PieceKind.LOB_VOID, rba=removed.rba, scn=removed.scn,
+                sub_scn=removed.sub_scn, con_id=removed.con_id, obj=removed.obj,
+                data_obj=removed.data_obj, redo_code=0, undo_code=0, bdba=0, slot=0, fb=0,
+                supp_type=0, supp_fb=0, row=None, before=(), after=(), supp=(),
+                lob=LobRef(lid, 0)))
 
     def _end(self, op: TxEnd, record: ParsedRecord) -> CommittedTransaction | None:
         if op.rollback:
@@ -301,7 +336,7 @@ class TransactionAssembler:
             self.store.drop(xid)
             self.counters["empty_commits"] += 1
             return None
-        changes = tuple(self._decode(self.store.pieces(xid)))
+        changes = tuple(self._decode(self.store.pieces(xid), xid, rba))
         self._check_undecoded(xid, scn, rba, changes)
         self.store.drop(xid)
         if not changes:
@@ -335,16 +370,44 @@ class TransactionAssembler:
                 "rba": change.position.rba if change.position else None,
                 "reason": change.undecoded})
 
-    def _decode(self, pieces: Any) -> list[RowChange]:
+    def _decode(self, pieces: Iterable[Piece], xid: Xid, rba: str) -> list[RowChange]:
         if self._decoder is None:
             self._decoder = default_decoder()
         out: list[RowChange] = []
-        for row in assemble(pieces):
+        lobs = LobAssembly(xid, self.dictionary.charsets)
+        marked = self.options.on_undecodable == "publish_marked"
+        for row in assemble(lobs.take(pieces)):
             if row.compressed:
                 self.counters["compressed_rows"] += 1
             table = self.dictionary.table_for(row.obj)
-            out.append(to_row_change(row, table, self._ctx, self._decoder, self._columns))
+            try:
+                change = to_row_change(row, table, self._ctx, self._decoder, self._columns,
+                                       lobs)
+            except UndecodableChange as exc:  # a LOB or an IOT image that does not decode
+                if not marked:
+                    raise
+                change = to_row_change(replace(row, before=None, after=None,
+                                               undecoded=str(exc)), table, self._ctx,
+                                       self._decoder, self._columns, lobs)
+            out.append(change)
+        try:
+            lobs.finish(rba)
+        except UndecodableChange as exc:  # LOB redo no row change carries (in place)
+            if not marked:
+                raise
+            lob_change = self._marked_lob_change(exc)
+            if not any(c.undecoded and c.obj == lob_change.obj for c in out):
+                out.append(lob_change)  # (a row whose LOB failed leaves its pages behind)
         return out
+
+    def _marked_lob_change(self, exc: UndecodableChange) -> RowChange:
+        """A change standing for LOB redo of a captured table that no row change carries."""
+        obj = exc.where.get("obj")
+        table = self.dictionary.table_for(obj) if isinstance(obj, int) else None
+        return RowChange(
+            op=Operation.UNKNOWN, owner=table.owner if table else UNKNOWN_OWNER,
+            table=table.name if table else unknown_table_name(obj if isinstance(obj, int) else 0),
+            obj=obj if isinstance(obj, int) else None, undecoded=str(exc))
 
     # -- restart state -------------------------------------------------------------------
     def open_transactions(self) -> list[OpenTransaction]:

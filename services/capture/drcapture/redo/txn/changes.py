@@ -5,12 +5,16 @@ LogMiner names them without a dictionary (``UNKNOWN``.``OBJ# n``, ``COL n``, hex
 Rows of index-organized tables have no physical ROWID (their address is the primary
 key: a "logical rowid"), so their changes carry ``row_id`` None and must carry the
 primary key in each image that has to find or make the row; one that does not is refused.
+
+CLOB, NCLOB and BLOB columns hold locators; their values come from
+:class:`~drcapture.redo.txn.lobs.LobAssembly` (the transaction's LOB pages).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from drcommon.model import (
     ColumnInfo,
@@ -26,9 +30,28 @@ from drcapture.dictionary.model import Charsets, ColumnDef, OracleType, TableDef
 from drcapture.errors import UndecodableChange
 from drcapture.redo.ops.common import NotInRedo, Value
 from drcapture.redo.records import Rba
+from drcapture.redo.txn.lobs import LobAssembly, Unchanged, is_lob_column
 from drcapture.redo.txn.rows import LogicalRow
+from drcapture.redo.xid import Xid
 
 ValueDecoder = Callable[[bytes | None, ColumnDef, Charsets], ColumnValue]
+
+
+class _LobAt(NamedTuple):
+    """Where a row's LOB columns get their values: the transaction's LOBs, the row, its
+    table, and which image is being decoded."""
+
+    lobs: LobAssembly
+    row: LogicalRow
+    table: TableDef
+    after: bool
+
+    def value(self, raw: bytes, column: ColumnDef) -> ColumnValue | Unchanged:
+        row = self.row
+        unchanged = (self.after and row.op is Operation.UPDATE and row.before is not None
+                     and row.before.get(column.seg_col) == raw)
+        return self.lobs.value(raw, column, row=row, table=self.table, after=self.after,
+                               unchanged=unchanged)
 
 UNKNOWN_OWNER = "UNKNOWN"
 _MAX_CACHED_TABLES = 100_000
@@ -153,11 +176,12 @@ class ColumnCache:
 
 def _known_image(values: dict[int, Value] | None, by_seg: dict[int, _Stored],
                  decode: ValueDecoder, charsets: Charsets, infos: dict[str, ColumnInfo],
-                 decoded: dict[int, tuple[Value, ColumnValue]],
+                 decoded: dict[int, tuple[Value, ColumnValue]], lob: _LobAt,
                  ) -> dict[str, ColumnValue] | None:
     """One image, named and decoded. ``decoded`` carries values from the other image of
     the same change: a column logged with the same bytes in both (supplemental columns
-    of an update) is decoded once; values are immutable, so both images share it."""
+    of an update) is decoded once; values are immutable, so both images share it. LOB
+    columns go through ``lob`` (an unchanged one is left out of the image)."""
     if values is None:
         return None
     image: dict[str, ColumnValue] = {}
@@ -174,7 +198,12 @@ def _known_image(values: dict[int, Value] | None, by_seg: dict[int, _Stored],
             image[column.name] = NotLogged(oracle_type=column.type_name, reason=raw.reason)
             continue
         if entry.lob and raw is not None:
-            image[column.name] = Unsupported(oracle_type=column.type_name, hex=None)
+            if not is_lob_column(column):  # BFILE
+                image[column.name] = Unsupported(oracle_type=column.type_name, hex=None)
+                continue
+            value = lob.value(raw, column)
+            if not isinstance(value, Unchanged):
+                image[column.name] = value
             continue
         known = decoded.get(col)
         if known is not None and known[0] == raw:
@@ -235,10 +264,12 @@ def _check_iot_key(row: LogicalRow, table: TableDef, before: dict[str, ColumnVal
 
 
 def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
-                  decode: ValueDecoder, columns: ColumnCache | None = None) -> RowChange:
+                  decode: ValueDecoder, columns: ColumnCache | None = None,
+                  lobs: LobAssembly | None = None) -> RowChange:
     """Name and decode one logical row (``table`` None: an object without dictionary).
 
-    ``columns`` is a cache kept across calls (a fresh one when not given)."""
+    ``columns`` is a cache kept across calls (a fresh one when not given); ``lobs`` the
+    transaction's LOB pages (none when not given: only in-row LOB values decode)."""
     infos: dict[str, ColumnInfo] = {}
     pk: tuple[str, ...]
     if table is None:
@@ -249,8 +280,12 @@ def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
         owner, name, pk = table.owner, table.name, table.pk
         by_seg, stored = (columns or ColumnCache(ctx.charsets)).of(table)
         decoded: dict[int, tuple[Value, ColumnValue]] = {}
-        before = _known_image(row.before, by_seg, decode, ctx.charsets, infos, decoded)
-        after = _known_image(row.after, by_seg, decode, ctx.charsets, infos, decoded)
+        if lobs is None:
+            lobs = LobAssembly(Xid(0, 0, 0), ctx.charsets)
+        before = _known_image(row.before, by_seg, decode, ctx.charsets, infos, decoded,
+                              _LobAt(lobs, row, table, False))
+        after = _known_image(row.after, by_seg, decode, ctx.charsets, infos, decoded,
+                             _LobAt(lobs, row, table, True))
         _add_not_logged(before, row.before_rest, stored, infos)
         _add_not_logged(after, row.after_rest, stored, infos)
         # Oracle does not store trailing NULL columns: a whole-row image (the new row of

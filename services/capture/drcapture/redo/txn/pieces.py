@@ -2,7 +2,9 @@
 or direct-load block). Pure; no dictionary, no value decoding.
 
 A piece keeps raw column bytes under absolute 1-based column numbers, so row assembly
-at commit only merges dictionaries.
+at commit only merges dictionaries. LOB redo becomes pieces too (``LOB_*`` kinds, with a
+:class:`LobRef`): their data waits with the rest of the transaction, in the same store,
+until the row change that refers to them (:mod:`drcapture.redo.txn.lobs`).
 
 A change this build cannot decode — a row operation it does not know, an encrypted
 vector, a multi-block undo record, the undo of an operation with no decoder — becomes a
@@ -31,7 +33,9 @@ from drcapture.redo.ops.dispatch import (
     UnknownOp,
 )
 from drcapture.redo.ops.iot import UNDO_OPC
+from drcapture.redo.ops.kdli import LobBlockChange, LobPage
 from drcapture.redo.ops.kdo import FB_NEXT, FB_PREV, Column, RowCode, RowOp
+from drcapture.redo.ops.lob import LLB_TYPE_WRITE_BEGIN, LobOp
 from drcapture.redo.ops.undo import (
     MULTI_BLOCK,
     NON_ROW_UNDO_LAYERS,
@@ -56,6 +60,25 @@ class PieceKind(StrEnum):
     DDL = "ddl"
     UNDECODED = "undecoded"  # a change this build cannot decode (``undecoded`` says why)
     IOT = "iot"  # one leaf change of an index-organized table (layer 10, see .iot)
+    LOB_PAGE = "lob_page"  # a 26.6 LOB data block: ``bdba`` its DBA, ``after`` its data
+    LOB_WRITE = "lob_write"  # an 11.17 type 1: a write to one LOB began
+    LOB_CHANGE = "lob_change"  # a 26.2 (or non-image 26.6) on a LOB block: refused
+    LOB_VOID = "lob_void"  # a LOB whose row change a partial rollback undid
+
+
+LOB_KINDS = frozenset({PieceKind.LOB_PAGE, PieceKind.LOB_WRITE, PieceKind.LOB_CHANGE,
+                       PieceKind.LOB_VOID})
+
+
+@dataclass(frozen=True, slots=True)
+class LobRef:
+    """The LOB a ``LOB_*`` piece is about: its LID (empty when the redo does not name it),
+    the column, and for a write the LLB operation and length (the kdli op of a change)."""
+
+    lid: bytes
+    column: int
+    op: int = 0
+    length: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +113,7 @@ class Piece:
     # compressed row whose unlisted columns may hold values the redo does not carry.
     before_rest: NotInRedo | None = None
     after_rest: NotInRedo | None = None
+    lob: LobRef | None = None  # LOB_* pieces: which LOB (the table is ``obj``)
 
     @property
     def supp_first(self) -> bool:
@@ -437,6 +461,10 @@ def pieces_of(rec: ParsedRecord,
             mark = _rollback_mark(rec, i, op, used, iot)
             if mark is not None:
                 yield mark
+        elif isinstance(op, LobPage | LobOp | LobBlockChange):
+            found = lob_piece(rec, op, parsed.vector.header.con_id)
+            if found is not None:
+                yield found
         elif isinstance(op, Ddl):
             yield op.xid, _ddl_piece(rec, op, parsed.vector.header.con_id)
         elif isinstance(op, SkippedOp) and op.reason == "encrypted" and (op.layer,
@@ -500,6 +528,36 @@ def _ddl_piece(rec: ParsedRecord, op: Ddl, con_id: int | None) -> Piece:
         redo_code=0, undo_code=0, bdba=0, slot=0, fb=0, supp_type=0, supp_fb=0,
         row=None, before=(), after=(), supp=(), ddl=op.sql,
     )
+
+
+def lob_piece(rec: ParsedRecord, op: LobPage | LobOp | LobBlockChange,
+              con_id: int | None) -> tuple[Xid, Piece] | None:
+    """The piece a LOB op contributes, with its XID: a 26.6 page, an LLB type 1 (a write
+    begins) or a 26.2 change; None for what names no table or transaction (the
+    assembler counts those: :func:`~drcapture.redo.txn.lobs.unattributed`) and for the
+    LLB types that only frame a write."""
+    header = rec.record.header
+    after: Values = ()
+    if isinstance(op, LobPage):
+        if op.obj is None:
+            return None
+        kind, xid, obj, data_obj, dba = PieceKind.LOB_PAGE, op.xid, op.obj, op.data_obj, op.dba
+        ref, after = LobRef(op.lid, op.column or 0), ((op.column or 0, op.data),)
+    elif isinstance(op, LobOp):
+        if op.kind != LLB_TYPE_WRITE_BEGIN or op.xid is None or op.obj is None or op.lid is None:
+            return None
+        kind, xid, obj, data_obj, dba = PieceKind.LOB_WRITE, op.xid, op.obj, 0, 0
+        ref = LobRef(op.lid, op.columns[0] if op.columns else 0, op.op or 0, op.length)
+    else:
+        if op.obj is None or op.xid is None:
+            return None
+        kind, xid, obj, data_obj, dba = PieceKind.LOB_CHANGE, op.xid, op.obj, 0, op.dba
+        ref = LobRef(op.lid or b"", op.column or 0, op.kdli_op)
+    return xid, Piece(
+        kind=kind, rba=str(rec.record.rba), scn=header.scn, sub_scn=header.sub_scn,
+        con_id=con_id, obj=obj, data_obj=data_obj, redo_code=0, undo_code=0, bdba=dba,
+        slot=ref.column, fb=0, supp_type=0, supp_fb=0, row=None, before=(), after=after,
+        supp=(), lob=ref)
 
 
 def direct_piece(rec: ParsedRecord, load: DirectLoad) -> Piece:

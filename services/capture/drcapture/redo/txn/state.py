@@ -10,7 +10,7 @@ from typing import Any
 from drcommon.errors import UnsupportedFormat
 
 from drcapture.redo.ops.common import Fragment, NotInRedo, Raw
-from drcapture.redo.txn.pieces import Piece, PieceKind, Values
+from drcapture.redo.txn.pieces import LobRef, Piece, PieceKind, Values
 
 STATE_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # 1: before the compressed-image markers (read as absent)
@@ -44,6 +44,19 @@ def _values_in(items: list[list[Any]]) -> Values:
     return tuple((int(col), _raw_in(raw)) for col, raw in items)
 
 
+def _lob_out(lob: LobRef | None) -> dict[str, Any] | None:
+    if lob is None:
+        return None
+    return {"lid": lob.lid.hex(), "column": lob.column, "op": lob.op, "length": lob.length}
+
+
+def _lob_in(item: dict[str, Any] | None) -> LobRef | None:
+    if item is None:
+        return None
+    return LobRef(bytes.fromhex(item["lid"]), int(item["column"]), int(item["op"]),
+                  None if item["length"] is None else int(item["length"]))
+
+
 def piece_to_json(piece: Piece) -> dict[str, Any]:
     """A piece as JSON-native values."""
     return {
@@ -56,6 +69,7 @@ def piece_to_json(piece: Piece) -> dict[str, Any]:
         "supp": _values_out(piece.supp), "rows": [_values_out(r) for r in piece.rows],
         "slots": list(piece.slots), "ddl": piece.ddl, "compressed": piece.compressed,
         "before_rest": _raw_out(piece.before_rest), "after_rest": _raw_out(piece.after_rest),
+        "lob": _lob_out(piece.lob),
     }
 
 
@@ -77,7 +91,7 @@ def piece_from_json(data: dict[str, Any]) -> Piece:
         row=(int(row[0]), int(row[1])) if row else None, before=_values_in(data["before"]),
         after=_values_in(data["after"]), supp=_values_in(data["supp"]),
         rows=tuple(_values_in(r) for r in data["rows"]), slots=tuple(data["slots"]),
-        ddl=data["ddl"], compressed=data["compressed"],
+        ddl=data["ddl"], compressed=data["compressed"], lob=_lob_in(data.get("lob")),
         before_rest=_rest_in(data.get("before_rest")), after_rest=_rest_in(data.get("after_rest")),
     )
 

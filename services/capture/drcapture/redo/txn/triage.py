@@ -10,6 +10,10 @@ always did.
 
 Not parsing the row data of a dropped change means damage inside that row data goes
 unreported; damage to the record or vector layout is still reported (the scan checks it).
+
+LOB redo is triaged by the table it names: a 26.x page or change by its suplog field, an
+11.17 type 1 (a LOB write) by its object; one of a captured table is decoded in full, a
+26.x that names no table is counted as the assembler counts it (``lob_redo_unattributed``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import NamedTuple
 
 from drcapture.redo.layout import CV_TYPE_ENCRYPTED
 from drcapture.redo.ops.dispatch import ROW_CODES
+from drcapture.redo.ops.kdli import quick_lob_table
+from drcapture.redo.ops.lob import LLB_TYPE_WRITE_BEGIN, quick_llb
 from drcapture.redo.ops.undo import (
     TxBegin,
     TxEnd,
@@ -49,7 +55,7 @@ def quick_effects(record: RedoRecord,
     Runs for every record: lists are only made for what the record holds."""
     slots = record.slots
     data, endian = record.data, record.endian
-    dropped: list[str] | tuple[()] = ()
+    dropped: Dropped = ()
     ends: list[TxBegin | TxEnd] | tuple[()] = ()
     rollbacks: list[tuple[int, int, str]] | None = None
     rolled: list[int] = []  # row ops taken by partial rollbacks
@@ -75,8 +81,11 @@ def quick_effects(record: RedoRecord,
                 rollbacks = [] if rollbacks is None else rollbacks
                 if not _rollback(record, i, skip_reason, rolled, rollbacks):
                     return None
-        elif layer == 24 and code == 1:
-            return None  # DDL
+        else:
+            found = _other(record, slot, skip_reason, dropped)
+            if found is None:
+                return None  # DDL, or a captured table's LOB
+            dropped = found
     return tuple.__new__(QuickEffects, (dropped, ends, rollbacks or ()))
 
 
@@ -93,6 +102,33 @@ def _dropped_undo(record: RedoRecord, at: int,
     if undo is None or reason is None:
         return None
     return reason if undo[1] or _paired_row_op(slots, at) is not None else ""
+
+
+Dropped = list[str] | tuple[()]
+
+
+def _other(record: RedoRecord, slot: VectorSlot, skip_reason: Callable[[int], str | None],
+           dropped: Dropped) -> Dropped | None:
+    """A vector outside layer 5: None for DDL and for a LOB vector that must be decoded
+    in full (a captured table's); else ``dropped`` with what the assembler would count for
+    a LOB vector it drops (unchanged for the rest)."""
+    layer, code = slot.layer, slot.code
+    if layer == 11 and code != 17:
+        return dropped  # the common case: a row operation
+    if layer == 24 and code == 1:
+        return None
+    if layer == 26 and code in (2, 6):
+        obj = quick_lob_table(record.data, slot, record.endian)
+        if obj is None:  # names no table: the assembler counts it and leaves it out
+            return [*dropped, "lob_redo_unattributed"]
+    elif layer == 11 and code == 17:
+        kind, obj = quick_llb(record.data, slot, record.endian)
+        if kind != LLB_TYPE_WRITE_BEGIN:
+            return dropped if kind >= 0 else None  # types 3/4 frame a write: no piece
+    else:
+        return dropped
+    reason = None if obj is None else skip_reason(obj)
+    return None if reason is None else [*dropped, reason, "lob_pieces_skipped"]
 
 
 def _rollback(record: RedoRecord, at: int, skip_reason: Callable[[int], str | None],
