@@ -18,15 +18,33 @@ fn from_oracle_bits32(bits: u32) -> u32 {
 /// Python's `repr(float)` (the 'r' format: shortest round-trip digits, exponent form
 /// below 1e-4 and from 1e16), for finite values.
 pub fn python_repr(value: f64, out: &mut String) {
-    // Rust's `{:e}` is the shortest round-trip digit string, closest to the value.
-    let sci = format!("{value:e}");
+    // Rust's `{:e}` is a shortest round-trip digit string; where two strings of that
+    // length round-trip at the same distance from the value, Python (David Gay's dtoa)
+    // takes the even one: the value correctly rounded to that many digits (ties to
+    // even, as `{:.*e}` rounds), whenever that one reads back to the value.
+    let shortest = format!("{value:e}");
+    let count = shortest
+        .split('e')
+        .next()
+        .unwrap_or("")
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .count();
+    let rounded = format!("{:.*e}", count.saturating_sub(1), value);
+    let sci = if rounded.parse::<f64>() == Ok(value) {
+        rounded
+    } else {
+        shortest
+    };
     let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let (negative, mantissa) = match mantissa.strip_prefix('-') {
         Some(m) => (true, m),
         None => (false, mantissa),
     };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let all: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let kept = all.trim_end_matches('0');
+    let digits = if kept.is_empty() { "0" } else { kept }.to_owned();
     let decpt = exp + 1; // value = 0.<digits> * 10**decpt
     if negative {
         out.push('-');
