@@ -75,6 +75,17 @@ def test_resume_from_every_record(online: bool) -> None:
             assert_same_walk(data, state=start, online=online)
 
 
+@pytest.mark.parametrize("online", [False, True])
+def test_resume_from_odd_states(online: bool) -> None:
+    for data in (FIXTURE_LOGS[0], FIXTURE_LOGS[2]):
+        last = len(data) // _block_size(data)
+        for block in (0, 1, 2, 3, last - 1, last, last + 1, 2**33):
+            for offset in (0, 1, 16, 300, 511, 4000, 2**40):
+                for stopped in BlockStatus:
+                    start = ReadState(next_block=block, resume_offset=offset, stopped=stopped)
+                    assert_same_walk(data, state=start, online=online)
+
+
 def test_stopping_after_each_record_leaves_the_same_state() -> None:
     data = FIXTURE_LOGS[2]
     for limit in range(1, 12):
