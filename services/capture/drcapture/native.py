@@ -71,8 +71,12 @@ __all__ = [
     "parse_record",
     "parse_redo_header",
     "parse_vector_header",
+    "read_record_scn",
+    "read_scn",
+    "read_uba",
     "redo_time_of",
     "scan_vectors",
+    "time_zones",
 ]
 
 _ERRORS: Final[dict[str, type[DRError]]] = {
