@@ -47,6 +47,7 @@ impl BlockSource for FileSource {
 
     fn read_into(&self, offset: u64, size: usize, out: &mut Vec<u8>) -> io::Result<()> {
         out.clear();
+        out.reserve(size.min(8 << 20)); // a span: at most 2,048 blocks of 4 KiB
         let mut file = File::open(&self.path)?;
         file.seek(SeekFrom::Start(offset))?;
         file.take(size as u64).read_to_end(out)?;
