@@ -62,7 +62,7 @@ def mangled(draw: st.DrawFn) -> tuple[bytes, bool, bool, ReadState]:
     return bytes(data), draw(st.booleans()), draw(st.booleans()), state
 
 
-@settings(max_examples=1500, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, deadline=10_000, suppress_health_check=[HealthCheck.too_slow])
 @given(mangled())
 def test_mangled_logs_end_in_records_or_a_drerror(case: tuple[bytes, bool, bool, ReadState]
                                                   ) -> None:
@@ -93,7 +93,7 @@ DECODERS = [
 SCALED = [native.decode_timestamp, native.decode_timestamp_tz, native.decode_interval_ds]
 
 
-@settings(max_examples=3000, deadline=500)
+@settings(max_examples=3000, deadline=5_000)
 @given(st.binary(max_size=40), st.one_of(st.none(), st.integers(-(2**62), 2**62)),
        st.sampled_from(["AL32UTF8", "UTF8", "AL16UTF16", "US7ASCII", "WE8ISO8859P1",
                         "WE8MSWIN1252", "ZHS16GBK", "ZHS32GB18030"]))
