@@ -11,19 +11,14 @@ use pyo3::exceptions::{PyException, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
-use crate::binary::{Endian, redo_time};
-use crate::blocks::{
-    BlockCheck, BlockStatus, BytesSource, FileSource, RedoFile, check_block, parse_file_header,
-    parse_redo_header,
-};
-use crate::checksum;
+use crate::binary::Endian;
+use crate::blocks::{BlockStatus, BytesSource, FileSource, RedoFile};
 use crate::error::{Error, ErrorKind, Fact};
-use crate::records::{Rba, ReadState, RecordHeader, RecordWalker, parse_record, scan};
+use crate::records::{Rba, ReadState, RecordHeader, RecordWalker, scan};
 use crate::values::datetimes::TimeZones;
-use crate::values::text::{CHARSETS, Charset};
-use crate::values::timezones::REGIONS;
-use crate::values::{binary, datetimes, ieee, intervals, number, rowid, text};
-use crate::vectors::{VectorSlot, parse_vector_header, scan_vectors};
+use crate::vectors::VectorSlot;
+
+mod values;
 
 create_exception!(
     _core,
@@ -68,7 +63,7 @@ fn to_py_err(err: Error) -> PyErr {
     })
 }
 
-trait IntoPyResult<T> {
+pub(crate) trait IntoPyResult<T> {
     fn py(self) -> PyResult<T>;
 }
 
@@ -331,8 +326,8 @@ impl PyRecordWalk {
 
 /// Rules of the time-zone regions, from their TZif files' bytes.
 #[pyclass(name = "TimeZones", module = "drcapture_core._core", frozen)]
-struct PyTimeZones {
-    inner: TimeZones,
+pub(crate) struct PyTimeZones {
+    pub(crate) inner: TimeZones,
 }
 
 #[pymethods]
@@ -350,264 +345,7 @@ impl PyTimeZones {
     }
 }
 
-// --- block and record layer, one call each (tests and tools) ----------------------
-
-#[pyfunction]
-fn fold(block: &[u8]) -> u16 {
-    checksum::fold(block)
-}
-
-#[pyfunction]
-#[pyo3(signature = (block, number, byte_order, file, block_size, sequence, online, verify_checksum))]
-#[allow(clippy::too_many_arguments)]
-fn check_block_status(
-    block: &[u8],
-    number: u64,
-    byte_order: &str,
-    file: &str,
-    block_size: u32,
-    sequence: Option<u32>,
-    online: bool,
-    verify_checksum: bool,
-) -> PyResult<&'static str> {
-    let check = BlockCheck {
-        file,
-        block_size,
-        sequence,
-        online,
-        verify_checksum,
-    };
-    Ok(check_block(block, number, endian_of(byte_order)?, &check)
-        .py()?
-        .value())
-}
-
-#[pyfunction(name = "parse_file_header")]
-fn py_parse_file_header(block0: &[u8], file: &str) -> PyResult<(u32, u32, &'static str)> {
-    let h = parse_file_header(block0, file).py()?;
-    Ok((h.block_size, h.block_count, h.endian.symbol()))
-}
-
-#[pyfunction(name = "parse_redo_header")]
-fn py_parse_redo_header<'py>(
-    py: Python<'py>,
-    block1: &[u8],
-    byte_order: &str,
-) -> PyResult<Bound<'py, PyTuple>> {
-    let h = parse_redo_header(block1, endian_of(byte_order)?).py()?;
-    let first = (
-        h.compat_vsn,
-        h.db_id,
-        h.db_name.as_str(),
-        h.control_seq,
-        h.file_size_blocks,
-        h.file_number,
-    );
-    let second = (
-        h.activation_id,
-        h.description.as_str(),
-        h.nab,
-        h.resetlogs_id,
-        h.resetlogs_scn,
-        h.thread,
-    );
-    let third = (
-        h.sequence,
-        h.first_scn,
-        h.first_time,
-        h.next_scn,
-        h.next_time,
-        h.prev_resetlogs_id,
-    );
-    (first, second, third, h.prev_resetlogs_scn).into_pyobject(py)
-}
-
-#[pyfunction(name = "parse_record")]
-fn py_parse_record<'py>(
-    py: Python<'py>,
-    sequence: u32,
-    block: u64,
-    offset: u64,
-    data: &[u8],
-    byte_order: &str,
-    wide: bool,
-) -> PyResult<Bound<'py, PyTuple>> {
-    let rba = Rba {
-        sequence,
-        block,
-        offset,
-    };
-    let (mut slots, mut lengths) = (Vec::new(), Vec::new());
-    let header = parse_record(
-        rba,
-        data,
-        endian_of(byte_order)?,
-        wide,
-        &mut slots,
-        &mut lengths,
-    )
-    .py()?;
-    record_tuple(py, rba, &header, data, &slots, &lengths)
-}
-
-#[pyfunction(name = "scan_vectors")]
-fn py_scan_vectors(
-    data: &[u8],
-    start: usize,
-    end: usize,
-    byte_order: &str,
-    wide: bool,
-) -> PyResult<Vec<SlotTuple>> {
-    let (mut slots, mut lengths) = (Vec::new(), Vec::new());
-    scan_vectors(
-        data,
-        start,
-        end,
-        endian_of(byte_order)?,
-        wide,
-        &mut slots,
-        &mut lengths,
-    )
-    .py()?;
-    Ok(slot_tuples(&slots, &lengths))
-}
-
-type VectorHeaderTuple = (
-    u8,
-    u8,
-    u16,
-    u16,
-    u32,
-    u64,
-    u8,
-    u8,
-    u32,
-    Option<u16>,
-    Option<u16>,
-);
-
-#[pyfunction(name = "parse_vector_header")]
-fn py_parse_vector_header(
-    data: &[u8],
-    offset: usize,
-    byte_order: &str,
-    wide: bool,
-) -> PyResult<VectorHeaderTuple> {
-    let h = parse_vector_header(data, offset, endian_of(byte_order)?, wide).py()?;
-    Ok((
-        h.layer, h.code, h.cls, h.afn, h.dba, h.scn, h.seq, h.typ, h.data_obj, h.con_id, h.flags,
-    ))
-}
-
-#[pyfunction(name = "redo_time")]
-fn py_redo_time(encoded: u32) -> PyResult<Option<TimeTuple>> {
-    Ok(redo_time(encoded)
-        .py()?
-        .map(|t| (t.year, t.month, t.day, t.hour, t.minute, t.second)))
-}
-
-#[pyfunction]
-fn read_scn(buf: &[u8], offset: usize, byte_order: &str) -> PyResult<u64> {
-    endian_of(byte_order)?.scn(buf, offset).py()
-}
-
-#[pyfunction]
-fn read_record_scn(buf: &[u8], offset: usize, byte_order: &str) -> PyResult<u64> {
-    endian_of(byte_order)?.record_scn(buf, offset).py()
-}
-
-#[pyfunction]
-fn read_uba(buf: &[u8], offset: usize, byte_order: &str) -> PyResult<(u32, u16, u8)> {
-    endian_of(byte_order)?.uba(buf, offset).py()
-}
-
-// --- values -----------------------------------------------------------------------
-
-fn text_of(f: impl FnOnce(&mut String) -> crate::error::Result<()>) -> PyResult<String> {
-    let mut out = String::new();
-    f(&mut out).py()?;
-    Ok(out)
-}
-
-#[pyfunction]
-fn decode_number(raw: &[u8]) -> PyResult<String> {
-    text_of(|o| number::decode_number(raw, o))
-}
-
-#[pyfunction]
-fn decode_binary_float(raw: &[u8]) -> PyResult<String> {
-    text_of(|o| ieee::decode_binary_float(raw, o))
-}
-
-#[pyfunction]
-fn decode_binary_double(raw: &[u8]) -> PyResult<String> {
-    text_of(|o| ieee::decode_binary_double(raw, o))
-}
-
-#[pyfunction]
-fn decode_date(raw: &[u8]) -> PyResult<String> {
-    text_of(|o| datetimes::decode_date(raw, o))
-}
-
-#[pyfunction]
-#[pyo3(signature = (raw, scale))]
-fn decode_timestamp(raw: &[u8], scale: Option<i64>) -> PyResult<String> {
-    text_of(|o| datetimes::decode_timestamp(raw, scale, o))
-}
-
-#[pyfunction]
-#[pyo3(signature = (raw, scale, zones))]
-fn decode_timestamp_tz(raw: &[u8], scale: Option<i64>, zones: &PyTimeZones) -> PyResult<String> {
-    text_of(|o| datetimes::decode_timestamp_tz(raw, scale, &zones.inner, o))
-}
-
-#[pyfunction]
-fn decode_interval_ym(raw: &[u8]) -> PyResult<String> {
-    text_of(|o| intervals::decode_interval_ym(raw, o))
-}
-
-#[pyfunction]
-#[pyo3(signature = (raw, scale))]
-fn decode_interval_ds(raw: &[u8], scale: Option<i64>) -> PyResult<String> {
-    text_of(|o| intervals::decode_interval_ds(raw, scale, o))
-}
-
-#[pyfunction]
-fn decode_raw(raw: &[u8]) -> String {
-    let mut out = String::new();
-    binary::decode_raw(raw, &mut out);
-    out
-}
-
-#[pyfunction]
-fn decode_boolean(raw: &[u8]) -> PyResult<String> {
-    text_of(|o| binary::decode_boolean(raw, o))
-}
-
-#[pyfunction]
-fn decode_rowid(raw: &[u8]) -> PyResult<String> {
-    text_of(|o| rowid::decode_rowid(raw, o))
-}
-
-/// The text of `raw` in the set named `charset` (exact upper-case name), `None` when
-/// the bytes are not valid in it; `ValueError` for a name the core does not know.
-#[pyfunction]
-fn decode_text(raw: &[u8], charset: &str) -> PyResult<Option<String>> {
-    let cs = Charset::by_name(charset)
-        .ok_or_else(|| PyValueError::new_err(format!("unknown charset {charset:?}")))?;
-    let mut out = String::new();
-    Ok(text::decode_text(raw, cs, &mut out).then_some(out))
-}
-
-#[pyfunction]
-fn charset_names() -> Vec<&'static str> {
-    CHARSETS.iter().map(|(_, n)| *n).collect()
-}
-
-#[pyfunction]
-fn timezone_regions() -> Vec<(u16, &'static str)> {
-    REGIONS.to_vec()
-}
+mod layers;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -616,31 +354,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRedoFile>()?;
     m.add_class::<PyRecordWalk>()?;
     m.add_class::<PyTimeZones>()?;
-    m.add_function(wrap_pyfunction!(fold, m)?)?;
-    m.add_function(wrap_pyfunction!(check_block_status, m)?)?;
-    m.add_function(wrap_pyfunction!(py_parse_file_header, m)?)?;
-    m.add_function(wrap_pyfunction!(py_parse_redo_header, m)?)?;
-    m.add_function(wrap_pyfunction!(py_parse_record, m)?)?;
-    m.add_function(wrap_pyfunction!(py_scan_vectors, m)?)?;
-    m.add_function(wrap_pyfunction!(py_parse_vector_header, m)?)?;
-    m.add_function(wrap_pyfunction!(py_redo_time, m)?)?;
-    m.add_function(wrap_pyfunction!(read_scn, m)?)?;
-    m.add_function(wrap_pyfunction!(read_record_scn, m)?)?;
-    m.add_function(wrap_pyfunction!(read_uba, m)?)?;
-    m.add_function(wrap_pyfunction!(decode_number, m)?)?;
-    m.add_function(wrap_pyfunction!(decode_binary_float, m)?)?;
-    m.add_function(wrap_pyfunction!(decode_binary_double, m)?)?;
-    m.add_function(wrap_pyfunction!(decode_date, m)?)?;
-    m.add_function(wrap_pyfunction!(decode_timestamp, m)?)?;
-    m.add_function(wrap_pyfunction!(decode_timestamp_tz, m)?)?;
-    m.add_function(wrap_pyfunction!(decode_interval_ym, m)?)?;
-    m.add_function(wrap_pyfunction!(decode_interval_ds, m)?)?;
-    m.add_function(wrap_pyfunction!(decode_raw, m)?)?;
-    m.add_function(wrap_pyfunction!(decode_boolean, m)?)?;
-    m.add_function(wrap_pyfunction!(decode_rowid, m)?)?;
-    m.add_function(wrap_pyfunction!(decode_text, m)?)?;
-    m.add_function(wrap_pyfunction!(charset_names, m)?)?;
-    m.add_function(wrap_pyfunction!(timezone_regions, m)?)?;
+    layers::register(m)?;
+    values::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
