@@ -20,14 +20,25 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
+# Capture's compiled core (services/capture/core) is built from source with Debian's own
+# Rust: bookworm's cargo/rustc are 1.63, its rustc-web/cargo-web 1.85 (main) or newer
+# (bookworm-security); the crate's rust-version is 1.85, so either builds it. Build stage
+# only: the runtime image gets the compiled module inside /opt/dr.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends cargo-web rustc-web \
+    && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/dr
 WORKDIR /src
-# Only what the package build reads (pyproject names README.md as the readme).
+# Only what the package builds read (pyproject names README.md as the readme).
 COPY pyproject.toml README.md ./
 COPY libs/ libs/
 COPY services/ services/
-RUN /opt/dr/bin/pip install --no-compile . \
+# The core first: the project does not list it as a dependency (pip would look for it on
+# PyPI); --locked builds exactly Cargo.lock's crate versions.
+RUN MATURIN_PEP517_ARGS="--locked" /opt/dr/bin/pip install --no-compile ./services/capture/core \
+    && /opt/dr/bin/pip install --no-compile . \
     && /opt/dr/bin/python -m compileall -q -j 0 /opt/dr/lib \
+    && /opt/dr/bin/python -c "import drcapture.native" \
     && /opt/dr/bin/drcapture --help >/dev/null \
     && /opt/dr/bin/drapply --help >/dev/null \
     && /opt/dr/bin/drappha --help >/dev/null \

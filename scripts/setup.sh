@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Prepare this machine for the project: system packages (Java, Maven, PostgreSQL, and
-# Chromium for the console test when asked), a virtualenv with the project installed.
-# Idempotent: re-running it only does what is missing. Source it or run it.
+# Prepare this machine for the project: system packages (Java, Maven, PostgreSQL, Rust's
+# cargo for capture's compiled core, and Chromium for the console test when asked), a
+# virtualenv with the compiled core and the project installed.
+# Idempotent: re-running it only does what is missing (the core is rebuilt when its
+# sources change). Source it or run it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${DR_VENV:-$ROOT/.venv}"
 WANT_CHROMIUM="${DR_WANT_CHROMIUM:-0}"
+CORE="$ROOT/services/capture/core"
+RUST_MIN="1.85"  # the crate's rust-version: Debian bookworm's rustc-web
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 2; }
@@ -20,27 +24,61 @@ python_bin() {
   return 1
 }
 
+# cargo: a rustup install in ~/.cargo/bin is used as it is (never updated from here);
+# otherwise Debian's packages.
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+cargo_ok() {
+  command -v cargo >/dev/null 2>&1 || return 1
+  local have
+  have="$(rustc --version 2>/dev/null | awk '{print $2}')" || return 1
+  [ "$(printf '%s\n%s\n' "$RUST_MIN" "$have" | sort -V | head -n1)" = "$RUST_MIN" ]
+}
+rust_packages() {  # bookworm's cargo/rustc are 1.63: its rustc-web (1.85+) when offered
+  if apt-cache show cargo-web >/dev/null 2>&1; then echo "cargo-web rustc-web"; else echo "cargo rustc"; fi
+}
+
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 if [ "$WANT_CHROMIUM" = 1 ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
-if [ ${#missing[@]} -gt 0 ]; then
+need_rust=0
+cargo_ok || need_rust=1
+if [ ${#missing[@]} -gt 0 ] || [ "$need_rust" = 1 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "installing ${missing[*]} with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null || die "apt-get update failed"
+    if [ "$need_rust" = 1 ]; then
+      # shellcheck disable=SC2207
+      missing+=($(rust_packages))
+    fi
+    say "installing ${missing[*]} with apt-get"
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
       || die "apt-get install ${missing[*]} failed"
   else
+    [ "$need_rust" = 1 ] && missing+=("cargo and rustc >= $RUST_MIN (Debian: cargo-web rustc-web)")
     die "missing ${missing[*]}: install them (Debian: sudo apt-get install ${missing[*]})"
   fi
 fi
+cargo_ok || die "cargo and rustc >= $RUST_MIN are needed to build capture's compiled core"
 
 PY="$(python_bin)" || die "Python 3.11 or newer is needed"
 if [ ! -x "$VENV/bin/python" ]; then
   say "creating virtualenv $VENV"
   "$PY" -m venv "$VENV"
+fi
+# The compiled core first (the project does not list it as a dependency: pip would look
+# for it on PyPI), rebuilt whenever a file it is built from changes.
+core_hash="$(cd "$CORE" && find Cargo.toml Cargo.lock pyproject.toml src python -type f \
+  ! -name '*.so' ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum \
+  | sha256sum | cut -c1-16)"
+core_stamp="$VENV/.core-$core_hash"
+if [ ! -f "$core_stamp" ]; then
+  say "building capture's compiled core (drcapture-core) into $VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  MATURIN_PEP517_ARGS="--locked" "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "$CORE" \
+    || die "building the compiled core failed (services/capture/core)"
+  rm -f "$VENV"/.core-* && touch "$core_stamp"
 fi
 stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$stamp" ]; then

@@ -1,0 +1,20 @@
+//! The compiled core of drcapture.
+//!
+//! This foundation owns the lower layers of the redo reader, byte for byte as the Python
+//! reader (`services/capture/drcapture/redo/`) does them: the file and block layer with
+//! checksums ([`blocks`], [`checksum`]), the record walk with resume state ([`records`]),
+//! change-vector scanning ([`vectors`]), and the value decoders ([`values`]). Errors are
+//! [`error::Error`]s carrying the Python reader's messages and location facts; nothing
+//! panics on bad input. The `python` feature adds the PyO3 binding (`drcapture_core._core`).
+
+pub mod binary;
+pub mod blocks;
+pub mod checksum;
+pub mod error;
+pub mod layout;
+pub mod records;
+pub mod values;
+pub mod vectors;
+
+#[cfg(feature = "python")]
+mod py;
