@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from drcommon.http import require_token
+from drcommon.http import BodyLimits, protect, require_token, token_admit
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -138,8 +138,12 @@ def _monitor(name: str, ctx: Ctx) -> AppMonitor:
 App = Annotated[AppMonitor, Depends(_monitor)]
 
 
-def install(app: FastAPI, ctx: ApiContext, token: str | None) -> None:
-    """Mount the ``/api/v1`` routes (all behind the service token) and error answers."""
+def install(
+    app: FastAPI, ctx: ApiContext, token: str | None, limits: BodyLimits | None = None
+) -> None:
+    """Mount the ``/api/v1`` routes (all behind the service token) and error answers;
+    a request without the token is refused before its body is read."""
+    protect(app, admit=token_admit(token), limits=limits)
     app.state.appha = ctx
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token(token))])
     _read_routes(router)

@@ -8,8 +8,8 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from drcontrol.auth.authenticator import bearer_of
 from drcontrol.context import ControlContext
-from drcontrol.errors import Unauthenticated
 from drcontrol.idempotency import Answer, fingerprint
 from drcontrol.model import Operation, Principal
 
@@ -24,14 +24,8 @@ Ctx = Annotated[ControlContext, Depends(get_context)]
 
 async def current_principal(request: Request, ctx: Ctx) -> Principal:
     """The authenticated caller; 401 (audited by the error handler) otherwise."""
-    header = request.headers.get("authorization")
-    bearer = None
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value:
-            raise Unauthenticated("Authorization must be 'Bearer <token>'")
-        bearer = value.strip()
-    principal = await ctx.authenticator.authenticate(bearer)
+    principal = await ctx.authenticator.authenticate(
+        bearer_of(request.headers.get("authorization")))
     request.state.principal = principal
     return principal
 
