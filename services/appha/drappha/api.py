@@ -26,7 +26,13 @@ class SwitchBody(BaseModel):
     """control's request to move traffic."""
 
     operation_id: str = Field(..., min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")
-    requested_by: str = Field(..., min_length=1)
+    requested_by: str = Field(..., min_length=1, max_length=200)
+    accept_split_brain: str | None = Field(
+        None,
+        max_length=1000,
+        description="Who accepted a possible split brain and why (control's audited override); "
+        "without it an insufficient fencing attestation fails the switch before traffic moves.",
+    )
 
 
 class ModeBody(BaseModel):
@@ -184,12 +190,16 @@ def _read_routes(router: APIRouter) -> None:
 def _change_routes(router: APIRouter) -> None:
     @router.post("/apps/{name}/switch", status_code=status.HTTP_202_ACCEPTED)
     async def switch(monitor: App, body: SwitchBody) -> dict[str, Any]:
-        record = await monitor.request_switch(Site.STANDBY, body.operation_id, body.requested_by)
+        record = await monitor.request_switch(
+            Site.STANDBY, body.operation_id, body.requested_by, body.accept_split_brain
+        )
         return record.as_dict()
 
     @router.post("/apps/{name}/switchback", status_code=status.HTTP_202_ACCEPTED)
     async def switchback(monitor: App, body: SwitchBody) -> dict[str, Any]:
-        record = await monitor.request_switch(Site.PRIMARY, body.operation_id, body.requested_by)
+        record = await monitor.request_switch(
+            Site.PRIMARY, body.operation_id, body.requested_by, body.accept_split_brain
+        )
         return record.as_dict()
 
     @router.post("/apps/{name}/mode")

@@ -145,7 +145,7 @@ def _active_down(policy: Policy, state: AppState, snap: Snapshot) -> Decision:
             new,
             Action(ActionKind.OPEN_REQUEST, target=target),
             f"{state.active} down ({progress}, {witness}); {verb(target)} to {target} "
-            "recommended: fencing and asking control for confirmation",
+            "recommended: asking control for confirmation (fencing follows approval)",
         )
     return _start(
         state,
@@ -198,6 +198,7 @@ def _start(
         phase=Phase.moving_to(target),
         operation_id=operation_id,
         operation_target=target,
+        previous_switch_at=state.last_switch_at,
         last_switch_at=snap.now,
         request_open=False,
         suppressed=False,
@@ -284,7 +285,10 @@ def _on_finished(state: AppState, done: OperationFinished) -> Decision:
             f"{verb(done.target)} {done.operation_id} succeeded: traffic verified on {done.target}",
         )
     text = f"{verb(done.target)} {done.operation_id} to {done.target} failed: {done.error}"
-    return Decision(switch_failed(state, text), action, text)
+    failed = switch_failed(state, text)
+    if not done.traffic_moved:  # nothing moved: it does not count as a switch (anti-flap)
+        failed = replace(failed, last_switch_at=state.previous_switch_at)
+    return Decision(failed, action, text)
 
 
 def switch_failed(state: AppState, text: str) -> AppState:

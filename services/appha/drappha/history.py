@@ -47,7 +47,7 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
 
-_MONO_FIELDS = ("last_switch_at",)
+_MONO_FIELDS = ("last_switch_at", "previous_switch_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +180,7 @@ class History:
             maintenance=bool(data["maintenance"]),
             blocked=data["blocked"],
             last_switch_at=data["last_switch_at"],
+            previous_switch_at=data.get("previous_switch_at"),
             started_at=now,
             operation_id=data["operation_id"],
             operation_target=Site(target) if target else None,

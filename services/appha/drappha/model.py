@@ -108,6 +108,9 @@ class SwitchCommand:
     target: Site
     operation_id: str
     requested_by: str
+    # who accepted a possible split brain, and why, should the fencing attestation be
+    # insufficient (None: an insufficient attestation fails the switch)
+    accept_split_brain: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,7 @@ class OperationFinished:
     target: Site
     succeeded: bool
     error: str | None = None
+    traffic_moved: bool = True  # False: it failed before the traffic step (nothing moved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +192,7 @@ class AppState:
     maintenance: bool = False
     blocked: str | None = None  # why switching is blocked; only an acknowledgement lifts it
     last_switch_at: float | None = None
+    previous_switch_at: float | None = None  # restored when a switch fails before moving
     started_at: float = 0.0
     operation_id: str | None = None  # the switch in flight
     operation_target: Site | None = None
@@ -200,7 +205,7 @@ class ActionKind(StrEnum):
     """What the monitor must do after a decision."""
 
     NONE = "none"
-    OPEN_REQUEST = "open_request"  # fence, attest, open a failover request in control
+    OPEN_REQUEST = "open_request"  # observe (never fence), open a request in control
     START_SWITCH = "start_switch"
     REFUSE = "refuse"  # the intent is not possible now; ``reason`` says why
     ALERT = "alert"

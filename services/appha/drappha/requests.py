@@ -1,5 +1,7 @@
-"""Manual mode: fence the failed site, attest, open a failover request in control with
-the attestation as evidence, then watch the request until control acts on it.
+"""Manual mode: observe the failed site (vantage points, lease; nothing is fenced before a
+person decides), open a failover request in control with that observation as evidence,
+then watch the request until control acts on it. Fencing is a step of the switch that
+control's approval starts.
 
 control confirms by calling appha's switch endpoint (a ``SwitchCommand``); a declined
 request comes back to the decision loop as a ``RequestDeclined`` intent.
@@ -118,13 +120,18 @@ class RequestRunner:
     ) -> None:
         monitor = self._monitor
         source = target.other
-        attestation = await self._o.guard.attest(
+        observation = await self._o.guard.observe(
             source, f"request-{event_id}", monitor.last_alive_wall(source)
         )
-        monitor.attestation = attestation.as_dict()
-        evidence = {**evidence, "attestation": attestation.as_dict()}
+        monitor.attestation = observation.as_dict()
+        evidence = {**evidence, "attestation": observation.as_dict()}
         self._o.history.audit(
-            monitor.name, "appha", "fenced", attestation.fence_detail, attestation.as_dict()
+            monitor.name,
+            "appha",
+            "observed",
+            f"{source} observed before asking control (not fenced): "
+            f"signals {', '.join(observation.signals) or 'none'}",
+            observation.as_dict(),
         )
         control = self._o.control
         if control is None:

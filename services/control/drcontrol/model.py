@@ -156,6 +156,8 @@ class Operation(Frozen):
     break_glass: Decision | None = None
     review_required: bool = False
     review: Decision | None = None
+    split_brain_accepted: Decision | None = Field(
+        None, description="An approver let traffic move on an insufficient fencing attestation.")
     started_at: float | None = None
     finished_at: float | None = None
     outcome: str | None = None

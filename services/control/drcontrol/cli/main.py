@@ -18,6 +18,7 @@ from drcontrol.cli import render
 from drcontrol.cli.client import EXIT_FAILED, EXIT_USAGE, CliError
 from drcontrol.cli.ops import Comment, make_group
 from drcontrol.cli.state import STATE, handled
+from drcontrol.requests import SPLIT_BRAIN_STATEMENT
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 for _name, _title in (("failover", "Unplanned failover to the DR site."),
@@ -208,6 +209,23 @@ def execution_skip(op_id: str, step: Annotated[str, typer.Option()], comment: Co
 def execution_abort(op_id: str, comment: Comment) -> None:
     """End the run where it stopped."""
     _execution("abort", op_id, {"comment": comment})
+
+
+@execution_app.command("accept-split-brain")
+@handled
+def execution_accept_split_brain(
+    op_id: str,
+    comment: Comment,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask to type the statement.")] = False,
+) -> None:
+    """Approver: let traffic move although the old site's fencing is insufficient."""
+    if not yes:
+        typed = typer.prompt(f'Type "{SPLIT_BRAIN_STATEMENT}" to continue', default="",
+                             show_default=False)
+        if typed.strip() != SPLIT_BRAIN_STATEMENT:
+            raise CliError(EXIT_USAGE, "not confirmed: the statement was not typed")
+    _execution("accept-split-brain", op_id,
+               {"statement": SPLIT_BRAIN_STATEMENT, "comment": comment})
 
 
 @blocks_app.command("list")

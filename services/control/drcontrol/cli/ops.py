@@ -165,6 +165,7 @@ def make_group(op_type: str, title: str) -> typer.Typer:
 
 def _report(data: dict[str, Any]) -> None:
     rpo, rto = data["rpo"], data["rto"]
+    typer.echo(data.get("headline") or data["outcome"]["state"])
     typer.echo(f"{data['operation']['id']}: {data['outcome']['state']} "
                f"({data['outcome']['reason']})")
     typer.echo(f"RTO {rto['seconds']} s (target {rto['target_seconds']} s); traffic verified: "

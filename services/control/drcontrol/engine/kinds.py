@@ -243,8 +243,51 @@ def _switch_back(ctx: StepContext) -> bool:
     return bool(ctx.param("direction") == "to_primary")
 
 
+def split_brain_acceptance(ctx: StepContext) -> str | None:
+    """The approver's audited acceptance of a possible split brain, as appha records it."""
+    accepted = ctx.op.split_brain_accepted
+    if accepted is None:
+        return None
+    return f"{accepted.user} in control ({ctx.op.id}): {accepted.comment}"
+
+
+async def _start_switches(ctx: StepContext, apps: list[str], back: bool) -> dict[str, str]:
+    """Ask appha for each switch unless it already has it; the appha operation id per app.
+
+    A switch that failed is never run again under its id (appha answers the stored result):
+    a fresh attempt gets ``<op>.<n>``, after lifting the block appha set when it failed
+    (audited there, naming this operation). Ids are saved before asking, so a resumed
+    step finds the switch it started."""
+    appha = ctx.peers.appha
+    assert appha is not None
+    by = f"drcontrol:{ctx.op.requested_by}"
+    tried: dict[str, list[str]] = {a: list(v) for a, v in
+                                   (ctx.step.output.get("switch_ids") or {}).items()}
+    blocked = None
+    for app in apps:
+        ids = tried.setdefault(app, [])
+        current = ids[-1] if ids else ctx.op.id
+        existing = await appha.switch_status(app, current)
+        if existing is not None and existing.get("state") == "failed":
+            if blocked is None:
+                blocked = {a["name"]: a.get("blocked") for a in await appha.apps()}
+            if blocked.get(app):
+                await appha.acknowledge(app, by, f"{ctx.op.id} attempts the switch again after: "
+                                                 f"{existing.get('error')}")
+            current, existing = f"{ctx.op.id}.{len(ids) + 1}", None
+        if existing is None:
+            if current not in ids:
+                ids.append(current)
+            await ctx.save_progress({"switch_ids": tried})
+            await appha.switch(app, current, by, back=back,
+                               accept_split_brain=split_brain_acceptance(ctx))
+    return {app: tried[app][-1] for app in apps}
+
+
 async def apps_switch(ctx: StepContext) -> StepOutcome:
-    """Move traffic through appha; success only when appha verified it end to end."""
+    """Move traffic through appha; success only when appha verified it end to end. appha
+    fences the site traffic leaves first and refuses to move it on an insufficient fencing
+    attestation unless an approver accepted a possible split brain (shown in the output)."""
     appha = ctx.peers.appha
     if appha is None:
         raise StepFailed("appha is not configured; traffic cannot be switched or verified")
@@ -259,12 +302,8 @@ async def apps_switch(ctx: StepContext) -> StepOutcome:
             raise StepFailed(f"drill: appha does not know {missing}")
         return StepOutcome({"simulated": True, "apps": {a: known[a].get("state") for a in apps}},
                            "simulated: traffic not moved")
-    by = f"drcontrol:{ctx.op.requested_by}"
-    for app in apps:
-        existing = await appha.switch_status(app, ctx.op.id)
-        if existing is None or (existing.get("state") == "failed" and ctx.step.attempts > 1):
-            await appha.switch(app, ctx.op.id, by, back=back)
-    results = await _wait_switches(ctx, apps)
+    ids = await _start_switches(ctx, apps, back)
+    results = await _wait_switches(ctx, ids)
     target = "primary" if back else "standby"
 
     def change(state: SiteGroupState) -> SiteGroupState | None:
@@ -272,17 +311,33 @@ async def apps_switch(ctx: StepContext) -> StepOutcome:
         return None if apps_now == state.apps else state.model_copy(update={"apps": apps_now})
 
     await ctx.site_group.update(change, actor=f"engine:{ctx.op.id}", now=ctx.clock())
-    return StepOutcome({"apps": results, "verified": True, "verified_at": ctx.clock()})
+    insufficient = sorted(a for a, r in results.items() if not r["fencing"]["sufficient"])
+    output: dict[str, Any] = {"apps": results, "verified": True, "verified_at": ctx.clock(),
+                              "fencing_insufficient": insufficient}
+    note = None
+    if insufficient:
+        output["split_brain_accepted"] = split_brain_acceptance(ctx)
+        note = (f"WARNING: traffic moved on an insufficient fencing attestation for "
+                f"{', '.join(insufficient)}; possible split brain accepted by "
+                f"{ctx.op.split_brain_accepted.user if ctx.op.split_brain_accepted else '?'}")
+    return StepOutcome(output, note)
 
 
-async def _wait_switches(ctx: StepContext, apps: list[str]) -> dict[str, Any]:
+def fencing_of(status: dict[str, Any]) -> dict[str, Any]:
+    """What appha's switch says about fencing the site traffic left."""
+    att = status.get("attestation") or {}
+    return {"sufficient": att.get("sufficient") is True, "signals": att.get("signals", []),
+            "site": att.get("site"), "override": att.get("override")}
+
+
+async def _wait_switches(ctx: StepContext, ids: dict[str, str]) -> dict[str, Any]:
     assert ctx.peers.appha is not None
     while True:
         results: dict[str, Any] = {}
-        for app in apps:
-            status = await ctx.peers.appha.switch_status(app, ctx.op.id)
+        for app, op_id in ids.items():
+            status = await ctx.peers.appha.switch_status(app, op_id)
             if status is None:
-                raise PeerError(f"appha lost the switch of {app} for {ctx.op.id}")
+                raise PeerError(f"appha lost the switch of {app} for {op_id}")
             results[app] = status
         if all(r.get("state") in TERMINAL_SWITCH for r in results.values()):
             break
@@ -293,7 +348,8 @@ async def _wait_switches(ctx: StepContext, apps: list[str]) -> dict[str, Any]:
     unverified = [a for a, r in results.items() if not r.get("verified")]
     if unverified:
         raise StepFailed(f"traffic switched but not verified end to end for {unverified}")
-    return {a: {"state": r.get("state"), "verified": True, "steps": r.get("steps", [])}
+    return {a: {"state": r.get("state"), "verified": True, "steps": r.get("steps", []),
+                "operation_id": ids[a], "fencing": fencing_of(r)}
             for a, r in results.items()}
 
 

@@ -178,6 +178,7 @@ class Switch:
     started: float
     back: bool
     requested_by: str
+    accept_split_brain: str | None = None
 
 
 @dataclass
@@ -190,21 +191,39 @@ class ApphaStandIn:
         "payments": {"mode": "auto", "state": "healthy", "active_site": "primary"},
     })
     switch_seconds: float = 0.0
-    outcome: dict[str, str] = field(default_factory=dict)  # app -> "fail" | "unverified"
+    # app -> "fail" | "unverified" | "insufficient_fencing" (fails unless the risk is accepted)
+    outcome: dict[str, str] = field(default_factory=dict)
     switches: dict[tuple[str, str], Switch] = field(default_factory=dict)
+    acknowledged: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def _attestation(self, switch: Switch) -> dict[str, Any]:
+        site = "standby" if switch.back else "primary"
+        return {"site": site, "kind": "fence", "signals": ["fence", "vantage"],
+                "sufficient": True, "fence": {"configured": True, "ok": True, "detail": "ok"}}
 
     def _switch_status(self, app: str, op_id: str) -> dict[str, Any]:
         switch = self.switches[(app, op_id)]
+        attestation = self._attestation(switch)
         if time.monotonic() - switch.started < self.switch_seconds:
-            return {"state": "running", "verified": False, "steps": ["dns"], "error": None}
+            return {"state": "running", "verified": False, "steps": ["dns"], "error": None,
+                    "attestation": None}
         outcome = self.outcome.get(app)
         if outcome == "fail":
             return {"state": "failed", "verified": False, "steps": ["dns"],
-                    "error": "health check at the new site failed"}
+                    "error": "health check at the new site failed", "attestation": attestation}
+        if outcome == "insufficient_fencing":
+            attestation = {**attestation, "signals": ["fence"], "sufficient": False}
+            if switch.accept_split_brain is None:
+                self.apps[app]["blocked"] = "switch failed"
+                return {"state": "failed", "verified": False, "steps": ["fence_source"],
+                        "attestation": attestation,
+                        "error": "fence_source failed: fencing attestation insufficient (fence "
+                                 "ok; signals fence; insufficient); traffic not moved"}
+            attestation["override"] = switch.accept_split_brain
         target = "primary" if switch.back else "standby"
         self.apps[app]["active_site"] = target
         return {"state": "succeeded", "verified": outcome != "unverified",
-                "steps": ["dns", "probe"], "error": None}
+                "steps": ["dns", "probe"], "error": None, "attestation": attestation}
 
     def app(self, token: str) -> FastAPI:
         app = FastAPI()
@@ -212,7 +231,8 @@ class ApphaStandIn:
 
         @app.get("/api/v1/apps", dependencies=auth)
         async def apps() -> list[dict[str, Any]]:
-            return [{"name": n, **a, "maintenance": False, "checks": [], "attestation": None,
+            return [{"name": n, "blocked": None, **a, "maintenance": False, "checks": [],
+                     "attestation": None,
                      "sites": {"primary": {"status": "up"}, "standby": {"status": "up"}}}
                     for n, a in self.apps.items()]
 
@@ -221,8 +241,11 @@ class ApphaStandIn:
                 raise HTTPException(404, f"no app {name}")
             self.log.add("appha", f"{'switchback' if back else 'switch'}:{name}", request)
             key = (name, body["operation_id"])
+            if self.apps[name].get("blocked"):
+                raise HTTPException(412, f"blocked: {self.apps[name]['blocked']}")
             if key not in self.switches:
-                self.switches[key] = Switch(time.monotonic(), back, body["requested_by"])
+                self.switches[key] = Switch(time.monotonic(), back, body["requested_by"],
+                                            body.get("accept_split_brain"))
 
         @app.post("/api/v1/apps/{name}/switch", status_code=202, dependencies=auth)
         async def switch(name: str, body: dict[str, Any], request: Request) -> dict[str, Any]:
@@ -232,6 +255,16 @@ class ApphaStandIn:
         @app.post("/api/v1/apps/{name}/switchback", status_code=202, dependencies=auth)
         async def switchback(name: str, body: dict[str, Any], request: Request) -> dict[str, Any]:
             start(name, body, request, back=True)
+            return {}
+
+        @app.post("/api/v1/apps/{name}/acknowledge", dependencies=auth)
+        async def acknowledge(name: str, body: dict[str, Any], request: Request
+                              ) -> dict[str, Any]:
+            self.log.add("appha", f"acknowledge:{name}", request)
+            if not self.apps[name].get("blocked"):
+                raise HTTPException(412, "nothing is blocked")
+            self.apps[name]["blocked"] = None
+            self.acknowledged.append((name, body["requested_by"], body["comment"]))
             return {}
 
         @app.get("/api/v1/apps/{name}/switches/{op_id}", dependencies=auth)

@@ -10,11 +10,20 @@ from fastapi.responses import JSONResponse
 from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, answer, op_public
 from drcontrol.auth.roles import Permission, require
 from drcontrol.idempotency import Answer
-from drcontrol.model import OpState
+from drcontrol.model import OpState, StepRecord, StepState
 from drcontrol.opstore import load
-from drcontrol.requests import CommentRequest, SkipRequest
+from drcontrol.requests import CommentRequest, SkipRequest, SplitBrainAcceptance
 
 router = APIRouter(prefix="/executions", tags=["executions"])
+
+
+def _offers(state: OpState, steps: list[StepRecord]) -> list[str]:
+    if state is not OpState.STEP_FAILED:
+        return []
+    failed = [s for s in steps if s.state is StepState.FAILED]
+    extra = ["accept-split-brain"] if failed and failed[0].kind == "apps_switch" and \
+        "fencing attestation insufficient" in (failed[0].error or "") else []
+    return ["retry", "skip", "abort", *extra]
 
 
 @router.get("/{op_id}", summary="The run of an operation: its runbook and every step's state")
@@ -29,7 +38,7 @@ async def get_execution(op_id: str, ctx: Ctx, who: CurrentUser) -> dict[str, Any
         "drill": op.is_drill, "outcome": op.outcome, "started_at": op.started_at,
         "finished_at": op.finished_at, "planned": planned,
         "steps": [s.model_dump(mode="json") for s in steps],
-        "offers": ["retry", "skip", "abort"] if op.state is OpState.STEP_FAILED else [],
+        "offers": _offers(op.state, steps),
     }
 
 
@@ -38,6 +47,17 @@ async def retry(op_id: str, body: CommentRequest, request: Request, ctx: Ctx, wh
                 key: IdempotencyKey = None) -> JSONResponse:
     async def produce() -> Answer:
         return Answer(200, op_public(await ctx.operations.retry(who, op_id, body.comment)))
+
+    return await answer(ctx, request, who, key, body, produce)
+
+
+@router.post("/{op_id}/accept-split-brain",
+             summary="Approver: let a traffic switch stopped on insufficient fencing go on")
+async def accept_split_brain(op_id: str, body: SplitBrainAcceptance, request: Request, ctx: Ctx,
+                             who: CurrentUser, key: IdempotencyKey = None) -> JSONResponse:
+    async def produce() -> Answer:
+        op = await ctx.operations.accept_split_brain(who, op_id, body.comment)
+        return Answer(200, op_public(op))
 
     return await answer(ctx, request, who, key, body, produce)
 
