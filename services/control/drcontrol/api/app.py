@@ -103,9 +103,11 @@ def _health(ctx: ControlContext) -> object:
         snap = ctx.watcher.latest
         down = [name for name in ("capture", "apply", "appha")
                 if getattr(snap, name) is not None and not getattr(snap, name).ok]
+        audit = ctx.audit_watch.health
         details = {"audit_seq": head.seq if head else 0, "peers_down": down,
-                   "engine_running": ctx.engine.busy_with}
-        return Health(HealthStatus.DEGRADED if down else HealthStatus.OK, details)
+                   "engine_running": ctx.engine.busy_with, "audit": audit.as_dict()}
+        degraded = bool(down) or not audit.healthy
+        return Health(HealthStatus.DEGRADED if degraded else HealthStatus.OK, details)
 
     return probe
 

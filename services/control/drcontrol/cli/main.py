@@ -282,11 +282,52 @@ def audit_export(out: Annotated[Path | None, typer.Option(help="File (default st
         out.write_text(text, encoding="utf-8")
 
 
+@audit_app.command("anchors")
+@handled
+def audit_anchors(out: Annotated[Path | None, typer.Option(help="File (default stdout)")] = None
+                  ) -> None:
+    """The signed chain heads kept outside the database (keep a copy elsewhere)."""
+    text = STATE.client().call("GET", "/api/v1/audit/anchors", raw=True)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+def _against(records: list[Any], head: Any, against: Path, public_key: Path | None) -> Any:
+    from drcontrol.anchor import (
+        load_public,
+        parse_anchors,
+        verify_against_anchors,
+        verify_against_export,
+    )
+
+    lines = against.read_text(encoding="utf-8").splitlines()
+    anchors, named_key = parse_anchors(lines)
+    if not anchors:  # an earlier export: every record in it must still be there, unchanged
+        earlier, _ = _parse_export(lines)
+        return verify_against_export(records, head, earlier)
+    pem = public_key.read_text(encoding="utf-8") if public_key else named_key
+    if pem is None:
+        raise CliError(EXIT_USAGE, f"{against} names no public key: give --public-key")
+    if public_key is None:
+        typer.echo("note: using the public key inside the anchor file; pin it with "
+                   "--public-key", err=True)
+    return verify_against_anchors(records, head, anchors, load_public(pem))
+
+
 @audit_app.command("verify")
 @handled
-def audit_verify(file: Annotated[Path | None, typer.Option(
-        help="Verify this export instead of the server's log")] = None) -> None:
-    """Check the hash chain here, on the client; exit 1 naming the first bad record."""
+def audit_verify(
+    file: Annotated[Path | None, typer.Option(
+        help="Verify this export instead of the server's log")] = None,
+    against: Annotated[Path | None, typer.Option(
+        help="An earlier export, or an anchor file (drctl audit anchors)")] = None,
+    public_key: Annotated[Path | None, typer.Option(
+        help="The audit public key (PEM) the anchors must be signed with")] = None,
+) -> None:
+    """Check the hash chain here, on the client; exit 1 naming the first bad record. With
+    --against, the chain must also match the earlier export or the signed anchors."""
     if file is not None:
         lines = file.read_text(encoding="utf-8").splitlines()
     else:
@@ -294,7 +335,10 @@ def audit_verify(file: Annotated[Path | None, typer.Option(
     from drcontrol.audit import verify_chain
 
     records, head = _parse_export(lines)
-    verdict = verify_chain(records, head)
+    if against is not None:
+        verdict = _against(records, head, against, public_key)
+    else:
+        verdict = verify_chain(records, head)
     result = {"ok": verdict.ok, "checked": verdict.checked, "bad_seq": verdict.bad_seq,
               "reason": verdict.reason}
     STATE.emit(result, lambda r: typer.echo(

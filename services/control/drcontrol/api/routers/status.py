@@ -47,4 +47,5 @@ async def status(ctx: Ctx, who: CurrentUser) -> dict[str, Any]:
         "open_operations": [{"id": op.id, "type": op.type.value, "state": op.state.value}
                             for op in live],
         "engine_running": ctx.engine.busy_with,
+        "audit": ctx.audit_watch.health.as_dict(),
     }
