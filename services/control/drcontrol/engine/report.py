@@ -70,7 +70,8 @@ def _fencing(op: Operation, steps: list[StepRecord]) -> dict[str, Any]:
     database = next((c.get("ok") for c in checks if c.get("name") == "old_primary_fenced"), None)
     accepted = op.split_brain_accepted
     return {
-        "apps": {a: r.get("fencing") for a, r in (switch.get("apps") or {}).items()},
+        "apps": {a: r.get("fencing") if isinstance(r, dict) else None  # drill: a state
+                 for a, r in (switch.get("apps") or {}).items()},
         "insufficient": switch.get("fencing_insufficient") or [],
         "stopped_on_insufficient": stopped,
         "split_brain_accepted": accepted.model_dump(mode="json") if accepted else None,
