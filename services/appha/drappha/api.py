@@ -33,6 +33,12 @@ class SwitchBody(BaseModel):
         description="Who accepted a possible split brain and why (control's audited override); "
         "without it an insufficient fencing attestation fails the switch before traffic moves.",
     )
+    compensates: str | None = Field(
+        None,
+        max_length=200,
+        description="The id of this app's last (succeeded) switch that this one undoes: "
+        "control putting back an application its failed multi-application step had moved.",
+    )
 
 
 class ModeBody(BaseModel):
@@ -191,14 +197,22 @@ def _change_routes(router: APIRouter) -> None:
     @router.post("/apps/{name}/switch", status_code=status.HTTP_202_ACCEPTED)
     async def switch(monitor: App, body: SwitchBody) -> dict[str, Any]:
         record = await monitor.request_switch(
-            Site.STANDBY, body.operation_id, body.requested_by, body.accept_split_brain
+            Site.STANDBY,
+            body.operation_id,
+            body.requested_by,
+            body.accept_split_brain,
+            body.compensates,
         )
         return record.as_dict()
 
     @router.post("/apps/{name}/switchback", status_code=status.HTTP_202_ACCEPTED)
     async def switchback(monitor: App, body: SwitchBody) -> dict[str, Any]:
         record = await monitor.request_switch(
-            Site.PRIMARY, body.operation_id, body.requested_by, body.accept_split_brain
+            Site.PRIMARY,
+            body.operation_id,
+            body.requested_by,
+            body.accept_split_brain,
+            body.compensates,
         )
         return record.as_dict()
 

@@ -232,19 +232,22 @@ def _on_intent(policy: Policy, state: AppState, snap: Snapshot, intent: Intent) 
     return _on_declined(state, intent)
 
 
-def command_blocker(policy: Policy, state: AppState, snap: Snapshot, target: Site) -> str | None:
-    """Why a switch towards ``target`` asked for by control cannot start now."""
+def command_blocker(
+    policy: Policy, state: AppState, snap: Snapshot, target: Site, compensating: bool = False
+) -> str | None:
+    """Why a switch towards ``target`` asked for by control cannot start now. Undoing the
+    last switch (``compensating``) is not held back by that switch's block or interval."""
     if state.phase.is_moving:
         return f"another switch is in progress (operation {state.operation_id})"
     if state.active is target:
         return f"already running on {target}"
     if state.maintenance:
         return "maintenance mode is on"
-    if state.blocked is not None:
+    if state.blocked is not None and not compensating:
         return f"blocked: {state.blocked}"
     if snap.frozen:
         return "control has a change freeze"
-    if _too_soon(policy, state, snap.now):
+    if _too_soon(policy, state, snap.now) and not compensating:
         return "the last switch was less than the minimum interval ago"
     if snap.site(target).status is not Status.UP:
         return f"{target} is not healthy ({snap.site(target).status})"
@@ -253,7 +256,7 @@ def command_blocker(policy: Policy, state: AppState, snap: Snapshot, target: Sit
 
 def _on_command(policy: Policy, state: AppState, snap: Snapshot, cmd: SwitchCommand) -> Decision:
     what = f"{verb(cmd.target)} {cmd.operation_id} by {cmd.requested_by}"
-    reason = command_blocker(policy, state, snap, cmd.target)
+    reason = command_blocker(policy, state, snap, cmd.target, cmd.compensates is not None)
     if reason is not None:
         return _refuse(state, what, reason)
     return _start(

@@ -233,6 +233,14 @@ class History:
             ),
         )
 
+    def latest_operation_id(self, app: str) -> str | None:
+        """The id of ``app``'s most recently started switch."""
+        row = self.db.execute(
+            "SELECT operation_id FROM operations WHERE app = ? ORDER BY started_wall DESC LIMIT 1",
+            (app,),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def operation(self, operation_id: str) -> OperationRecord | None:
         row = self.db.execute(
             "SELECT operation_id, app, target, requested_by, state, verified, error, "

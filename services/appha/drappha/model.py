@@ -111,6 +111,10 @@ class SwitchCommand:
     # who accepted a possible split brain, and why, should the fencing attestation be
     # insufficient (None: an insufficient attestation fails the switch)
     accept_split_brain: str | None = None
+    # the id of this application's last switch that this one undoes, checked by the monitor:
+    # control compensating a multi-application step that failed half-way (not held back by
+    # that switch's block or the minimum interval it started)
+    compensates: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -431,6 +431,7 @@ class AppMonitor:
         operation_id: str,
         requested_by: str,
         accept_split_brain: str | None = None,
+        compensates: str | None = None,
     ) -> OperationRecord:
         """control's switch/switchback: idempotent per operation id."""
         existing = self._o.history.operation(operation_id)
@@ -443,13 +444,33 @@ class AppMonitor:
                     target=existing.target.value,
                 )
             return existing
+        if compensates is not None:
+            self._check_compensation(compensates, target)
         decision = await self.submit(
-            SwitchCommand(target, operation_id, requested_by, accept_split_brain)
+            SwitchCommand(target, operation_id, requested_by, accept_split_brain, compensates)
         )
         record = self._o.history.operation(operation_id)
         if record is not None and record.app == self.name and record.target is target:
             return record  # started now, or by a concurrent call with the same id
         raise SwitchRefused(decision.action.reason or decision.message, app=self.name)
+
+    def _check_compensation(self, undone: str, target: Site) -> None:
+        """Only this application's latest switch, succeeded, away from ``target``, can be
+        undone without waiting for its block and interval."""
+        record = self._o.history.operation(undone)
+        latest = self._o.history.latest_operation_id(self.name)
+        if (
+            record is None
+            or record.app != self.name
+            or latest != undone
+            or record.state != "succeeded"
+            or record.target is not target.other
+        ):
+            raise SwitchRefused(
+                f"{undone} is not the last switch of {self.name} away from {target}; "
+                "only that can be undone at once",
+                app=self.name,
+            )
 
     async def change(self, intent: Intent) -> Decision:
         """Mode, maintenance or acknowledgement; a refusal raises :class:`SwitchRefused`."""

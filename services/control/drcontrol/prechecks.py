@@ -62,6 +62,28 @@ def _role_check(facts: dict[str, Any], expected: str) -> tuple[bool, str]:
     return primary == expected, f"database primary is {primary} (expected {expected})"
 
 
+def _reverse_stream(facts: dict[str, Any]) -> tuple[bool, str]:
+    capture = facts.get("capture") or {}
+    apply = facts.get("apply") or {}
+    if capture.get("reachable") and apply.get("reachable"):
+        return True, "the reverse stream answers: the DR site's writes drain home"
+    why = "; ".join(f"{name}: {part.get('error') or 'unreachable'}"
+                    for name, part in (("reverse capture", capture), ("reverse apply", apply))
+                    if not part.get("reachable"))
+    return False, (f"no reverse stream drains the DR site's writes home ({why}); switching "
+                   "back loses them unless the approver accepts that loss explicitly")
+
+
+def _apps_switchable(facts: dict[str, Any]) -> tuple[bool, str]:
+    apps = (facts.get("appha") or {}).get("apps", [])
+    held = [f"{a.get('name')} ({'maintenance' if a.get('maintenance') else a.get('blocked')})"
+            for a in apps if a.get("blocked") or a.get("maintenance")]
+    if held:
+        return False, ("appha would refuse to move " + ", ".join(held)
+                       + ": acknowledge or end maintenance in appha first")
+    return True, f"appha can move {len(apps)} application(s)"
+
+
 def _app_check(facts: dict[str, Any], app: str | None) -> tuple[bool, str]:
     names = [a.get("name") for a in (facts.get("appha") or {}).get("apps", [])]
     return app in names, f"application {app} {'is' if app in names else 'is not'} known to appha"
@@ -88,25 +110,44 @@ def evaluate(facts: dict[str, Any], ctx: CheckContext) -> list[CheckResult]:
         rows.append(("database_primary_is_home", _role_check(facts, "primary"), not drill))
     if ctx.runbook == "switchback":
         rows.append(("database_primary_is_dr", _role_check(facts, "standby"), True))
+        rows.append(("reverse_stream_ready", _reverse_stream(facts), False))
+    if ctx.runbook in ("failover", "switchover", "switchback") and not drill:
+        rows.append(("apps_switchable", _apps_switchable(facts), True))
     if is_app:
         rows.append(("app_known", _app_check(facts, ctx.app), True))
     return [CheckResult(name=name, ok=ok, required=req, detail=detail)
             for name, (ok, detail), req in rows]
 
 
-def estimate_loss(facts: dict[str, Any], runbook: str) -> LossEstimate:
+def estimate_loss(facts: dict[str, Any], runbook: str, now: float) -> LossEstimate:
     """What a switch now would lose. A switchover drains to the source's final SCN, so
-    only parked transactions count; a failover may also lose apply's lag (upper bound)."""
+    only parked transactions count; a failover may also lose apply's lag (upper bound). A
+    switchback drains the reverse stream home; without one it loses every write made at
+    the DR site since it became primary: that many seconds, transactions not countable."""
     apply = facts.get("apply") or {}
     capture = facts.get("capture") or {}
     source_scn = capture.get("source_scn") or apply.get("stream_scn_max")
     parked = apply.get("parked")
     seconds = apply.get("lag_seconds_max")
-    if runbook in ("switchover", "switchback", "app_failover"):
-        seconds = 0.0
+    basis = "failover: apply's lag (upper bound) and parked transactions"
+    if runbook in ("switchover", "app_failover"):
+        seconds, basis = 0.0, "drained to the source's final SCN: parked transactions only"
+    if runbook == "switchback":
+        ready, _ = _reverse_stream(facts)
+        since = (facts.get("site_group") or {}).get("primary_since")
+        if ready:
+            seconds, basis = 0.0, "the reverse stream drains home: parked transactions only"
+        elif since is not None:
+            seconds, parked = round(max(0.0, now - float(since)), 1), None
+            basis = ("no reverse stream: every write at the DR site since it became primary "
+                     f"({seconds:.0f} s ago) is lost; how many transactions is not known here")
+        else:
+            seconds, parked = None, None
+            basis = "no reverse stream and no record of when the DR site became primary"
     return LossEstimate(
         seconds=seconds,
         transactions=parked,
         source_scn=source_scn,
         applied_scn=apply.get("applied_scn_min"),
+        basis=basis,
     )

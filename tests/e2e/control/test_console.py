@@ -79,7 +79,7 @@ async def test_request_confirm_and_watch_the_run(team: Team, standins: StandIns)
                 "data-state", "running", timeout=20_000)
             await expect(page.locator("#execution-state")).to_have_text("succeeded",
                                                                         timeout=30_000)
-            await expect(page.locator("#steps li[data-state=succeeded]")).to_have_count(8)
+            await expect(page.locator("#steps li[data-state=succeeded]")).to_have_count(7)
             await expect(page.locator(".site[data-site=standby] .db-role")).to_contain_text(
                 "primary", timeout=10_000)
             await expect(page.locator("#report")).to_be_visible()

@@ -64,6 +64,9 @@ class AppServer:
 
         @app.get("/{path:path}")
         async def any_path(path: str) -> Response:
+            if path == "__fence":  # a fence action that really stops this site serving
+                self.mode = "fail"
+                return PlainTextResponse("fenced")
             if self.mode == "fail" or (self.mode == "flap" and self._flapping_down()):
                 return PlainTextResponse("broken", status_code=500)
             if self.mode == "slow":

@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from drcontrol.decisions import accepted_loss_of, loss_exceeds
+from drcommon.errors import DRError
+
+from drcontrol.decisions import accepted_loss_of, loss_exceeds, unreplicated_refusal
 from drcontrol.engine.context import StepContext, StepOutcome
 from drcontrol.errors import FatalStepError, PeerError, StepFailed
 from drcontrol.evidence import evidence_digest, summarise_apply
 from drcontrol.peers.base import ApplyClient, CaptureClient
-from drcontrol.sitegroup import SiteGroupState
+from drcontrol.sitegroup import SiteGroupState, with_roles
 
 StepKind = Callable[[StepContext], Awaitable[StepOutcome]]
 TERMINAL_SWITCH = frozenset({"succeeded", "failed"})
@@ -28,6 +30,10 @@ async def precheck(ctx: StepContext) -> StepOutcome:
         raise FatalStepError(f"pre-check failed after approval ({reasons}); no step ran")
     accepted = accepted_loss_of(ctx.op)
     if accepted is not None:
+        refusal = unreplicated_refusal(ctx.op, evidence, accepted)
+        if refusal is not None:
+            raise FatalStepError(f"{refusal.error.message} (re-check after approval); no step "
+                                 "ran")
         too_much = loss_exceeds(evidence.loss, accepted)
         if too_much:
             raise FatalStepError(f"{too_much} (re-check after approval); no step ran")
@@ -148,16 +154,30 @@ async def apply_wait_holding(ctx: StepContext) -> StepOutcome:
         await ctx.pause()
 
 
+async def _record_roles(ctx: StepContext, **roles: str | None) -> dict[str, Any]:
+    """Record roles in the site group (one compare-and-set); what it says afterwards."""
+    now = ctx.clock()
+    view = await ctx.site_group.update(
+        lambda state: with_roles(state, now=now, operation=ctx.op.id, **roles),
+        actor=f"engine:{ctx.op.id}", now=now)
+    return {"database_primary": view.state.database_primary,
+            "replication": view.state.replication, "etag": view.etag}
+
+
 async def apply_stop(ctx: StepContext) -> StepOutcome:
-    """Stop apply unless it already stopped."""
+    """Stop apply unless it already stopped; with ``replication`` (``stopped``) the site
+    group records at once that nothing flows any more."""
     client = _apply(ctx)
     status = await client.status()
-    if status.get("state") == "stopped":
-        return StepOutcome({"already": True}, "apply was already stopped")
-    if ctx.simulate:
+    if ctx.simulate and status.get("state") != "stopped":
         return StepOutcome({"simulated": True}, "simulated: apply left as it is")
-    await client.stop(ctx.op.id)
-    return StepOutcome({"already": False})
+    already = status.get("state") == "stopped"
+    if not already:
+        await client.stop(ctx.op.id)
+    output: dict[str, Any] = {"already": already}
+    if ctx.param("replication") and not ctx.simulate:
+        output["roles"] = await _record_roles(ctx, replication=ctx.param("replication"))
+    return StepOutcome(output, "apply was already stopped" if already else None)
 
 
 async def apply_resume(ctx: StepContext) -> StepOutcome:
@@ -190,35 +210,14 @@ async def hook(ctx: StepContext) -> StepOutcome:
 
 async def set_roles(ctx: StepContext) -> StepOutcome:
     """Record which site is database primary (and, optionally, the replication state)."""
-    target = ctx.param("database_primary")
-    replication = ctx.param("replication")
-
-    def change(state: SiteGroupState) -> SiteGroupState | None:
-        update: dict[str, Any] = {"database_primary": target, "last_operation": ctx.op.id}
-        if replication:
-            update["replication"] = replication
-        if state.database_primary == target and (not replication or
-                                                  state.replication == replication):
-            return None
-        return state.model_copy(update=update)
-
-    view = await ctx.site_group.update(change, actor=f"engine:{ctx.op.id}", now=ctx.clock())
-    return StepOutcome({"database_primary": view.state.database_primary,
-                        "replication": view.state.replication, "etag": view.etag})
+    return StepOutcome(await _record_roles(ctx, database_primary=ctx.param("database_primary"),
+                                           replication=ctx.param("replication")))
 
 
 async def reverse_direction(ctx: StepContext) -> StepOutcome:
     """Record the new replication direction, then run the configured hooks."""
-    replication = ctx.param("replication")
-
-    def change(state: SiteGroupState) -> SiteGroupState | None:
-        if state.replication == replication:
-            return None
-        return state.model_copy(update={"replication": replication,
-                                        "last_operation": ctx.op.id})
-
-    view = await ctx.site_group.update(change, actor=f"engine:{ctx.op.id}", now=ctx.clock())
-    output: dict[str, Any] = {"replication": view.state.replication}
+    roles = await _record_roles(ctx, replication=ctx.param("replication"))
+    output: dict[str, Any] = {"replication": roles["replication"]}
     if ctx.param("group"):
         output["hooks"] = (await hook(ctx)).output
     return StepOutcome(output)
@@ -305,12 +304,19 @@ async def apps_switch(ctx: StepContext) -> StepOutcome:
     ids = await _start_switches(ctx, apps, back)
     results = await _wait_switches(ctx, ids)
     target = "primary" if back else "standby"
+    now = ctx.clock()
 
     def change(state: SiteGroupState) -> SiteGroupState | None:
-        apps_now = {**state.apps, **{app: target for app in apps}}
-        return None if apps_now == state.apps else state.model_copy(update={"apps": apps_now})
+        # the applications and the roles they follow move in one compare-and-set, only
+        # once traffic is verified: a failed switch leaves both where they were
+        moved = with_roles(state, database_primary=ctx.param("database_primary"),
+                           replication=ctx.param("replication"), now=now,
+                           operation=ctx.op.id) or state
+        apps_now = {**moved.apps, **{app: target for app in apps}}
+        moved = moved.model_copy(update={"apps": apps_now})
+        return None if moved == state else moved
 
-    await ctx.site_group.update(change, actor=f"engine:{ctx.op.id}", now=ctx.clock())
+    await ctx.site_group.update(change, actor=f"engine:{ctx.op.id}", now=now)
     insufficient = sorted(a for a, r in results.items() if not r["fencing"]["sufficient"])
     output: dict[str, Any] = {"apps": results, "verified": True, "verified_at": ctx.clock(),
                               "fencing_insufficient": insufficient}
@@ -330,7 +336,8 @@ def fencing_of(status: dict[str, Any]) -> dict[str, Any]:
             "site": att.get("site"), "override": att.get("override")}
 
 
-async def _wait_switches(ctx: StepContext, ids: dict[str, str]) -> dict[str, Any]:
+async def _ended(ctx: StepContext, ids: dict[str, str]) -> dict[str, Any]:
+    """Poll appha until every switch in ``ids`` ended; their statuses."""
     assert ctx.peers.appha is not None
     while True:
         results: dict[str, Any] = {}
@@ -340,14 +347,44 @@ async def _wait_switches(ctx: StepContext, ids: dict[str, str]) -> dict[str, Any
                 raise PeerError(f"appha lost the switch of {app} for {op_id}")
             results[app] = status
         if all(r.get("state") in TERMINAL_SWITCH for r in results.values()):
-            break
+            return results
         await ctx.pause()
+
+
+async def _compensate(ctx: StepContext, ids: dict[str, str], moved: list[str]) -> str:
+    """Put back the applications a half-failed step moved, so applications stay together
+    with the database primary; what happened, for the step's error."""
+    appha = ctx.peers.appha
+    assert appha is not None
+    back = not _switch_back(ctx)
+    undo = {app: f"{ids[app]}.undo" for app in moved}
+    try:
+        for app in moved:
+            if await appha.switch_status(app, undo[app]) is None:
+                await appha.switch(app, undo[app], f"drcontrol:{ctx.op.requested_by}",
+                                   back=back, compensates=ids[app])
+        results = await _ended(ctx, undo)
+    except DRError as exc:
+        return f"COMPENSATION FAILED, {', '.join(moved)} may still be moved: {exc}"
+    bad = {a: r.get("error") for a, r in results.items()
+           if r.get("state") != "succeeded" or not r.get("verified")}
+    if bad:
+        return f"COMPENSATION FAILED, still moved: {bad}"
+    return f"moved back to where the database primary is: {', '.join(moved)}"
+
+
+async def _wait_switches(ctx: StepContext, ids: dict[str, str]) -> dict[str, Any]:
+    results = await _ended(ctx, ids)
     failed = {a: r.get("error") for a, r in results.items() if r.get("state") == "failed"}
-    if failed:
-        raise StepFailed(f"traffic switch failed: {failed}")
-    unverified = [a for a, r in results.items() if not r.get("verified")]
-    if unverified:
-        raise StepFailed(f"traffic switched but not verified end to end for {unverified}")
+    unverified = [a for a, r in results.items()
+                  if r.get("state") == "succeeded" and not r.get("verified")]
+    if failed or unverified:
+        moved = sorted(a for a, r in results.items()
+                       if r.get("state") == "succeeded" and r.get("verified"))
+        undone = f"; {await _compensate(ctx, ids, moved)}" if moved else ""
+        what = (f"traffic switch failed: {failed}" if failed else
+                f"traffic switched but not verified end to end for {unverified}")
+        raise StepFailed(f"{what}{undone}")
     return {a: {"state": r.get("state"), "verified": True, "steps": r.get("steps", []),
                 "operation_id": ids[a], "fencing": fencing_of(r)}
             for a, r in results.items()}

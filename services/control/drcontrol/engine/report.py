@@ -68,6 +68,8 @@ def _fencing(op: Operation, steps: list[StepRecord]) -> dict[str, Any]:
                   and INSUFFICIENT in (s.error or "") for s in steps)
     checks = (_by_kind(steps, "precheck").get("evidence") or {}).get("checks") or []
     database = next((c.get("ok") for c in checks if c.get("name") == "old_primary_fenced"), None)
+    if _by_kind(steps, "capture_fence").get("final_scn") is not None:
+        database = True  # the run's own fence step quiesced the source
     accepted = op.split_brain_accepted
     return {
         "apps": {a: r.get("fencing") if isinstance(r, dict) else None  # drill: a state

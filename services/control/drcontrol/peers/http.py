@@ -131,11 +131,14 @@ class HttpAppha(HttpPeer):
         return result
 
     async def switch(self, app: str, operation_id: str, requested_by: str, *, back: bool,
-                     accept_split_brain: str | None = None) -> None:
+                     accept_split_brain: str | None = None,
+                     compensates: str | None = None) -> None:
         verb = "switchback" if back else "switch"
         body: dict[str, Any] = {"operation_id": operation_id, "requested_by": requested_by}
         if accept_split_brain:
             body["accept_split_brain"] = accept_split_brain
+        if compensates:
+            body["compensates"] = compensates
         await self.call("POST", f"/api/v1/apps/{app}/{verb}", json=body,
                         operation_id=operation_id)
 
