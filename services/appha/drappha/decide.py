@@ -26,6 +26,7 @@ from drappha.model import (
     Mode,
     OperationFinished,
     Phase,
+    RequestAnswered,
     RequestDeclined,
     SetMaintenance,
     SetMode,
@@ -118,6 +119,8 @@ def _active_down(policy: Policy, state: AppState, snap: Snapshot) -> Decision:
         now=snap.now,
     )
     if state.phase is Phase.SWITCH_RECOMMENDED:
+        if state.alert is not None:  # e.g. control refused the request: say so, not "waiting"
+            return _keep(state, f"{state.active} down; {state.alert}")
         return _keep(
             state,
             f"{state.active} down; waiting for confirmation in control to move to "
@@ -222,6 +225,8 @@ def _on_intent(policy: Policy, state: AppState, snap: Snapshot, intent: Intent) 
         return _on_acknowledge(state, intent)
     if isinstance(intent, SetMode):
         return _on_mode(state, intent)
+    if isinstance(intent, RequestAnswered):
+        return _on_answered(state, intent)
     if isinstance(intent, SetMaintenance):
         word = "on" if intent.enabled else "off"
         return Decision(
@@ -337,6 +342,18 @@ def _on_mode(state: AppState, change: SetMode) -> Decision:
         Action(ActionKind.RECORD),
         f"mode changed to {change.mode} by {change.requested_by}: {change.comment}",
     )
+
+
+def _on_answered(state: AppState, answer: RequestAnswered) -> Decision:
+    """control's answer to the request being opened: say what it is, never 'waiting for
+    confirmation' while nothing waits in control."""
+    if state.phase is not Phase.SWITCH_RECOMMENDED:
+        return _keep(state, "control answered a request no longer pending; ignored")
+    if answer.refused is not None:
+        return _raise(state, f"control refused the {verb(state.active.other)} request: "
+                             f"{answer.refused}; asking again")
+    new = replace(state, alert=None)
+    return _keep(new, f"request {answer.request_id} open in control: waiting for confirmation")
 
 
 def _on_declined(state: AppState, declined: RequestDeclined) -> Decision:

@@ -163,8 +163,23 @@ class RequestDeclined:
     state: str
 
 
+@dataclass(frozen=True, slots=True)
+class RequestAnswered:
+    """control answered the failover request appha is opening: ``request_id`` when it is
+    open, else ``refused`` says why (appha asks again with the same key)."""
+
+    request_id: str | None
+    refused: str | None = None
+
+
 Intent = (
-    SwitchCommand | Acknowledge | SetMode | SetMaintenance | OperationFinished | RequestDeclined
+    SwitchCommand
+    | Acknowledge
+    | SetMode
+    | SetMaintenance
+    | OperationFinished
+    | RequestDeclined
+    | RequestAnswered
 )
 
 

@@ -16,8 +16,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from drappha.decide import verb
-from drappha.errors import PeerUnavailable
-from drappha.model import RequestDeclined, Site, Snapshot
+from drappha.errors import PeerUnavailable, RequestRefused
+from drappha.model import RequestAnswered, RequestDeclined, Site, Snapshot
 from drappha.peers import DECLINED_STATES
 from drappha.tracker import threshold_progress
 
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: a refused request is asked again at least this often (control decides it again)
+REFUSED_RETRY_MAX_SECONDS = 10.0
 #: control operation states after which nothing more will happen to a request.
 FINISHED_STATES = frozenset({"succeeded", "completed", "done"}) | DECLINED_STATES
 
@@ -142,6 +144,7 @@ class RequestRunner:
             return
         request_id = await self._open(control, reason, evidence)
         self.request_id = request_id
+        monitor.post(RequestAnswered(request_id))
         self._o.history.event_request(event_id, request_id)
         self._o.history.audit(
             monitor.name, "appha", "request_opened", reason, {"request_id": request_id}
@@ -155,11 +158,22 @@ class RequestRunner:
     async def _open(self, control: Any, reason: str, evidence: dict[str, Any]) -> str:
         pause = self._o.poll_interval_seconds
         key = f"appha-{self._monitor.name}-{uuid.uuid4().hex}"  # one per request, all retries
+        refused: str | None = None
         while True:
             try:
                 return str(
                     await control.open_request(self._monitor.name, reason, evidence, key)
                 )
+            except RequestRefused as exc:
+                # control decides a refused request again on every retry (same key): once
+                # the block is acknowledged or the freeze lifted, the next retry opens it
+                self._o.metrics.control_errors.labels(self._monitor.name, "refused").inc()
+                if exc.message != refused:
+                    refused = exc.message
+                    self._monitor.post(RequestAnswered(None, refused))
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, REFUSED_RETRY_MAX_SECONDS)
+                continue
             except PeerUnavailable as exc:
                 self._o.metrics.control_errors.labels(self._monitor.name, "open_request").inc()
                 log.warning(

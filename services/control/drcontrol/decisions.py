@@ -189,6 +189,15 @@ class Block:
     reason: str
 
 
+def counted_switch(state: SiteGroupState, app: str, now: float,
+                   policy: AutomationSettings) -> SiteGroupState:
+    """``state`` with one more automatic switch of ``app`` at ``now`` (anti-flapping counts
+    switches that happened: succeeded, or failed once traffic was moving)."""
+    recent = [t for t in state.auto_switches.get(app, []) if now - t < policy.flap_window_seconds]
+    return state.model_copy(update={"auto_switches": {**state.auto_switches,
+                                                      app: [*recent, now]}})
+
+
 def decide_automation(
     state: SiteGroupState, app: str, policy: AutomationSettings, now: float
 ) -> Allow | Refuse | Block:

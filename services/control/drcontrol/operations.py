@@ -120,15 +120,8 @@ class Operations:
             raise Stale(f"anti-flapping block set: {verdict.reason}; an approver must "
                         "acknowledge it with a comment", app=app)
         assert isinstance(verdict, Allow)
-        app_name = req.app
-
-        def note(current: SiteGroupState) -> SiteGroupState:
-            window = self.d.settings.automation.flap_window_seconds
-            recent = [t for t in current.auto_switches.get(app_name, []) if now - t < window]
-            switches = {**current.auto_switches, app_name: [*recent, now]}
-            return current.model_copy(update={"auto_switches": switches})
-
-        await self.d.site_group.update(note, actor=who.user, now=now)
+        # nothing is counted here: a request may be refused, withdrawn or fail before
+        # traffic moves; the traffic step counts the switches that happened
 
     async def _no_conflict(self, req: OperationRequest) -> None:
         live = await self.d.storage.list_operations(states=LIVE, limit=500)

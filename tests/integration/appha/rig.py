@@ -205,6 +205,7 @@ class ControlServer:
         self.freeze_fails = False
         self.blocked_apps: set[str] = set()
         self.with_permit = True  # False: an older control with only /freeze
+        self.refuse: str | None = None  # set: requests are refused (409) with this reason
         self._ids = itertools.count(1)
         self._server: HttpServer | None = None
 
@@ -223,8 +224,10 @@ class ControlServer:
 
     def _operation_routes(self, app: FastAPI, auth: list[Any]) -> None:
         @app.post("/api/v1/operations", dependencies=auth, status_code=201)
-        async def open_operation(request: Request) -> dict[str, Any]:
+        async def open_operation(request: Request) -> Any:
             body = await request.json()
+            if self.refuse is not None:
+                return JSONResponse({"detail": self.refuse}, status_code=409)
             key = request.headers.get("Idempotency-Key")
             for ident, op in self.operations.items():  # a retry: the first answer again
                 if key is not None and op.get("idempotency_key") == key:

@@ -222,3 +222,32 @@ async def test_confirmed_switch_on_insufficient_fencing_stops_unless_the_risk_is
         assert record["attestation"]["override"].startswith("ann in control")
         fence_step = next(st for st in record["steps"] if st["name"] == "fence_source")
         assert "INSUFFICIENT — possible split brain accepted" in fence_step["detail"]
+
+
+async def test_a_refused_request_says_so_and_is_asked_again_until_control_accepts(
+    tmp_path: Path,
+) -> None:
+    """Issue 14, finding 2: appha showed "waiting for confirmation in control" while control
+    refused its request (anti-flapping block) and nothing was pending there."""
+    async with Scenario(tmp_path, mode="manual") as s:
+        await s.ready()
+        s.control.refuse = "anti-flapping block on his: 2 automatic switches of his within 3600 s"
+        await s.kill_primary()
+        view = await until(
+            lambda: _with_alert(s, "control refused the switch request"), 10, "refusal shown"
+        )
+        assert view["state"] == "switch_recommended"
+        assert "anti-flapping block on his" in view["alert"]
+        assert "waiting for confirmation" not in view["message"]
+        assert s.control.requests(APP) == []
+        s.control.refuse = None  # the block was acknowledged in control
+        (request,) = await until(lambda: s.control.requests(APP), 12, "request opened")
+        view = await s.wait_for("open", alert=None)
+        assert view["message"] == (
+            "primary down; waiting for confirmation in control to move to standby"
+        ) or view["message"].startswith(f"request {request['id']} open in control")
+
+
+async def _with_alert(s: Scenario, text: str) -> dict[str, object] | None:
+    view = await s.app()
+    return view if view.get("alert") and text in str(view["alert"]) else None

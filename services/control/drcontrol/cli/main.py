@@ -58,6 +58,9 @@ def _status(data: dict[str, Any]) -> None:
     frozen = group.get("freeze")
     typer.echo(f"replication: {group['replication']}   freeze: "
                f"{'ON by ' + frozen['by'] + ': ' + frozen['comment'] if frozen else 'off'}")
+    for app_name, block in sorted((group.get("blocks") or {}).items()):
+        typer.echo(f"BLOCKED {app_name} since {render.when(block['since'])}: {block['reason']} "
+                   f"(drctl blocks ack {app_name} -m …)")
     summary = data.get("apply_summary") or {}
     typer.echo(f"apply: {summary.get('state', 'unknown')}, lag {summary.get('lag_seconds_max')}"
                f" s, applied SCN {summary.get('applied_scn_min')}")

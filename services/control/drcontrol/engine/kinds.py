@@ -9,10 +9,16 @@ from typing import Any
 
 from drcommon.errors import DRError
 
-from drcontrol.decisions import accepted_loss_of, loss_exceeds, unreplicated_refusal
+from drcontrol.decisions import (
+    accepted_loss_of,
+    counted_switch,
+    loss_exceeds,
+    unreplicated_refusal,
+)
 from drcontrol.engine.context import StepContext, StepOutcome
 from drcontrol.errors import FatalStepError, PeerError, StepFailed
 from drcontrol.evidence import evidence_digest, summarise_apply
+from drcontrol.model import OpType
 from drcontrol.peers.base import ApplyClient, CaptureClient
 from drcontrol.sitegroup import SiteGroupState, with_roles
 
@@ -373,8 +379,40 @@ async def _compensate(ctx: StepContext, ids: dict[str, str], moved: list[str]) -
     return f"moved back to where the database primary is: {', '.join(moved)}"
 
 
+MOVING_STEPS = frozenset({"move_traffic", "verify_traffic"})
+
+
+def traffic_moved(status: dict[str, Any]) -> bool:
+    """Whether appha's switch got as far as moving traffic (succeeded, or failed there)."""
+    if status.get("state") == "succeeded":
+        return True
+    return any(isinstance(s, dict) and s.get("name") in MOVING_STEPS
+               for s in status.get("steps") or [])
+
+
+async def _count_automatic(ctx: StepContext, results: dict[str, Any]) -> None:
+    """Anti-flapping counts the switches of appha's requests that happened — succeeded,
+    or failed once traffic was moving — never requests (refused, withdrawn, stopped
+    before moving). Once per run of the step, even when it is resumed."""
+    if ctx.op.type is not OpType.APP_FAILOVER or ctx.step.output.get("counted"):
+        return
+    moved = [app for app, status in results.items() if traffic_moved(status)]
+    if not moved:
+        return
+    now = ctx.clock()
+
+    def count(state: SiteGroupState) -> SiteGroupState:
+        for app in moved:
+            state = counted_switch(state, app, now, ctx.automation)
+        return state
+
+    await ctx.site_group.update(count, actor=f"engine:{ctx.op.id}", now=now)
+    await ctx.save_progress({"counted": moved})
+
+
 async def _wait_switches(ctx: StepContext, ids: dict[str, str]) -> dict[str, Any]:
     results = await _ended(ctx, ids)
+    await _count_automatic(ctx, results)
     failed = {a: r.get("error") for a, r in results.items() if r.get("state") == "failed"}
     unverified = [a for a, r in results.items()
                   if r.get("state") == "succeeded" and not r.get("verified")]
