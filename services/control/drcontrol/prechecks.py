@@ -30,7 +30,9 @@ def _reach(facts: dict[str, Any], peer: str) -> tuple[bool, str]:
     part = facts.get(peer) or {}
     if part.get("reachable"):
         return True, f"{peer} answered at {part.get('measured_by', '?')}"
-    return False, f"{peer} unreachable: {part.get('error') or 'not configured'}"
+    error = str(part.get("error") or "not configured")
+    # a peer's own error usually names it already ("apply unreachable: …")
+    return False, error if error.startswith(peer) else f"{peer} unreachable: {error}"
 
 
 def _apply_health(facts: dict[str, Any]) -> tuple[bool, str]:
@@ -40,7 +42,9 @@ def _apply_health(facts: dict[str, Any]) -> tuple[bool, str]:
     bad = apply.get("schemas_in_error") or []
     if apply.get("state") in FAILED_APPLY_STATES or bad:
         return False, f"apply state {apply.get('state')}, schemas in error: {bad}"
-    return True, f"apply {apply.get('state')}, lag {apply.get('lag_seconds_max')} s"
+    lag = apply.get("lag_seconds_max")
+    shown = "unknown" if lag is None else f"{float(lag):.1f} s"
+    return True, f"apply {apply.get('state')}, lag {shown}"
 
 
 def _lag_check(facts: dict[str, Any], rpo: float) -> tuple[bool, str]:

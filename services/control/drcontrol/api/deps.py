@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from drcontrol.auth.authenticator import bearer_of
+from drcontrol.auth.roles import Permission, require
 from drcontrol.context import ControlContext
 from drcontrol.idempotency import Answer, fingerprint
 from drcontrol.model import Operation, Principal
@@ -31,6 +32,16 @@ async def current_principal(request: Request, ctx: Ctx) -> Principal:
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def allowed(permission: Permission) -> Any:
+    """A route dependency: the caller's role must carry ``permission`` — checked before
+    the body is validated, so a wrong role gets 403, not a 422 about its body."""
+
+    async def check(who: CurrentUser) -> None:
+        require(who, permission)
+
+    return Depends(check)
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The site group's ETag.")]
 IdempotencyKey = Annotated[
     str | None,

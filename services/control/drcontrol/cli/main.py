@@ -50,6 +50,22 @@ def options(
     STATE.url, STATE.token_file, STATE.as_json, STATE.timeout = url, token_file, as_json, timeout
 
 
+def _lag_line(data: dict[str, Any]) -> str:
+    """Apply's lag with where it comes from and how old it is; 'unknown since' when apply
+    stopped answering (never the last value as if it were current)."""
+    lag = data.get("lag") or {}
+    source = lag.get("source") or "apply"
+    if lag.get("seconds") is None:
+        since = lag.get("unknown_since")
+        return (f"apply lag: unknown{' since ' + render.when(since) if since else ''} "
+                f"({lag.get('error') or 'no reading'})")
+    summary = data.get("apply_summary") or {}
+    return (f"apply lag: {render.seconds(lag['seconds'])} (from {source}, measured "
+            f"{render.seconds(lag.get('age_seconds'))} ago); apply "
+            f"{summary.get('state', 'unknown')}, applied SCN "
+            f"{render.count(summary.get('applied_scn_min'))}")
+
+
 def _status(data: dict[str, Any]) -> None:
     group = data["site_group"]
     render.table(["site", "name", "database", "applications", "local"],
@@ -61,9 +77,7 @@ def _status(data: dict[str, Any]) -> None:
     for app_name, block in sorted((group.get("blocks") or {}).items()):
         typer.echo(f"BLOCKED {app_name} since {render.when(block['since'])}: {block['reason']} "
                    f"(drctl blocks ack {app_name} -m …)")
-    summary = data.get("apply_summary") or {}
-    typer.echo(f"apply: {summary.get('state', 'unknown')}, lag {summary.get('lag_seconds_max')}"
-               f" s, applied SCN {summary.get('applied_scn_min')}")
+    typer.echo(_lag_line(data))
     alerts = data["alerts"]
     firing = [name for name in ("lag_high", "capture_stopped", "apply_error") if alerts[name]]
     firing += [f"app_down:{a}" for a in alerts["apps_down"]]

@@ -168,11 +168,14 @@ def _report(data: dict[str, Any]) -> None:
     typer.echo(data.get("headline") or data["outcome"]["state"])
     typer.echo(f"{data['operation']['id']}: {data['outcome']['state']} "
                f"({data['outcome']['reason']})")
-    typer.echo(f"RTO {rto['seconds']} s (target {rto['target_seconds']} s); traffic verified: "
-               f"{data['traffic']['verified']}")
-    typer.echo(f"RPO: source SCN {rpo['source_scn_known']}, cut {rpo['cut_scn']} "
-               f"({rpo['cut_source']}), gap {rpo['scn_gap']}, not applied "
-               f"{rpo['transactions_not_applied']}, zero loss {rpo['zero_data_loss']}")
+    typer.echo(f"RTO {render.seconds(rto['seconds'])} (target "
+               f"{render.seconds(rto['target_seconds'])}); traffic verified: "
+               f"{'yes' if data['traffic']['verified'] else 'NO'}")
+    typer.echo(f"RPO: {render.seconds(rpo['seconds'])} of source commits; source SCN "
+               f"{render.count(rpo['source_scn_known'])}, cut {render.count(rpo['cut_scn'])} "
+               f"({rpo['cut_source'] or 'none'}), gap {render.count(rpo['scn_gap'])}, not "
+               f"applied {render.count(rpo['transactions_not_applied'])}, zero loss "
+               f"{'yes' if rpo['zero_data_loss'] else 'no'}")
     render.table(["#", "step", "state", "attempts", "seconds", "note"],
                  [[s["index"] + 1, s["id"], s["state"], s["attempts"],
                    None if s["seconds"] is None else f"{s['seconds']:.1f}",

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, answer, op_public
+from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, allowed, answer, op_public
 from drcontrol.auth.roles import Permission, require
 from drcontrol.idempotency import Answer
 from drcontrol.model import OpState, StepRecord, StepState
@@ -42,7 +42,8 @@ async def get_execution(op_id: str, ctx: Ctx, who: CurrentUser) -> dict[str, Any
     }
 
 
-@router.post("/{op_id}/retry", summary="Run the failed step again")
+@router.post("/{op_id}/retry", dependencies=[allowed(Permission.RETRY)],
+             summary="Run the failed step again")
 async def retry(op_id: str, body: CommentRequest, request: Request, ctx: Ctx, who: CurrentUser,
                 key: IdempotencyKey = None) -> JSONResponse:
     async def produce() -> Answer:
@@ -51,7 +52,7 @@ async def retry(op_id: str, body: CommentRequest, request: Request, ctx: Ctx, wh
     return await answer(ctx, request, who, key, body, produce)
 
 
-@router.post("/{op_id}/accept-split-brain",
+@router.post("/{op_id}/accept-split-brain", dependencies=[allowed(Permission.APPROVE)],
              summary="Approver: let a traffic switch stopped on insufficient fencing go on")
 async def accept_split_brain(op_id: str, body: SplitBrainAcceptance, request: Request, ctx: Ctx,
                              who: CurrentUser, key: IdempotencyKey = None) -> JSONResponse:
@@ -62,7 +63,8 @@ async def accept_split_brain(op_id: str, body: SplitBrainAcceptance, request: Re
     return await answer(ctx, request, who, key, body, produce)
 
 
-@router.post("/{op_id}/skip", summary="Skip the failed step and continue (admin, audited)")
+@router.post("/{op_id}/skip", dependencies=[allowed(Permission.SKIP)],
+             summary="Skip the failed step and continue (admin, audited)")
 async def skip(op_id: str, body: SkipRequest, request: Request, ctx: Ctx, who: CurrentUser,
                key: IdempotencyKey = None) -> JSONResponse:
     async def produce() -> Answer:
@@ -72,7 +74,8 @@ async def skip(op_id: str, body: SkipRequest, request: Request, ctx: Ctx, who: C
     return await answer(ctx, request, who, key, body, produce)
 
 
-@router.post("/{op_id}/abort", summary="End a run stopped at a failed step")
+@router.post("/{op_id}/abort", dependencies=[allowed(Permission.ABORT)],
+             summary="End a run stopped at a failed step")
 async def abort(op_id: str, body: CommentRequest, request: Request, ctx: Ctx, who: CurrentUser,
                 key: IdempotencyKey = None) -> JSONResponse:
     async def produce() -> Answer:
