@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine for the project: system packages (Java, Maven, PostgreSQL, and
-# Chromium for the console test when asked), a virtualenv with the project installed.
+# Chromium with a CJK font for the console test when asked), a virtualenv with the
+# project installed.
 # Idempotent: re-running it only does what is missing. Source it or run it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,6 +26,10 @@ command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 if [ "$WANT_CHROMIUM" = 1 ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
+# The console test checks the Chinese labels by screenshot: they need a CJK font.
+if [ "$WANT_CHROMIUM" = 1 ] && ! fc-list 2>/dev/null | grep -i 'Noto Sans CJK' >/dev/null; then
+  missing+=(fonts-noto-cjk)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} with apt-get"

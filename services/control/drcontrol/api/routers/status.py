@@ -43,6 +43,7 @@ async def status(ctx: Ctx, who: CurrentUser) -> dict[str, Any]:
         "appha": _reading(snap.appha),
         "lag": lag_view(snap, ctx.watcher.lag_unknown_since,
                         ctx.peers.apply.where if ctx.peers.apply else None, ctx.clock()),
+        "lag_alert_seconds": ctx.settings.watch.lag_alert_seconds,
         "lag_history": [{"at": at, "lag_seconds": lag} for at, lag in ctx.watcher.lag_history],
         "alerts": {"lag_high": alerts.lag_high, "capture_stopped": alerts.capture_stopped,
                    "apply_error": alerts.apply_error, "apps_down": sorted(alerts.apps_down)},
