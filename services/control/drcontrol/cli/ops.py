@@ -75,6 +75,9 @@ def _approve(op_type: str) -> Callable[..., None]:
         op_id: str,
         accept_seconds: Annotated[float, typer.Option(help="Data loss you accept (s).")],
         accept_transactions: Annotated[int, typer.Option(help="Transactions you accept.")] = 0,
+        accept_unreplicated_writes: Annotated[bool, typer.Option(
+            help="Switchback without a reverse stream: you accept losing every write made at "
+                 "the DR site since it became primary (the stated seconds).")] = False,
         comment: Comment = "",
         digest: Annotated[str | None, typer.Option(help="Digest you read (default: shown)")
                           ] = None,
@@ -87,14 +90,17 @@ def _approve(op_type: str) -> Callable[..., None]:
         op = _checked(op_type, op_id)
         if not STATE.as_json:
             render.operation(op)
+        lost = " and losing every DR write since it became primary" \
+            if accept_unreplicated_writes else ""
         if not yes and not _confirm(f"Confirm {op_type} {op_id} accepting at most "
-                                    f"{accept_seconds} s / {accept_transactions} tx?"):
+                                    f"{accept_seconds} s / {accept_transactions} tx{lost}?"):
             raise CliError(EXIT_USAGE, "not confirmed")
         client = STATE.client()
         result = client.call("POST", f"/api/v1/operations/{op_id}/approvals", json={
             "evidence_digest": digest or op.get("evidence_digest") or "",
             "accepted_loss": {"max_seconds": accept_seconds,
-                              "max_transactions": accept_transactions},
+                              "max_transactions": accept_transactions,
+                              "accept_unreplicated_writes": accept_unreplicated_writes},
             "comment": comment}, if_match=client.etag())
         if wait:
             finished(wait_for(op_id, set(), timeout))

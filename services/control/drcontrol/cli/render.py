@@ -55,8 +55,8 @@ def operation(op: dict[str, Any]) -> None:
               [[c["name"], "yes" if c["ok"] else "NO", "yes" if c["required"] else "",
                 c["detail"]] for c in evidence["checks"]])
         loss = evidence["loss"]
-        typer.echo(f"estimated loss: {seconds(loss.get('seconds'))}, "
-                   f"{count(loss.get('transactions'))} transactions not applied; source SCN "
+        typer.echo(f"estimated loss: {seconds(loss.get('seconds'))}, transactions not "
+                   f"applied: {count(loss.get('transactions'))}; source SCN "
                    f"{count(loss.get('source_scn'))}, applied SCN "
                    f"{count(loss.get('applied_scn'))}")
         if loss.get("basis"):
