@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine for the project: system packages (Java, Maven, PostgreSQL, Rust's
-# cargo for capture's compiled core, and Chromium for the console test when asked), a
-# virtualenv with the compiled core and the project installed.
+# cargo for capture's compiled core, and Chromium with a CJK font for the console test
+# when asked), a virtualenv with the compiled core and the project installed.
 # Idempotent: re-running it only does what is missing (the core is rebuilt when its
 # sources change). Source it or run it.
 set -euo pipefail
@@ -42,6 +42,10 @@ command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 if [ "$WANT_CHROMIUM" = 1 ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
+# The console test checks the Chinese labels by screenshot: they need a CJK font.
+if [ "$WANT_CHROMIUM" = 1 ] && ! fc-list 2>/dev/null | grep -i 'Noto Sans CJK' >/dev/null; then
+  missing+=(fonts-noto-cjk)
+fi
 need_rust=0
 cargo_ok || need_rust=1
 if [ ${#missing[@]} -gt 0 ] || [ "$need_rust" = 1 ]; then

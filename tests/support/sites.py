@@ -267,9 +267,14 @@ class DrSite:
                 "start": {"kind": "command", "timeout_seconds": 5, "argv": [
                     self._script(f"start-{name}.sh", f'echo "start $1 $2" >> "{log}"\n'),
                     "{site}", "{operation_id}"]},
+                # the fence really stops the site serving (a fence that does not would
+                # now stop the switch: issue 14, finding 6); a site already gone is fine
                 "fence": {"kind": "command", "timeout_seconds": 5, "argv": [
-                    self._script(f"fence-{name}.sh", f'echo "fence $1 $2" >> "{log}"\n'),
-                    "{site}", "{operation_id}"]},
+                    self._script(f"fence-{name}.sh", f'echo "fence $1 $2" >> "{log}"\n'
+                                 f'"{sys.executable}" -c "import sys, urllib.request as u; '
+                                 "u.urlopen('http://' + sys.argv[1] + '/__fence', "
+                                 "timeout=2)\" \"$3\" || true\n"),
+                    "{site}", "{operation_id}", "{servers}"]},
             }
 
         reload = self._script(
@@ -290,7 +295,9 @@ class DrSite:
                 "detection": {"switch_after_failures": 3, "switch_after_seconds": 2.0,
                               "grace_seconds": 0.0},
                 "anti_flap": {"hold_down_seconds": 2.0, "min_switch_interval_seconds": 1.0},
-                "switch": {"target_ready_timeout_seconds": 5.0, "lease_seconds": 1.0},
+                # no witness here: the fence and nobody seeing the site serving must do
+                "switch": {"target_ready_timeout_seconds": 5.0, "lease_seconds": 1.0,
+                           "min_attestation_signals": 1},
                 "traffic": {"kind": "nginx", "file": str(self.upstream), "upstream": "his_up",
                             "reload_argv": [reload], "timeout_seconds": 5},
                 "verify": {"url": f"{self.url('front')}/__site", "interval_seconds": 0.1,

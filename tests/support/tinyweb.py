@@ -45,11 +45,19 @@ class _Quiet(BaseHTTPRequestHandler):
 
 
 def app_handler(marker: str) -> type[BaseHTTPRequestHandler]:
-    """An application answering ``OK <marker>`` on every path."""
+    """An application answering ``OK <marker>`` on every path, until ``/__fence`` fences it
+    (then 503 everywhere: what a real fence action does to a site)."""
+    fenced = threading.Event()
 
     class App(_Quiet):
         def do_GET(self) -> None:
-            self.answer(200, f"OK {marker}".encode())
+            if self.path == "/__fence":
+                fenced.set()
+                self.answer(200, b"fenced")
+            elif fenced.is_set():
+                self.answer(503, b"fenced")
+            else:
+                self.answer(200, f"OK {marker}".encode())
 
     return App
 

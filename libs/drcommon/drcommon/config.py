@@ -94,6 +94,14 @@ class HttpSettings(Section):
         None, description="Bearer token for the admin API; only from env or a file."
     )
     service_token_file: Path | None = None
+    max_body_bytes: int = Field(
+        1 << 20,
+        ge=1024,
+        description="Largest request body accepted (413 above, refused before it is read).",
+    )
+    body_timeout_seconds: float = Field(
+        10.0, gt=0, description="A request body must arrive within this long (else 408)."
+    )
 
     def token(self, *, key: str) -> str | None:
         secret = read_secret(self.service_token, self.service_token_file, key=key)

@@ -1,21 +1,28 @@
 """The HTTP face every service shares: ``/health``, ``/metrics``, service-token auth,
-and an in-process uvicorn server that runs inside the service's event loop."""
+request-body limits, error answers that never echo input, and an in-process uvicorn
+server that runs inside the service's event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
 
 import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from drcommon.config import HttpSettings
 from drcommon.metrics import CONTENT_TYPE_LATEST, Metrics
 
 log = logging.getLogger(__name__)
@@ -65,6 +72,172 @@ def require_token(expected: str | None) -> Callable[..., Awaitable[None]]:
     return check
 
 
+#: Decides from the request line and headers alone (the body is not read yet) whether the
+#: caller may send a body: None admits, a string is why not (answered 401).
+Admit = Callable[[Scope], Awaitable[str | None]]
+BODY_STATE_KEY = "drcommon_body_limits"
+MAX_DETAIL_CHARS = 600
+
+
+@dataclass(frozen=True, slots=True)
+class BodyLimits:
+    """How much body a request may carry and how long it may take to arrive."""
+
+    max_bytes: int = 1 << 20
+    timeout_seconds: float = 10.0
+    max_in_flight: int = 32  # bodies being read at once (memory ≤ max_bytes × this)
+
+    @classmethod
+    def of(cls, http: HttpSettings) -> BodyLimits:
+        """The limits configured in a service's ``[http]`` section."""
+        return cls(max_bytes=http.max_body_bytes, timeout_seconds=http.body_timeout_seconds)
+
+
+class _BodyRefused(Exception):
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+async def _answer(send: Send, code: int, detail: str, extra: Mapping[str, str]) -> None:
+    """A JSON refusal that closes the connection (the unread body is never parsed)."""
+    body = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"connection", b"close")]
+    headers += [(k.encode(), v.encode()) for k, v in extra.items()]
+    await send({"type": "http.response.start", "status": code, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class BodyLimitMiddleware:
+    """Enforces :class:`BodyLimits` while the body is read, before any handler sees it.
+
+    A request with a body must first pass ``admit`` (credentials, from the headers): an
+    unauthenticated caller gets 401 without a byte of its body read. A declared length
+    above the limit gets 413 at once; a body that grows past it while arriving gets 413
+    when it does (at most ``max_bytes`` are ever held); one that is too slow gets 408.
+    Every refusal closes the connection. The handler then reads the buffered body.
+    """
+
+    def __init__(self, app: ASGIApp, limits: BodyLimits | None = None,
+                 admit: Admit | None = None) -> None:
+        self.app = app
+        self.limits = limits or BodyLimits()
+        self.admit = admit
+        self._in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        if not chunked and declared in (None, "0"):
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await self._checked_body(scope, receive, declared)
+        except _BodyRefused as refused:
+            extra = {"www-authenticate": "Bearer"} if refused.status_code == 401 else {}
+            await _answer(send, refused.status_code, refused.detail, extra)
+            return
+        if body is None:  # the client went away
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _checked_body(self, scope: Scope, receive: Receive,
+                            declared: str | None) -> bytes | None:
+        limits = self.limits
+        if self.admit is not None:
+            why = await self.admit(scope)
+            if why is not None:
+                raise _BodyRefused(401, why)
+        if declared is not None:
+            if not declared.isdigit():
+                raise _BodyRefused(400, "Content-Length is not a number")
+            if int(declared) > limits.max_bytes:
+                raise _BodyRefused(413, f"request body of {declared} bytes exceeds the limit "
+                                        f"of {limits.max_bytes} bytes")
+        if self._in_flight >= limits.max_in_flight:
+            raise _BodyRefused(503, "too many request bodies arriving at once; retry shortly")
+        self._in_flight += 1
+        try:
+            async with asyncio.timeout(limits.timeout_seconds):
+                return await _read_body(receive, limits.max_bytes)
+        except TimeoutError:
+            raise _BodyRefused(408, f"request body did not arrive within "
+                                    f"{limits.timeout_seconds:g} s") from None
+        finally:
+            self._in_flight -= 1
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _BodyRefused(413, f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()  # later calls wait for the disconnect, as uvicorn's do
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def token_admit(expected: str | None) -> Admit:
+    """The admission rule of a service-token API (see :func:`require_token`)."""
+
+    async def admit(scope: Scope) -> str | None:
+        header = Headers(scope=scope).get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        if (expected is None or scheme.lower() != "bearer"
+                or not hmac.compare_digest(value.strip().encode(), expected.encode())):
+            return "missing or wrong service token"
+        return None
+
+    return admit
+
+
+def describe_invalid(errors: Iterable[Mapping[str, Any]]) -> str:
+    """A validation failure in one line that names fields and rules, never the input."""
+    parts = []
+    for error in list(errors)[:5]:
+        where = ".".join(str(part)[:64] for part in error.get("loc", ()))
+        parts.append(f"{where}: {str(error.get('msg', 'invalid'))[:200]}")
+    text = "invalid request: " + "; ".join(parts)
+    return text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 1] + "…"
+
+
+async def _invalid(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": describe_invalid(exc.errors())}, status_code=422)
+
+
+def protect(app: FastAPI, *, admit: Admit | None, limits: BodyLimits | None = None) -> None:
+    """Body limits with an admission rule, and 422 answers as ``{"detail": "…"}`` that
+    never echo the input. :class:`HttpServer` applies them around ``app``."""
+    setattr(app.state, BODY_STATE_KEY, (limits or BodyLimits(), admit))
+    app.add_exception_handler(RequestValidationError, _invalid)
+
+
 def add_health_and_metrics(app: FastAPI, probe: HealthProbe, metrics: Metrics) -> None:
     """Mount ``/health`` (200 or 503 with details) and ``/metrics`` (Prometheus text)."""
 
@@ -98,8 +271,9 @@ class HttpServer:
         self._sock.bind((host, port))
         self.host = host
         self.port: int = self._sock.getsockname()[1]
+        limits, admit = getattr(app.state, BODY_STATE_KEY, (BodyLimits(), None))
         config = uvicorn.Config(
-            app,
+            BodyLimitMiddleware(app, limits, admit),
             log_config=None,
             access_log=False,
             lifespan="off",

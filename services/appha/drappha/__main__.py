@@ -108,7 +108,8 @@ def status(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show every application's state; exit 0 when all are settled without alerts."""
+    """Show every application's state; exit 0 when all are settled, without alerts and not
+    blocked (a block waits for a person's acknowledgement)."""
     secret = token_file.read_text(encoding="utf-8").strip() if token_file else token
     headers = {"Authorization": f"Bearer {secret}"} if secret else {}
     try:
@@ -125,7 +126,10 @@ def status(
     else:
         for app in apps:
             print(_status_line(app))
-    settled = all(a["state"] in ("healthy", "on_standby") and not a.get("alert") for a in apps)
+    settled = all(
+        a["state"] in ("healthy", "on_standby") and not a.get("alert") and not a.get("blocked")
+        for a in apps
+    )
     raise typer.Exit(EXIT_OK if settled else EXIT_FAILED)
 
 

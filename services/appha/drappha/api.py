@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from drcommon.http import require_token
+from drcommon.http import BodyLimits, protect, require_token, token_admit
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -26,7 +26,19 @@ class SwitchBody(BaseModel):
     """control's request to move traffic."""
 
     operation_id: str = Field(..., min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")
-    requested_by: str = Field(..., min_length=1)
+    requested_by: str = Field(..., min_length=1, max_length=200)
+    accept_split_brain: str | None = Field(
+        None,
+        max_length=1000,
+        description="Who accepted a possible split brain and why (control's audited override); "
+        "without it an insufficient fencing attestation fails the switch before traffic moves.",
+    )
+    compensates: str | None = Field(
+        None,
+        max_length=200,
+        description="The id of this app's last (succeeded) switch that this one undoes: "
+        "control putting back an application its failed multi-application step had moved.",
+    )
 
 
 class ModeBody(BaseModel):
@@ -138,8 +150,12 @@ def _monitor(name: str, ctx: Ctx) -> AppMonitor:
 App = Annotated[AppMonitor, Depends(_monitor)]
 
 
-def install(app: FastAPI, ctx: ApiContext, token: str | None) -> None:
-    """Mount the ``/api/v1`` routes (all behind the service token) and error answers."""
+def install(
+    app: FastAPI, ctx: ApiContext, token: str | None, limits: BodyLimits | None = None
+) -> None:
+    """Mount the ``/api/v1`` routes (all behind the service token) and error answers;
+    a request without the token is refused before its body is read."""
+    protect(app, admit=token_admit(token), limits=limits)
     app.state.appha = ctx
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token(token))])
     _read_routes(router)
@@ -180,12 +196,24 @@ def _read_routes(router: APIRouter) -> None:
 def _change_routes(router: APIRouter) -> None:
     @router.post("/apps/{name}/switch", status_code=status.HTTP_202_ACCEPTED)
     async def switch(monitor: App, body: SwitchBody) -> dict[str, Any]:
-        record = await monitor.request_switch(Site.STANDBY, body.operation_id, body.requested_by)
+        record = await monitor.request_switch(
+            Site.STANDBY,
+            body.operation_id,
+            body.requested_by,
+            body.accept_split_brain,
+            body.compensates,
+        )
         return record.as_dict()
 
     @router.post("/apps/{name}/switchback", status_code=status.HTTP_202_ACCEPTED)
     async def switchback(monitor: App, body: SwitchBody) -> dict[str, Any]:
-        record = await monitor.request_switch(Site.PRIMARY, body.operation_id, body.requested_by)
+        record = await monitor.request_switch(
+            Site.PRIMARY,
+            body.operation_id,
+            body.requested_by,
+            body.accept_split_brain,
+            body.compensates,
+        )
         return record.as_dict()
 
     @router.post("/apps/{name}/mode")

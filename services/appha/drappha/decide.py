@@ -26,6 +26,7 @@ from drappha.model import (
     Mode,
     OperationFinished,
     Phase,
+    RequestAnswered,
     RequestDeclined,
     SetMaintenance,
     SetMode,
@@ -118,6 +119,8 @@ def _active_down(policy: Policy, state: AppState, snap: Snapshot) -> Decision:
         now=snap.now,
     )
     if state.phase is Phase.SWITCH_RECOMMENDED:
+        if state.alert is not None:  # e.g. control refused the request: say so, not "waiting"
+            return _keep(state, f"{state.active} down; {state.alert}")
         return _keep(
             state,
             f"{state.active} down; waiting for confirmation in control to move to "
@@ -145,7 +148,7 @@ def _active_down(policy: Policy, state: AppState, snap: Snapshot) -> Decision:
             new,
             Action(ActionKind.OPEN_REQUEST, target=target),
             f"{state.active} down ({progress}, {witness}); {verb(target)} to {target} "
-            "recommended: fencing and asking control for confirmation",
+            "recommended: asking control for confirmation (fencing follows approval)",
         )
     return _start(
         state,
@@ -198,6 +201,7 @@ def _start(
         phase=Phase.moving_to(target),
         operation_id=operation_id,
         operation_target=target,
+        previous_switch_at=state.last_switch_at,
         last_switch_at=snap.now,
         request_open=False,
         suppressed=False,
@@ -221,6 +225,8 @@ def _on_intent(policy: Policy, state: AppState, snap: Snapshot, intent: Intent) 
         return _on_acknowledge(state, intent)
     if isinstance(intent, SetMode):
         return _on_mode(state, intent)
+    if isinstance(intent, RequestAnswered):
+        return _on_answered(state, intent)
     if isinstance(intent, SetMaintenance):
         word = "on" if intent.enabled else "off"
         return Decision(
@@ -231,19 +237,22 @@ def _on_intent(policy: Policy, state: AppState, snap: Snapshot, intent: Intent) 
     return _on_declined(state, intent)
 
 
-def command_blocker(policy: Policy, state: AppState, snap: Snapshot, target: Site) -> str | None:
-    """Why a switch towards ``target`` asked for by control cannot start now."""
+def command_blocker(
+    policy: Policy, state: AppState, snap: Snapshot, target: Site, compensating: bool = False
+) -> str | None:
+    """Why a switch towards ``target`` asked for by control cannot start now. Undoing the
+    last switch (``compensating``) is not held back by that switch's block or interval."""
     if state.phase.is_moving:
         return f"another switch is in progress (operation {state.operation_id})"
     if state.active is target:
         return f"already running on {target}"
     if state.maintenance:
         return "maintenance mode is on"
-    if state.blocked is not None:
+    if state.blocked is not None and not compensating:
         return f"blocked: {state.blocked}"
     if snap.frozen:
         return "control has a change freeze"
-    if _too_soon(policy, state, snap.now):
+    if _too_soon(policy, state, snap.now) and not compensating:
         return "the last switch was less than the minimum interval ago"
     if snap.site(target).status is not Status.UP:
         return f"{target} is not healthy ({snap.site(target).status})"
@@ -252,7 +261,7 @@ def command_blocker(policy: Policy, state: AppState, snap: Snapshot, target: Sit
 
 def _on_command(policy: Policy, state: AppState, snap: Snapshot, cmd: SwitchCommand) -> Decision:
     what = f"{verb(cmd.target)} {cmd.operation_id} by {cmd.requested_by}"
-    reason = command_blocker(policy, state, snap, cmd.target)
+    reason = command_blocker(policy, state, snap, cmd.target, cmd.compensates is not None)
     if reason is not None:
         return _refuse(state, what, reason)
     return _start(
@@ -284,7 +293,10 @@ def _on_finished(state: AppState, done: OperationFinished) -> Decision:
             f"{verb(done.target)} {done.operation_id} succeeded: traffic verified on {done.target}",
         )
     text = f"{verb(done.target)} {done.operation_id} to {done.target} failed: {done.error}"
-    return Decision(switch_failed(state, text), action, text)
+    failed = switch_failed(state, text)
+    if not done.traffic_moved:  # nothing moved: it does not count as a switch (anti-flap)
+        failed = replace(failed, last_switch_at=state.previous_switch_at)
+    return Decision(failed, action, text)
 
 
 def switch_failed(state: AppState, text: str) -> AppState:
@@ -330,6 +342,18 @@ def _on_mode(state: AppState, change: SetMode) -> Decision:
         Action(ActionKind.RECORD),
         f"mode changed to {change.mode} by {change.requested_by}: {change.comment}",
     )
+
+
+def _on_answered(state: AppState, answer: RequestAnswered) -> Decision:
+    """control's answer to the request being opened: say what it is, never 'waiting for
+    confirmation' while nothing waits in control."""
+    if state.phase is not Phase.SWITCH_RECOMMENDED:
+        return _keep(state, "control answered a request no longer pending; ignored")
+    if answer.refused is not None:
+        return _raise(state, f"control refused the {verb(state.active.other)} request: "
+                             f"{answer.refused}; asking again")
+    new = replace(state, alert=None)
+    return _keep(new, f"request {answer.request_id} open in control: waiting for confirmation")
 
 
 def _on_declined(state: AppState, declined: RequestDeclined) -> Decision:

@@ -33,3 +33,8 @@ class PeerUnavailable(AppHAError):
     """The control service or a witness could not be reached or answered badly."""
 
     retriable = True
+
+
+class RequestRefused(PeerUnavailable):
+    """control refused the request for a reason that may pass (freeze, anti-flapping block,
+    another operation open): asked again with the same key, control decides again."""

@@ -11,8 +11,14 @@ and an attestation is recorded that combines independent signals:
   site-side watchdog holding the same lease has stopped it.
 
 The attestation is sufficient when the fence succeeded, no vantage point sees the site
-serving, and at least ``min_attestation_signals`` signals hold. Auto mode requires it;
-in manual mode it is shown to the approver in control.
+serving, and at least ``min_attestation_signals`` signals hold. Every switch requires it
+(a switch a person confirmed may go on without it only with their explicit acceptance of
+a possible split brain).
+
+Fencing production has consequences, so it happens only as a step of a switch: an
+approved one, or an automatic one the witness rule allowed. Before that (a manual
+request waiting in control) appha only *observes* (:meth:`Guard.observe`): the same
+vantage and lease signals, no fence action, never sufficient.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ class Attestation:
 
     site: str
     operation_id: str
+    kind: str  # "fence": fenced then looked; "observation": looked only, nothing done
     fence_configured: bool
     fence_ok: bool
     fence_detail: str
@@ -60,6 +67,7 @@ class Attestation:
         return {
             "site": self.site,
             "operation_id": self.operation_id,
+            "kind": self.kind,
             "fence": {
                 "configured": self.fence_configured,
                 "ok": self.fence_ok,
@@ -154,8 +162,31 @@ class Guard:
     async def attest(
         self, site: Site, operation_id: str, last_alive_wall: float | None
     ) -> Attestation:
-        """Fence ``site``, then look at it from every vantage point and weigh the lease."""
+        """Fence ``site``, then look at it from every vantage point and weigh the lease.
+        Only a switch's ``fence_source`` step calls this."""
         configured, outcome = await self.fence(site, operation_id)
+        return await self._look(site, operation_id, last_alive_wall, "fence", configured,
+                                outcome)
+
+    async def observe(
+        self, site: Site, operation_id: str, last_alive_wall: float | None
+    ) -> Attestation:
+        """Look at ``site`` from every vantage point and weigh the lease, without fencing
+        it: what a request shows the approver before anyone has decided."""
+        spec = self._settings.primary if site is Site.PRIMARY else self._settings.standby
+        outcome = Outcome(False, "not fenced yet: the switch fences it after approval")
+        return await self._look(site, operation_id, last_alive_wall, "observation",
+                                spec.fence is not None, outcome)
+
+    async def _look(
+        self,
+        site: Site,
+        operation_id: str,
+        last_alive_wall: float | None,
+        kind: str,
+        configured: bool,
+        outcome: Outcome,
+    ) -> Attestation:
         local, remote = await asyncio.gather(self.local_report(site), self.witness_reports(site))
         vantages = [local, *remote]
         now_wall = time.time()
@@ -170,6 +201,7 @@ class Guard:
         return Attestation(
             site=site.value,
             operation_id=operation_id,
+            kind=kind,
             fence_configured=configured,
             fence_ok=outcome.ok,
             fence_detail=outcome.detail,

@@ -47,7 +47,7 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
 
-_MONO_FIELDS = ("last_switch_at",)
+_MONO_FIELDS = ("last_switch_at", "previous_switch_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +180,7 @@ class History:
             maintenance=bool(data["maintenance"]),
             blocked=data["blocked"],
             last_switch_at=data["last_switch_at"],
+            previous_switch_at=data.get("previous_switch_at"),
             started_at=now,
             operation_id=data["operation_id"],
             operation_target=Site(target) if target else None,
@@ -231,6 +232,14 @@ class History:
                 operation_id,
             ),
         )
+
+    def latest_operation_id(self, app: str) -> str | None:
+        """The id of ``app``'s most recently started switch."""
+        row = self.db.execute(
+            "SELECT operation_id FROM operations WHERE app = ? ORDER BY started_wall DESC LIMIT 1",
+            (app,),
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def operation(self, operation_id: str) -> OperationRecord | None:
         row = self.db.execute(

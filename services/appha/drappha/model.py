@@ -108,6 +108,13 @@ class SwitchCommand:
     target: Site
     operation_id: str
     requested_by: str
+    # who accepted a possible split brain, and why, should the fencing attestation be
+    # insufficient (None: an insufficient attestation fails the switch)
+    accept_split_brain: str | None = None
+    # the id of this application's last switch that this one undoes, checked by the monitor:
+    # control compensating a multi-application step that failed half-way (not held back by
+    # that switch's block or the minimum interval it started)
+    compensates: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +152,7 @@ class OperationFinished:
     target: Site
     succeeded: bool
     error: str | None = None
+    traffic_moved: bool = True  # False: it failed before the traffic step (nothing moved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +163,23 @@ class RequestDeclined:
     state: str
 
 
+@dataclass(frozen=True, slots=True)
+class RequestAnswered:
+    """control answered the failover request appha is opening: ``request_id`` when it is
+    open, else ``refused`` says why (appha asks again with the same key)."""
+
+    request_id: str | None
+    refused: str | None = None
+
+
 Intent = (
-    SwitchCommand | Acknowledge | SetMode | SetMaintenance | OperationFinished | RequestDeclined
+    SwitchCommand
+    | Acknowledge
+    | SetMode
+    | SetMaintenance
+    | OperationFinished
+    | RequestDeclined
+    | RequestAnswered
 )
 
 
@@ -188,6 +211,7 @@ class AppState:
     maintenance: bool = False
     blocked: str | None = None  # why switching is blocked; only an acknowledgement lifts it
     last_switch_at: float | None = None
+    previous_switch_at: float | None = None  # restored when a switch fails before moving
     started_at: float = 0.0
     operation_id: str | None = None  # the switch in flight
     operation_target: Site | None = None
@@ -200,7 +224,7 @@ class ActionKind(StrEnum):
     """What the monitor must do after a decision."""
 
     NONE = "none"
-    OPEN_REQUEST = "open_request"  # fence, attest, open a failover request in control
+    OPEN_REQUEST = "open_request"  # observe (never fence), open a request in control
     START_SWITCH = "start_switch"
     REFUSE = "refuse"  # the intent is not possible now; ``reason`` says why
     ALERT = "alert"

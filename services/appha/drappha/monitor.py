@@ -2,7 +2,7 @@
 wakes the decision loop, which takes a snapshot, calls :func:`drappha.decide.decide` and
 carries out the one action it returns.
 
-Long actions (fencing and asking control, a switch) run as their own tasks so checks and
+Long actions (observing and asking control, a switch) run as their own tasks so checks and
 decisions continue; their outcomes come back as intents through the same queue as the
 API's requests, so every state change goes through the pure decision function.
 """
@@ -382,10 +382,13 @@ class AppMonitor:
         request = SwitchRequest(
             operation_id=op,
             target=target,
-            # a switch appha starts by itself needs the attestation; one a person confirmed
-            # in control shows it to them instead
-            require_attestation=not isinstance(intent, SwitchCommand),
+            # every switch needs a sufficient attestation; one a person confirmed in control
+            # may go on without it only when they accepted a possible split brain
+            require_attestation=True,
             last_alive_wall=self.last_alive_wall(target.other),
+            accept_split_brain=(
+                intent.accept_split_brain if isinstance(intent, SwitchCommand) else None
+            ),
         )
         self._switch_task = asyncio.create_task(self._switch(request), name=f"{self.name}-{op}")
 
@@ -423,7 +426,12 @@ class AppMonitor:
     # -- API support -----------------------------------------------------------------
 
     async def request_switch(
-        self, target: Site, operation_id: str, requested_by: str
+        self,
+        target: Site,
+        operation_id: str,
+        requested_by: str,
+        accept_split_brain: str | None = None,
+        compensates: str | None = None,
     ) -> OperationRecord:
         """control's switch/switchback: idempotent per operation id."""
         existing = self._o.history.operation(operation_id)
@@ -436,11 +444,33 @@ class AppMonitor:
                     target=existing.target.value,
                 )
             return existing
-        decision = await self.submit(SwitchCommand(target, operation_id, requested_by))
+        if compensates is not None:
+            self._check_compensation(compensates, target)
+        decision = await self.submit(
+            SwitchCommand(target, operation_id, requested_by, accept_split_brain, compensates)
+        )
         record = self._o.history.operation(operation_id)
         if record is not None and record.app == self.name and record.target is target:
             return record  # started now, or by a concurrent call with the same id
         raise SwitchRefused(decision.action.reason or decision.message, app=self.name)
+
+    def _check_compensation(self, undone: str, target: Site) -> None:
+        """Only this application's latest switch, succeeded, away from ``target``, can be
+        undone without waiting for its block and interval."""
+        record = self._o.history.operation(undone)
+        latest = self._o.history.latest_operation_id(self.name)
+        if (
+            record is None
+            or record.app != self.name
+            or latest != undone
+            or record.state != "succeeded"
+            or record.target is not target.other
+        ):
+            raise SwitchRefused(
+                f"{undone} is not the last switch of {self.name} away from {target}; "
+                "only that can be undone at once",
+                app=self.name,
+            )
 
     async def change(self, intent: Intent) -> Decision:
         """Mode, maintenance or acknowledgement; a refusal raises :class:`SwitchRefused`."""

@@ -1,5 +1,7 @@
-"""Manual mode: fence the failed site, attest, open a failover request in control with
-the attestation as evidence, then watch the request until control acts on it.
+"""Manual mode: observe the failed site (vantage points, lease; nothing is fenced before a
+person decides), open a failover request in control with that observation as evidence,
+then watch the request until control acts on it. Fencing is a step of the switch that
+control's approval starts.
 
 control confirms by calling appha's switch endpoint (a ``SwitchCommand``); a declined
 request comes back to the decision loop as a ``RequestDeclined`` intent.
@@ -14,8 +16,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from drappha.decide import verb
-from drappha.errors import PeerUnavailable
-from drappha.model import RequestDeclined, Site, Snapshot
+from drappha.errors import PeerUnavailable, RequestRefused
+from drappha.model import RequestAnswered, RequestDeclined, Site, Snapshot
 from drappha.peers import DECLINED_STATES
 from drappha.tracker import threshold_progress
 
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: a refused request is asked again at least this often (control decides it again)
+REFUSED_RETRY_MAX_SECONDS = 10.0
 #: control operation states after which nothing more will happen to a request.
 FINISHED_STATES = frozenset({"succeeded", "completed", "done"}) | DECLINED_STATES
 
@@ -118,13 +122,18 @@ class RequestRunner:
     ) -> None:
         monitor = self._monitor
         source = target.other
-        attestation = await self._o.guard.attest(
+        observation = await self._o.guard.observe(
             source, f"request-{event_id}", monitor.last_alive_wall(source)
         )
-        monitor.attestation = attestation.as_dict()
-        evidence = {**evidence, "attestation": attestation.as_dict()}
+        monitor.attestation = observation.as_dict()
+        evidence = {**evidence, "attestation": observation.as_dict()}
         self._o.history.audit(
-            monitor.name, "appha", "fenced", attestation.fence_detail, attestation.as_dict()
+            monitor.name,
+            "appha",
+            "observed",
+            f"{source} observed before asking control (not fenced): "
+            f"signals {', '.join(observation.signals) or 'none'}",
+            observation.as_dict(),
         )
         control = self._o.control
         if control is None:
@@ -135,6 +144,7 @@ class RequestRunner:
             return
         request_id = await self._open(control, reason, evidence)
         self.request_id = request_id
+        monitor.post(RequestAnswered(request_id))
         self._o.history.event_request(event_id, request_id)
         self._o.history.audit(
             monitor.name, "appha", "request_opened", reason, {"request_id": request_id}
@@ -148,11 +158,22 @@ class RequestRunner:
     async def _open(self, control: Any, reason: str, evidence: dict[str, Any]) -> str:
         pause = self._o.poll_interval_seconds
         key = f"appha-{self._monitor.name}-{uuid.uuid4().hex}"  # one per request, all retries
+        refused: str | None = None
         while True:
             try:
                 return str(
                     await control.open_request(self._monitor.name, reason, evidence, key)
                 )
+            except RequestRefused as exc:
+                # control decides a refused request again on every retry (same key): once
+                # the block is acknowledged or the freeze lifted, the next retry opens it
+                self._o.metrics.control_errors.labels(self._monitor.name, "refused").inc()
+                if exc.message != refused:
+                    refused = exc.message
+                    self._monitor.post(RequestAnswered(None, refused))
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, REFUSED_RETRY_MAX_SECONDS)
+                continue
             except PeerUnavailable as exc:
                 self._o.metrics.control_errors.labels(self._monitor.name, "open_request").inc()
                 log.warning(

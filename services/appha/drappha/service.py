@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from drcommon.http import Health, HealthStatus, HttpServer, add_health_and_metrics
+from drcommon.http import BodyLimits, Health, HealthStatus, HttpServer, add_health_and_metrics
 from drcommon.service import ServiceBase
 from fastapi import FastAPI
 
@@ -104,7 +104,8 @@ class AppHAService(ServiceBase):
                 for name, a in self.settings.apps.items()
             },
         )
-        install(app, ctx, self.settings.http.token(key="http.service_token"))
+        http = self.settings.http
+        install(app, ctx, http.token(key="http.service_token"), BodyLimits.of(http))
         return app
 
     async def start(self) -> None:

@@ -2,8 +2,9 @@
 
 1. ``start_target``: run the target site's start action (start or verify the app);
 2. ``wait_target_healthy``: probe the target until every check passes;
-3. ``fence_source``: fence the site traffic leaves and attest that it no longer serves
-   (auto mode stops here unless the attestation is sufficient);
+3. ``fence_source``: fence the site traffic leaves and attest that it no longer serves;
+   the switch stops here unless the attestation is sufficient, or a person who confirmed
+   it in control explicitly accepted a possible split brain (recorded in the attestation);
 4. ``move_traffic``: the traffic action (command, HTTP API, nginx upstream + reload);
 5. ``verify_traffic``: the verification URL must answer with the target's marker,
    ``required_successes`` times in a row. Only this makes a switch succeed: a traffic
@@ -45,6 +46,7 @@ class SwitchRequest:
     target: Site
     require_attestation: bool
     last_alive_wall: float | None  # when the source was last seen alive (lease)
+    accept_split_brain: str | None = None  # who accepted an insufficient attestation, why
 
 
 async def verify_traffic(spec: VerifySettings, marker: str) -> Outcome:
@@ -115,7 +117,10 @@ class Switcher:
             if not outcome.ok:
                 error = f"{name} failed: {outcome.detail}"
                 self._history.finish_operation(op, succeeded=False, verified=False, error=error)
-                return OperationFinished(op, request.target, succeeded=False, error=error)
+                moved = STEPS.index(name) >= STEPS.index("move_traffic")
+                return OperationFinished(
+                    op, request.target, succeeded=False, error=error, traffic_moved=moved
+                )
         self._history.finish_operation(op, succeeded=True, verified=True, error=None)
         return OperationFinished(op, request.target, succeeded=True)
 
@@ -146,15 +151,27 @@ class Switcher:
             source, request.operation_id, request.last_alive_wall
         )
         self.last_attestation = attestation
-        self._history.set_attestation(request.operation_id, attestation.as_dict())
         summary = (
             f"fence {'ok' if attestation.fence_ok else 'not ok'} ({attestation.fence_detail}); "
             f"signals {', '.join(attestation.signals) or 'none'}; "
             f"{'sufficient' if attestation.sufficient else 'insufficient'}"
         )
-        if request.require_attestation and not attestation.sufficient:
-            return Outcome(False, f"attestation insufficient for an automatic switch: {summary}")
-        return Outcome(True, summary)
+        stored = attestation.as_dict()
+        override = request.accept_split_brain
+        if not attestation.sufficient and override:
+            stored["override"] = override
+        self._history.set_attestation(request.operation_id, stored)
+        if attestation.sufficient or not request.require_attestation:
+            return Outcome(True, summary)
+        if override:
+            return Outcome(
+                True, f"{summary}; INSUFFICIENT — possible split brain accepted: {override}"
+            )
+        return Outcome(
+            False,
+            f"fencing attestation insufficient ({summary}); traffic not moved: repair the "
+            "fence, or an approver must accept a possible split brain in control",
+        )
 
     async def _move(self, request: SwitchRequest) -> Outcome:
         spec = self._settings.traffic

@@ -14,11 +14,14 @@ import time
 from typing import Any
 
 from drcommon.http import (
+    BodyLimits,
     Health,
     HealthStatus,
     HttpServer,
     add_health_and_metrics,
+    protect,
     require_token,
+    token_admit,
 )
 from drcommon.metrics import Metrics
 from drcommon.service import ServiceBase
@@ -87,6 +90,7 @@ class WitnessService(ServiceBase):
         app = FastAPI(title="drappha witness", openapi_url="/api/v1/openapi.json")
         add_health_and_metrics(app, lambda: Health(HealthStatus.OK), self.metrics)
         token = self._settings.http.token(key="http.service_token")
+        protect(app, admit=token_admit(token), limits=BodyLimits.of(self._settings.http))
         router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token(token))])
 
         @router.post("/probe")

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from drcommon.errors import DRError
-from drcommon.http import add_health_and_metrics, require_token
+from drcommon.http import BodyLimits, add_health_and_metrics, protect, require_token, token_admit
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +56,7 @@ def build_app(service: ApplyService, token: str | None) -> FastAPI:
     """The FastAPI app: ``/health``, ``/metrics`` and the token-protected ``/api/v1``."""
     app = FastAPI(title="drapply", version="1", openapi_url="/api/v1/openapi.json")
     add_health_and_metrics(app, service.health, service.metrics.registry)
+    protect(app, admit=token_admit(token), limits=BodyLimits.of(service.settings.http))
     auth = [Depends(require_token(token))]
     app.include_router(_apply_router(service), prefix="/api/v1", dependencies=auth)
     app.include_router(_parked_router(service), prefix="/api/v1", dependencies=auth)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from drcommon.http import add_health_and_metrics, require_token
+from drcommon.http import BodyLimits, add_health_and_metrics, protect, require_token, token_admit
 from fastapi import APIRouter, Depends, FastAPI, status
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ def build_app(service: CaptureService) -> FastAPI:
     app = FastAPI(title="drcapture", version="1", openapi_url="/api/v1/openapi.json")
     add_health_and_metrics(app, service.health, service.metrics.metrics)
     token = service.settings.http.token(key="http.service_token")
+    protect(app, admit=token_admit(token), limits=BodyLimits.of(service.settings.http))
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token(token))])
 
     @router.get("/status")

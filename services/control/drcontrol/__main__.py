@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -137,6 +138,24 @@ def audit_verify(config: ConfigOpt = None) -> None:
     ok, message = _offline(config, work)
     typer.echo(message, err=not ok)
     raise typer.Exit(0 if ok else 1)
+
+
+@audit_app.command("keygen")
+def audit_keygen(out: Annotated[Path, typer.Option(help="Private key file to write (0600)")]
+                 ) -> None:
+    """A new Ed25519 audit signing key (for audit.signing_key_file); prints the public key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from drcontrol.anchor import public_pem
+
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    typer.echo(public_pem(key.public_key()), nl=False)
 
 
 @audit_app.command("export")

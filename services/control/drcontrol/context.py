@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from drcommon.metrics import Metrics
 
+from drcontrol.anchoring import AuditWatch
 from drcontrol.approvals import Approvals
 from drcontrol.auth.authenticator import Authenticator
 from drcontrol.budget import Budget
@@ -48,4 +49,5 @@ class ControlContext:
     runbooks: dict[str, Runbook]
     clock: Callable[[], float]
     metrics: Metrics
+    audit_watch: AuditWatch
     stopping: asyncio.Event = field(default_factory=asyncio.Event)

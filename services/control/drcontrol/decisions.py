@@ -12,6 +12,7 @@ from drcontrol.errors import ControlError, Expired, Forbidden, Stale
 from drcontrol.model import (
     AcceptedLoss,
     Approval,
+    Evidence,
     LossEstimate,
     Operation,
     OpState,
@@ -88,9 +89,33 @@ def _evidence_refusal(
         names = ", ".join(f"{c.name}: {c.detail}" for c in evidence.failures())
         return Refuse(Stale(f"pre-checks fail ({names}); nothing can be approved",
                             operation=op.id))
+    unreplicated = unreplicated_refusal(op, evidence, accepted)
+    if unreplicated:
+        return unreplicated
     too_much = loss_exceeds(evidence.loss, accepted)
     if too_much:
         return Refuse(Stale(f"{too_much}; re-read and accept it or wait", operation=op.id))
+    return None
+
+
+def unreplicated_refusal(op: Operation, evidence: Evidence,
+                          accepted: AcceptedLoss) -> Refuse | None:
+    """A switchback without a drained reverse stream loses the DR site's writes: only an
+    explicit acceptance of that stated, computed loss lets it go ahead."""
+    if op.runbook != "switchback":
+        return None
+    reverse = next((c for c in evidence.checks if c.name == "reverse_stream_ready"), None)
+    if reverse is None or reverse.ok:
+        return None
+    if evidence.loss.seconds is None:
+        return Refuse(Stale(f"{reverse.detail}; and the loss cannot be stated (no record of "
+                            "when the DR site became primary): configure the reverse stream",
+                            operation=op.id))
+    if not accepted.accept_unreplicated_writes:
+        return Refuse(Stale(
+            f"{reverse.detail}: {evidence.loss.seconds:.0f} s of DR writes would be lost; "
+            "accept exactly that (accept_unreplicated_writes, max_seconds at least the "
+            "stated loss) or configure the reverse stream", operation=op.id))
     return None
 
 
@@ -146,6 +171,7 @@ def accepted_loss_of(op: Operation) -> AcceptedLoss | None:
     return AcceptedLoss(
         max_seconds=min(a.max_seconds for a in current),
         max_transactions=min(a.max_transactions for a in current),
+        accept_unreplicated_writes=all(a.accept_unreplicated_writes for a in current),
     )
 
 
@@ -161,6 +187,15 @@ class Block:
     """Too many automatic switches: set an anti-flapping block and refuse."""
 
     reason: str
+
+
+def counted_switch(state: SiteGroupState, app: str, now: float,
+                   policy: AutomationSettings) -> SiteGroupState:
+    """``state`` with one more automatic switch of ``app`` at ``now`` (anti-flapping counts
+    switches that happened: succeeded, or failed once traffic was moving)."""
+    recent = [t for t in state.auto_switches.get(app, []) if now - t < policy.flap_window_seconds]
+    return state.model_copy(update={"auto_switches": {**state.auto_switches,
+                                                      app: [*recent, now]}})
 
 
 def decide_automation(

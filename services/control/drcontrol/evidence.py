@@ -148,11 +148,12 @@ class EvidenceCollector:
             "apply": {**app_meta, **(summarise_apply(app) if app else {})},
             "appha": {**ha_meta, "apps": [
                 {k: a.get(k) for k in ("name", "mode", "state", "active_site", "maintenance",
-                                       "attestation")} for a in app_list]},
+                                       "blocked", "attestation")} for a in app_list]},
             "kafka": {**k_meta, **(kafka or {})},
             "dr_database": {**db_meta, **(db or {})},
             "fencing": fencing_facts(capture_facts, app_list),
             "site_group": {"database_primary": view.state.database_primary,
+                           "primary_since": view.state.primary_since,
                            "replication": view.state.replication, "etag": view.etag},
         }
 
@@ -171,5 +172,5 @@ class EvidenceCollector:
             collected_by=self._options.collected_by,
             facts=facts,
             checks=evaluate(facts, context),
-            loss=estimate_loss(facts, op.runbook),
+            loss=estimate_loss(facts, op.runbook, self._clock()),
         )

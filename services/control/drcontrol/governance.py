@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from drcontrol.auth.roles import Permission, require
+from drcontrol.decisions import counted_switch
 from drcontrol.errors import NotFound, Stale
 from drcontrol.model import Principal
 from drcontrol.operations import ServiceDeps
@@ -73,14 +74,9 @@ class Governance:
         """appha switched ``app`` by itself (auto mode): it counts towards anti-flapping
         like an app_failover request, so the permit refuses once the limit is reached."""
         now = self.d.clock()
-        window = self.d.settings.automation.flap_window_seconds
-
-        def note(state: SiteGroupState) -> SiteGroupState:
-            recent = [t for t in state.auto_switches.get(app, []) if now - t < window]
-            return state.model_copy(update={"auto_switches": {**state.auto_switches,
-                                                              app: [*recent, now]}})
-
-        view = await self.d.site_group.update(note, actor=who.user, now=now)
+        policy = self.d.settings.automation
+        view = await self.d.site_group.update(
+            lambda state: counted_switch(state, app, now, policy), actor=who.user, now=now)
         await self.d.recorder.record(who.user, "automation.switch_counted", app,
                                      operation=operation_id)
         self.d.bus.publish("sites", {"etag": view.etag})

@@ -1,5 +1,11 @@
 """``Idempotency-Key``: the same key and body get the first answer again; the same key
-with a different body is refused (422). Keys are per user; refusals are answers too."""
+with a different body is refused (422). Keys are per user.
+
+Refusals that depend on a state that can change — 409 (a freeze, a block, an open
+operation, a stale state) and 412 (the site group moved on) — are not stored: a retry
+with the same key is decided again against the state of now, so a client retrying after
+the block was acknowledged or the freeze lifted gets the current answer, not the old
+refusal forever. Other answers, refusals included (403, 410, …), are replayed."""
 
 from __future__ import annotations
 
@@ -12,6 +18,9 @@ from drcontrol.canonical import digest
 from drcontrol.errors import ControlError, IdempotencyMismatch
 from drcontrol.recorder import Recorder
 from drcontrol.storage.base import IdempotentAnswer, Storage
+
+#: refusals about a state that may change: decided again on every retry, never replayed
+REDECIDED = frozenset({409, 412})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +68,9 @@ class Idempotency:
                 if exc.status >= 500:
                     raise
                 answer = Answer(exc.status, {"detail": exc.message})
+            if answer.status in REDECIDED:
+                self._locks.pop((user, key), None)
+                return answer
             stored = await self._storage.put_idempotent(IdempotentAnswer(
                 user=user, key=key, fingerprint=print_, status=answer.status, body=answer.body,
                 headers=answer.headers, created_at=self._clock()))

@@ -75,6 +75,9 @@ class AcceptedLoss(Frozen):
 
     max_seconds: float = Field(..., ge=0, description="Seconds of source commits.")
     max_transactions: int = Field(..., ge=0, description="Transactions not applied.")
+    accept_unreplicated_writes: bool = Field(
+        False, description="Switchback without a reverse stream: I accept losing every write "
+        "made at the DR site since it became primary (the stated seconds).")
 
 
 class LossEstimate(Frozen):
@@ -84,6 +87,7 @@ class LossEstimate(Frozen):
     transactions: int | None = Field(None, description="Parked transactions never applied.")
     source_scn: int | None = Field(None, description="Highest source SCN known.")
     applied_scn: int | None = Field(None, description="Lowest applied SCN over schemas.")
+    basis: str = Field("", description="How the figures were reached (or why one is unknown).")
 
 
 class CheckResult(Frozen):
@@ -156,6 +160,8 @@ class Operation(Frozen):
     break_glass: Decision | None = None
     review_required: bool = False
     review: Decision | None = None
+    split_brain_accepted: Decision | None = Field(
+        None, description="An approver let traffic move on an insufficient fencing attestation.")
     started_at: float | None = None
     finished_at: float | None = None
     outcome: str | None = None

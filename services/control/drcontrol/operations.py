@@ -120,15 +120,8 @@ class Operations:
             raise Stale(f"anti-flapping block set: {verdict.reason}; an approver must "
                         "acknowledge it with a comment", app=app)
         assert isinstance(verdict, Allow)
-        app_name = req.app
-
-        def note(current: SiteGroupState) -> SiteGroupState:
-            window = self.d.settings.automation.flap_window_seconds
-            recent = [t for t in current.auto_switches.get(app_name, []) if now - t < window]
-            switches = {**current.auto_switches, app_name: [*recent, now]}
-            return current.model_copy(update={"auto_switches": switches})
-
-        await self.d.site_group.update(note, actor=who.user, now=now)
+        # nothing is counted here: a request may be refused, withdrawn or fail before
+        # traffic moves; the traffic step counts the switches that happened
 
     async def _no_conflict(self, req: OperationRequest) -> None:
         live = await self.d.storage.list_operations(states=LIVE, limit=500)
@@ -188,6 +181,35 @@ class Operations:
         await self.d.recorder.record(who.user, "step.retry", f"{op_id}/{step.id}",
                                      comment=comment, previous_error=step.error)
         return op
+
+    async def accept_split_brain(self, who: Principal, op_id: str, comment: str) -> Operation:
+        """An approver (not the requester) lets a traffic switch that stopped on an
+        insufficient fencing attestation go on; audited, and the step runs again."""
+        require(who, Permission.APPROVE)
+        step = await self._failed_step(op_id)
+        op = await load(self.d.storage, op_id)
+        if who.user == op.requested_by:
+            raise Forbidden(f"four-eyes rule: {who.user} requested {op_id} and cannot accept "
+                            "its risks", operation=op_id)
+        if step.kind != "apps_switch":
+            raise Stale(f"the failed step of {op_id} is {step.id} ({step.kind}), not a traffic "
+                        "switch; there is no fencing to accept", operation=op_id)
+        now = self.d.clock()
+
+        def change(current: Operation) -> Operation:
+            return current.model_copy(update={"split_brain_accepted": Decision(
+                user=who.user, at=now, comment=comment)})
+
+        await mutate(self.d.storage, op_id, change)
+        await self.d.recorder.record(who.user, "operation.split_brain_accepted", op_id,
+                                     outcome="risk_accepted", step=step.id, comment=comment,
+                                     previous_error=step.error)
+        self.d.notify("operation.split_brain_accepted", {"operation": op_id, "by": who.user,
+                                                         "comment": comment})
+        await self.d.storage.save_step(step.model_copy(update={
+            "state": StepState.PENDING, "attempts": 0, "finished_at": None,
+            "note": f"possible split brain accepted by {who.user}: {comment}"}))
+        return await self._resume(op_id)
 
     async def skip(self, who: Principal, op_id: str, step_id: str, comment: str) -> Operation:
         """Mark the failed step skipped and continue (admin only)."""

@@ -30,7 +30,9 @@ def _reach(facts: dict[str, Any], peer: str) -> tuple[bool, str]:
     part = facts.get(peer) or {}
     if part.get("reachable"):
         return True, f"{peer} answered at {part.get('measured_by', '?')}"
-    return False, f"{peer} unreachable: {part.get('error') or 'not configured'}"
+    error = str(part.get("error") or "not configured")
+    # a peer's own error usually names it already ("apply unreachable: …")
+    return False, error if error.startswith(peer) else f"{peer} unreachable: {error}"
 
 
 def _apply_health(facts: dict[str, Any]) -> tuple[bool, str]:
@@ -40,7 +42,9 @@ def _apply_health(facts: dict[str, Any]) -> tuple[bool, str]:
     bad = apply.get("schemas_in_error") or []
     if apply.get("state") in FAILED_APPLY_STATES or bad:
         return False, f"apply state {apply.get('state')}, schemas in error: {bad}"
-    return True, f"apply {apply.get('state')}, lag {apply.get('lag_seconds_max')} s"
+    lag = apply.get("lag_seconds_max")
+    shown = "unknown" if lag is None else f"{float(lag):.1f} s"
+    return True, f"apply {apply.get('state')}, lag {shown}"
 
 
 def _lag_check(facts: dict[str, Any], rpo: float) -> tuple[bool, str]:
@@ -60,6 +64,28 @@ def _fencing(facts: dict[str, Any]) -> tuple[bool, str]:
 def _role_check(facts: dict[str, Any], expected: str) -> tuple[bool, str]:
     primary = (facts.get("site_group") or {}).get("database_primary")
     return primary == expected, f"database primary is {primary} (expected {expected})"
+
+
+def _reverse_stream(facts: dict[str, Any]) -> tuple[bool, str]:
+    capture = facts.get("capture") or {}
+    apply = facts.get("apply") or {}
+    if capture.get("reachable") and apply.get("reachable"):
+        return True, "the reverse stream answers: the DR site's writes drain home"
+    why = "; ".join(f"{name}: {part.get('error') or 'unreachable'}"
+                    for name, part in (("reverse capture", capture), ("reverse apply", apply))
+                    if not part.get("reachable"))
+    return False, (f"no reverse stream drains the DR site's writes home ({why}); switching "
+                   "back loses them unless the approver accepts that loss explicitly")
+
+
+def _apps_switchable(facts: dict[str, Any]) -> tuple[bool, str]:
+    apps = (facts.get("appha") or {}).get("apps", [])
+    held = [f"{a.get('name')} ({'maintenance' if a.get('maintenance') else a.get('blocked')})"
+            for a in apps if a.get("blocked") or a.get("maintenance")]
+    if held:
+        return False, ("appha would refuse to move " + ", ".join(held)
+                       + ": acknowledge or end maintenance in appha first")
+    return True, f"appha can move {len(apps)} application(s)"
 
 
 def _app_check(facts: dict[str, Any], app: str | None) -> tuple[bool, str]:
@@ -88,25 +114,44 @@ def evaluate(facts: dict[str, Any], ctx: CheckContext) -> list[CheckResult]:
         rows.append(("database_primary_is_home", _role_check(facts, "primary"), not drill))
     if ctx.runbook == "switchback":
         rows.append(("database_primary_is_dr", _role_check(facts, "standby"), True))
+        rows.append(("reverse_stream_ready", _reverse_stream(facts), False))
+    if ctx.runbook in ("failover", "switchover", "switchback") and not drill:
+        rows.append(("apps_switchable", _apps_switchable(facts), True))
     if is_app:
         rows.append(("app_known", _app_check(facts, ctx.app), True))
     return [CheckResult(name=name, ok=ok, required=req, detail=detail)
             for name, (ok, detail), req in rows]
 
 
-def estimate_loss(facts: dict[str, Any], runbook: str) -> LossEstimate:
+def estimate_loss(facts: dict[str, Any], runbook: str, now: float) -> LossEstimate:
     """What a switch now would lose. A switchover drains to the source's final SCN, so
-    only parked transactions count; a failover may also lose apply's lag (upper bound)."""
+    only parked transactions count; a failover may also lose apply's lag (upper bound). A
+    switchback drains the reverse stream home; without one it loses every write made at
+    the DR site since it became primary: that many seconds, transactions not countable."""
     apply = facts.get("apply") or {}
     capture = facts.get("capture") or {}
     source_scn = capture.get("source_scn") or apply.get("stream_scn_max")
     parked = apply.get("parked")
     seconds = apply.get("lag_seconds_max")
-    if runbook in ("switchover", "switchback", "app_failover"):
-        seconds = 0.0
+    basis = "failover: apply's lag (upper bound) and parked transactions"
+    if runbook in ("switchover", "app_failover"):
+        seconds, basis = 0.0, "drained to the source's final SCN: parked transactions only"
+    if runbook == "switchback":
+        ready, _ = _reverse_stream(facts)
+        since = (facts.get("site_group") or {}).get("primary_since")
+        if ready:
+            seconds, basis = 0.0, "the reverse stream drains home: parked transactions only"
+        elif since is not None:
+            seconds, parked = round(max(0.0, now - float(since)), 1), None
+            basis = ("no reverse stream: every write at the DR site since it became primary "
+                     f"({seconds:.0f} s ago) is lost; how many transactions is not known here")
+        else:
+            seconds, parked = None, None
+            basis = "no reverse stream and no record of when the DR site became primary"
     return LossEstimate(
         seconds=seconds,
         transactions=parked,
         source_scn=source_scn,
         applied_scn=apply.get("applied_scn_min"),
+        basis=basis,
     )

@@ -44,6 +44,17 @@ class CommentRequest(Frozen):
     comment: str = Field(..., min_length=1, max_length=2000)
 
 
+SPLIT_BRAIN_STATEMENT = "I accept a possible split brain"
+
+
+class SplitBrainAcceptance(Frozen):
+    """Let traffic move although the old site's fencing attestation is insufficient."""
+
+    statement: Literal["I accept a possible split brain"] = Field(
+        ..., description="Exactly this sentence: the approver knows what they accept.")
+    comment: str = Field(..., min_length=1, max_length=2000)
+
+
 class SkipRequest(Frozen):
     """Skip the failed step (admin only; audited)."""
 

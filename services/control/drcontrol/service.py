@@ -16,6 +16,7 @@ from drcommon.metrics import Metrics
 from drcommon.service import ServiceBase
 
 from drcontrol.adapters import open_dr_database
+from drcontrol.anchoring import AuditWatch
 from drcontrol.api.app import build_app
 from drcontrol.approvals import Approvals
 from drcontrol.auth.authenticator import TokenAuthenticator
@@ -132,13 +133,15 @@ class ControlService(ServiceBase):
                           metrics)
         deps = ServiceDeps(storage, recorder, bus, site_group, settings, clock,
                            notifier.notify, engine.wake)
+        audit_watch = AuditWatch(storage, settings.audit, clock, notifier.notify)
         self.ctx = ControlContext(
             settings=settings, storage=storage, recorder=recorder, bus=bus,
             site_group=site_group, operations=Operations(deps), approvals=Approvals(deps),
             governance=Governance(deps), users=Users(storage, recorder, clock),
             idempotency=Idempotency(storage, recorder, clock),
             authenticator=TokenAuthenticator(storage, clock), engine=engine, watcher=watcher,
-            peers=peers, budget=budget, runbooks=runbooks, clock=clock, metrics=metrics)
+            peers=peers, budget=budget, runbooks=runbooks, clock=clock, metrics=metrics,
+            audit_watch=audit_watch)
         await self._record_start(recorder, storage)
         http = settings.http
         self._http = HttpServer(build_app(self.ctx), http.host, http.port,
@@ -146,6 +149,7 @@ class ControlService(ServiceBase):
                                 str(http.tls_key_file) if http.tls_key_file else None)
         await notifier.start()
         await watcher.start()
+        await audit_watch.start()
         await engine.start()
         await self._http.start()
         log.info("control started", extra={"url": self._http.url, "owner": self.owner})
@@ -174,6 +178,7 @@ class ControlService(ServiceBase):
         if ctx is not None:
             await ctx.engine.stop()
             await ctx.watcher.stop()
+            await ctx.audit_watch.stop()
         if self._notifier is not None:
             await self._notifier.stop()
         if ctx is not None and self._given_peers is None:

@@ -273,6 +273,24 @@ class EmailSettings(Section):
         return secret.get_secret_value() if secret else None
 
 
+class AuditSettings(Section):
+    """Anchoring the audit chain outside the database (see :mod:`drcontrol.anchor`)."""
+
+    signing_key: SecretStr | None = Field(
+        None, description="Ed25519 private key (PEM) the database never sees; env or file only.")
+    signing_key_file: Path | None = Field(
+        None, description="File holding the signing key (drcontrol audit keygen writes one).")
+    anchor_file: Path | None = Field(
+        None, description="Signed chain heads are appended here (outside the database; "
+        "better on another disk or a mount of the other site).")
+    anchor_interval_seconds: float = Field(
+        60.0, gt=0, description="Verify the chain and sign its head this often.")
+
+    def private_pem(self) -> str | None:
+        secret = read_secret(self.signing_key, self.signing_key_file, key="audit.signing_key")
+        return secret.get_secret_value() if secret else None
+
+
 class NotifySettings(Section):
     """Where notifications go."""
 
@@ -302,6 +320,7 @@ class ControlSettings(ServiceSettings):
     automation: AutomationSettings = AutomationSettings()
     break_glass: BreakGlassSettings = BreakGlassSettings()
     notify: NotifySettings = NotifySettings()
+    audit: AuditSettings = AuditSettings()
 
     @model_validator(mode="after")
     def _hooks_need_database(self) -> ControlSettings:

@@ -44,6 +44,9 @@ class SiteGroupState(Frozen):
     """The group as control records it."""
 
     database_primary: SiteId = "primary"
+    primary_since: float | None = Field(
+        None, description="When database_primary last changed (the loss window of a "
+        "switchback without a reverse stream starts here).")
     replication: Replication = "primary_to_standby"
     apps: dict[str, SiteId] = Field(default_factory=dict)
     freeze: FreezeInfo | None = None
@@ -54,6 +57,38 @@ class SiteGroupState(Frozen):
     updated_at: float = 0.0
     updated_by: str = ""
     last_operation: str | None = None
+
+
+def inconsistency(state: SiteGroupState) -> str | None:
+    """Why the recorded roles contradict each other, None when they agree: every
+    application runs where the database is primary, and replication, when it flows,
+    flows out of the primary."""
+    elsewhere = sorted(app for app, site in state.apps.items() if site != state.database_primary)
+    if elsewhere:
+        return (f"applications {', '.join(elsewhere)} run away from the database primary "
+                f"({state.database_primary})")
+    source = {"primary_to_standby": "primary", "standby_to_primary": "standby"}.get(
+        state.replication)
+    if source is not None and source != state.database_primary:
+        return (f"replication {state.replication} flows into the database primary "
+                f"({state.database_primary})")
+    return None
+
+
+def with_roles(state: SiteGroupState, *, database_primary: str | None = None,
+               replication: str | None = None, now: float,
+               operation: str | None = None) -> SiteGroupState | None:
+    """``state`` with these roles (None: nothing changes)."""
+    update: dict[str, object] = {}
+    if database_primary is not None and database_primary != state.database_primary:
+        update.update(database_primary=database_primary, primary_since=now)
+    if replication is not None and replication != state.replication:
+        update["replication"] = replication
+    if not update:
+        return None
+    if operation is not None:
+        update["last_operation"] = operation
+    return state.model_copy(update=update)
 
 
 class SiteGroupView(Frozen):

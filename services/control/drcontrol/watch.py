@@ -62,6 +62,25 @@ class AlertState:
     apps_down: frozenset[str] = field(default_factory=frozenset)
 
 
+def lag_view(snapshot: Snapshot, unknown_since: float | None, where: str | None,
+             now: float) -> dict[str, Any]:
+    """The lag as a person should read it: the figure with its source and age, or since
+    when it is unknown and why — never an old figure passed off as current."""
+    reading = snapshot.apply
+    lag = _lag(snapshot)
+    if reading is None:
+        return {"seconds": None, "source": None, "unknown_since": None,
+                "error": "apply is not configured"}
+    if lag is None:
+        error = reading.error or "apply reports no lag (no schema has a figure)"
+        return {"seconds": None, "source": where, "unknown_since": unknown_since,
+                "error": error}
+    measured = reading.data.get("measured_at") if isinstance(reading.data, dict) else None
+    at = float(measured) if isinstance(measured, int | float) else reading.at
+    return {"seconds": lag, "source": where, "measured_at": at,
+            "age_seconds": round(max(0.0, now - at), 1), "unknown_since": None, "error": None}
+
+
 def _lag(snapshot: Snapshot) -> float | None:
     if snapshot.apply is None or not snapshot.apply.ok:
         return None
@@ -149,6 +168,7 @@ class Watcher:
         self.alerts = AlertState()
         self.lag_history: deque[tuple[float, float | None]] = deque(
             maxlen=settings.watch.history_points)
+        self.lag_unknown_since: float | None = None  # first poll without a lag figure
         self._task: asyncio.Task[None] | None = None
         self._peer_up = metrics.gauge("peer_up", "1 when the peer answered the last poll",
                                       ("peer",))
@@ -188,6 +208,10 @@ class Watcher:
             self._notify(kind, data)
         lag = _lag(snapshot)
         self.lag_history.append((snapshot.at, lag))
+        if lag is None and self.lag_unknown_since is None:
+            self.lag_unknown_since = snapshot.at
+        elif lag is not None:
+            self.lag_unknown_since = None
         await self._record_app_sites(appha)
         await self._metrics(snapshot, lag)
         self._bus.publish("status", {"at": snapshot.at, "lag_seconds": lag})

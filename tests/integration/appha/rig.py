@@ -64,6 +64,9 @@ class AppServer:
 
         @app.get("/{path:path}")
         async def any_path(path: str) -> Response:
+            if path == "__fence":  # a fence action that really stops this site serving
+                self.mode = "fail"
+                return PlainTextResponse("fenced")
             if self.mode == "fail" or (self.mode == "flap" and self._flapping_down()):
                 return PlainTextResponse("broken", status_code=500)
             if self.mode == "slow":
@@ -202,6 +205,7 @@ class ControlServer:
         self.freeze_fails = False
         self.blocked_apps: set[str] = set()
         self.with_permit = True  # False: an older control with only /freeze
+        self.refuse: str | None = None  # set: requests are refused (409) with this reason
         self._ids = itertools.count(1)
         self._server: HttpServer | None = None
 
@@ -220,8 +224,10 @@ class ControlServer:
 
     def _operation_routes(self, app: FastAPI, auth: list[Any]) -> None:
         @app.post("/api/v1/operations", dependencies=auth, status_code=201)
-        async def open_operation(request: Request) -> dict[str, Any]:
+        async def open_operation(request: Request) -> Any:
             body = await request.json()
+            if self.refuse is not None:
+                return JSONResponse({"detail": self.refuse}, status_code=409)
             key = request.headers.get("Idempotency-Key")
             for ident, op in self.operations.items():  # a retry: the first answer again
                 if key is not None and op.get("idempotency_key") == key:

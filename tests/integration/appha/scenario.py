@@ -5,6 +5,7 @@ control server and appha itself, all on loopback with short intervals."""
 from __future__ import annotations
 
 import stat
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,12 +61,14 @@ class Scenario:
         timing: Timing = Timing(),
         reload_loads: bool = True,
         grace: float = 0.0,
+        fence_stops: bool = False,
     ) -> None:
         self.tmp = tmp
         self.mode = mode
         self.t = timing
         self.reload_loads = reload_loads
         self.grace = grace
+        self.fence_stops = fence_stops  # False: the fence script only records that it ran
         self.primary = AppServer("site=primary")
         self.standby = AppServer("site=standby")
         self.actions_log = tmp / "actions.log"
@@ -88,7 +91,10 @@ class Scenario:
         copy = f'cp "{self.upstream}" "{self.loaded}"\n' if self.reload_loads else ""
         return {
             "start": _script(self.tmp / "start.sh", f'echo "start $1 $2" >> "{log}"\n'),
-            "fence": _script(self.tmp / "fence.sh", f'echo "fence $1 $2" >> "{log}"\n'),
+            "fence": _script(self.tmp / "fence.sh", f'echo "fence $1 $2" >> "{log}"\n' + (
+                f'"{sys.executable}" -c "import sys, urllib.request as u; '
+                "u.urlopen('http://' + sys.argv[1] + '/__fence', timeout=1)\" \"$3\" || true\n"
+                if self.fence_stops else "")),
             "reload": _script(
                 self.tmp / "reload.sh",
                 f'{copy}echo "reload $DRAPPHA_SITE $DRAPPHA_OPERATION_ID" >> "{log}"\n',
@@ -131,7 +137,7 @@ class Scenario:
                 },
                 "fence": {
                     "kind": "command",
-                    "argv": [str(scripts["fence"]), "{site}", "{operation_id}"],
+                    "argv": [str(scripts["fence"]), "{site}", "{operation_id}", "{servers}"],
                     "timeout_seconds": 2,
                 },
             },
@@ -153,7 +159,7 @@ class Scenario:
                 },
                 "fence": {
                     "kind": "command",
-                    "argv": [str(scripts["fence"]), "{site}", "{operation_id}"],
+                    "argv": [str(scripts["fence"]), "{site}", "{operation_id}", "{servers}"],
                     "timeout_seconds": 2,
                 },
             },

@@ -137,7 +137,11 @@ async def test_unhealthy_standby_blocks_switch_and_alerts(tmp_path: Path) -> Non
 
 
 async def test_switchback_after_acknowledgement(tmp_path: Path) -> None:
-    async with Scenario(tmp_path, mode="auto", timing=Timing(min_interval=2.0)) as s:
+    # a planned switchback: the standby serves until its fence stops it (issue 14, finding
+    # 6: a fence that leaves the site serving would stop the switch before traffic moves)
+    async with Scenario(
+        tmp_path, mode="auto", timing=Timing(min_interval=2.0), fence_stops=True
+    ) as s:
         await s.ready()
         await s.kill_primary()
         await s.wait_for("on standby", state="on_standby")

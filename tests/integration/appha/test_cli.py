@@ -146,6 +146,19 @@ marker = "site=standby"
         await until(lambda: state("switch_recommended"), 20, "switch recommended")
         code, out, _ = await run_cli(*status)
         assert code == 1 and out.split()[:3] == ["his", "manual", "switch_recommended"]
+        # issue 14, finding 9: a blocked application is not "all settled" (exit 1)
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+            await primary.start()
+            await until(lambda: state("healthy"), 20, "healthy again")
+            switched = await client.post(
+                f"{appha.url}/api/v1/apps/his/switch",
+                json={"operation_id": "op-cli-1", "requested_by": "test",
+                      "accept_split_brain": "test: the cloud stub has no fence"},
+            )
+            assert switched.status_code == 202, switched.text
+        await until(lambda: state("on_standby"), 20, "on standby")
+        code, out, _ = await run_cli(*status)
+        assert code == 1 and "blocked:" in out, out
         code, _, err = await run_cli(
             "status", "--url", appha.url, "--token", "wrong-token-0123456789"
         )

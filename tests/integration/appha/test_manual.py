@@ -1,6 +1,6 @@
-"""Manual mode against real servers: appha fences, attests and asks control; control's
-approval calls the switch endpoint; idempotent operation ids; declined requests;
-maintenance; audited mode changes."""
+"""Manual mode against real servers: appha observes (never fences) and asks control;
+control's approval calls the switch endpoint, whose first act on the old site is to fence
+it; idempotent operation ids; declined requests; maintenance; audited mode changes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.appha.rig import until
-from tests.integration.appha.scenario import APP, APPHA_TOKEN, Scenario
+from tests.integration.appha.scenario import APP, APPHA_TOKEN, Scenario, Timing
 
 
 async def test_primary_dies_manual_request_then_approved_switch(tmp_path: Path) -> None:
@@ -25,17 +25,20 @@ async def test_primary_dies_manual_request_then_approved_switch(tmp_path: Path) 
         evidence = request["evidence"]
         assert evidence["direction"] == "switch"
         attestation = evidence["attestation"]
+        # issue 14, finding 4: what the approver reads describes; nothing was fenced
+        assert attestation["kind"] == "observation"
         assert attestation["fence"] == {
             "configured": True,
-            "ok": True,
-            "detail": attestation["fence"]["detail"],
+            "ok": False,
+            "detail": "not fenced yet: the switch fences it after approval",
         }
         assert {v["vantage"]: v["status"] for v in attestation["vantages"]} == {
             "appha": "down",
             "w1": "down",
         }
-        assert attestation["sufficient"] is True
-        assert "fence" in attestation["signals"] and "vantage" in attestation["signals"]
+        assert attestation["sufficient"] is False
+        assert attestation["signals"] == ["vantage"]
+        assert not [line for line in s.actions() if line.startswith("fence")]
         assert evidence["budget"]["detect_seconds"]["primary"] == s.budget.detect_primary
         await asyncio.sleep(0.5)
         assert (await s.app())["active_site"] == "primary"  # nothing moves without a person
@@ -46,6 +49,12 @@ async def test_primary_dies_manual_request_then_approved_switch(tmp_path: Path) 
         assert answer.json()["operation_id"] == request["id"]
         await s.wait_for("switched", state="on_standby", active_site="standby")
         assert await s.routed_marker() == "OK site=standby"
+        assert [line for line in s.actions() if line.startswith("fence")] == [
+            f"fence primary {request['id']}"
+        ]  # fenced once, as a step of the approved switch
+        switch = (await s.api("GET", f"/apps/{APP}/switches/{request['id']}")).json()
+        assert switch["attestation"]["kind"] == "fence"
+        assert switch["attestation"]["sufficient"] is True
 
         (event,) = await s.events()
         print(
@@ -78,6 +87,8 @@ async def test_declined_request_is_not_repeated_until_recovery(tmp_path: Path) -
         await s.wait_for("declined", state="degraded", timeout=5)
         await asyncio.sleep(1.0)
         assert len(s.control.requests(APP)) == 1
+        # issue 14, finding 4: a refused request never fenced production
+        assert not [line for line in s.actions() if line.startswith("fence")]
         await s.primary.start()
         await s.wait_for("recovered", state="healthy", timeout=5)
         (event,) = await s.events()
@@ -101,6 +112,7 @@ async def test_request_withdrawn_when_primary_recovers(tmp_path: Path) -> None:
         )
         assert op["state"] == "cancelled"
         assert op["cancel_comment"].startswith("primary healthy again")
+        assert not [line for line in s.actions() if line.startswith("fence")]
         (event,) = await s.events()
         assert event["outcome"] == "recovered"
 
@@ -164,3 +176,78 @@ async def test_api_needs_the_service_token_and_names_unknown_apps(tmp_path: Path
         listing = (await s.api("GET", "/apps")).json()
         assert [a["name"] for a in listing] == [APP]
         assert listing[0]["mode"] == "manual" and listing[0]["attestation"] is None
+
+
+async def test_confirmed_switch_on_insufficient_fencing_stops_unless_the_risk_is_accepted(
+    tmp_path: Path,
+) -> None:
+    """Issue 14, finding 6: a switch a person confirmed used to move traffic on an
+    insufficient attestation (primary still serving). Now it stops at ``fence_source``
+    before traffic moves; only an explicit acceptance of a possible split brain (control's
+    audited override, carried in the switch call) lets it go on, and the switch says so."""
+    timing = Timing(min_interval=30.0)
+    async with Scenario(tmp_path, mode="manual", timing=timing) as s:
+        await s.ready()
+        first = await s.api(
+            "POST", f"/apps/{APP}/switch", {"operation_id": "op-1", "requested_by": "ann"}
+        )
+        assert first.status_code == 202, first.text
+        failed = await s.wait_for("switch failed", state="switch_failed", timeout=10)
+        assert "fencing attestation insufficient" in failed["alert"]
+        assert "traffic not moved" in failed["alert"]
+        assert await s.routed_marker() == "OK site=primary"
+        record = (await s.api("GET", f"/apps/{APP}/switches/op-1")).json()
+        assert [st["name"] for st in record["steps"]][-1] == "fence_source"
+        assert record["attestation"]["sufficient"] is False
+        assert "override" not in record["attestation"]
+
+        ack = await s.api(
+            "POST", f"/apps/{APP}/acknowledge", {"requested_by": "ann", "comment": "retry"}
+        )
+        assert ack.status_code == 200, ack.text
+        # nothing moved, so the failed attempt does not hold the next one back
+        second = await s.api(
+            "POST",
+            f"/apps/{APP}/switch",
+            {
+                "operation_id": "op-1.2",
+                "requested_by": "ann",
+                "accept_split_brain": "ann in control (op-1): home site confirmed dark",
+            },
+        )
+        assert second.status_code == 202, second.text
+        await s.wait_for("switched", state="on_standby", active_site="standby", timeout=10)
+        record = (await s.api("GET", f"/apps/{APP}/switches/op-1.2")).json()
+        assert record["state"] == "succeeded"
+        assert record["attestation"]["override"].startswith("ann in control")
+        fence_step = next(st for st in record["steps"] if st["name"] == "fence_source")
+        assert "INSUFFICIENT — possible split brain accepted" in fence_step["detail"]
+
+
+async def test_a_refused_request_says_so_and_is_asked_again_until_control_accepts(
+    tmp_path: Path,
+) -> None:
+    """Issue 14, finding 2: appha showed "waiting for confirmation in control" while control
+    refused its request (anti-flapping block) and nothing was pending there."""
+    async with Scenario(tmp_path, mode="manual") as s:
+        await s.ready()
+        s.control.refuse = "anti-flapping block on his: 2 automatic switches of his within 3600 s"
+        await s.kill_primary()
+        view = await until(
+            lambda: _with_alert(s, "control refused the switch request"), 10, "refusal shown"
+        )
+        assert view["state"] == "switch_recommended"
+        assert "anti-flapping block on his" in view["alert"]
+        assert "waiting for confirmation" not in view["message"]
+        assert s.control.requests(APP) == []
+        s.control.refuse = None  # the block was acknowledged in control
+        (request,) = await until(lambda: s.control.requests(APP), 12, "request opened")
+        view = await s.wait_for("open", alert=None)
+        assert view["message"] == (
+            "primary down; waiting for confirmation in control to move to standby"
+        ) or view["message"].startswith(f"request {request['id']} open in control")
+
+
+async def _with_alert(s: Scenario, text: str) -> dict[str, object] | None:
+    view = await s.app()
+    return view if view.get("alert") and text in str(view["alert"]) else None

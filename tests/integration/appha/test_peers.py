@@ -8,7 +8,7 @@ import httpx
 import pytest
 from drappha.adapters.control_http import HttpControlClient
 from drappha.adapters.witness_http import HttpWitness
-from drappha.errors import PeerUnavailable
+from drappha.errors import PeerUnavailable, RequestRefused
 from drappha.model import Status
 from drappha.settings import ControlPeer, WitnessPeer, WitnessSettings
 from drappha.witness import WitnessService
@@ -129,7 +129,8 @@ async def test_a_retried_request_gets_the_operation_control_opened_first(
         first = await client.open_request("his", "primary down", evidence, "appha-his-k1")
         again = await client.open_request("his", "primary down", evidence, "appha-his-k1")
         assert again == first
-        with pytest.raises(PeerUnavailable, match="409"):  # another request for the app
+        # another request for the app: a refusal (409), which appha tells apart and retries
+        with pytest.raises(RequestRefused, match="already handles his"):
             await client.open_request("his", "primary down", evidence, "appha-his-k2")
         assert await client.request_state(first) in ("prechecking", "awaiting_approval")
     finally:

@@ -107,8 +107,13 @@ async def test_drctl_covers_the_operations_with_exit_codes(deployment: Deploymen
     assert (await d.run("vic", "ops")).stdout.count(op_id) == 1
 
     back = json_of(await d.run("olga", "--json", "switchback", "request", "-r", "home ok"))
-    finished = await d.run("ann", "switchback", "approve", back["id"], "--accept-seconds", "0",
-                           "--yes", "--wait", "--timeout", "60")
+    # no reverse stream configured here: the stated loss must be accepted explicitly
+    refused = await d.run("ann", "switchback", "approve", back["id"], "--accept-seconds", "0",
+                          "--yes")
+    assert refused.returncode == 3 and "accept_unreplicated_writes" in refused.stderr
+    finished = await d.run("ann", "switchback", "approve", back["id"], "--accept-seconds",
+                           "600", "--accept-unreplicated-writes", "--yes", "--wait",
+                           "--timeout", "60")
     assert finished.returncode == 0, finished.stdout + finished.stderr
 
     drill = json_of(await d.run("olga", "--json", "drill", "request", "--of", "failover"))

@@ -47,7 +47,20 @@ async def test_switchover_is_lossless_and_switchback_goes_home(team: Team,
     health = await team.viewer.client.get("/healthz/primary")
     assert health.status_code == 200, health.text
 
-    back = await run_to_end(team, "switchback")
+    # no reverse stream here: the DR writes since the switchover are lost, so the approver
+    # must accept that stated loss explicitly (issue 14, finding 5)
+    created = await team.operator.request_op("switchback", reason="home again")
+    back = await team.operator.wait_state(created.json()["id"], "awaiting_approval")
+    refused = await team.approver.approve(back["id"], back["evidence_digest"], seconds=600)
+    assert refused.status_code == 409 and "accept_unreplicated_writes" in refused.text
+    accepted = await team.approver.client.post(
+        f"/api/v1/operations/{back['id']}/approvals",
+        headers={"If-Match": await team.approver.etag()},
+        json={"evidence_digest": back["evidence_digest"], "comment": "nothing written at DR",
+              "accepted_loss": {"max_seconds": 600, "max_transactions": 0,
+                                "accept_unreplicated_writes": True}})
+    assert accepted.status_code == 200, accepted.text
+    back = await team.operator.wait_state(back["id"], "succeeded", "failed", "step_failed")
     assert back["state"] == "succeeded", back["outcome"]
     calls = standins.mutating(str(back["id"]))
     assert calls == {"switchback:social-insurance": 1, "switchback:payments": 1, "resume": 1}

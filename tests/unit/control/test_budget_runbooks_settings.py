@@ -32,7 +32,7 @@ def test_shipped_runbooks_load_and_mark_drill_steps() -> None:
     assert "resume_apply" not in live and drill[-1] == "resume_apply"
     modes = {s.id: s.drill for s in failover.steps}
     assert modes["fence_source"] == "skip" and modes["switch_apps"] == "simulate"
-    assert modes["stop_apply"] == "skip" and modes["set_roles"] == "skip"
+    assert modes["stop_apply"] == "skip" and "set_roles" not in modes  # roles move with apps
 
 
 def test_override_directory_replaces_by_name(tmp_path: Path) -> None:

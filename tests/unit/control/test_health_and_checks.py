@@ -98,7 +98,7 @@ def test_app_failover_needs_a_known_app() -> None:
 
 
 def test_loss_estimate_failover_counts_lag_switchover_only_parked() -> None:
-    failover = estimate_loss(facts(), "failover")
+    failover = estimate_loss(facts(), "failover", NOW)
     assert failover.seconds == 3.0 and failover.transactions == 1
     assert failover.source_scn == 100 and failover.applied_scn == 90
-    assert estimate_loss(facts(), "switchover").seconds == 0.0
+    assert estimate_loss(facts(), "switchover", NOW).seconds == 0.0

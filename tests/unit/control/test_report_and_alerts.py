@@ -107,3 +107,19 @@ def test_alerts_fire_once_and_resolve() -> None:
     _, notes = decide_alerts(state, snap(lag=5), 60)
     assert {(k, d["state"]) for k, d in notes} == {("alert.capture_stopped", "resolved"),
                                                    ("alert.app_down", "resolved")}
+
+
+def test_report_of_a_drill_whose_switch_was_simulated() -> None:
+    """A drill's simulated switch records each app's state (a string), not a switch."""
+    from drcontrol.engine.report import build_report
+    from drcontrol.model import Operation, OpState, OpType, StepRecord, StepState
+
+    op = Operation(id="op-d", type=OpType.DRILL, state=OpState.SUCCEEDED, runbook="failover",
+                   drill_of=OpType.FAILOVER, requested_by="olga", requested_at=1.0,
+                   expires_at=2.0, confirmed_at=1.5, finished_at=3.0, outcome="every step done")
+    step = StepRecord(operation_id="op-d", index=0, id="switch_apps", kind="apps_switch",
+                      title="t", state=StepState.SIMULATED,
+                      output={"simulated": True, "apps": {"his": "healthy"}})
+    report = build_report(op, [step], now=3.0, rto_target=900)
+    assert report["headline"] == "SUCCEEDED: every step done"
+    assert report["fencing"]["apps"] == {"his": None}

@@ -9,10 +9,19 @@ from typing import Any
 import httpx
 
 from drappha.adapters.http import tls_verify
-from drappha.errors import PeerUnavailable
+from drappha.errors import PeerUnavailable, RequestRefused
 from drappha.settings import ControlPeer
 
 log = logging.getLogger(__name__)
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return str(detail if detail is not None else body)[:300]
 
 
 class HttpControlClient:
@@ -39,6 +48,8 @@ class HttpControlClient:
             response = await self._client.request(method, path, json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise PeerUnavailable(f"control unreachable: {exc}", path=path) from exc
+        if response.status_code in (409, 412):
+            raise RequestRefused(f"control refused: {_detail(response)}", path=path)
         if response.status_code >= 400:
             raise PeerUnavailable(
                 f"control answered {response.status_code}: {response.text[:200]}", path=path

@@ -8,10 +8,20 @@ from importlib import resources
 from pathlib import Path
 
 from drcommon.errors import DRError
-from drcommon.http import Health, HealthStatus, add_health_and_metrics
+from drcommon.http import (
+    Admit,
+    BodyLimits,
+    Health,
+    HealthStatus,
+    add_health_and_metrics,
+    describe_invalid,
+    protect,
+)
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from drcontrol.api.routers import (
     approvals,
@@ -27,8 +37,9 @@ from drcontrol.api.routers import (
     status,
     users,
 )
+from drcontrol.auth.authenticator import bearer_of
 from drcontrol.context import ControlContext
-from drcontrol.errors import ControlError
+from drcontrol.errors import ControlError, IdempotencyMismatch, Unauthenticated
 
 log = logging.getLogger(__name__)
 REFUSALS = frozenset({401, 403, 409, 410, 412, 422, 428})
@@ -56,10 +67,31 @@ def _install_errors(app: FastAPI, ctx: ControlContext) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        refusal = IdempotencyMismatch(describe_invalid(exc.errors()))  # a 422 like it
+        await _refused(ctx, request, refusal)
+        return JSONResponse({"detail": refusal.message}, status_code=422)
+
     @app.exception_handler(DRError)
     async def dr_error(request: Request, exc: DRError) -> JSONResponse:
         log.error("request failed: %s", exc)
         return JSONResponse({"detail": str(exc)}, status_code=503 if exc.retriable else 500)
+
+
+def _admit(ctx: ControlContext) -> Admit:
+    """Who may send a body: a valid token, checked before a byte of the body is read."""
+
+    async def admit(scope: Scope) -> str | None:
+        request = Request(scope)
+        try:
+            await ctx.authenticator.authenticate(bearer_of(request.headers.get("authorization")))
+        except Unauthenticated as exc:
+            await _refused(ctx, request, exc)
+            return exc.message
+        return None
+
+    return admit
 
 
 def _health(ctx: ControlContext) -> object:
@@ -71,9 +103,11 @@ def _health(ctx: ControlContext) -> object:
         snap = ctx.watcher.latest
         down = [name for name in ("capture", "apply", "appha")
                 if getattr(snap, name) is not None and not getattr(snap, name).ok]
+        audit = ctx.audit_watch.health
         details = {"audit_seq": head.seq if head else 0, "peers_down": down,
-                   "engine_running": ctx.engine.busy_with}
-        return Health(HealthStatus.DEGRADED if down else HealthStatus.OK, details)
+                   "engine_running": ctx.engine.busy_with, "audit": audit.as_dict()}
+        degraded = bool(down) or not audit.healthy
+        return Health(HealthStatus.DEGRADED if degraded else HealthStatus.OK, details)
 
     return probe
 
@@ -94,6 +128,7 @@ def build_app(ctx: ControlContext) -> FastAPI:
         redoc_url=None,
     )
     app.state.ctx = ctx
+    protect(app, admit=_admit(ctx), limits=BodyLimits.of(ctx.settings.http))
     api = APIRouter(prefix="/api/v1")
     for module in (sites, operations, approvals, executions, audit, events, automation, budget,
                    replays, users, status):
@@ -107,5 +142,9 @@ def build_app(ctx: ControlContext) -> FastAPI:
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
         return RedirectResponse("/console/")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(console_directory() / "favicon.svg", media_type="image/svg+xml")
 
     return app

@@ -8,8 +8,9 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from drcontrol.auth.authenticator import bearer_of
+from drcontrol.auth.roles import Permission, require
 from drcontrol.context import ControlContext
-from drcontrol.errors import Unauthenticated
 from drcontrol.idempotency import Answer, fingerprint
 from drcontrol.model import Operation, Principal
 
@@ -24,19 +25,23 @@ Ctx = Annotated[ControlContext, Depends(get_context)]
 
 async def current_principal(request: Request, ctx: Ctx) -> Principal:
     """The authenticated caller; 401 (audited by the error handler) otherwise."""
-    header = request.headers.get("authorization")
-    bearer = None
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value:
-            raise Unauthenticated("Authorization must be 'Bearer <token>'")
-        bearer = value.strip()
-    principal = await ctx.authenticator.authenticate(bearer)
+    principal = await ctx.authenticator.authenticate(
+        bearer_of(request.headers.get("authorization")))
     request.state.principal = principal
     return principal
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def allowed(permission: Permission) -> Any:
+    """A route dependency: the caller's role must carry ``permission`` — checked before
+    the body is validated, so a wrong role gets 403, not a 422 about its body."""
+
+    async def check(who: CurrentUser) -> None:
+        require(who, permission)
+
+    return Depends(check)
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The site group's ETag.")]
 IdempotencyKey = Annotated[
     str | None,

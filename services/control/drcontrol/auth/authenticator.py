@@ -16,6 +16,16 @@ from drcontrol.model import Principal
 from drcontrol.storage.base import Storage
 
 
+def bearer_of(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (Unauthenticated if malformed)."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthenticated("Authorization must be 'Bearer <token>'")
+    return value.strip()
+
+
 class Authenticator(Protocol):
     """Turns presented credentials into a principal, or raises Unauthenticated (why)."""
 

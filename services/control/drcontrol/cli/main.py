@@ -18,6 +18,7 @@ from drcontrol.cli import render
 from drcontrol.cli.client import EXIT_FAILED, EXIT_USAGE, CliError
 from drcontrol.cli.ops import Comment, make_group
 from drcontrol.cli.state import STATE, handled
+from drcontrol.requests import SPLIT_BRAIN_STATEMENT
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 for _name, _title in (("failover", "Unplanned failover to the DR site."),
@@ -49,6 +50,22 @@ def options(
     STATE.url, STATE.token_file, STATE.as_json, STATE.timeout = url, token_file, as_json, timeout
 
 
+def _lag_line(data: dict[str, Any]) -> str:
+    """Apply's lag with where it comes from and how old it is; 'unknown since' when apply
+    stopped answering (never the last value as if it were current)."""
+    lag = data.get("lag") or {}
+    source = lag.get("source") or "apply"
+    if lag.get("seconds") is None:
+        since = lag.get("unknown_since")
+        return (f"apply lag: unknown{' since ' + render.when(since) if since else ''} "
+                f"({lag.get('error') or 'no reading'})")
+    summary = data.get("apply_summary") or {}
+    return (f"apply lag: {render.seconds(lag['seconds'])} (from {source}, measured "
+            f"{render.seconds(lag.get('age_seconds'))} ago); apply "
+            f"{summary.get('state', 'unknown')}, applied SCN "
+            f"{render.count(summary.get('applied_scn_min'))}")
+
+
 def _status(data: dict[str, Any]) -> None:
     group = data["site_group"]
     render.table(["site", "name", "database", "applications", "local"],
@@ -57,9 +74,10 @@ def _status(data: dict[str, Any]) -> None:
     frozen = group.get("freeze")
     typer.echo(f"replication: {group['replication']}   freeze: "
                f"{'ON by ' + frozen['by'] + ': ' + frozen['comment'] if frozen else 'off'}")
-    summary = data.get("apply_summary") or {}
-    typer.echo(f"apply: {summary.get('state', 'unknown')}, lag {summary.get('lag_seconds_max')}"
-               f" s, applied SCN {summary.get('applied_scn_min')}")
+    for app_name, block in sorted((group.get("blocks") or {}).items()):
+        typer.echo(f"BLOCKED {app_name} since {render.when(block['since'])}: {block['reason']} "
+                   f"(drctl blocks ack {app_name} -m …)")
+    typer.echo(_lag_line(data))
     alerts = data["alerts"]
     firing = [name for name in ("lag_high", "capture_stopped", "apply_error") if alerts[name]]
     firing += [f"app_down:{a}" for a in alerts["apps_down"]]
@@ -210,6 +228,23 @@ def execution_abort(op_id: str, comment: Comment) -> None:
     _execution("abort", op_id, {"comment": comment})
 
 
+@execution_app.command("accept-split-brain")
+@handled
+def execution_accept_split_brain(
+    op_id: str,
+    comment: Comment,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask to type the statement.")] = False,
+) -> None:
+    """Approver: let traffic move although the old site's fencing is insufficient."""
+    if not yes:
+        typed = typer.prompt(f'Type "{SPLIT_BRAIN_STATEMENT}" to continue', default="",
+                             show_default=False)
+        if typed.strip() != SPLIT_BRAIN_STATEMENT:
+            raise CliError(EXIT_USAGE, "not confirmed: the statement was not typed")
+    _execution("accept-split-brain", op_id,
+               {"statement": SPLIT_BRAIN_STATEMENT, "comment": comment})
+
+
 @blocks_app.command("list")
 @handled
 def blocks_list() -> None:
@@ -264,11 +299,52 @@ def audit_export(out: Annotated[Path | None, typer.Option(help="File (default st
         out.write_text(text, encoding="utf-8")
 
 
+@audit_app.command("anchors")
+@handled
+def audit_anchors(out: Annotated[Path | None, typer.Option(help="File (default stdout)")] = None
+                  ) -> None:
+    """The signed chain heads kept outside the database (keep a copy elsewhere)."""
+    text = STATE.client().call("GET", "/api/v1/audit/anchors", raw=True)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+def _against(records: list[Any], head: Any, against: Path, public_key: Path | None) -> Any:
+    from drcontrol.anchor import (
+        load_public,
+        parse_anchors,
+        verify_against_anchors,
+        verify_against_export,
+    )
+
+    lines = against.read_text(encoding="utf-8").splitlines()
+    anchors, named_key = parse_anchors(lines)
+    if not anchors:  # an earlier export: every record in it must still be there, unchanged
+        earlier, _ = _parse_export(lines)
+        return verify_against_export(records, head, earlier)
+    pem = public_key.read_text(encoding="utf-8") if public_key else named_key
+    if pem is None:
+        raise CliError(EXIT_USAGE, f"{against} names no public key: give --public-key")
+    if public_key is None:
+        typer.echo("note: using the public key inside the anchor file; pin it with "
+                   "--public-key", err=True)
+    return verify_against_anchors(records, head, anchors, load_public(pem))
+
+
 @audit_app.command("verify")
 @handled
-def audit_verify(file: Annotated[Path | None, typer.Option(
-        help="Verify this export instead of the server's log")] = None) -> None:
-    """Check the hash chain here, on the client; exit 1 naming the first bad record."""
+def audit_verify(
+    file: Annotated[Path | None, typer.Option(
+        help="Verify this export instead of the server's log")] = None,
+    against: Annotated[Path | None, typer.Option(
+        help="An earlier export, or an anchor file (drctl audit anchors)")] = None,
+    public_key: Annotated[Path | None, typer.Option(
+        help="The audit public key (PEM) the anchors must be signed with")] = None,
+) -> None:
+    """Check the hash chain here, on the client; exit 1 naming the first bad record. With
+    --against, the chain must also match the earlier export or the signed anchors."""
     if file is not None:
         lines = file.read_text(encoding="utf-8").splitlines()
     else:
@@ -276,7 +352,10 @@ def audit_verify(file: Annotated[Path | None, typer.Option(
     from drcontrol.audit import verify_chain
 
     records, head = _parse_export(lines)
-    verdict = verify_chain(records, head)
+    if against is not None:
+        verdict = _against(records, head, against, public_key)
+    else:
+        verdict = verify_chain(records, head)
     result = {"ok": verdict.ok, "checked": verdict.checked, "bad_seq": verdict.bad_seq,
               "reason": verdict.reason}
     STATE.emit(result, lambda r: typer.echo(

@@ -75,6 +75,9 @@ def _approve(op_type: str) -> Callable[..., None]:
         op_id: str,
         accept_seconds: Annotated[float, typer.Option(help="Data loss you accept (s).")],
         accept_transactions: Annotated[int, typer.Option(help="Transactions you accept.")] = 0,
+        accept_unreplicated_writes: Annotated[bool, typer.Option(
+            help="Switchback without a reverse stream: you accept losing every write made at "
+                 "the DR site since it became primary (the stated seconds).")] = False,
         comment: Comment = "",
         digest: Annotated[str | None, typer.Option(help="Digest you read (default: shown)")
                           ] = None,
@@ -87,14 +90,17 @@ def _approve(op_type: str) -> Callable[..., None]:
         op = _checked(op_type, op_id)
         if not STATE.as_json:
             render.operation(op)
+        lost = " and losing every DR write since it became primary" \
+            if accept_unreplicated_writes else ""
         if not yes and not _confirm(f"Confirm {op_type} {op_id} accepting at most "
-                                    f"{accept_seconds} s / {accept_transactions} tx?"):
+                                    f"{accept_seconds} s / {accept_transactions} tx{lost}?"):
             raise CliError(EXIT_USAGE, "not confirmed")
         client = STATE.client()
         result = client.call("POST", f"/api/v1/operations/{op_id}/approvals", json={
             "evidence_digest": digest or op.get("evidence_digest") or "",
             "accepted_loss": {"max_seconds": accept_seconds,
-                              "max_transactions": accept_transactions},
+                              "max_transactions": accept_transactions,
+                              "accept_unreplicated_writes": accept_unreplicated_writes},
             "comment": comment}, if_match=client.etag())
         if wait:
             finished(wait_for(op_id, set(), timeout))
@@ -165,13 +171,17 @@ def make_group(op_type: str, title: str) -> typer.Typer:
 
 def _report(data: dict[str, Any]) -> None:
     rpo, rto = data["rpo"], data["rto"]
+    typer.echo(data.get("headline") or data["outcome"]["state"])
     typer.echo(f"{data['operation']['id']}: {data['outcome']['state']} "
                f"({data['outcome']['reason']})")
-    typer.echo(f"RTO {rto['seconds']} s (target {rto['target_seconds']} s); traffic verified: "
-               f"{data['traffic']['verified']}")
-    typer.echo(f"RPO: source SCN {rpo['source_scn_known']}, cut {rpo['cut_scn']} "
-               f"({rpo['cut_source']}), gap {rpo['scn_gap']}, not applied "
-               f"{rpo['transactions_not_applied']}, zero loss {rpo['zero_data_loss']}")
+    typer.echo(f"RTO {render.seconds(rto['seconds'])} (target "
+               f"{render.seconds(rto['target_seconds'])}); traffic verified: "
+               f"{'yes' if data['traffic']['verified'] else 'NO'}")
+    typer.echo(f"RPO: {render.seconds(rpo['seconds'])} of source commits; source SCN "
+               f"{render.count(rpo['source_scn_known'])}, cut {render.count(rpo['cut_scn'])} "
+               f"({rpo['cut_source'] or 'none'}), gap {render.count(rpo['scn_gap'])}, not "
+               f"applied {render.count(rpo['transactions_not_applied'])}, zero loss "
+               f"{'yes' if rpo['zero_data_loss'] else 'no'}")
     render.table(["#", "step", "state", "attempts", "seconds", "note"],
                  [[s["index"] + 1, s["id"], s["state"], s["attempts"],
                    None if s["seconds"] is None else f"{s['seconds']:.1f}",

@@ -16,6 +16,18 @@ def when(value: Any) -> str:
     return datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
+WAITING = frozenset({"prechecking", "awaiting_approval"})
+
+
+def seconds(value: Any) -> str:
+    """A duration for people: one decimal, or 'unknown'."""
+    return "unknown" if not isinstance(value, int | float) else f"{value:.1f} s"
+
+
+def count(value: Any) -> str:
+    return "unknown" if value is None else str(value)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print an aligned table."""
     cells = [[str(h) for h in headers], *[["-" if v is None else str(v) for v in row]
@@ -33,7 +45,8 @@ def operation(op: dict[str, Any]) -> None:
     typer.echo(f"{op['id']}  {op['type']}  state={op['state']}  runbook={op['runbook']}")
     typer.echo(f"requested by {op['requested_by']} at {when(op['requested_at'])}: "
                f"{op.get('reason') or ''}")
-    typer.echo(f"approval window closes {when(op.get('expires_at'))}")
+    if op["state"] in WAITING:
+        typer.echo(f"approval window closes {when(op.get('expires_at'))}")
     evidence = op.get("evidence")
     if evidence:
         typer.echo(f"evidence collected {when(evidence['collected_at'])} by "
@@ -42,9 +55,12 @@ def operation(op: dict[str, Any]) -> None:
               [[c["name"], "yes" if c["ok"] else "NO", "yes" if c["required"] else "",
                 c["detail"]] for c in evidence["checks"]])
         loss = evidence["loss"]
-        typer.echo(f"estimated loss: {loss.get('seconds')} s, {loss.get('transactions')} "
-                   f"transactions not applied; source SCN {loss.get('source_scn')}, "
-                   f"applied SCN {loss.get('applied_scn')}")
+        typer.echo(f"estimated loss: {seconds(loss.get('seconds'))}, transactions not "
+                   f"applied: {count(loss.get('transactions'))}; source SCN "
+                   f"{count(loss.get('source_scn'))}, applied SCN "
+                   f"{count(loss.get('applied_scn'))}")
+        if loss.get("basis"):
+            typer.echo(f"  ({loss['basis']})")
         typer.echo(f"evidence digest: {op.get('evidence_digest')}")
     for approval in op.get("approvals", []):
         flag = " BREAK-GLASS" if approval.get("break_glass") else ""

@@ -11,7 +11,7 @@ from drcontrol.evidence import EvidenceCollector
 from drcontrol.model import Operation, StepRecord
 from drcontrol.peers.base import Peers
 from drcontrol.runbooks.model import RunbookStep
-from drcontrol.settings import HooksSettings
+from drcontrol.settings import AutomationSettings, HooksSettings
 from drcontrol.sitegroup import SiteGroup
 
 
@@ -33,6 +33,7 @@ class StepContext:
     clock: Callable[[], float]
     poll_interval: float
     save_progress: Callable[[dict[str, Any]], Awaitable[None]]
+    automation: AutomationSettings
 
     @property
     def simulate(self) -> bool:

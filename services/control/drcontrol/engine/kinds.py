@@ -7,12 +7,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from drcontrol.decisions import accepted_loss_of, loss_exceeds
+from drcommon.errors import DRError
+
+from drcontrol.decisions import (
+    accepted_loss_of,
+    counted_switch,
+    loss_exceeds,
+    unreplicated_refusal,
+)
 from drcontrol.engine.context import StepContext, StepOutcome
 from drcontrol.errors import FatalStepError, PeerError, StepFailed
 from drcontrol.evidence import evidence_digest, summarise_apply
+from drcontrol.model import OpType
 from drcontrol.peers.base import ApplyClient, CaptureClient
-from drcontrol.sitegroup import SiteGroupState
+from drcontrol.sitegroup import SiteGroupState, with_roles
 
 StepKind = Callable[[StepContext], Awaitable[StepOutcome]]
 TERMINAL_SWITCH = frozenset({"succeeded", "failed"})
@@ -28,6 +36,10 @@ async def precheck(ctx: StepContext) -> StepOutcome:
         raise FatalStepError(f"pre-check failed after approval ({reasons}); no step ran")
     accepted = accepted_loss_of(ctx.op)
     if accepted is not None:
+        refusal = unreplicated_refusal(ctx.op, evidence, accepted)
+        if refusal is not None:
+            raise FatalStepError(f"{refusal.error.message} (re-check after approval); no step "
+                                 "ran")
         too_much = loss_exceeds(evidence.loss, accepted)
         if too_much:
             raise FatalStepError(f"{too_much} (re-check after approval); no step ran")
@@ -148,16 +160,30 @@ async def apply_wait_holding(ctx: StepContext) -> StepOutcome:
         await ctx.pause()
 
 
+async def _record_roles(ctx: StepContext, **roles: str | None) -> dict[str, Any]:
+    """Record roles in the site group (one compare-and-set); what it says afterwards."""
+    now = ctx.clock()
+    view = await ctx.site_group.update(
+        lambda state: with_roles(state, now=now, operation=ctx.op.id, **roles),
+        actor=f"engine:{ctx.op.id}", now=now)
+    return {"database_primary": view.state.database_primary,
+            "replication": view.state.replication, "etag": view.etag}
+
+
 async def apply_stop(ctx: StepContext) -> StepOutcome:
-    """Stop apply unless it already stopped."""
+    """Stop apply unless it already stopped; with ``replication`` (``stopped``) the site
+    group records at once that nothing flows any more."""
     client = _apply(ctx)
     status = await client.status()
-    if status.get("state") == "stopped":
-        return StepOutcome({"already": True}, "apply was already stopped")
-    if ctx.simulate:
+    if ctx.simulate and status.get("state") != "stopped":
         return StepOutcome({"simulated": True}, "simulated: apply left as it is")
-    await client.stop(ctx.op.id)
-    return StepOutcome({"already": False})
+    already = status.get("state") == "stopped"
+    if not already:
+        await client.stop(ctx.op.id)
+    output: dict[str, Any] = {"already": already}
+    if ctx.param("replication") and not ctx.simulate:
+        output["roles"] = await _record_roles(ctx, replication=ctx.param("replication"))
+    return StepOutcome(output, "apply was already stopped" if already else None)
 
 
 async def apply_resume(ctx: StepContext) -> StepOutcome:
@@ -190,35 +216,14 @@ async def hook(ctx: StepContext) -> StepOutcome:
 
 async def set_roles(ctx: StepContext) -> StepOutcome:
     """Record which site is database primary (and, optionally, the replication state)."""
-    target = ctx.param("database_primary")
-    replication = ctx.param("replication")
-
-    def change(state: SiteGroupState) -> SiteGroupState | None:
-        update: dict[str, Any] = {"database_primary": target, "last_operation": ctx.op.id}
-        if replication:
-            update["replication"] = replication
-        if state.database_primary == target and (not replication or
-                                                  state.replication == replication):
-            return None
-        return state.model_copy(update=update)
-
-    view = await ctx.site_group.update(change, actor=f"engine:{ctx.op.id}", now=ctx.clock())
-    return StepOutcome({"database_primary": view.state.database_primary,
-                        "replication": view.state.replication, "etag": view.etag})
+    return StepOutcome(await _record_roles(ctx, database_primary=ctx.param("database_primary"),
+                                           replication=ctx.param("replication")))
 
 
 async def reverse_direction(ctx: StepContext) -> StepOutcome:
     """Record the new replication direction, then run the configured hooks."""
-    replication = ctx.param("replication")
-
-    def change(state: SiteGroupState) -> SiteGroupState | None:
-        if state.replication == replication:
-            return None
-        return state.model_copy(update={"replication": replication,
-                                        "last_operation": ctx.op.id})
-
-    view = await ctx.site_group.update(change, actor=f"engine:{ctx.op.id}", now=ctx.clock())
-    output: dict[str, Any] = {"replication": view.state.replication}
+    roles = await _record_roles(ctx, replication=ctx.param("replication"))
+    output: dict[str, Any] = {"replication": roles["replication"]}
     if ctx.param("group"):
         output["hooks"] = (await hook(ctx)).output
     return StepOutcome(output)
@@ -243,8 +248,51 @@ def _switch_back(ctx: StepContext) -> bool:
     return bool(ctx.param("direction") == "to_primary")
 
 
+def split_brain_acceptance(ctx: StepContext) -> str | None:
+    """The approver's audited acceptance of a possible split brain, as appha records it."""
+    accepted = ctx.op.split_brain_accepted
+    if accepted is None:
+        return None
+    return f"{accepted.user} in control ({ctx.op.id}): {accepted.comment}"
+
+
+async def _start_switches(ctx: StepContext, apps: list[str], back: bool) -> dict[str, str]:
+    """Ask appha for each switch unless it already has it; the appha operation id per app.
+
+    A switch that failed is never run again under its id (appha answers the stored result):
+    a fresh attempt gets ``<op>.<n>``, after lifting the block appha set when it failed
+    (audited there, naming this operation). Ids are saved before asking, so a resumed
+    step finds the switch it started."""
+    appha = ctx.peers.appha
+    assert appha is not None
+    by = f"drcontrol:{ctx.op.requested_by}"
+    tried: dict[str, list[str]] = {a: list(v) for a, v in
+                                   (ctx.step.output.get("switch_ids") or {}).items()}
+    blocked = None
+    for app in apps:
+        ids = tried.setdefault(app, [])
+        current = ids[-1] if ids else ctx.op.id
+        existing = await appha.switch_status(app, current)
+        if existing is not None and existing.get("state") == "failed":
+            if blocked is None:
+                blocked = {a["name"]: a.get("blocked") for a in await appha.apps()}
+            if blocked.get(app):
+                await appha.acknowledge(app, by, f"{ctx.op.id} attempts the switch again after: "
+                                                 f"{existing.get('error')}")
+            current, existing = f"{ctx.op.id}.{len(ids) + 1}", None
+        if existing is None:
+            if current not in ids:
+                ids.append(current)
+            await ctx.save_progress({"switch_ids": tried})
+            await appha.switch(app, current, by, back=back,
+                               accept_split_brain=split_brain_acceptance(ctx))
+    return {app: tried[app][-1] for app in apps}
+
+
 async def apps_switch(ctx: StepContext) -> StepOutcome:
-    """Move traffic through appha; success only when appha verified it end to end."""
+    """Move traffic through appha; success only when appha verified it end to end. appha
+    fences the site traffic leaves first and refuses to move it on an insufficient fencing
+    attestation unless an approver accepted a possible split brain (shown in the output)."""
     appha = ctx.peers.appha
     if appha is None:
         raise StepFailed("appha is not configured; traffic cannot be switched or verified")
@@ -259,41 +307,124 @@ async def apps_switch(ctx: StepContext) -> StepOutcome:
             raise StepFailed(f"drill: appha does not know {missing}")
         return StepOutcome({"simulated": True, "apps": {a: known[a].get("state") for a in apps}},
                            "simulated: traffic not moved")
-    by = f"drcontrol:{ctx.op.requested_by}"
-    for app in apps:
-        existing = await appha.switch_status(app, ctx.op.id)
-        if existing is None or (existing.get("state") == "failed" and ctx.step.attempts > 1):
-            await appha.switch(app, ctx.op.id, by, back=back)
-    results = await _wait_switches(ctx, apps)
+    ids = await _start_switches(ctx, apps, back)
+    results = await _wait_switches(ctx, ids)
     target = "primary" if back else "standby"
+    now = ctx.clock()
 
     def change(state: SiteGroupState) -> SiteGroupState | None:
-        apps_now = {**state.apps, **{app: target for app in apps}}
-        return None if apps_now == state.apps else state.model_copy(update={"apps": apps_now})
+        # the applications and the roles they follow move in one compare-and-set, only
+        # once traffic is verified: a failed switch leaves both where they were
+        moved = with_roles(state, database_primary=ctx.param("database_primary"),
+                           replication=ctx.param("replication"), now=now,
+                           operation=ctx.op.id) or state
+        apps_now = {**moved.apps, **{app: target for app in apps}}
+        moved = moved.model_copy(update={"apps": apps_now})
+        return None if moved == state else moved
 
-    await ctx.site_group.update(change, actor=f"engine:{ctx.op.id}", now=ctx.clock())
-    return StepOutcome({"apps": results, "verified": True, "verified_at": ctx.clock()})
+    await ctx.site_group.update(change, actor=f"engine:{ctx.op.id}", now=now)
+    insufficient = sorted(a for a, r in results.items() if not r["fencing"]["sufficient"])
+    output: dict[str, Any] = {"apps": results, "verified": True, "verified_at": ctx.clock(),
+                              "fencing_insufficient": insufficient}
+    note = None
+    if insufficient:
+        output["split_brain_accepted"] = split_brain_acceptance(ctx)
+        note = (f"WARNING: traffic moved on an insufficient fencing attestation for "
+                f"{', '.join(insufficient)}; possible split brain accepted by "
+                f"{ctx.op.split_brain_accepted.user if ctx.op.split_brain_accepted else '?'}")
+    return StepOutcome(output, note)
 
 
-async def _wait_switches(ctx: StepContext, apps: list[str]) -> dict[str, Any]:
+def fencing_of(status: dict[str, Any]) -> dict[str, Any]:
+    """What appha's switch says about fencing the site traffic left."""
+    att = status.get("attestation") or {}
+    return {"sufficient": att.get("sufficient") is True, "signals": att.get("signals", []),
+            "site": att.get("site"), "override": att.get("override")}
+
+
+async def _ended(ctx: StepContext, ids: dict[str, str]) -> dict[str, Any]:
+    """Poll appha until every switch in ``ids`` ended; their statuses."""
     assert ctx.peers.appha is not None
     while True:
         results: dict[str, Any] = {}
-        for app in apps:
-            status = await ctx.peers.appha.switch_status(app, ctx.op.id)
+        for app, op_id in ids.items():
+            status = await ctx.peers.appha.switch_status(app, op_id)
             if status is None:
-                raise PeerError(f"appha lost the switch of {app} for {ctx.op.id}")
+                raise PeerError(f"appha lost the switch of {app} for {op_id}")
             results[app] = status
         if all(r.get("state") in TERMINAL_SWITCH for r in results.values()):
-            break
+            return results
         await ctx.pause()
+
+
+async def _compensate(ctx: StepContext, ids: dict[str, str], moved: list[str]) -> str:
+    """Put back the applications a half-failed step moved, so applications stay together
+    with the database primary; what happened, for the step's error."""
+    appha = ctx.peers.appha
+    assert appha is not None
+    back = not _switch_back(ctx)
+    undo = {app: f"{ids[app]}.undo" for app in moved}
+    try:
+        for app in moved:
+            if await appha.switch_status(app, undo[app]) is None:
+                await appha.switch(app, undo[app], f"drcontrol:{ctx.op.requested_by}",
+                                   back=back, compensates=ids[app])
+        results = await _ended(ctx, undo)
+    except DRError as exc:
+        return f"COMPENSATION FAILED, {', '.join(moved)} may still be moved: {exc}"
+    bad = {a: r.get("error") for a, r in results.items()
+           if r.get("state") != "succeeded" or not r.get("verified")}
+    if bad:
+        return f"COMPENSATION FAILED, still moved: {bad}"
+    return f"moved back to where the database primary is: {', '.join(moved)}"
+
+
+MOVING_STEPS = frozenset({"move_traffic", "verify_traffic"})
+
+
+def traffic_moved(status: dict[str, Any]) -> bool:
+    """Whether appha's switch got as far as moving traffic (succeeded, or failed there)."""
+    if status.get("state") == "succeeded":
+        return True
+    return any(isinstance(s, dict) and s.get("name") in MOVING_STEPS
+               for s in status.get("steps") or [])
+
+
+async def _count_automatic(ctx: StepContext, results: dict[str, Any]) -> None:
+    """Anti-flapping counts the switches of appha's requests that happened — succeeded,
+    or failed once traffic was moving — never requests (refused, withdrawn, stopped
+    before moving). Once per run of the step, even when it is resumed."""
+    if ctx.op.type is not OpType.APP_FAILOVER or ctx.step.output.get("counted"):
+        return
+    moved = [app for app, status in results.items() if traffic_moved(status)]
+    if not moved:
+        return
+    now = ctx.clock()
+
+    def count(state: SiteGroupState) -> SiteGroupState:
+        for app in moved:
+            state = counted_switch(state, app, now, ctx.automation)
+        return state
+
+    await ctx.site_group.update(count, actor=f"engine:{ctx.op.id}", now=now)
+    await ctx.save_progress({"counted": moved})
+
+
+async def _wait_switches(ctx: StepContext, ids: dict[str, str]) -> dict[str, Any]:
+    results = await _ended(ctx, ids)
+    await _count_automatic(ctx, results)
     failed = {a: r.get("error") for a, r in results.items() if r.get("state") == "failed"}
-    if failed:
-        raise StepFailed(f"traffic switch failed: {failed}")
-    unverified = [a for a, r in results.items() if not r.get("verified")]
-    if unverified:
-        raise StepFailed(f"traffic switched but not verified end to end for {unverified}")
-    return {a: {"state": r.get("state"), "verified": True, "steps": r.get("steps", [])}
+    unverified = [a for a, r in results.items()
+                  if r.get("state") == "succeeded" and not r.get("verified")]
+    if failed or unverified:
+        moved = sorted(a for a, r in results.items()
+                       if r.get("state") == "succeeded" and r.get("verified"))
+        undone = f"; {await _compensate(ctx, ids, moved)}" if moved else ""
+        what = (f"traffic switch failed: {failed}" if failed else
+                f"traffic switched but not verified end to end for {unverified}")
+        raise StepFailed(f"{what}{undone}")
+    return {a: {"state": r.get("state"), "verified": True, "steps": r.get("steps", []),
+                "operation_id": ids[a], "fencing": fencing_of(r)}
             for a, r in results.items()}
 
 

@@ -58,6 +58,46 @@ def _step_rows(steps: list[StepRecord]) -> list[dict[str, Any]]:
     return rows
 
 
+INSUFFICIENT = "fencing attestation insufficient"
+
+
+def _fencing(op: Operation, steps: list[StepRecord]) -> dict[str, Any]:
+    """How the sites traffic left were fenced, and any risk a person accepted."""
+    switch = _by_kind(steps, "apps_switch")
+    stopped = any(s.kind == "apps_switch" and s.state is StepState.FAILED
+                  and INSUFFICIENT in (s.error or "") for s in steps)
+    checks = (_by_kind(steps, "precheck").get("evidence") or {}).get("checks") or []
+    database = next((c.get("ok") for c in checks if c.get("name") == "old_primary_fenced"), None)
+    if _by_kind(steps, "capture_fence").get("final_scn") is not None:
+        database = True  # the run's own fence step quiesced the source
+    accepted = op.split_brain_accepted
+    return {
+        "apps": {a: r.get("fencing") if isinstance(r, dict) else None  # drill: a state
+                 for a, r in (switch.get("apps") or {}).items()},
+        "insufficient": switch.get("fencing_insufficient") or [],
+        "stopped_on_insufficient": stopped,
+        "split_brain_accepted": accepted.model_dump(mode="json") if accepted else None,
+        "old_primary_database_fenced": database,
+    }
+
+
+def headline(op: Operation, fencing: dict[str, Any]) -> str:
+    """The report's first line: the outcome and every risk that came with it."""
+    parts = [f"{op.state.value.upper()}: {op.outcome or op.state.value}"]
+    accepted = op.split_brain_accepted
+    if fencing["insufficient"]:
+        parts.append(
+            f"WARNING: traffic moved although fencing of the old site was insufficient for "
+            f"{', '.join(fencing['insufficient'])}; possible split brain accepted by "
+            f"{accepted.user if accepted else 'nobody'}")
+    elif fencing["stopped_on_insufficient"] and op.state is not OpState.SUCCEEDED:
+        parts.append("traffic not moved: the old site's fencing attestation was insufficient")
+    db_switch = (op.drill_of or op.type).value in ("failover", "switchover")
+    if db_switch and not op.is_drill and fencing["old_primary_database_fenced"] is False:
+        parts.append("WARNING: no proof the old primary database was fenced")
+    return " — ".join(parts)
+
+
 def build_report(op: Operation, steps: list[StepRecord], *, now: float,
                  rto_target: float) -> dict[str, Any]:
     """Everything an auditor needs about one run."""
@@ -69,7 +109,9 @@ def build_report(op: Operation, steps: list[StepRecord], *, now: float,
         restored_at = now
     rto = (restored_at - op.confirmed_at
            if restored_at is not None and op.confirmed_at is not None else None)
+    fencing = _fencing(op, steps)
     return {
+        "headline": headline(op, fencing),
         "operation": {
             "id": op.id, "type": op.type.value, "runbook": op.runbook, "drill": op.is_drill,
             "app": op.app, "reason": op.reason, "requested_by": op.requested_by,
@@ -83,6 +125,7 @@ def build_report(op: Operation, steps: list[StepRecord], *, now: float,
         "outcome": {"state": op.state.value, "reason": op.outcome},
         "traffic": {"verified": verified, "simulated": bool(switch.get("simulated")),
                     "apps": switch.get("apps", {})},
+        "fencing": fencing,
         "rpo": _rpo(steps),
         "rto": {"seconds": rto, "confirmed_at": op.confirmed_at, "restored_at": restored_at,
                 "target_seconds": rto_target,
@@ -126,6 +169,7 @@ def render_html(report: dict[str, Any]) -> str:
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #999;padding:4px 8px}}.failed{{color:#b00}}.succeeded{{color:#070}}
 @media print{{body{{margin:0}}}}</style></head><body>
+<p class="headline"><b>{esc(report.get('headline') or '')}</b></p>
 <h1>Operation report / 操作报告 — {esc(op['id'])}</h1>
 <p><b>{esc(op['type'])}</b>{' (drill / 演练)' if op['drill'] else ''} — outcome:
 <b>{esc(report['outcome']['state'])}</b> {esc(report['outcome']['reason'] or '')}</p>

@@ -181,7 +181,7 @@ class Runner:
                 site_group=deps.site_group, collector=deps.collector, hooks=deps.settings.hooks,
                 apps=deps.settings.runbooks.apps, clock=deps.clock,
                 poll_interval=deps.settings.engine.step_poll_interval_seconds,
-                save_progress=progress)
+                save_progress=progress, automation=deps.settings.automation)
             reason = await self._attempt(ctx, spec)
             step = holder[0]
             if isinstance(reason, StepOutcome):

@@ -29,6 +29,8 @@ TITLES = {
     "alert.capture_stopped": "Capture stopped / 捕获停止",
     "alert.app_down": "Application down / 应用故障",
     "alert.apply_error": "Apply in error / 应用复制错误",
+    "alert.audit_chain": "Audit chain broken or unanchored / 审计链异常",
+    "operation.split_brain_accepted": "Possible split brain ACCEPTED / 已接受脑裂风险",
 }
 
 

@@ -50,8 +50,17 @@ class ApphaClient(Protocol):
 
     async def apps(self) -> list[dict[str, Any]]: ...
 
-    async def switch(self, app: str, operation_id: str, requested_by: str, *, back: bool) -> None:
-        """Move ``app`` to the standby (``back=False``) or home site; idempotent per id."""
+    async def switch(self, app: str, operation_id: str, requested_by: str, *, back: bool,
+                     accept_split_brain: str | None = None,
+                     compensates: str | None = None) -> None:
+        """Move ``app`` to the standby (``back=False``) or home site; idempotent per id.
+        ``accept_split_brain`` (who and why) lets the switch go on when the fencing
+        attestation is insufficient; without it appha fails the switch before traffic moves.
+        ``compensates`` names the app's last switch this one undoes."""
+        ...
+
+    async def acknowledge(self, app: str, requested_by: str, comment: str) -> None:
+        """Lift appha's block on ``app`` after a failed switch (audited there)."""
         ...
 
     async def switch_status(self, app: str, operation_id: str) -> dict[str, Any] | None:

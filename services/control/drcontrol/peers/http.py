@@ -130,13 +130,21 @@ class HttpAppha(HttpPeer):
             raise PeerError("appha /apps did not answer a list", peer=self.where)
         return result
 
-    async def switch(self, app: str, operation_id: str, requested_by: str, *, back: bool) -> None:
+    async def switch(self, app: str, operation_id: str, requested_by: str, *, back: bool,
+                     accept_split_brain: str | None = None,
+                     compensates: str | None = None) -> None:
         verb = "switchback" if back else "switch"
-        await self.call(
-            "POST", f"/api/v1/apps/{app}/{verb}",
-            json={"operation_id": operation_id, "requested_by": requested_by},
-            operation_id=operation_id,
-        )
+        body: dict[str, Any] = {"operation_id": operation_id, "requested_by": requested_by}
+        if accept_split_brain:
+            body["accept_split_brain"] = accept_split_brain
+        if compensates:
+            body["compensates"] = compensates
+        await self.call("POST", f"/api/v1/apps/{app}/{verb}", json=body,
+                        operation_id=operation_id)
+
+    async def acknowledge(self, app: str, requested_by: str, comment: str) -> None:
+        await self.call("POST", f"/api/v1/apps/{app}/acknowledge",
+                        json={"requested_by": requested_by, "comment": comment})
 
     async def switch_status(self, app: str, operation_id: str) -> dict[str, Any] | None:
         result: dict[str, Any] | None = await self.call(

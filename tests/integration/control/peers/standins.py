@@ -21,12 +21,16 @@ OPERATION_HEADER = "X-DR-Operation-Id"
 
 @dataclass
 class CallLog:
-    """Every mutating call: (peer, what, operation id)."""
+    """Every mutating call: (peer, what, operation id); ``fail`` names calls
+    (``"capture.fence"``, ``"apply.hold"`` …) to answer 503, for fault injection."""
 
     calls: list[tuple[str, str, str | None]] = field(default_factory=list)
+    fail: set[str] = field(default_factory=set)
 
     def add(self, peer: str, what: str, request: Request) -> None:
         self.calls.append((peer, what, request.headers.get(OPERATION_HEADER)))
+        if f"{peer}.{what}" in self.fail:
+            raise HTTPException(503, f"{peer} {what} failed (injected)")
 
     def count(self) -> Counter[tuple[str, str, str | None]]:
         return Counter(self.calls)
@@ -108,6 +112,7 @@ class ApplyStandIn:
     parked: int = 0
     hold_gate: asyncio.Event | None = None
     replays: list[dict[str, Any]] = field(default_factory=list)
+    error_after_hold: bool = False  # a schema fails while draining to the cut
 
     def _schema_status(self, name: str, base: dict[str, Any]) -> dict[str, Any]:
         holding = (self.hold_at is not None
@@ -119,6 +124,8 @@ class ApplyStandIn:
             applied = min(self.hold_scn, applied + lag_scn)
             lag_scn = max(0, base["applied_scn"] + base["lag_scn"] - applied)
             state = "holding" if self.state == "running" else self.state
+        if self.error_after_hold and self.hold_scn is not None and name == "HR":
+            state = "error"
         return {"state": state, "applied_scn": applied, "applied_xid": "9.9.9",
                 "source_commit_ts": None, "lag_scn": lag_scn,
                 "lag_seconds": 0.0 if holding else base["lag_seconds"], "queue_depth": 0,
@@ -178,6 +185,7 @@ class Switch:
     started: float
     back: bool
     requested_by: str
+    accept_split_brain: str | None = None
 
 
 @dataclass
@@ -190,21 +198,53 @@ class ApphaStandIn:
         "payments": {"mode": "auto", "state": "healthy", "active_site": "primary"},
     })
     switch_seconds: float = 0.0
-    outcome: dict[str, str] = field(default_factory=dict)  # app -> "fail" | "unverified"
+    # app -> "fail" | "unverified" | "insufficient_fencing" (fails unless the risk is accepted)
+    outcome: dict[str, str] = field(default_factory=dict)
     switches: dict[tuple[str, str], Switch] = field(default_factory=dict)
+    acknowledged: list[tuple[str, str, str]] = field(default_factory=list)
+    compensations: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def _attestation(self, switch: Switch) -> dict[str, Any]:
+        site = "standby" if switch.back else "primary"
+        return {"site": site, "kind": "fence", "signals": ["fence", "vantage"],
+                "sufficient": True, "fence": {"configured": True, "ok": True, "detail": "ok"}}
 
     def _switch_status(self, app: str, op_id: str) -> dict[str, Any]:
         switch = self.switches[(app, op_id)]
+        attestation = self._attestation(switch)
         if time.monotonic() - switch.started < self.switch_seconds:
-            return {"state": "running", "verified": False, "steps": ["dns"], "error": None}
-        outcome = self.outcome.get(app)
+            return {"state": "running", "verified": False, "steps": ["dns"], "error": None,
+                    "attestation": None}
+        outcome = None if op_id.endswith(".undo") else self.outcome.get(app)
         if outcome == "fail":
             return {"state": "failed", "verified": False, "steps": ["dns"],
-                    "error": "health check at the new site failed"}
+                    "error": "health check at the new site failed", "attestation": attestation}
+        if outcome == "insufficient_fencing":
+            attestation = {**attestation, "signals": ["fence"], "sufficient": False}
+            if switch.accept_split_brain is None:
+                self.apps[app]["blocked"] = "switch failed"
+                return {"state": "failed", "verified": False, "steps": ["fence_source"],
+                        "attestation": attestation,
+                        "error": "fence_source failed: fencing attestation insufficient (fence "
+                                 "ok; signals fence; insufficient); traffic not moved"}
+            attestation["override"] = switch.accept_split_brain
         target = "primary" if switch.back else "standby"
         self.apps[app]["active_site"] = target
         return {"state": "succeeded", "verified": outcome != "unverified",
-                "steps": ["dns", "probe"], "error": None}
+                "steps": ["dns", "probe"], "error": None, "attestation": attestation}
+
+    def _start(self, name: str, body: dict[str, Any], request: Request, back: bool) -> None:
+        if name not in self.apps:
+            raise HTTPException(404, f"no app {name}")
+        self.log.add("appha", f"{'switchback' if back else 'switch'}:{name}", request)
+        key = (name, body["operation_id"])
+        if self.apps[name].get("blocked") and not body.get("compensates"):
+            raise HTTPException(412, f"blocked: {self.apps[name]['blocked']}")
+        if body.get("compensates"):
+            self.compensations.append((name, body["operation_id"], body["compensates"]))
+        if key not in self.switches:
+            self.switches[key] = Switch(time.monotonic(), back, body["requested_by"],
+                                        body.get("accept_split_brain"))
 
     def app(self, token: str) -> FastAPI:
         app = FastAPI()
@@ -212,26 +252,29 @@ class ApphaStandIn:
 
         @app.get("/api/v1/apps", dependencies=auth)
         async def apps() -> list[dict[str, Any]]:
-            return [{"name": n, **a, "maintenance": False, "checks": [], "attestation": None,
+            return [{"name": n, "blocked": None, **a, "maintenance": False, "checks": [],
+                     "attestation": None,
                      "sites": {"primary": {"status": "up"}, "standby": {"status": "up"}}}
                     for n, a in self.apps.items()]
 
-        def start(name: str, body: dict[str, Any], request: Request, back: bool) -> None:
-            if name not in self.apps:
-                raise HTTPException(404, f"no app {name}")
-            self.log.add("appha", f"{'switchback' if back else 'switch'}:{name}", request)
-            key = (name, body["operation_id"])
-            if key not in self.switches:
-                self.switches[key] = Switch(time.monotonic(), back, body["requested_by"])
-
         @app.post("/api/v1/apps/{name}/switch", status_code=202, dependencies=auth)
         async def switch(name: str, body: dict[str, Any], request: Request) -> dict[str, Any]:
-            start(name, body, request, back=False)
+            self._start(name, body, request, back=False)
             return {}
 
         @app.post("/api/v1/apps/{name}/switchback", status_code=202, dependencies=auth)
         async def switchback(name: str, body: dict[str, Any], request: Request) -> dict[str, Any]:
-            start(name, body, request, back=True)
+            self._start(name, body, request, back=True)
+            return {}
+
+        @app.post("/api/v1/apps/{name}/acknowledge", dependencies=auth)
+        async def acknowledge(name: str, body: dict[str, Any], request: Request
+                              ) -> dict[str, Any]:
+            self.log.add("appha", f"acknowledge:{name}", request)
+            if not self.apps[name].get("blocked"):
+                raise HTTPException(412, "nothing is blocked")
+            self.apps[name]["blocked"] = None
+            self.acknowledged.append((name, body["requested_by"], body["comment"]))
             return {}
 
         @app.get("/api/v1/apps/{name}/switches/{op_id}", dependencies=auth)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, IfMatch, answer, op_public
+from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, IfMatch, allowed, answer, op_public
 from drcontrol.auth.roles import Permission, require
 from drcontrol.idempotency import Answer
 from drcontrol.model import WAITING_STATES
@@ -31,7 +31,7 @@ async def pending(ctx: Ctx, who: CurrentUser) -> list[dict[str, Any]]:
     return result
 
 
-@router.post("/operations/{op_id}/approvals",
+@router.post("/operations/{op_id}/approvals", dependencies=[allowed(Permission.APPROVE)],
              summary="Confirm the evidence with this digest, accepting at most this loss")
 async def approve(op_id: str, body: ApprovalRequest, request: Request, ctx: Ctx,
                   who: CurrentUser, if_match: IfMatch = None,
@@ -43,7 +43,8 @@ async def approve(op_id: str, body: ApprovalRequest, request: Request, ctx: Ctx,
     return await answer(ctx, request, who, key, body, produce)
 
 
-@router.post("/operations/{op_id}/rejections", summary="Say no (with a comment)")
+@router.post("/operations/{op_id}/rejections", dependencies=[allowed(Permission.APPROVE)],
+             summary="Say no (with a comment)")
 async def reject(op_id: str, body: CommentRequest, request: Request, ctx: Ctx,
                  who: CurrentUser, key: IdempotencyKey = None) -> JSONResponse:
     async def produce() -> Answer:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
+from drcontrol.anchor import load_public, verify_against_anchors
 from drcontrol.api.deps import Ctx, CurrentUser
 from drcontrol.audit import verify_chain
 from drcontrol.auth.roles import Permission, require
@@ -65,12 +67,31 @@ async def export(ctx: Ctx, who: CurrentUser) -> StreamingResponse:
                              headers={"Content-Disposition": "attachment; filename=audit.jsonl"})
 
 
-@router.get("/verify", summary="Check the chain; names the first bad record")
+@router.get("/verify", summary="Check the chain (and its anchors); names the first bad record")
 async def verify(ctx: Ctx, who: CurrentUser) -> dict[str, Any]:
     require(who, Permission.READ)
     head = await ctx.storage.audit_head()
     records = [r async for r in all_records(ctx.storage)]
-    verdict = verify_chain(records, head)
+    anchors = ctx.audit_watch.anchors()
+    key = ctx.audit_watch.public_key_pem
+    if anchors and key is not None:
+        verdict = verify_against_anchors(records, head, anchors, load_public(key))
+    else:
+        verdict = verify_chain(records, head)
     return {"ok": verdict.ok, "checked": verdict.checked, "bad_seq": verdict.bad_seq,
-            "reason": verdict.reason, "head": {"seq": head.seq, "hash": head.hash} if head
-            else None}
+            "reason": verdict.reason, "anchored": bool(anchors and key),
+            "head": {"seq": head.seq, "hash": head.hash} if head else None}
+
+
+@router.get("/anchors", summary="The signed chain heads kept outside the database")
+async def anchors(ctx: Ctx, who: CurrentUser) -> StreamingResponse:
+    require(who, Permission.READ)
+    key = ctx.audit_watch.public_key_pem
+    lines = [json.dumps({"public_key": key})] if key else []
+    lines += [a.line() for a in ctx.audit_watch.anchors()]
+
+    async def body() -> AsyncIterator[str]:
+        for line in lines:
+            yield line + "\n"
+
+    return StreamingResponse(body(), media_type="application/x-ndjson")

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, IfMatch, answer
+from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, IfMatch, allowed, answer
 from drcontrol.auth.roles import Permission, require
 from drcontrol.decisions import Allow, Refuse, decide_automation
 from drcontrol.errors import Stale
@@ -30,7 +30,8 @@ async def get_freeze(ctx: Ctx, who: CurrentUser) -> dict[str, Any]:
     return _view(await ctx.site_group.read())
 
 
-@router.post("/freeze", summary="Stop every automatic action (If-Match required)")
+@router.post("/freeze", dependencies=[allowed(Permission.FREEZE)],
+             summary="Stop every automatic action (If-Match required)")
 async def freeze(body: CommentRequest, request: Request, ctx: Ctx, who: CurrentUser,
                  if_match: IfMatch = None, key: IdempotencyKey = None) -> JSONResponse:
     async def produce() -> Answer:
@@ -40,7 +41,8 @@ async def freeze(body: CommentRequest, request: Request, ctx: Ctx, who: CurrentU
     return await answer(ctx, request, who, key, body, produce)
 
 
-@router.post("/freeze/lift", summary="Allow automatic actions again (If-Match required)")
+@router.post("/freeze/lift", dependencies=[allowed(Permission.UNFREEZE)],
+             summary="Allow automatic actions again (If-Match required)")
 async def unfreeze(body: CommentRequest, request: Request, ctx: Ctx, who: CurrentUser,
                    if_match: IfMatch = None, key: IdempotencyKey = None) -> JSONResponse:
     async def produce() -> Answer:
@@ -56,7 +58,7 @@ async def blocks(ctx: Ctx, who: CurrentUser) -> dict[str, Any]:
     return _view(await ctx.site_group.read())["blocks"]  # type: ignore[no-any-return]
 
 
-@router.post("/blocks/{app}/acknowledge",
+@router.post("/blocks/{app}/acknowledge", dependencies=[allowed(Permission.ACK_BLOCK)],
              summary="Lift an anti-flapping block with a comment (If-Match required)")
 async def acknowledge(app: str, body: CommentRequest, request: Request, ctx: Ctx,
                       who: CurrentUser, if_match: IfMatch = None,

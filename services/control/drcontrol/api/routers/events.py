@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
-from drcontrol.api.deps import Ctx, CurrentUser
+from drcontrol.api.deps import Ctx, CurrentUser, allowed
 from drcontrol.auth.roles import Permission, require
 from drcontrol.canonical import canonical_json
 from drcontrol.events import Event
@@ -89,7 +89,8 @@ def automatic_switch(body: PeerReport) -> str | None:
     return None
 
 
-@router.post("/events", status_code=202, summary="A peer reports what happened (audited)")
+@router.post("/events", dependencies=[allowed(Permission.REPORT)],
+             status_code=202, summary="A peer reports what happened (audited)")
 async def report(body: PeerReport, ctx: Ctx, who: CurrentUser) -> dict[str, Any]:
     require(who, Permission.REPORT)
     record = await ctx.recorder.record(who.user, f"peer.{body.kind}", body.app or body.source,

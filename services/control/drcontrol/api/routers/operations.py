@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, IfMatch, answer, op_public
+from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, IfMatch, allowed, answer, op_public
 from drcontrol.auth.roles import Permission, require
 from drcontrol.engine.report import render_html
 from drcontrol.errors import NotFound
@@ -21,7 +21,8 @@ router = APIRouter(prefix="/operations", tags=["operations"])
 ACCEPTED: dict[int | str, dict[str, Any]] = {202: {"description": "Accepted; follow Location"}}
 
 
-@router.post("", status_code=202, responses=ACCEPTED,
+@router.post("", dependencies=[allowed(Permission.REQUEST)],
+             status_code=202, responses=ACCEPTED,
              summary="Request an operation (pre-checks run, then it waits for confirmation)")
 async def create_operation(body: OperationRequest, request: Request, ctx: Ctx,
                            who: CurrentUser, if_match: IfMatch = None,
@@ -53,7 +54,8 @@ async def get_operation(op_id: str, ctx: Ctx, who: CurrentUser) -> dict[str, Any
     return op_public(await load(ctx.storage, op_id))
 
 
-@router.post("/{op_id}/cancel", summary="Withdraw a request that has not started")
+@router.post("/{op_id}/cancel", dependencies=[allowed(Permission.CANCEL)],
+             summary="Withdraw a request that has not started")
 async def cancel_operation(op_id: str, body: CommentRequest, request: Request, ctx: Ctx,
                            who: CurrentUser, key: IdempotencyKey = None) -> JSONResponse:
     async def produce() -> Answer:
@@ -62,7 +64,8 @@ async def cancel_operation(op_id: str, body: CommentRequest, request: Request, c
     return await answer(ctx, request, who, key, body, produce)
 
 
-@router.post("/{op_id}/evidence", status_code=202, responses=ACCEPTED,
+@router.post("/{op_id}/evidence", dependencies=[allowed(Permission.REFRESH_EVIDENCE)],
+             status_code=202, responses=ACCEPTED,
              summary="Gather the evidence again (new digest)")
 async def refresh_evidence(op_id: str, request: Request, ctx: Ctx, who: CurrentUser,
                            key: IdempotencyKey = None) -> JSONResponse:
@@ -88,7 +91,8 @@ async def get_report(op_id: str, ctx: Ctx, who: CurrentUser, request: Request,
     return JSONResponse(op.report)
 
 
-@router.post("/{op_id}/break-glass", summary="Admin confirmation with a TOTP second factor")
+@router.post("/{op_id}/break-glass", dependencies=[allowed(Permission.BREAK_GLASS)],
+             summary="Admin confirmation with a TOTP second factor")
 async def break_glass(op_id: str, body: BreakGlassRequest, request: Request, ctx: Ctx,
                       who: CurrentUser, key: IdempotencyKey = None) -> JSONResponse:
     async def produce() -> Answer:
@@ -97,7 +101,8 @@ async def break_glass(op_id: str, body: BreakGlassRequest, request: Request, ctx
     return await answer(ctx, request, who, key, body, produce)
 
 
-@router.post("/{op_id}/review", summary="Clear the break-glass review flag with a comment")
+@router.post("/{op_id}/review", dependencies=[allowed(Permission.REVIEW)],
+             summary="Clear the break-glass review flag with a comment")
 async def review(op_id: str, body: CommentRequest, request: Request, ctx: Ctx,
                  who: CurrentUser, key: IdempotencyKey = None) -> JSONResponse:
     async def produce() -> Answer:

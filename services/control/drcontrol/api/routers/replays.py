@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, answer
+from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, allowed, answer
 from drcontrol.auth.roles import Permission, require
 from drcontrol.errors import PeerError
 from drcontrol.idempotency import Answer
@@ -16,7 +16,8 @@ from drcontrol.requests import ReplayRequest
 router = APIRouter(tags=["replays"])
 
 
-@router.post("/replays", status_code=202, summary="Replay through apply")
+@router.post("/replays", dependencies=[allowed(Permission.REPLAY)],
+             status_code=202, summary="Replay through apply")
 async def replay(body: ReplayRequest, request: Request, ctx: Ctx, who: CurrentUser,
                  key: IdempotencyKey = None) -> JSONResponse:
     async def produce() -> Answer:

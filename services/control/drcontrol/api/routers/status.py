@@ -11,7 +11,7 @@ from drcontrol.api.routers.sites import site_group_body
 from drcontrol.auth.roles import Permission, require
 from drcontrol.evidence import summarise_apply
 from drcontrol.model import TERMINAL_STATES, OpState
-from drcontrol.watch import Reading
+from drcontrol.watch import Reading, lag_view
 
 router = APIRouter(tags=["status"])
 
@@ -41,10 +41,14 @@ async def status(ctx: Ctx, who: CurrentUser) -> dict[str, Any]:
         "apply": _reading(snap.apply),
         "apply_summary": apply_summary,
         "appha": _reading(snap.appha),
+        "lag": lag_view(snap, ctx.watcher.lag_unknown_since,
+                        ctx.peers.apply.where if ctx.peers.apply else None, ctx.clock()),
+        "lag_alert_seconds": ctx.settings.watch.lag_alert_seconds,
         "lag_history": [{"at": at, "lag_seconds": lag} for at, lag in ctx.watcher.lag_history],
         "alerts": {"lag_high": alerts.lag_high, "capture_stopped": alerts.capture_stopped,
                    "apply_error": alerts.apply_error, "apps_down": sorted(alerts.apps_down)},
         "open_operations": [{"id": op.id, "type": op.type.value, "state": op.state.value}
                             for op in live],
         "engine_running": ctx.engine.busy_with,
+        "audit": ctx.audit_watch.health.as_dict(),
     }

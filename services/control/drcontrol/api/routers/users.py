@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, answer
+from drcontrol.api.deps import Ctx, CurrentUser, IdempotencyKey, allowed, answer
 from drcontrol.auth.roles import PERMISSIONS, Permission, require
 from drcontrol.idempotency import Answer
 from drcontrol.requests import UserCreate
@@ -31,7 +31,8 @@ async def list_users(ctx: Ctx, who: CurrentUser) -> list[dict[str, Any]]:
             for user in await ctx.storage.list_users()]
 
 
-@router.post("/users", status_code=201, summary="Add a user; the token is shown once")
+@router.post("/users", dependencies=[allowed(Permission.MANAGE_USERS)],
+             status_code=201, summary="Add a user; the token is shown once")
 async def add_user(body: UserCreate, request: Request, ctx: Ctx, who: CurrentUser,
                    key: IdempotencyKey = None) -> JSONResponse:
     async def produce() -> Answer:
@@ -44,7 +45,8 @@ async def add_user(body: UserCreate, request: Request, ctx: Ctx, who: CurrentUse
     return await answer(ctx, request, who, None, body, produce)
 
 
-@router.post("/users/{name}/revoke", summary="Revoke every token of a user and disable them")
+@router.post("/users/{name}/revoke", dependencies=[allowed(Permission.MANAGE_USERS)],
+             summary="Revoke every token of a user and disable them")
 async def revoke(name: str, ctx: Ctx, who: CurrentUser) -> dict[str, Any]:
     require(who, Permission.MANAGE_USERS)
     count = await ctx.users.revoke(who.user, name, disable=True)

@@ -177,6 +177,24 @@ async function refreshNow(parts, session) {
 
 // ---- status: sites, lag, applications ----------------------------------------------------
 
+const SITE_NAMES = { primary: "主中心 home", standby: "灾备中心 DR" };
+const SETTLED = new Set(["healthy", "on_standby"]);
+const BROKEN = new Set(["switch_failed"]);
+
+function hhmm(epoch, seconds = false) {
+  if (!epoch) return "—";
+  const d = new Date(epoch * 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}` + (seconds ? `:${pad(d.getSeconds())}` : "");
+}
+
+// green: settled; amber: needs attention (waiting, moving, blocked); red: broken
+function appClass(app) {
+  if (BROKEN.has(app.state)) return "bad";
+  if (!SETTLED.has(app.state) || app.blocked || app.alert) return "warn";
+  return "ok";
+}
+
 async function loadStatus(live) {
   const sites = await api("GET", "/sites");
   if (!live()) return;
@@ -196,40 +214,161 @@ async function loadStatus(live) {
   const banner = $("#freeze-banner");
   banner.hidden = !sites.freeze;
   if (sites.freeze) {
-    banner.textContent = `冻结中 FROZEN by ${sites.freeze.by}: ${sites.freeze.comment}`;
+    banner.textContent = `冻结中 FROZEN since ${when(sites.freeze.at)} by ${sites.freeze.by}: ` +
+      sites.freeze.comment;
   }
+  showBlocks(sites.blocks || {});
   const status = await api("GET", "/status");
   if (!live()) return;
-  drawLag(status.lag_history);
+  showLag(status.lag, status.lag_alert_seconds);
+  drawLag(status.lag_history, status.lag_alert_seconds);
+  showPeers(status);
+  const apps = status.appha && status.appha.ok ? status.appha.data : [];
+  showAlerts(status, apps);
   const body = $("#apps tbody");
   body.replaceChildren();
-  const apps = status.appha && status.appha.ok ? status.appha.data : [];
   for (const app of apps) {
-    const row = el("tr");
-    row.append(el("td", app.name), el("td", app.state, { class: /down|fail/i.test(app.state)
-      ? "bad" : "ok" }), el("td", app.active_site), el("td", app.mode));
+    const row = el("tr", null, { "data-app": app.name });
+    const note = app.blocked ? "已阻止 blocked: " + app.blocked : app.alert || app.message || "";
+    row.append(el("td", app.name), el("td", app.state, { class: appClass(app) }),
+      el("td", SITE_NAMES[app.active_site] || app.active_site), el("td", app.mode),
+      el("td", note, { class: app.blocked || app.alert ? "warn" : "" }));
     body.append(row);
   }
 }
 
-function drawLag(history) {
+function showBlocks(blocks) {
+  const box = $("#blocks");
+  box.replaceChildren();
+  const names = Object.keys(blocks).sort();
+  box.hidden = !names.length;
+  box.className = "banner block";
+  for (const name of names) {
+    const b = blocks[name];
+    const line = el("p", `防抖阻止 ANTI-FLAPPING BLOCK ${name} since ${when(b.since)}: ${b.reason}`,
+      { "data-block": name });
+    if (can("ack_block")) {
+      const button = el("button", "确认解除 acknowledge", { type: "button", class: "ack-block" });
+      button.addEventListener("click", () => acknowledgeBlock(name));
+      line.append(" ", button);
+    }
+    box.append(line);
+  }
+}
+
+async function acknowledgeBlock(name) {
+  const comment = prompt(`为何安全 why is it safe to allow ${name} again? (required)`);
+  if (!comment) return;
+  try {
+    await api("GET", "/sites");
+    await api("POST", `/blocks/${name}/acknowledge`, { comment }, { "If-Match": state.etag });
+    say(`${name}: 已解除 block lifted`);
+  } catch (error) { say(error.message, true); }
+  await refreshAll();
+}
+
+function showLag(lag, limit) {
+  const node = $("#lag-now");
+  if (!lag || lag.seconds === null || lag.seconds === undefined) {
+    node.className = "stale";
+    node.textContent = "延迟未知 lag unknown" +
+      (lag && lag.unknown_since ? ` since ${hhmm(lag.unknown_since)}` : "") +
+      (lag && lag.error ? ` — ${lag.error}` : "");
+    return;
+  }
+  node.className = lag.seconds > limit ? "stale" : "";
+  node.textContent = `延迟 lag ${lag.seconds.toFixed(1)} s · 来源 from ${lag.source || "apply"}` +
+    ` · 测量于 measured ${hhmm(lag.measured_at, true)} (${lag.age_seconds.toFixed(0)} s ago)`;
+}
+
+function showPeers(status) {
+  const body = $("#peers tbody");
+  body.replaceChildren();
+  for (const name of ["capture", "apply", "appha"]) {
+    const reading = status[name];
+    const row = el("tr", null, { "data-peer": name });
+    if (!reading) {
+      row.append(el("td", name), el("td", "未配置 not configured", { class: "warn" }),
+        el("td", ""), el("td", ""));
+    } else {
+      const detail = reading.ok ? (name === "appha" ? `${reading.data.length} app(s)`
+        : reading.data.state || "") : reading.error;
+      row.append(el("td", name), el("td", reading.ok ? "正常 answering" : "无响应 unreachable",
+        { class: reading.ok ? "ok" : "bad" }), el("td", detail), el("td", hhmm(reading.at, true)));
+    }
+    body.append(row);
+  }
+}
+
+function showAlerts(status, apps) {
+  const list = $("#alerts");
+  list.replaceChildren();
+  const a = status.alerts;
+  const items = [];
+  if (a.lag_high) items.push("复制延迟超限 replication lag above the threshold");
+  if (a.capture_stopped) items.push("捕获停止 capture stopped or unreachable");
+  if (a.apply_error) items.push("应用复制错误 apply in error or unreachable");
+  for (const app of a.apps_down) items.push(`应用故障 application down: ${app}`);
+  for (const app of apps) if (app.alert) items.push(`${app.name}: ${app.alert}`);
+  if (status.audit && !(status.audit.ok && status.audit.anchored)) {
+    items.push(`审计链 audit chain: ${status.audit.reason}`);
+  }
+  if (!items.length) list.append(el("li", "无告警 no alerts", { class: "none" }));
+  for (const text of items) list.append(el("li", text));
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function svgEl(tag, attrs, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// Lag over time with real axes: time (HH:MM:SS) along x, seconds up y, the alert threshold
+// dashed; unknown readings break the line instead of being drawn as if they were known.
+function drawLag(history, limit) {
   const svg = $("#lag-chart");
   svg.replaceChildren();
-  const points = history.filter((p) => p.lag_seconds !== null);
-  const last = points.length ? points[points.length - 1].lag_seconds : null;
-  $("#lag-now").textContent = last === null ? "延迟未知 lag unknown"
-    : `当前延迟 current lag: ${last.toFixed(1)} s`;
-  if (points.length < 2) return;
-  const max = Math.max(1, ...points.map((p) => p.lag_seconds));
-  const t0 = points[0].at, t1 = points[points.length - 1].at || t0 + 1;
-  const coords = points.map((p) => `${(600 * (p.at - t0)) / Math.max(1, t1 - t0)},` +
-    `${115 - (110 * p.lag_seconds) / max}`).join(" ");
-  const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
-  line.setAttribute("points", coords);
-  line.setAttribute("fill", "none");
-  line.setAttribute("stroke", "#10345a");
-  line.setAttribute("stroke-width", "2");
-  svg.append(line);
+  const [W, H, L, R, T, B] = [640, 160, 48, 10, 10, 26];
+  if (history.length < 2) {
+    svg.append(svgEl("text", { x: L, y: H / 2 }, "数据不足 not enough samples yet"));
+    return;
+  }
+  const known = history.filter((p) => p.lag_seconds !== null).map((p) => p.lag_seconds);
+  const top = Math.max(1, limit || 0, ...known) * 1.1;
+  const t0 = history[0].at, t1 = Math.max(history[history.length - 1].at, t0 + 1);
+  const x = (t) => L + ((W - L - R) * (t - t0)) / (t1 - t0);
+  const y = (v) => H - B - ((H - B - T) * v) / top;
+  for (const v of [0, top / 2, top]) {
+    svg.append(svgEl("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
+    svg.append(svgEl("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end" },
+      `${v.toFixed(v < 10 ? 1 : 0)} s`));
+  }
+  for (let i = 0; i <= 4; i += 1) {
+    const t = t0 + ((t1 - t0) * i) / 4;
+    svg.append(svgEl("line", { x1: x(t), x2: x(t), y1: H - B, y2: H - B + 4, class: "axis" }));
+    svg.append(svgEl("text", { x: x(t), y: H - 8, "text-anchor": i === 0 ? "start"
+      : i === 4 ? "end" : "middle", class: "tick" }, hhmm(t, true)));
+  }
+  svg.append(svgEl("line", { x1: L, x2: L, y1: T, y2: H - B, class: "axis" }));
+  svg.append(svgEl("line", { x1: L, x2: W - R, y1: H - B, y2: H - B, class: "axis" }));
+  if (limit) {
+    svg.append(svgEl("line", { x1: L, x2: W - R, y1: y(limit), y2: y(limit), class: "limit" }));
+    svg.append(svgEl("text", { x: W - R, y: y(limit) - 3, "text-anchor": "end",
+      class: "limit-label" }, `告警阈值 alert ${limit} s`));
+  }
+  let segment = [];
+  const flush = () => {
+    if (segment.length > 1) svg.append(svgEl("polyline", { points: segment.join(" "),
+      class: "line" }));
+    segment = [];
+  };
+  for (const p of history) {
+    if (p.lag_seconds === null) { flush(); continue; }
+    segment.push(`${x(p.at).toFixed(1)},${y(p.lag_seconds).toFixed(1)}`);
+  }
+  flush();
 }
 
 // ---- pending requests and confirmation -------------------------------------------------
@@ -243,11 +382,22 @@ async function loadPending(live) {
   for (const op of pending) box.append(pendingCard(op));
 }
 
+// Which way an operation moves things, in words a person checks at 3 a.m.
+function direction(op) {
+  const asked = (op.requester_evidence || {}).direction;
+  const what = op.app ? `应用 ${op.app}` : "数据库与应用 database and applications";
+  let from = "primary", to = "standby";
+  if (op.type === "switchback" || asked === "switchback") [from, to] = ["standby", "primary"];
+  const drill = op.type === "drill" ? " (演练 drill: nothing moves)" : "";
+  return `方向 direction: ${what} ${SITE_NAMES[from]} → ${SITE_NAMES[to]}${drill}`;
+}
+
 function pendingCard(op) {
   const card = $("#pending-template").content.firstElementChild.cloneNode(true);
   card.dataset.opId = op.id;
   $(".op-id", card).textContent = op.id;
   $(".op-type", card).textContent = op.type + (op.drill_of ? ` (${op.drill_of})` : "");
+  $(".direction", card).textContent = direction(op);
   const badge = $(".state", card);
   badge.textContent = op.state;
   badge.classList.add(op.state);
@@ -259,15 +409,19 @@ function pendingCard(op) {
     const body = $(".checks tbody", card);
     for (const check of evidence.checks) {
       const row = el("tr");
+      // a failed required check blocks (red); a failed informational one needs reading (amber)
       row.append(el("td", check.name), el("td", check.ok ? "✔" : "✘",
-        { class: check.ok ? "ok" : "bad" }), el("td", check.required ? "是 yes" : ""),
+        { class: check.ok ? "ok" : check.required ? "bad" : "warn" }),
+        el("td", check.required ? "是 yes" : ""),
         el("td", check.detail));
       body.append(row);
     }
     const loss = evidence.loss;
-    $(".loss", card).textContent = `预计丢失 estimated loss: ${loss.seconds ?? "?"} s, ` +
-      `${loss.transactions ?? "?"} tx · 源 SCN ${loss.source_scn ?? "?"} · 已应用 applied ` +
-      `${loss.applied_scn ?? "?"} · 采集 collected ${when(evidence.collected_at)}`;
+    const secs = loss.seconds === null ? "未知 unknown" : `${loss.seconds.toFixed(1)} s`;
+    $(".loss", card).textContent = `预计丢失 estimated loss: ${secs}, ` +
+      `${loss.transactions ?? "未知 unknown"} tx · 源 SCN ${loss.source_scn ?? "—"} · 已应用 ` +
+      `applied ${loss.applied_scn ?? "—"} · 采集 collected ${when(evidence.collected_at)}` +
+      (loss.basis ? ` · ${loss.basis}` : "");
     $(".digest", card).textContent = "证据摘要 evidence digest: " + op.evidence_digest;
     const form = $(".confirm-form", card);
     form.hidden = !(can("approve") && op.state === "awaiting_approval" &&
@@ -382,10 +536,13 @@ async function loadExecution(opId, live) {
     link.addEventListener("click", () => openReport(opId));
     actions.append(link);
   }
+  const needs = { retry: "retry", skip: "skip", abort: "abort",
+                  "accept-split-brain": "approve" };
+  const labels = { retry: "重试 retry", skip: "跳过 skip", abort: "中止 abort",
+                   "accept-split-brain": "接受脑裂风险 accept a possible split brain" };
   for (const verb of execution.offers) {
-    if ((verb === "skip" && !can("skip")) || (verb !== "skip" && !can(verb))) continue;
-    const button = el("button", { retry: "重试 retry", skip: "跳过 skip", abort: "中止 abort" }[verb],
-      { type: "button" });
+    if (!can(needs[verb])) continue;
+    const button = el("button", labels[verb], { type: "button", "data-offer": verb });
     button.addEventListener("click", () => stepAction(opId, verb, execution));
     actions.append(button);
   }
@@ -396,6 +553,11 @@ async function stepAction(opId, verb, execution) {
   if (!comment) return;
   const failed = execution.steps.find((s) => s.state === "failed");
   const body = verb === "skip" ? { step: failed ? failed.id : "", comment } : { comment };
+  if (verb === "accept-split-brain") {
+    const typed = prompt('输入 type "I accept a possible split brain"');
+    if (typed !== "I accept a possible split brain") return;
+    body.statement = typed;
+  }
   try {
     await api("POST", `/executions/${opId}/${verb}`, body);
   } catch (error) { say(error.message, true); }
