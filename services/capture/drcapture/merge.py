@@ -64,6 +64,7 @@ class RacMerger(Generic[T]):
         self._grace = grace
         self._heap: list[_Pending[T]] = []
         self._last_released: CommitKey | None = None
+        self._commit_scn = 0  # the highest commit SCN read so far
         self._scn_history: deque[tuple[float, int]] = deque(maxlen=4096)
         self.order_violations = 0
 
@@ -83,6 +84,7 @@ class RacMerger(Generic[T]):
         state.progress_scn = max(state.progress_scn, key.scn)
         state.caught_up_at = None
         state.closed = False
+        self._commit_scn = max(self._commit_scn, key.scn)
         if self._last_released is not None and key < self._last_released:
             # Only possible when a thread declared idle or closed comes back with older
             # commits; counted and reported, never dropped.
@@ -96,7 +98,10 @@ class RacMerger(Generic[T]):
             state.progress_scn = scn
             state.closed = False  # new redo: a thread set aside as idle is back
         state.caught_up_at = now if caught_up else None
-        self._scn_history.append((now, self._max_progress()))
+        # Commit SCNs only: broadcast-on-commit makes every instance's later commits
+        # higher than a commit SCN, but not higher than the SCN of other redo (a change of
+        # an open transaction, a log switch), which another instance may never have seen.
+        self._scn_history.append((now, self._commit_scn))
 
     def close(self, thread: int) -> None:
         """The thread's instance shut down cleanly: it will write no more commits."""
@@ -148,8 +153,11 @@ class RacMerger(Generic[T]):
         """An SCN W such that every commit with SCN <= W has been released.
 
         Bounded by the oldest buffered commit, by the progress of every active thread,
-        and for a quiet thread by the highest SCN any thread had reached ``grace``
-        seconds before it was last seen at the end of its redo.
+        and for a quiet thread by the highest *commit* SCN read ``grace`` seconds or more
+        before it was last seen at the end of its redo: broadcast-on-commit puts that
+        instance's later commits above it, and it has read what it committed before.
+        Only commit SCNs are broadcast; a higher SCN of other redo (an open transaction's
+        change, a log switch) can still be undercut by the quiet instance.
         """
         bounds: list[int] = []
         if self._heap:
@@ -166,6 +174,7 @@ class RacMerger(Generic[T]):
         return max(0, min(bounds))
 
     def _scn_before(self, moment: float) -> int:
+        """The highest commit SCN read at least ``grace`` seconds before ``moment``."""
         cutoff = moment - self._grace
         best = 0
         for when, scn in self._scn_history:

@@ -124,3 +124,31 @@ def test_thread_set_aside_that_returns_with_older_commit_is_counted() -> None:
     assert merger.order_violations == 1
     merger.progress(1, 300, now=1.1, caught_up=False)
     assert merger.release() == ["older"], "reported and delivered, never dropped"
+
+
+# -- regressions: sequences the watermark state machine (test_merge_invariant.py) found --
+
+
+def test_quiet_bound_ignores_scns_other_instances_never_saw() -> None:
+    """Thread 1 reads redo up to SCN 104 without a commit (an open transaction's change):
+    that SCN is not broadcast, so instance 2, quiet, can still commit below it."""
+    merger: RacMerger[str] = RacMerger([1, 2], grace=3.0)
+    merger.progress(1, 104, now=0.0, caught_up=True)
+    merger.progress(2, 101, now=0.0, caught_up=True)
+    merger.progress(1, 104, now=3.0, caught_up=True)
+    merger.progress(2, 101, now=3.0, caught_up=True)
+    mark = merger.watermark()  # was 104: "the highest SCN any thread had reached"
+    merger.add(key(102, 2), "t2", read_at=4.0)
+    assert mark < 102
+    assert mark == 100, "thread 2's own progress bounds it: it may still commit at 101"
+
+
+def test_quiet_bound_ignores_the_quiet_threads_own_last_change() -> None:
+    """One instance: a change at SCN 2 read, then quiet for the grace; its next commit may
+    still carry SCN 2 (a thread's SCNs never decrease, they need not increase)."""
+    merger: RacMerger[str] = RacMerger([1], grace=3.0)
+    merger.progress(1, 2, now=0.0, caught_up=False)
+    merger.progress(1, 2, now=3.0, caught_up=True)
+    mark = merger.watermark()  # was 2
+    merger.add(key(2, 1), "t1", read_at=3.0)
+    assert mark == 1
