@@ -66,6 +66,7 @@ class RacMerger(Generic[T]):
         self._last_released: CommitKey | None = None
         self._commit_scn = 0  # the highest commit SCN read so far
         self._scn_history: deque[tuple[float, int]] = deque(maxlen=4096)
+        self._promised = 0  # the highest watermark given out
         self.order_violations = 0
 
     @property
@@ -85,9 +86,13 @@ class RacMerger(Generic[T]):
         state.caught_up_at = None
         state.closed = False
         self._commit_scn = max(self._commit_scn, key.scn)
-        if self._last_released is not None and key < self._last_released:
-            # Only possible when a thread declared idle or closed comes back with older
-            # commits; counted and reported, never dropped.
+        if key.scn <= self._promised or (
+            self._last_released is not None and key < self._last_released
+        ):
+            # Only possible when a thread set aside as idle or closed comes back with
+            # older commits: at or below a watermark already given out (which may be
+            # above every commit released), or below a commit already released. Counted
+            # and reported, never dropped.
             self.order_violations += 1
         heapq.heappush(self._heap, _Pending(key, read_at, item))
 
@@ -158,6 +163,9 @@ class RacMerger(Generic[T]):
         instance's later commits above it, and it has read what it committed before.
         Only commit SCNs are broadcast; a higher SCN of other redo (an open transaction's
         change, a log switch) can still be undercut by the quiet instance.
+
+        The value is remembered as given out (the caller may publish it): a commit that
+        arrives later at or below it is counted in ``order_violations``.
         """
         bounds: list[int] = []
         if self._heap:
@@ -169,9 +177,10 @@ class RacMerger(Generic[T]):
                 bounds.append(max(state.progress_scn - 1, self._scn_before(state.caught_up_at)))
             else:
                 bounds.append(state.progress_scn - 1)
-        if not bounds:  # every thread closed, nothing buffered: all of it is out
-            return self._max_progress()
-        return max(0, min(bounds))
+        # With every thread closed and nothing buffered, all of it is out.
+        mark = max(0, min(bounds)) if bounds else self._max_progress()
+        self._promised = max(self._promised, mark)
+        return mark
 
     def _scn_before(self, moment: float) -> int:
         """The highest commit SCN read at least ``grace`` seconds before ``moment``."""

@@ -152,3 +152,26 @@ def test_quiet_bound_ignores_the_quiet_threads_own_last_change() -> None:
     mark = merger.watermark()  # was 2
     merger.add(key(2, 1), "t1", read_at=3.0)
     assert mark == 1
+
+
+def test_commit_below_a_given_watermark_is_counted_though_above_every_release() -> None:
+    """Thread 1 follows its online log, thread 2 only archived logs. Thread 2 has no
+    archived log for archive_idle_timeout and is set aside; the watermark passes SCN 2;
+    then its log is archived, holding a commit at SCN 2 made meanwhile. That commit sorts
+    after every release, (2, 1) < (2, 2), but breaks the promise: it must be counted."""
+    merger: RacMerger[str] = RacMerger([1, 2], grace=3.0)
+    merger.add(key(2, 1), "t1", read_at=0.0)
+    merger.progress(1, 2, now=0.0, caught_up=False)
+    merger.progress(2, 1, now=0.0, caught_up=False)
+    assert merger.release() == []
+    assert merger.watermark() == 0
+    merger.progress(1, 2, now=5.0, caught_up=True)
+    merger.progress(2, 1, now=5.0, caught_up=False)
+    merger.close(2)  # the pipeline's archive-idle watch
+    assert merger.release() == ["t1"]
+    assert merger.watermark() == 2
+    merger.add(key(2, 2), "t2", read_at=6.0)
+    merger.progress(2, 2, now=6.0, caught_up=False)
+    assert merger.order_violations == 1, "counted"
+    merger.progress(1, 3, now=6.0, caught_up=False)
+    assert merger.release() == ["t2"], "and delivered, never dropped"
