@@ -63,7 +63,7 @@ class RacMerger(Generic[T]):
         self._threads = {t: ThreadState(t) for t in threads}
         self._grace = grace
         self._heap: list[_Pending[T]] = []
-        self._last_released: CommitKey | None = None
+        self._highest_released: CommitKey | None = None
         self._commit_scn = 0  # the highest commit SCN read so far
         self._scn_history: deque[tuple[float, int]] = deque(maxlen=4096)
         self._promised = 0  # the highest watermark given out
@@ -87,7 +87,7 @@ class RacMerger(Generic[T]):
         state.closed = False
         self._commit_scn = max(self._commit_scn, key.scn)
         if key.scn <= self._promised or (
-            self._last_released is not None and key < self._last_released
+            self._highest_released is not None and key < self._highest_released
         ):
             # Only possible when a thread set aside as idle or closed comes back with
             # older commits: at or below a watermark already given out (which may be
@@ -136,7 +136,10 @@ class RacMerger(Generic[T]):
             if any(self._blocks(s, head) for s in self._threads.values()):
                 break
             heapq.heappop(self._heap)
-            self._last_released = head.key
+            if self._highest_released is None or head.key > self._highest_released:
+                # A late (counted) commit released after a higher one must not lower the
+                # bar the next commits are checked against.
+                self._highest_released = head.key
             out.append(head.item)
         return out
 

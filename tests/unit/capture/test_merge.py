@@ -175,3 +175,16 @@ def test_commit_below_a_given_watermark_is_counted_though_above_every_release() 
     assert merger.order_violations == 1, "counted"
     merger.progress(1, 3, now=6.0, caught_up=False)
     assert merger.release() == ["t2"], "and delivered, never dropped"
+
+
+def test_order_violations_count_against_the_highest_commit_released() -> None:
+    """Releasing a late commit does not lower the bar for the next one."""
+    merger: RacMerger[str] = RacMerger([1, 2], grace=1.0)
+    merger.close(2)
+    merger.add(key(200, 1), "a", read_at=0.0)
+    assert merger.release() == ["a"]
+    merger.add(key(150, 2), "b", read_at=1.0)
+    merger.progress(2, 150, now=1.0, caught_up=False)
+    assert merger.release() == ["b"]
+    merger.add(key(160, 2), "c", read_at=2.0)
+    assert merger.order_violations == 2, "160 still comes after 200 was released"
