@@ -63,8 +63,10 @@ class RacMerger(Generic[T]):
         self._threads = {t: ThreadState(t) for t in threads}
         self._grace = grace
         self._heap: list[_Pending[T]] = []
-        self._last_released: CommitKey | None = None
+        self._highest_released: CommitKey | None = None
+        self._commit_scn = 0  # the highest commit SCN read so far
         self._scn_history: deque[tuple[float, int]] = deque(maxlen=4096)
+        self._promised = 0  # the highest watermark given out
         self.order_violations = 0
 
     @property
@@ -83,9 +85,14 @@ class RacMerger(Generic[T]):
         state.progress_scn = max(state.progress_scn, key.scn)
         state.caught_up_at = None
         state.closed = False
-        if self._last_released is not None and key < self._last_released:
-            # Only possible when a thread declared idle or closed comes back with older
-            # commits; counted and reported, never dropped.
+        self._commit_scn = max(self._commit_scn, key.scn)
+        if key.scn <= self._promised or (
+            self._highest_released is not None and key < self._highest_released
+        ):
+            # Only possible when a thread set aside as idle or closed comes back with
+            # older commits: at or below a watermark already given out (which may be
+            # above every commit released), or below a commit already released. Counted
+            # and reported, never dropped.
             self.order_violations += 1
         heapq.heappush(self._heap, _Pending(key, read_at, item))
 
@@ -96,7 +103,10 @@ class RacMerger(Generic[T]):
             state.progress_scn = scn
             state.closed = False  # new redo: a thread set aside as idle is back
         state.caught_up_at = now if caught_up else None
-        self._scn_history.append((now, self._max_progress()))
+        # Commit SCNs only: broadcast-on-commit makes every instance's later commits
+        # higher than a commit SCN, but not higher than the SCN of other redo (a change of
+        # an open transaction, a log switch), which another instance may never have seen.
+        self._scn_history.append((now, self._commit_scn))
 
     def close(self, thread: int) -> None:
         """The thread's instance shut down cleanly: it will write no more commits."""
@@ -126,7 +136,10 @@ class RacMerger(Generic[T]):
             if any(self._blocks(s, head) for s in self._threads.values()):
                 break
             heapq.heappop(self._heap)
-            self._last_released = head.key
+            if self._highest_released is None or head.key > self._highest_released:
+                # A late (counted) commit released after a higher one must not lower the
+                # bar the next commits are checked against.
+                self._highest_released = head.key
             out.append(head.item)
         return out
 
@@ -148,8 +161,14 @@ class RacMerger(Generic[T]):
         """An SCN W such that every commit with SCN <= W has been released.
 
         Bounded by the oldest buffered commit, by the progress of every active thread,
-        and for a quiet thread by the highest SCN any thread had reached ``grace``
-        seconds before it was last seen at the end of its redo.
+        and for a quiet thread by the highest *commit* SCN read ``grace`` seconds or more
+        before it was last seen at the end of its redo: broadcast-on-commit puts that
+        instance's later commits above it, and it has read what it committed before.
+        Only commit SCNs are broadcast; a higher SCN of other redo (an open transaction's
+        change, a log switch) can still be undercut by the quiet instance.
+
+        The value is remembered as given out (the caller may publish it): a commit that
+        arrives later at or below it is counted in ``order_violations``.
         """
         bounds: list[int] = []
         if self._heap:
@@ -161,11 +180,13 @@ class RacMerger(Generic[T]):
                 bounds.append(max(state.progress_scn - 1, self._scn_before(state.caught_up_at)))
             else:
                 bounds.append(state.progress_scn - 1)
-        if not bounds:  # every thread closed, nothing buffered: all of it is out
-            return self._max_progress()
-        return max(0, min(bounds))
+        # With every thread closed and nothing buffered, all of it is out.
+        mark = max(0, min(bounds)) if bounds else self._max_progress()
+        self._promised = max(self._promised, mark)
+        return mark
 
     def _scn_before(self, moment: float) -> int:
+        """The highest commit SCN read at least ``grace`` seconds before ``moment``."""
         cutoff = moment - self._grace
         best = 0
         for when, scn in self._scn_history:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from drapply.policy import ConflictKind, Policies, Resolution, decide
+from drapply.policy import ConflictKind, Policies, Resolution, TablePolicy, decide
 from drapply.settings import ConflictPolicy, PolicyRule
 
 K = ConflictKind
@@ -59,3 +59,9 @@ def test_first_matching_rule_wins_and_default_is_stop() -> None:
     parked = policies.for_table("HR", "EMPLOYEES")
     assert parked.policy is P.PARK and parked.stop_after_park
     assert policies.for_table("SALES", "ORDERS").policy is P.STOP
+
+
+def test_stop_after_park_is_off_unless_a_rule_asks_for_it() -> None:
+    policies = Policies([PolicyRule(tables=["HR"], policy=P.PARK)])
+    assert policies.for_table("HR", "EMPLOYEES") == TablePolicy(P.PARK, stop_after_park=False)
+    assert policies.for_table("SALES", "ORDERS") == TablePolicy(P.STOP, stop_after_park=False)

@@ -71,6 +71,40 @@ def test_malformed_bytes_raise(raw: bytes) -> None:
         decode_number(raw)
 
 
+# Boundaries the round-trip properties only reach by chance, as fixed known answers.
+# Derived from the layout rules above: -1234…7891 has 40 digits, 20 base-100 pairs
+# 12 34 56 78 90 ×4 (the last 91), exponent 19: byte0 = 62 - 19 = 43, pairs as 101 - p.
+NEG_20_PAIRS = bytes.fromhex("2B59432D170B59432D170B59432D170B59432D170A")
+NEG_20_PAIRS_TEXT = "-" + "1234567890" * 3 + "1234567891"
+
+
+def test_negative_with_20_pairs_has_no_terminator() -> None:
+    assert len(NEG_20_PAIRS) == 21 and NEG_20_PAIRS[-1] != 102
+    assert encode_number(NEG_20_PAIRS_TEXT) == NEG_20_PAIRS
+    assert decode_number(NEG_20_PAIRS) == NEG_20_PAIRS_TEXT
+    # The same 20 pairs below 1 (exponent -1: byte0 63), and 19 pairs, which do end in 102.
+    fraction = "-0." + "1234567890" * 3 + "1234567891"
+    assert encode_number(fraction) == bytes([63]) + NEG_20_PAIRS[1:]
+    assert decode_number(bytes([63]) + NEG_20_PAIRS[1:]) == fraction
+    nineteen = "-" + "1234567890" * 3 + "12345678"
+    assert encode_number(nineteen) == bytes([44]) + NEG_20_PAIRS[1:20] + b"\x66"
+    assert decode_number(bytes([44]) + NEG_20_PAIRS[1:20] + b"\x66") == nineteen
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        bytes([62, 102, 50, 102]),  # 102 as the first digit, before the terminator
+        bytes([62, 50, 102, 50, 102]),  # 102 between digits
+        bytes([62, 50, 102, 50]),  # the same without a terminator
+        NEG_20_PAIRS[:5] + b"\x66" + NEG_20_PAIRS[6:],  # 20 pairs, one of them 102
+    ],
+)
+def test_byte_102_inside_a_negative_mantissa_is_malformed(raw: bytes) -> None:
+    with pytest.raises(MalformedValue):
+        decode_number(raw)
+
+
 def _canonical(value: Decimal) -> str:
     if value.is_zero():
         return "0"
