@@ -40,6 +40,11 @@ class CaptureMetrics:
         )
         self.skipped_ops = m.gauge("skipped_ops", "Change vectors skipped by design.", ("op",))
         self.unknown_ops = m.gauge("unknown_ops", "Change vectors of unknown kind.", ("op",))
+        self.order_violations = m.gauge(
+            "order_violations",
+            "Commits that arrived at or below a watermark already given out (a thread set "
+            "aside as idle came back): published, but the promise was broken. Alert on > 0.",
+        )
 
     def observe_read(self, thread: int, records: int, size: int) -> None:
         label = str(thread)

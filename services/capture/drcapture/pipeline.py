@@ -102,6 +102,9 @@ class CapturePipeline:
         self.done = False
         self.fence_requested = False
         self.final_scn: int | None = None
+        # Threads a fence found at the end of their archived logs only: their instance's
+        # unarchived online redo was not read, so the final SCN does not vouch for it.
+        self.fence_unread_threads: list[int] | None = None
 
     @property
     def merger(self) -> RacMerger[CommittedTransaction]:
@@ -137,12 +140,7 @@ class CapturePipeline:
             else:
                 self._watch_archive_idle(thread, result.scn, now)
             progressed = progressed or result.records > 0
-        fencing = self.fence_requested and all(r.caught_up for r in self._readers.values())
-        if fencing:
-            # The source is being failed away from and everything written is read: no
-            # thread will deliver more, so every buffered commit can go.
-            for thread in self._readers:
-                self._merger.close(thread)
+        fencing = self._fence_if_due()
         released = self._hold_after_layout_ddl(self._merger.release())
         if released and not self._batch:
             self._batch_started = time.monotonic()
@@ -158,10 +156,32 @@ class CapturePipeline:
                 self.final_scn = self._last_watermark_scn
                 log.warning(
                     "fenced: everything read is published; capture stops",
-                    extra={"final_scn": self.final_scn},
+                    extra={"final_scn": self.final_scn,
+                           "threads_read_from_archive_only": self.fence_unread_threads},
                 )
             self.done = True
         return progressed
+
+    def _fence_if_due(self) -> bool:
+        """When a fence is requested and everything written is read: no thread will
+        deliver more, so every buffered commit can go (True)."""
+        if not (self.fence_requested and all(r.caught_up for r in self._readers.values())):
+            return False
+        if self.fence_unread_threads is None:
+            self.fence_unread_threads = self._online_unread()
+        for thread in self._readers:
+            self._merger.close(thread)
+        return True
+
+    def _online_unread(self) -> list[int]:
+        """Threads not at the end of the redo their instance wrote: read to the end of
+        their archived logs, not of an online log (files mode: their files are done)."""
+        unread = []
+        for thread, reader in self._readers.items():
+            state = self._merger.threads.get(thread)
+            if not reader.finished and (state is None or state.caught_up_at is None):
+                unread.append(thread)
+        return unread
 
     def _watch_archive_idle(self, thread: int, scn: int, now: float) -> None:
         """A thread read only from archived logs that has shown no new redo for
@@ -246,6 +266,7 @@ class CapturePipeline:
         self._last_watermark_scn = watermark
         self._check_retention()
         self._metrics.observe_publish(outgoing, sent, self._last_publish - started, watermark)
+        self._metrics.order_violations.set(self._merger.order_violations)
         for item in outgoing:
             self.stats.transactions += 1
             self.stats.changes += len(item.changes)

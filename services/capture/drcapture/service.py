@@ -354,6 +354,12 @@ class CaptureService(ServiceBase):
             "safe_scn": pipeline.merger.watermark() if pipeline else None,
             "fence_requested": bool(pipeline and pipeline.fence_requested),
             "final_scn": pipeline.final_scn if pipeline else None,
+            # Whether the final SCN vouches for every thread's redo: false when a thread was
+            # read from archived logs only (its unarchived online redo was not read).
+            "final_complete": (not pipeline.fence_unread_threads
+                               if pipeline and pipeline.final_scn is not None else None),
+            "fence_unread_threads": pipeline.fence_unread_threads if pipeline else None,
+            "order_violations": pipeline.merger.order_violations if pipeline else 0,
             "last_published": last,
             "lag_seconds": lag,
             "transactions_published": pipeline.stats.transactions if pipeline else 0,

@@ -118,6 +118,10 @@ async def test_fence_publishes_everything_read_and_reports_final_scn(
                 await asyncio.sleep(0.05)
             assert status["state"] == "fenced"
             assert status["final_scn"] == 2267722  # the last log's next SCN - 1
+            # Read from archived logs only: the instance's online redo was not, so the final
+            # SCN does not vouch for it (control refuses to claim zero loss on it).
+            assert status["final_complete"] is False
+            assert status["fence_unread_threads"] == [1]
             assert status["transactions_published"] == 1
             again = (await client.post("/api/v1/fence")).json()
             assert again == {"state": "fenced", "final_scn": 2267722}

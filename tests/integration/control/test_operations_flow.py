@@ -73,6 +73,17 @@ async def test_switchover_is_lossless_and_switchback_goes_home(team: Team,
     assert "fence_dr" in skipped and "hold_reverse_apply" in skipped
 
 
+async def test_switchover_refuses_a_cut_that_does_not_vouch_for_every_thread(
+        team: Team, standins: StandIns) -> None:
+    """Capture fenced with thread 2 read from archived logs only: its unarchived online
+    redo may hold commits, so the switchover's zero-loss cut is refused, not claimed."""
+    standins.capture.unread_threads = [2]
+    over = await run_to_end(team, "switchover")
+    assert over["state"] == "step_failed"
+    assert "archived logs only" in str(over["outcome"]) and "[2]" in str(over["outcome"])
+    assert standins.apply.hold_scn is None  # no cut was held
+
+
 async def test_unverified_traffic_fails_then_retry_skip_abort(team: Team,
                                                               standins: StandIns) -> None:
     standins.appha.outcome["payments"] = "unverified"

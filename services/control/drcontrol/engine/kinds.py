@@ -82,29 +82,35 @@ async def capture_fence(ctx: StepContext) -> StepOutcome:
         return StepOutcome({"simulated": True, "capture_state": status.get("state")},
                            "simulated: capture left running")
     if status.get("final_scn") is not None:
-        return StepOutcome({"final_scn": int(status["final_scn"]), "already": True},
+        return StepOutcome({**_fence_facts(status), "already": True},
                            "capture was already fenced; not fenced again")
     if status.get("state") == "stopped":
         return StepOutcome({"final_scn": _final_scn(status), "already": True},
                            "capture was already stopped; not fenced again")
     asked = not status.get("fence_requested")
     if asked:
-        answer = await client.fence(ctx.op.id)
-        if answer.get("final_scn") is not None:
-            return StepOutcome({"final_scn": int(answer["final_scn"]), "already": False})
+        await client.fence(ctx.op.id)
     final = await _wait_final_scn(ctx, client)
-    return StepOutcome({"final_scn": final, "already": not asked},
+    return StepOutcome({**_fence_facts(final), "already": not asked},
                        None if asked else "the fence was already requested; waited for it")
 
 
-async def _wait_final_scn(ctx: StepContext, client: CaptureClient) -> int:
+def _fence_facts(status: dict[str, Any]) -> dict[str, Any]:
+    """The final SCN and whether it vouches for every thread: a thread capture read from
+    archived logs only (no online log) may hold unarchived commits above nothing."""
+    return {"final_scn": int(status["final_scn"]),
+            "final_complete": status.get("final_complete") is not False,
+            "unread_threads": status.get("fence_unread_threads") or []}
+
+
+async def _wait_final_scn(ctx: StepContext, client: CaptureClient) -> dict[str, Any]:
     """Poll capture until its fence has published everything (bounded by the step's
-    timeout); a capture that stops or fails first fails the step."""
+    timeout); its status then. A capture that stops or fails first fails the step."""
     while True:
         await ctx.pause()
         status = await client.status()
         if status.get("final_scn") is not None:
-            return int(status["final_scn"])
+            return status
         if status.get("state") in ("stopped", "failed"):
             raise StepFailed(f"capture {status.get('state')} before its fence completed: "
                              f"{status.get('error')}")
@@ -126,6 +132,12 @@ async def apply_hold(ctx: StepContext) -> StepOutcome:
     if saved.get("hold_scn") is not None:  # an interrupted attempt chose the cut already
         scn, source = int(saved["hold_scn"]), str(saved.get("cut_source"))
     elif fence.get("final_scn") is not None:
+        if (fence.get("final_complete") is False and ctx.param("require_final_scn", False)
+                and not ctx.op.is_drill):
+            raise StepFailed(
+                "zero data loss needs every thread's redo read, and capture read threads "
+                f"{fence.get('unread_threads')} from archived logs only: their unarchived "
+                "online redo may hold commits (configure source.threads[].online_logs)")
         scn, source = int(fence["final_scn"]), "fence"
     elif ctx.param("require_final_scn", False) and not ctx.op.is_drill:
         raise StepFailed("zero data loss needs the source's final SCN, and the fence gave none")

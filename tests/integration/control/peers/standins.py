@@ -48,6 +48,7 @@ class CaptureStandIn:
     fence_seconds: float = 0.3
     fence_at: float | None = None
     reachable: bool = True
+    unread_threads: list[int] = field(default_factory=list)  # read from archives only
 
     @property
     def final_scn(self) -> int | None:
@@ -74,6 +75,9 @@ class CaptureStandIn:
                                       "open_transactions": 0, "caught_up": True}},
                     "safe_scn": self.final_scn or self.source_scn - 1,
                     "fence_requested": self.fence_at is not None, "final_scn": self.final_scn,
+                    "final_complete": (None if self.final_scn is None
+                                       else not self.unread_threads),
+                    "fence_unread_threads": self.unread_threads if self.final_scn else None,
                     "last_published": {"commit_scn": self.source_scn, "xid": "1.2.3"},
                     "lag_seconds": 0.5}
 
