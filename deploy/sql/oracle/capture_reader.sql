@@ -28,6 +28,13 @@ GRANT SELECT, FLASHBACK ON sys.ccol$ TO drcapture;
 GRANT SELECT, FLASHBACK ON sys.tabpart$ TO drcapture;
 GRANT SELECT, FLASHBACK ON sys.tabcompart$ TO drcapture;
 GRANT SELECT, FLASHBACK ON sys.tabsubpart$ TO drcapture;
+-- Index-organized tables: which tables are IOTs (TAB$.PROPERTY, BOBJ#) and their primary
+-- key index with its partitions, whose object numbers the redo names.
+GRANT SELECT, FLASHBACK ON sys.tab$ TO drcapture;
+GRANT SELECT, FLASHBACK ON sys.ind$ TO drcapture;
+GRANT SELECT, FLASHBACK ON sys.indpart$ TO drcapture;
+GRANT SELECT, FLASHBACK ON sys.indcompart$ TO drcapture;
+GRANT SELECT, FLASHBACK ON sys.indsubpart$ TO drcapture;
 
 -- For the operator's checks in docs/OPERATIONS.md (which logs exist, where, which SCN).
 GRANT SELECT ON sys.v_$log TO drcapture;
