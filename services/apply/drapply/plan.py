@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drcommon.model import ColumnInfo, ColumnValue, NotLogged, Operation, RowChange
+from drcommon.model import ColumnInfo, ImageValue, NotLogged, Operation, RowChange
 
 from drapply.adapters.base import BoundChange
 from drapply.errors import BadRecord, UnconfiguredTable, ValueNotStorable
@@ -57,7 +57,7 @@ class _Image:
     converters: tuple[Converter, ...]
     fixes: tuple[tuple[int, Converter], ...]  # positions whose converter changes strings
 
-    def values(self, image: dict[str, ColumnValue], change: RowChange) -> tuple[Any, ...]:
+    def values(self, image: dict[str, ImageValue], change: RowChange) -> tuple[Any, ...]:
         values = tuple(image.values())
         try:
             if set(map(type, values)) <= _PLAIN:
@@ -72,7 +72,7 @@ class _Image:
             self._name_the_column(image, change)
             raise
 
-    def _name_the_column(self, image: dict[str, ColumnValue], change: RowChange) -> None:
+    def _name_the_column(self, image: dict[str, ImageValue], change: RowChange) -> None:
         for column, convert in zip(self.sources, self.converters, strict=True):
             try:
                 convert(image[column])
@@ -260,7 +260,7 @@ class Planner:
         return _Shape(op, ref, change.owner, change.table, key_cols, key_positions, before,
                       after, moves, columns, bool(change.pk), run)  # fmt: skip
 
-    def _image(self, change: RowChange, image: dict[str, ColumnValue] | None) -> _Image:
+    def _image(self, change: RowChange, image: dict[str, ImageValue] | None) -> _Image:
         plan = [self._column(change, column) for column in image or {}]
         converters = tuple(convert for _name, convert in plan)
         return _Image(

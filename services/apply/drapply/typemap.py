@@ -16,16 +16,17 @@ from enum import StrEnum
 
 from drcommon.model import (
     ColumnInfo,
-    ColumnValue,
+    ImageValue,
     InvalidText,
     LobWrites,
     NotLogged,
     Unsupported,
+    ValueRef,
 )
 
 from drapply.errors import ValueNotStorable
 
-Converter = Callable[[ColumnValue], object]
+Converter = Callable[[ImageValue], object]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -115,7 +116,7 @@ def _family(base: str) -> Family:
     return Family.OTHER
 
 
-def storable(value: ColumnValue) -> str | None:
+def storable(value: ImageValue) -> str | None:
     """The value as an exact string, or an error for values that cannot be stored."""
     if value is None or isinstance(value, str):
         return value
@@ -139,15 +140,19 @@ def storable(value: ColumnValue) -> str | None:
             f"in-place writes to a {value.oracle_type} are not applied yet",
             oracle_type=value.oracle_type,
         )
+    if isinstance(value, ValueRef):
+        raise ValueNotStorable(
+            f"a reference to value {value.id} whose value_chunk records did not come with it"
+        )
     raise ValueNotStorable(f"unexpected value of type {type(value).__name__}")
 
 
-def as_text(value: ColumnValue) -> object:
+def as_text(value: ImageValue) -> object:
     """Text, dates, timestamps: the exact string."""
     return storable(value)
 
 
-def integer_or_text(value: ColumnValue) -> object:
+def integer_or_text(value: ImageValue) -> object:
     """NUMBER for stores without an exact decimal type: an int when the value is integral
     and fits 64 bits, else the exact decimal text (never a float)."""
     text = storable(value)
@@ -160,7 +165,7 @@ def integer_or_text(value: ColumnValue) -> object:
     return text
 
 
-def hex_bytes(value: ColumnValue) -> object:
+def hex_bytes(value: ImageValue) -> object:
     """RAW: upper-case hex to bytes."""
     text = storable(value)
     if text is None:
@@ -171,7 +176,7 @@ def hex_bytes(value: ColumnValue) -> object:
         raise ValueNotStorable("RAW value is not hex") from None
 
 
-def float_or_nan_text(value: ColumnValue) -> object:
+def float_or_nan_text(value: ImageValue) -> object:
     """BINARY_FLOAT/DOUBLE for SQLite: a float, except NaN (SQLite stores NaN as NULL)."""
     text = storable(value)
     if text is None:
@@ -180,7 +185,7 @@ def float_or_nan_text(value: ColumnValue) -> object:
     return text if number != number else number
 
 
-def interval_for_postgres(value: ColumnValue) -> object:
+def interval_for_postgres(value: ImageValue) -> object:
     """ISO 8601 duration with one leading sign (``-P3DT4H``) to PostgreSQL's per-field
     signs (``P-3DT-4H``), which is the only negative form PostgreSQL reads."""
     text = storable(value)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import oracledb
-from drcommon.model import ColumnInfo, ColumnValue
+from drcommon.model import ColumnInfo, ImageValue
 
 from drapply.adapters.base import BoundChange, Checkpoint, ParkedRow, Stream, TableShape
 from drapply.adapters.control import SqlControl
@@ -60,12 +60,12 @@ _SESSION_FORMATS = (
 _ZONE = re.compile(r"(?:\[([^\]]+)\]|([+-]\d\d:\d\d)|Z)$")
 
 
-def _number(value: ColumnValue) -> object:
+def _number(value: ImageValue) -> object:
     text = storable(value)
     return None if text is None else Decimal(text)
 
 
-def _tz(value: ColumnValue) -> object:
+def _tz(value: ImageValue) -> object:
     """``…+08:00`` / ``…[Asia/Shanghai]`` -> ``… +08:00`` / ``… Asia/Shanghai`` (TZR)."""
     text = storable(value)
     if text is None:
@@ -77,7 +77,7 @@ def _tz(value: ColumnValue) -> object:
     return text[: found.start()] + " " + zone
 
 
-def _interval(value: ColumnValue) -> object:
+def _interval(value: ImageValue) -> object:
     """ISO 8601 duration -> Oracle's SQL form (``-3 04:05:06.5`` or ``1-2``)."""
     text = storable(value)
     if text is None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 from drcommon.errors import DRError
-from drcommon.model import ColumnInfo, ColumnValue
+from drcommon.model import ColumnInfo, ImageValue
 from psycopg import errors as pg_errors
 
 from drapply.adapters.base import Checkpoint, ParkedRow, Stream, TableShape
@@ -53,7 +53,7 @@ _DDL_LOCK = 0x44524150  # "DRAP": serializes apply's own CREATE … IF NOT EXIST
 _REGION = re.compile(r"\[([^\]]+)\]$")
 
 
-def _tz_native(value: ColumnValue) -> object:
+def _tz_native(value: ImageValue) -> object:
     """``…T10:00:00[Asia/Shanghai]`` -> ``… 10:00:00 Asia/Shanghai`` (PostgreSQL's form)."""
     text = storable(value)
     if text is None:
