@@ -1,10 +1,13 @@
 """Oracle column types, classified once, and the exact value conversions targets share.
 
 Values arrive as exact strings (see :mod:`drcommon.model`). A target keeps them exact:
-NUMBER never passes through a float, timestamps keep their digits and offsets, RAW
-becomes bytes. Values that cannot be stored exactly (:class:`InvalidText`,
-:class:`Unsupported`, :class:`NotLogged`) raise :class:`ValueNotStorable`; nothing is
-replaced silently.
+NUMBER never passes through a float, timestamps keep their digits and offsets, RAW and
+BLOB become bytes, CLOB/NCLOB stay text. Values that cannot be stored exactly
+(:class:`InvalidText`, :class:`Unsupported`, :class:`NotLogged`) raise
+:class:`ValueNotStorable`; nothing is replaced silently. In-place LOB writes
+(:class:`LobWrites`) are not values: the planner turns them into edits
+(:mod:`drapply.lobs`) where a row's LOB column is updated, and they are refused
+anywhere else.
 """
 
 from __future__ import annotations
@@ -52,15 +55,18 @@ class Family(StrEnum):
     INTERVAL_YM = "interval_ym"
     INTERVAL_DS = "interval_ds"
     RAW = "raw"
+    CLOB = "clob"
+    NCLOB = "nclob"
+    BLOB = "blob"
     BOOLEAN = "boolean"
     OTHER = "other"
 
 
 _TEXT_TYPES = {
-    "VARCHAR2", "NVARCHAR2", "VARCHAR", "CHAR", "NCHAR", "CLOB", "NCLOB", "LONG",
+    "VARCHAR2", "NVARCHAR2", "VARCHAR", "CHAR", "NCHAR", "LONG",
     "ROWID", "UROWID", "JSON", "XMLTYPE",
 }  # fmt: skip
-_RAW_TYPES = {"RAW", "LONG RAW", "BLOB"}
+_RAW_TYPES = {"RAW", "LONG RAW"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,9 @@ def _family(base: str) -> Family:
         "BINARY_DOUBLE": Family.BINARY_DOUBLE,
         "DATE": Family.DATE,
         "BOOLEAN": Family.BOOLEAN,
+        "CLOB": Family.CLOB,
+        "NCLOB": Family.NCLOB,
+        "BLOB": Family.BLOB,
     }
     if base in simple:
         return simple[base]
@@ -135,9 +144,10 @@ def storable(value: ImageValue) -> str | None:
             f"the redo does not carry this {value.oracle_type} value ({value.reason})",
             oracle_type=value.oracle_type,
         )
-    if isinstance(value, LobWrites):  # not yet performed by any target
+    if isinstance(value, LobWrites):  # the planner takes those of an update's LOB columns
         raise ValueNotStorable(
-            f"in-place writes to a {value.oracle_type} are not applied yet",
+            f"in-place writes to a {value.oracle_type} can only update a row's "
+            "CLOB/NCLOB/BLOB column",
             oracle_type=value.oracle_type,
         )
     if isinstance(value, ValueRef):
@@ -166,14 +176,14 @@ def integer_or_text(value: ImageValue) -> object:
 
 
 def hex_bytes(value: ImageValue) -> object:
-    """RAW: upper-case hex to bytes."""
+    """RAW and BLOB: upper-case hex to bytes."""
     text = storable(value)
     if text is None:
         return None
     try:
         return bytes.fromhex(text)
     except ValueError:
-        raise ValueNotStorable("RAW value is not hex") from None
+        raise ValueNotStorable("RAW/BLOB value is not hex") from None
 
 
 def float_or_nan_text(value: ImageValue) -> object:

@@ -7,7 +7,8 @@ BINARY_FLOAT/DOUBLE -> ``real``/``double precision``, DATE -> ``timestamp(0)``,
 TIMESTAMP(f) -> ``timestamp(f)`` up to 6 digits and exact ISO ``text`` beyond (PostgreSQL
 stops at microseconds), TIMESTAMP WITH TIME ZONE -> ISO ``text`` keeping the offset or
 region (``target.tz_timestamps = "native"`` gives ``timestamptz``, instant only),
-INTERVAL -> ``interval``, RAW/BLOB -> ``bytea``, character types -> ``text``.
+INTERVAL -> ``interval``, RAW/BLOB -> ``bytea``, CLOB/NCLOB and character types ->
+``text``. In-place LOB writes run as ``overlay`` updates (see :meth:`edit_lob`).
 Sessions run in UTC. Long insert runs use ``COPY``.
 """
 
@@ -27,8 +28,9 @@ from psycopg import errors as pg_errors
 
 from drapply.adapters.base import Checkpoint, ParkedRow, Stream, TableShape
 from drapply.adapters.control import SqlControl
-from drapply.adapters.sqlbase import SqlRows, qualified, quote
+from drapply.adapters.sqlbase import LobRowKey, SqlRows, qualified, quote
 from drapply.errors import BatchMismatch, RetriableSinkError, TargetError
+from drapply.lobs import LobEdit
 from drapply.naming import TableRef
 from drapply.settings import TargetSettings
 from drapply.typemap import (
@@ -83,7 +85,7 @@ def pg_type(column: ColumnType, tz_native: bool) -> str:
             return "interval year to month"
         case Family.INTERVAL_DS:
             return f"interval day to second({f})" if f <= 6 else "text"
-        case Family.RAW:
+        case Family.RAW | Family.BLOB:
             return "bytea"
         case Family.BOOLEAN:
             return "boolean"
@@ -93,7 +95,7 @@ def pg_type(column: ColumnType, tz_native: bool) -> str:
 
 def pg_converter(column: ColumnType, tz_native: bool) -> Converter:
     """How a value is bound for :func:`pg_type`'s column (strings are parsed by the server)."""
-    if column.family is Family.RAW:
+    if column.family in (Family.RAW, Family.BLOB):
         return hex_bytes
     if column.family is Family.INTERVAL_YM or (
         column.family is Family.INTERVAL_DS and column.fraction <= 6
@@ -102,6 +104,46 @@ def pg_converter(column: ColumnType, tz_native: bool) -> Converter:
     if column.family is Family.TIMESTAMP_TZ and tz_native:
         return _tz_native
     return as_text
+
+
+def _padded_bytea(column: str) -> str:
+    """A ``bytea`` column's value (NULL as empty) padded with zero bytes up to the first
+    parameter (text pads with ``rpad``, see :func:`pg_lob_steps`)."""
+    value = f"coalesce({column}, ''::bytea)"
+    return (
+        f"({value} || decode(repeat('00', greatest(%s::int - length({value}), 0)), 'hex'))"
+    )
+
+
+def pg_lob_steps(ref: TableRef, edit: LobEdit, key: LobRowKey) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements (and parameters) that perform ``edit`` on the row ``key`` finds:
+    one ``overlay`` update per write, padding first (spaces with ``rpad`` for text,
+    zero bytes for ``bytea``), then one update for the final length."""
+    col = quote(edit.column)
+    where = " AND ".join(
+        f"{quote(c)} IS NOT DISTINCT FROM %s" if key.null_safe else f"{quote(c)} = %s"
+        for c in key.cols
+    )
+    head = f"UPDATE {qualified(ref)} SET {col} = "
+    tail = f" WHERE {where}"
+    steps: list[tuple[str, tuple[Any, ...]]] = []
+    binary = edit.kind.binary
+    for offset, data in edit.writes:
+        if binary:
+            body = f"overlay({_padded_bytea(col)} placing %s::bytea from %s::int)"
+        else:
+            text = f"coalesce({col}, '')"
+            body = (f"overlay(rpad({text}, greatest(length({text}), %s::int)) "
+                    "placing %s::text from %s::int)")  # fmt: skip
+        steps.append((head + body + tail, (offset, data, offset + 1, *key.vals)))
+    if edit.length is not None:
+        if binary:
+            body = f"substring({_padded_bytea(col)} from 1 for %s::int)"
+            steps.append((head + body + tail, (edit.length, edit.length, *key.vals)))
+        else:
+            body = f"rpad(coalesce({col}, ''), %s::int)"
+            steps.append((head + body + tail, (edit.length, *key.vals)))
+    return steps
 
 
 class PostgresTarget:
@@ -231,6 +273,13 @@ class PostgresSession(SqlControl, SqlRows):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._run(self._cur.execute, sql, tuple(params) or None)
         return list(self._cur.fetchall())
+
+    def edit_lob(self, ref: TableRef, edit: LobEdit, key: LobRowKey) -> None:
+        for sql, params in pg_lob_steps(ref, edit, key):
+            done = self.execute(sql, params)
+            if done != 1:
+                raise TargetError(f"a LOB write matched {done} rows", table=str(ref),
+                                  column=edit.column)  # fmt: skip
 
     def copy_rows(self, ref: TableRef, columns: Sequence[str], rows: Sequence[Any]) -> None:
         cols = ", ".join(quote(c) for c in columns)
