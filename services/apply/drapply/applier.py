@@ -449,21 +449,27 @@ class Applier:
         for change in message.changes:
             if not self._wanted(record, change):
                 continue
-            self._buffer.append(self.planner.bind(self._resolved(record, change)))
+            bound = self._bind(record, change)
+            self._buffer.append(bound)
             applied += 1
-            self._buffer_value_bytes += sum(r.length for r in value_refs(change))
+            self._buffer_value_bytes += bound.value_bytes
             if len(self._buffer) >= FLUSH_ROWS or self._buffer_value_bytes >= limit:
                 self._flush_buffer()
         return applied
 
-    def _resolved(self, record: Record, change: RowChange) -> RowChange:
-        """The change with its references replaced by the values that came with it."""
-        if record.values is None:
-            return change
+    def _bind(self, record: Record, change: RowChange) -> BoundChange:
+        """Bind a change, its references replaced by the values that came with it (the
+        bound change counts their bytes: targets treat such changes with care)."""
+        values = record.values
+        if values is None:
+            return self.planner.bind(change)
+        size = sum(r.length for r in value_refs(change))
         try:
-            return resolve(change, record.values.lookup)
+            resolved = resolve(change, values.lookup)
         except ChunkError as exc:
             raise BadRecord(exc.message, topic=self.stream.topic, offset=record.offset) from None
+        bound = self.planner.bind(resolved)
+        return bound._replace(value_bytes=size) if size else bound
 
     def _flush_buffer(self) -> None:
         """Execute the buffered changes of the group in batches (see plan.batches)."""
@@ -490,7 +496,7 @@ class Applier:
     def _exact_one(self, record: Record, tx: _OpenTx, change: RowChange) -> None:
         bound: BoundChange | None = None
         try:
-            bound = self.planner.bind(self._resolved(record, change))
+            bound = self._bind(record, change)
             if change.op is Operation.INSERT:
                 done = self.session.insert(bound, upsert=False)
                 kind = None if done else ConflictKind.DUPLICATE_KEY

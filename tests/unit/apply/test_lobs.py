@@ -80,6 +80,9 @@ def test_postgres_statements_pad_overlay_and_resize() -> None:
         "(coalesce(\"bin\", ''::bytea) || decode(repeat('00', greatest(%s::int - "
         "length(coalesce(\"bin\", ''::bytea)), 0)), 'hex'))"
     )
+    assert pg_lob_steps(REF, blob(), KEY) == [
+        ('UPDATE "hr"."docs" SET "bin" = coalesce("bin", \'\'::bytea) WHERE "id" = %s', (7,))
+    ]  # no writes: a NULL still becomes empty
     steps = pg_lob_steps(REF, blob((3, b"\x01"), length=2), LobRowKey(("a", "b"), (1, None), True))
     where = ' WHERE "a" IS NOT DISTINCT FROM %s AND "b" IS NOT DISTINCT FROM %s'
     assert steps == [

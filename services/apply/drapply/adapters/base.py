@@ -72,6 +72,7 @@ class BoundChange(NamedTuple):
     new_key: tuple[Any, ...] | None = None  # an update that moves the row: its new key
     run: object = None  # the planner's interned run key (see run_key)
     lob_edits: tuple[LobEdit, ...] = ()  # an update's in-place LOB writes (after set_cols)
+    value_bytes: int = 0  # bytes of the large values it carries (reassembled from chunks)
 
     @property
     def source(self) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,7 @@ from drcommon.errors import DRError
 from drcommon.model import ColumnInfo, ImageValue
 from psycopg import errors as pg_errors
 
-from drapply.adapters.base import Checkpoint, ParkedRow, Stream, TableShape
+from drapply.adapters.base import BoundChange, Checkpoint, ParkedRow, Stream, TableShape
 from drapply.adapters.control import SqlControl
 from drapply.adapters.sqlbase import LobRowKey, SqlRows, qualified, quote
 from drapply.errors import BatchMismatch, RetriableSinkError, TargetError
@@ -52,6 +52,10 @@ _RETRIABLE = (
     pg_errors.LockNotAvailable,
 )
 _DDL_LOCK = 0x44524150  # "DRAP": serializes apply's own CREATE … IF NOT EXISTS
+# A statement whose parameters are this large leaves the pipeline: psycopg (3.3) can wait
+# forever on a pipeline sync after a single row of tens of MB (the server sits in
+# ClientRead); rows up to 8 MB went through in tests, one of 24 MB did not.
+PIPELINE_MAX_VALUE_BYTES = 1024 * 1024
 _REGION = re.compile(r"\[([^\]]+)\]$")
 
 
@@ -143,6 +147,9 @@ def pg_lob_steps(ref: TableRef, edit: LobEdit, key: LobRowKey) -> list[tuple[str
         else:
             body = f"rpad(coalesce({col}, ''), %s::int)"
             steps.append((head + body + tail, (edit.length, *key.vals)))
+    if not steps:  # nothing to write: a NULL still becomes the empty LOB written into
+        empty = "''::bytea" if binary else "''"
+        steps.append((head + f"coalesce({col}, {empty})" + tail, key.vals))
     return steps
 
 
@@ -273,6 +280,36 @@ class PostgresSession(SqlControl, SqlRows):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._run(self._cur.execute, sql, tuple(params) or None)
         return list(self._cur.fetchall())
+
+    # -- changes with large values run outside the pipeline (PIPELINE_MAX_VALUE_BYTES) -----
+    @contextlib.contextmanager
+    def _unpipelined(self, large: bool) -> Iterator[None]:
+        if not large or self._pipeline is None:
+            yield
+            return
+        self._check_deferred()
+        self._leave_pipeline()
+        try:
+            yield
+        finally:
+            self._enter_pipeline()
+
+    def execute_run(self, changes: Sequence[BoundChange], *, overwrite: bool) -> None:
+        large = any(c.value_bytes > PIPELINE_MAX_VALUE_BYTES for c in changes)
+        with self._unpipelined(large):
+            super().execute_run(changes, overwrite=overwrite)
+
+    def insert(self, change: BoundChange, *, upsert: bool) -> int:
+        with self._unpipelined(change.value_bytes > PIPELINE_MAX_VALUE_BYTES):
+            return super().insert(change, upsert=upsert)
+
+    def insert_image(self, change: BoundChange) -> int:
+        with self._unpipelined(change.value_bytes > PIPELINE_MAX_VALUE_BYTES):
+            return super().insert_image(change)
+
+    def update(self, change: BoundChange) -> int:
+        with self._unpipelined(change.value_bytes > PIPELINE_MAX_VALUE_BYTES):
+            return super().update(change)
 
     def edit_lob(self, ref: TableRef, edit: LobEdit, key: LobRowKey) -> None:
         for sql, params in pg_lob_steps(ref, edit, key):
