@@ -360,3 +360,44 @@ async def test_a_parked_transaction_keeps_its_chunks_and_a_retry_applies_them(
     assert result["state"] == "retried" and result["rows"] == 3
     assert read_lobs(settings, t.owner) == t.expected()
 
+
+
+# -- a consistent cut ------------------------------------------------------------------------
+async def test_a_hold_stops_before_a_chunked_transaction_and_keeps_its_values(
+    make_settings: SettingsFactory, kafka_settings: KafkaSettings, unique: str
+) -> None:
+    """Holding at an SCN below a transaction whose values came first: the feed stops at
+    its tx record (``held``), the checkpoint stays before its first chunk, and once the
+    hold is lifted the same record, values attached, is applied without reading again."""
+    settings = make_settings("sqlite")
+    t = LobTable(f"H{unique[:6].upper()}", seed=13)
+    rng = t.rng
+    early = t.commit([t.insert(1, TXT=text_of(rng, 300_000))])
+    late = t.commit([t.insert(2, TXT=text_of(rng, 400_000), BIN=blob_of(rng, 200_000))])
+    await _publish(kafka_settings, t, [[early, late]])
+    topic = topic_names_for(kafka_settings).schema(t.owner)
+    spans = await _spans(kafka_settings, topic)
+    stream = stream_for(naming_for(settings, settings.target), topic, t.owner)
+    session = open_target(settings.target).connect()
+    consumer = stream_consumer(settings.kafka, group_id=None)
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(topic, 0)])
+        applier = applier_factory(settings, settings.target, ApplyObserver())(session, stream)
+        source = PartitionSource(consumer, topic, 0, spill_for(settings.apply))
+        source.seek(applier.open(0).next_offset)
+        pending = []
+        while await source.position() < spans[1][1] + 1:
+            pending.extend((await source.fetch(1000, 1000)).records)
+        result = applier.feed(pending, hold_at=early.info.commit_scn)
+        assert result.outcome is Outcome.HELD
+        held = pending[result.consumed]
+        assert held.start == spans[1][0] and held.values is not None
+        assert applier.checkpoint is not None and applier.checkpoint.next_offset <= spans[1][0]
+        assert set(read_lobs(settings, t.owner)) == {1}
+        assert applier.feed(pending[result.consumed :]).outcome is Outcome.OK
+        applier.flush()
+    finally:
+        await consumer.stop()
+        session.close()
+    assert read_lobs(settings, t.owner) == t.expected()
