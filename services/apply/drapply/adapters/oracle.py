@@ -139,19 +139,24 @@ def lob_binds(rows: Sequence[Sequence[Any]]) -> tuple[list[Any] | None, list[lis
     """The rows' parameters with :class:`LobBind` values unwrapped, and the input sizes
     for ``setinputsizes``: the LOB type at each position where some row's value is too
     long to bind inline, None at the others; None instead of the list when no value is
-    (plain binding, the fast way)."""
-    sizes: list[Any] = []
-    plain: list[list[Any]] = []
-    for row in rows:
-        out = list(row)
-        for index, value in enumerate(out):
-            if isinstance(value, LobBind):
-                out[index] = value.value
-                if _too_long(value.value):
-                    sizes.extend([None] * (len(out) - len(sizes)))
-                    sizes[index] = value.db_type
-        plain.append(out)
-    return (sizes or None), plain
+    (plain binding, the fast way). The rows of one statement share their shape, so the
+    first row tells which positions hold LOBs."""
+    plain = [list(row) for row in rows]
+    if not plain:
+        return None, plain
+    positions = [i for i, value in enumerate(plain[0]) if isinstance(value, LobBind)]
+    if not positions:
+        return None, plain
+    sizes: list[Any] = [None] * len(plain[0])
+    for out in plain:
+        for index in positions:
+            bind = out[index]
+            if not isinstance(bind, LobBind):
+                continue
+            out[index] = bind.value
+            if sizes[index] is None and _too_long(bind.value):
+                sizes[index] = bind.db_type
+    return (sizes if any(s is not None for s in sizes) else None), plain
 
 
 def oracle_lob_block(
