@@ -188,12 +188,25 @@ def externalize(change: RowChange, over: int, cutter: Cutter) -> RowChange:
     update: dict[str, dict[str, ImageValue]] = {}
     for name in ("before", "after"):
         image: dict[str, ImageValue] | None = getattr(change, name)
-        if not image:
+        if not image or not _may_hold_long(image, over):
             continue
         new = {k: _externalize_value(v, over, cutter) for k, v in image.items()}
         if any(new[k] is not v for k, v in image.items()):
             update[name] = new
     return change.model_copy(update=update) if update else change
+
+
+def _may_hold_long(image: dict[str, ImageValue], over: int) -> bool:
+    """A quick look: no string longer than ``over`` / 4 characters and no value object
+    means nothing to move (the common image costs one pass over its values)."""
+    quarter = over // 4
+    for value in image.values():
+        if type(value) is str:
+            if len(value) > quarter:
+                return True
+        elif value is not None:
+            return True
+    return False
 
 
 def _long(text: str, over: int) -> bool:

@@ -98,7 +98,8 @@ def _with_values(
     for index, (part, kept) in enumerate(final):
         # A kept body kept its place, so its chunk number and last flag still hold.
         body = kept or _encode(info, schema, total, part, index, index == count - 1)
-        for change in part:
+        # A kept body's changes hold no reference; others may, if any value was moved.
+        for change in part if kept is None and cutter.values else ():
             for ref in value_refs(change):
                 for chunk in cutter.chunks(ref, schema=schema, xid=info.xid,
                                            commit_scn=info.commit_scn):  # fmt: skip
