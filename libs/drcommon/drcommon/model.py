@@ -17,7 +17,13 @@ Values are exact and JSON-native:
   :class:`NotLogged`: never a NULL, never raw bytes presented as a value;
 * LOBs: CLOB/NCLOB as text, BLOB as upper-case hex, like RAW; a LOB changed in place
   (``DBMS_LOB.WRITE``, ``TRIM``), whose whole new value the redo does not carry, as
-  :class:`LobWrites` that apply performs on the value the row holds.
+  :class:`LobWrites` that apply performs on the value the row holds;
+* a value too large for one Kafka record (above capture's ``publish.max_value_bytes``)
+  travels as a :class:`ValueRef`: its text is cut into :class:`ValueChunk` records that
+  precede, on the same topic and in the same Kafka transaction, the record holding the
+  reference (see ``docs/INTERFACES.md``, "Large values"). The reference carries the
+  value's length and SHA-256 (over its UTF-8 bytes), so a reader refuses a value whose
+  chunks are missing or damaged instead of storing a truncated one.
 
 A change capture could not decode at all, published because the operator chose so
 (``source.on_undecodable = "publish_marked"``), carries the reason in ``undecoded``;
@@ -67,13 +73,32 @@ class NotLogged(BaseModel):
     reason: str
 
 
+class ValueRef(BaseModel):
+    """A value carried by ``value_chunk`` records instead of inline: ``id`` names it
+    among the chunks before the record that holds it, ``chunks`` counts them, and
+    ``length``/``sha256`` describe the UTF-8 bytes of the whole value (the text for
+    CLOB/NCLOB, the upper-case hex for BLOB) so the reader checks what it reassembled.
+    With ``form = "json"`` the text is the JSON document of a value object (an
+    :class:`InvalidText` or :class:`Unsupported` whose hex is too long to travel inline).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["value_ref"] = "value_ref"
+    id: str = Field(min_length=1)
+    length: int = Field(ge=0)
+    chunks: int = Field(ge=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    form: Literal["json"] | None = None
+
+
 class LobWrite(BaseModel):
     """One write into a LOB: ``data`` (text, or upper-case hex for a BLOB) at ``offset``
-    (0-based, in characters for CLOB/NCLOB, bytes for BLOB)."""
+    (0-based, in characters for CLOB/NCLOB, bytes for BLOB). Large data travels as a
+    :class:`ValueRef` like any large value."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     offset: int = Field(ge=0)
-    data: str
+    data: Annotated[str | ValueRef, Field(union_mode="left_to_right")]
 
 
 class LobWrites(BaseModel):
@@ -89,6 +114,12 @@ class LobWrites(BaseModel):
 
 ColumnValue = Annotated[
     str | InvalidText | Unsupported | NotLogged | LobWrites | None,
+    Field(union_mode="left_to_right"),
+]
+# What an image holds on the wire: a column value, or a reference to one that travels in
+# ``value_chunk`` records (only between capture's publisher and apply's reader).
+ImageValue = Annotated[
+    str | InvalidText | Unsupported | NotLogged | LobWrites | ValueRef | None,
     Field(union_mode="left_to_right"),
 ]
 
@@ -138,8 +169,8 @@ class RowChange(BaseModel):
     table: str
     obj: int | None = None
     pk: tuple[str, ...] = ()
-    before: dict[str, ColumnValue] | None = None
-    after: dict[str, ColumnValue] | None = None
+    before: dict[str, ImageValue] | None = None
+    after: dict[str, ImageValue] | None = None
     columns: dict[str, ColumnInfo] = Field(default_factory=dict)
     ddl: str | None = None
     position: SourcePosition | None = None
@@ -187,6 +218,27 @@ class TransactionMessage(BaseModel):
     chunk: int = 0
     last: bool = True
     changes: tuple[RowChange, ...]
+
+
+class ValueChunk(BaseModel):
+    """One piece of a large value (see :class:`ValueRef`), a record of its own.
+
+    The chunks of a value follow each other in ``seq`` order (0, 1, … with ``last`` on
+    the final one); all chunks a transaction record refers to come right before it, on
+    the same topic and partition and in the same Kafka transaction. ``data`` is a piece
+    of the value's text cut at a character boundary; the value is the concatenation.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    v: int = SCHEMA_VERSION
+    kind: Literal["value_chunk"] = "value_chunk"
+    schema_name: str = Field(alias="schema")
+    xid: str
+    commit_scn: int
+    id: str = Field(min_length=1)
+    seq: int = Field(ge=0)
+    last: bool
+    data: str
 
 
 class Watermark(BaseModel):
@@ -253,7 +305,10 @@ class ThreadRestart(BaseModel):
 
 
 class DeadLetter(BaseModel):
-    """A transaction apply could not apply and parked, with why."""
+    """A transaction apply could not apply and parked, with why (one record per chunk
+    of the transaction). Values its message holds as :class:`ValueRef` travel in
+    ``value_chunk`` records published right before it on the dead-letter topic, in the
+    same Kafka transaction."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
     v: int = SCHEMA_VERSION
@@ -269,9 +324,11 @@ class DeadLetter(BaseModel):
     message: TransactionMessage
 
 
-Message = TransactionMessage | Watermark | Heartbeat | CaptureCheckpoint | DeadLetter
+Message = (
+    TransactionMessage | ValueChunk | Watermark | Heartbeat | CaptureCheckpoint | DeadLetter
+)
 
-KNOWN_KINDS = {"tx", "watermark", "heartbeat", "checkpoint", "dead_letter"}
+KNOWN_KINDS = {"tx", "value_chunk", "watermark", "heartbeat", "checkpoint", "dead_letter"}
 
 
 def check_version(version: object, *, where: str) -> None:

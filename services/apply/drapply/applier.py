@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from drcommon.chunking import ChunkError, resolve, value_refs
 from drcommon.errors import DRError, ParseError, SinkError
 from drcommon.model import Operation, RowChange, TransactionMessage, Watermark
 
@@ -35,6 +36,7 @@ from drapply.observer import AppliedTx, ApplyObserver
 from drapply.plan import Planner, batches
 from drapply.policy import ConflictKind, Policies, Resolution, decide
 from drapply.settings import ApplyOptions
+from drapply.values import ValueSet
 
 log = logging.getLogger(__name__)
 # Buffered row changes are executed at the latest every this many (bounds memory for a
@@ -44,11 +46,20 @@ FLUSH_ROWS = 5000
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """A decoded Kafka record of a stream."""
+    """A decoded Kafka record of a stream. A ``tx`` record whose large values came in
+    ``value_chunk`` records before it holds them in ``values``, and its span begins at
+    the first of them (``first_offset``)."""
 
     offset: int
     timestamp_ms: int
     message: TransactionMessage | Watermark
+    first_offset: int | None = None
+    values: ValueSet | None = None
+
+    @property
+    def start(self) -> int:
+        """The offset the record's span begins at (its first value chunk, or itself)."""
+        return self.offset if self.first_offset is None else self.first_offset
 
 
 class Outcome(StrEnum):
@@ -140,6 +151,7 @@ class Applier:
     _isolate_until: int | None = None
     _group_exact: bool = False
     _buffer: list[BoundChange] = field(default_factory=list)
+    _buffer_value_bytes: int = 0
     _last: AppliedTx | None = None
 
     # -- position ------------------------------------------------------------------------------
@@ -161,6 +173,7 @@ class Applier:
         self._last = None
         self._group_exact = False
         self._buffer = []
+        self._buffer_value_bytes = 0
 
     @property
     def in_transaction(self) -> bool:
@@ -263,7 +276,7 @@ class Applier:
         if exact and (self._db_open or self.position > self._cp.next_offset):
             self._commit()  # exact mode: one Oracle transaction per database transaction
         replaying = record.offset < (self._cp.replay_until or 0)
-        self._open = _OpenTx(message, record.offset, record.timestamp_ms, exact, replaying)
+        self._open = _OpenTx(message, record.start, record.timestamp_ms, exact, replaying)
 
     def _continue(self, record: Record, message: TransactionMessage) -> None:
         tx = self._open
@@ -419,15 +432,49 @@ class Applier:
         return True
 
     def _apply_fast(self, record: Record, message: TransactionMessage, tx: _OpenTx) -> int:
+        if record.values is not None:
+            return self._apply_fast_values(record, message)
         bound = [self.planner.bind(c) for c in message.changes if self._wanted(record, c)]
         self._buffer.extend(bound)
         if len(self._buffer) >= FLUSH_ROWS:
             self._flush_buffer()
         return len(bound)
 
+    def _apply_fast_values(self, record: Record, message: TransactionMessage) -> int:
+        """Changes with reassembled large values: each value is read back only when its
+        change is bound, and the buffer is written out once the values it holds reach
+        ``max_buffered_value_bytes`` (memory stays bounded, whatever the transaction)."""
+        limit = self.options.max_buffered_value_bytes
+        applied = 0
+        for change in message.changes:
+            if not self._wanted(record, change):
+                continue
+            bound = self._bind(record, change)
+            self._buffer.append(bound)
+            applied += 1
+            self._buffer_value_bytes += bound.value_bytes
+            if len(self._buffer) >= FLUSH_ROWS or self._buffer_value_bytes >= limit:
+                self._flush_buffer()
+        return applied
+
+    def _bind(self, record: Record, change: RowChange) -> BoundChange:
+        """Bind a change, its references replaced by the values that came with it (the
+        bound change counts their bytes: targets treat such changes with care)."""
+        values = record.values
+        if values is None:
+            return self.planner.bind(change)
+        size = sum(r.length for r in value_refs(change))
+        try:
+            resolved = resolve(change, values.lookup)
+        except ChunkError as exc:
+            raise BadRecord(exc.message, topic=self.stream.topic, offset=record.offset) from None
+        bound = self.planner.bind(resolved)
+        return bound._replace(value_bytes=size) if size else bound
+
     def _flush_buffer(self) -> None:
         """Execute the buffered changes of the group in batches (see plan.batches)."""
         buffered, self._buffer = self._buffer, []
+        self._buffer_value_bytes = 0
         for run in batches(buffered):
             self.session.execute_run(run, overwrite=False)
 
@@ -449,7 +496,7 @@ class Applier:
     def _exact_one(self, record: Record, tx: _OpenTx, change: RowChange) -> None:
         bound: BoundChange | None = None
         try:
-            bound = self.planner.bind(change)
+            bound = self._bind(record, change)
             if change.op is Operation.INSERT:
                 done = self.session.insert(bound, upsert=False)
                 kind = None if done else ConflictKind.DUPLICATE_KEY

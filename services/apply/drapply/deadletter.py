@@ -1,5 +1,8 @@
 """The dead-letter topic: parked transactions, one record per chunk, in one Kafka
 transaction, so a ``read_committed`` reader sees a parked transaction whole or not at all.
+The large values a chunk refers to go first, as the same ``value_chunk`` records capture
+wrote (see ``docs/INTERFACES.md``), so a retry rebuilds them exactly; the parked row's
+dead-letter offsets list them too.
 
 Parking is at-least-once into the topic (a crash between the Kafka commit and the
 database commit parks again on restart) and exactly-once in the parked table, whose key
@@ -11,19 +14,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from drcommon import serde
+from drcommon.chunking import value_refs
 from drcommon.config import KafkaSettings
 from drcommon.errors import RetriableSinkError
 from drcommon.kafka import TopicSpec, committed_consumer, ensure_topics, transactional_producer
-from drcommon.model import DeadLetter, TransactionMessage
+from drcommon.model import DeadLetter, TransactionMessage, ValueChunk
 
 from drapply.applier import ParkRequest, Record
 from drapply.errors import BadRecord
+from drapply.values import REF_MARKER, Spill, ValueAssembler, ValueSet
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +78,7 @@ class DeadLetters:
         dead-letter offsets)."""
         async with self._lock:
             producer = await self._started()
-            sent: list[int] = []
+            pending: list[Any] = []  # delivery futures, in sending order
             last = request.first_offset
             parked_at = datetime.now(UTC)
             try:
@@ -79,18 +86,24 @@ class DeadLetters:
                     async for record in chunks:
                         message = record.message
                         assert isinstance(message, TransactionMessage)
+                        key = message.tx.xid.encode()
+                        for chunk in _value_chunks(record, message):
+                            pending.append(await producer.send(
+                                self.topic, serde.encode(chunk), key=key,
+                                headers=serde.headers_for(chunk),
+                            ))  # fmt: skip
                         letter = DeadLetter(
                             topic=topic, partition=partition, offsets=(record.offset,),
                             schema_name=message.schema_name, xid=message.tx.xid,
                             commit_scn=message.tx.commit_scn, error=request.error,
                             parked_at=parked_at, message=message,
                         )  # fmt: skip
-                        meta = await producer.send_and_wait(
-                            self.topic, serde.encode(letter), key=message.tx.xid.encode(),
+                        pending.append(await producer.send(
+                            self.topic, serde.encode(letter), key=key,
                             headers=serde.headers_for(letter),
-                        )  # fmt: skip
-                        sent.append(meta.offset)
+                        ))  # fmt: skip
                         last = record.offset
+                    sent = [meta.offset for meta in await asyncio.gather(*pending)]
             except KafkaError as exc:
                 raise RetriableSinkError(f"publishing to the dead-letter topic: {exc}") from exc
             log.warning(
@@ -101,30 +114,54 @@ class DeadLetters:
             return last, tuple(sent)
 
 
+def _value_chunks(record: Record, message: TransactionMessage) -> Iterator[ValueChunk]:
+    """The ``value_chunk`` records of the values a record refers to, one at a time."""
+    values = record.values
+    if values is None:
+        return
+    info = message.tx
+    for change in message.changes:
+        for ref in value_refs(change):
+            yield from values.chunks(
+                ref, schema=message.schema_name, xid=info.xid, commit_scn=info.commit_scn
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedLetter:
+    """One dead letter read back, with the large values its message refers to."""
+
+    letter: DeadLetter
+    values: ValueSet | None
+
+
 async def read_dead_letters(
-    kafka: KafkaSettings, topic: str, offsets: Sequence[int], timeout: float = 30.0
-) -> list[DeadLetter]:
-    """The dead-letter records at ``offsets`` (one parked transaction), in order."""
+    kafka: KafkaSettings,
+    topic: str,
+    offsets: Sequence[int],
+    timeout: float = 30.0,
+    spill: Spill | None = None,
+) -> list[ParkedLetter]:
+    """The dead letters at ``offsets`` (one parked transaction), in order, with their
+    values rebuilt from the ``value_chunk`` records among those offsets (checked like
+    any chunks: a damaged one is a :class:`BadRecord`)."""
     wanted = sorted(offsets)
     if not wanted:
         return []
     consumer = committed_consumer(kafka, group_id=None)
     tp = TopicPartition(topic, 0)
+    values = ValueAssembler(topic, 0, spill)
     await consumer.start()
     try:
         consumer.assign([tp])
         consumer.seek(tp, wanted[0])
-        found: dict[int, DeadLetter] = {}
+        found: dict[int, ParkedLetter | None] = {}
         deadline = asyncio.get_running_loop().time() + timeout
         while len(found) < len(wanted) and asyncio.get_running_loop().time() < deadline:
             batches = await consumer.getmany(tp, timeout_ms=500)
             for raw in batches.get(tp, []):
                 if raw.offset in wanted and raw.value is not None:
-                    where = f"topic={topic} partition=0 offset={raw.offset}"
-                    letter = serde.decode(raw.value, where=where)
-                    if not isinstance(letter, DeadLetter):
-                        raise BadRecord("not a dead letter", where=where)
-                    found[raw.offset] = letter
+                    found[raw.offset] = _parked(values, topic, raw.offset, raw.value)
             if batches.get(tp) and batches[tp][-1].offset >= wanted[-1]:
                 break
     finally:
@@ -132,4 +169,20 @@ async def read_dead_letters(
     missing = [o for o in wanted if o not in found]
     if missing:
         raise BadRecord("dead-letter records not found", topic=topic, offsets=missing)
-    return [found[o] for o in wanted]
+    if values.pending:
+        raise BadRecord("value chunks after the last dead letter", topic=topic, offsets=wanted)
+    return [letter for o in wanted if (letter := found[o]) is not None]
+
+
+def _parked(values: ValueAssembler, topic: str, offset: int, body: bytes) -> ParkedLetter | None:
+    where = f"topic={topic} partition=0 offset={offset}"
+    letter = serde.decode(body, where=where)
+    if isinstance(letter, ValueChunk):
+        values.chunk(offset, letter)
+        return None
+    if not isinstance(letter, DeadLetter):
+        raise BadRecord("not a dead letter", where=where)
+    if values.pending or REF_MARKER in body:
+        _first, found = values.transaction(offset, letter.message)
+        return ParkedLetter(letter, found)
+    return ParkedLetter(letter, None)

@@ -21,7 +21,14 @@ from drapply.observer import ApplyObserver, TeeObserver
 from drapply.settings import ApplySettings, TargetSettings
 from drapply.source import PartitionSource, stream_consumer
 from drapply.status import StreamStatus
-from drapply.wiring import applier_factory, naming_for, schema_topics, stream_for, topic_names
+from drapply.wiring import (
+    applier_factory,
+    naming_for,
+    schema_topics,
+    spill_for,
+    stream_for,
+    topic_names,
+)
 from drapply.worker import StreamWorker, WorkerDeps
 
 
@@ -76,7 +83,8 @@ async def apply_once(
         workers = [
             StreamWorker(
                 stream,
-                PartitionSource(consumer, stream.topic, stream.partition),
+                PartitionSource(consumer, stream.topic, stream.partition,
+                                spill_for(settings.apply)),
                 deps,
                 statuses[owner],
                 until_end=True,

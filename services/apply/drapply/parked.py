@@ -23,7 +23,7 @@ from drapply.errors import ApplyHalted, UnconfiguredTable
 from drapply.observer import ApplyObserver
 from drapply.settings import ApplySettings
 from drapply.status import utcnow
-from drapply.wiring import applier_factory, topic_names
+from drapply.wiring import applier_factory, spill_for, topic_names
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +80,16 @@ class ParkedWork:
             audit = _audit("retry", requested_by, row, comment)
             await asyncio.to_thread(admin.add_audit, audit)
             dl_topic = topic_names(self._settings).dead_letters
-            letters = await read_dead_letters(self._settings.kafka, dl_topic, row.dl_offsets)
+            letters = await read_dead_letters(
+                self._settings.kafka, dl_topic, row.dl_offsets,
+                spill=spill_for(self._settings.apply),
+            )  # fmt: skip
             records = [
-                Record(letter.offsets[0] if letter.offsets else row.first_offset, 0, letter.message)
-                for letter in letters
-            ]
-            owner = letters[0].schema_name if letters else row.schema
+                Record(p.letter.offsets[0] if p.letter.offsets else row.first_offset, 0,
+                       p.letter.message, values=p.values)
+                for p in letters
+            ]  # fmt: skip
+            owner = letters[0].letter.schema_name if letters else row.schema
             try:
                 rows = await asyncio.to_thread(
                     self._apply, _stream(row, owner), row, records, requested_by, comment

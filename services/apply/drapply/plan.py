@@ -8,10 +8,13 @@ Binding is compiled: changes of one table with the same operation, key, column t
 image columns share a :class:`_Shape` built once, which then binds a change with a few
 tuple operations. A change capture marked ``undecoded`` is refused here, and a before
 image's :class:`~drcommon.model.NotLogged` columns are left out (they cannot identify the
-row; an after image's are refused by the converters). Values that are plain strings or
-NULLs (nearly all) only go through the converters that change them (RAW to bytes, for
-instance); anything else (an ``InvalidText``, an ``Unsupported``) goes through every
-converter, which refuses it.
+row; an after image's are refused by the converters). An update's
+:class:`~drcommon.model.LobWrites` leave the after image and become the bound change's
+``lob_edits`` (:mod:`drapply.lobs`), performed by the target after the update's row is
+found; they are never part of the merged image (which then is not a full row). Values
+that are plain strings or NULLs (nearly all) only go through the converters that change
+them (RAW to bytes, for instance); anything else (an ``InvalidText``, an
+``Unsupported``) goes through every converter, which refuses it.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drcommon.model import ColumnInfo, ColumnValue, NotLogged, Operation, RowChange
+from drcommon.model import ColumnInfo, ImageValue, LobWrites, NotLogged, Operation, RowChange
 
 from drapply.adapters.base import BoundChange
 from drapply.errors import BadRecord, UnconfiguredTable, ValueNotStorable
+from drapply.lobs import LobKind, lob_edit, lob_kind
 from drapply.naming import Naming, TableRef, matches
 from drapply.settings import SourceSettings
 from drapply.typemap import Converter, as_text
@@ -35,17 +39,25 @@ _SHAPES_LIMIT = 50_000  # distinct shapes kept; more means unusual churn, start 
 
 class RunKey:
     """Which changes can share one batched statement: one object per (operation, table,
-    set columns, key columns), compared and hashed by identity (cheap per change)."""
+    set columns, key columns, LOB columns written in place), compared and hashed by
+    identity (cheap per change)."""
 
-    __slots__ = ("key_cols", "op", "set_cols", "table")
+    __slots__ = ("key_cols", "lob_cols", "op", "set_cols", "table")
 
     def __init__(
-        self, op: Operation, table: TableRef, set_cols: tuple[str, ...], key_cols: tuple[str, ...]
+        self,
+        op: Operation,
+        table: TableRef,
+        set_cols: tuple[str, ...],
+        key_cols: tuple[str, ...],
+        lob_cols: tuple[str, ...] = (),
     ) -> None:
         self.op, self.table, self.set_cols, self.key_cols = op, table, set_cols, key_cols
+        self.lob_cols = lob_cols
 
     def __repr__(self) -> str:
-        return f"RunKey({self.op.value} {self.table} {self.set_cols} by {self.key_cols})"
+        lobs = f" writing {self.lob_cols}" if self.lob_cols else ""
+        return f"RunKey({self.op.value} {self.table} {self.set_cols} by {self.key_cols}{lobs})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +69,7 @@ class _Image:
     converters: tuple[Converter, ...]
     fixes: tuple[tuple[int, Converter], ...]  # positions whose converter changes strings
 
-    def values(self, image: dict[str, ColumnValue], change: RowChange) -> tuple[Any, ...]:
+    def values(self, image: dict[str, ImageValue], change: RowChange) -> tuple[Any, ...]:
         values = tuple(image.values())
         try:
             if set(map(type, values)) <= _PLAIN:
@@ -72,7 +84,7 @@ class _Image:
             self._name_the_column(image, change)
             raise
 
-    def _name_the_column(self, image: dict[str, ColumnValue], change: RowChange) -> None:
+    def _name_the_column(self, image: dict[str, ImageValue], change: RowChange) -> None:
         for column, convert in zip(self.sources, self.converters, strict=True):
             try:
                 convert(image[column])
@@ -107,6 +119,22 @@ class _Shape:
     columns: tuple[tuple[str, ColumnInfo], ...]
     has_pk: bool
     run: RunKey
+    lobs: tuple[tuple[str, str, LobKind], ...] = ()  # (Oracle column, target column, kind)
+
+    def with_edits(self, bound: BoundChange, edits: dict[str, LobWrites]) -> BoundChange:
+        """An update's LOB writes as edits; its merged image loses those columns."""
+        found = []
+        for source, target, kind in self.lobs:
+            try:
+                found.append(lob_edit(target, kind, edits[source]))
+            except ValueNotStorable as exc:
+                raise ValueNotStorable(exc.message, table=f"{self.owner}.{self.table}",
+                                       column=source) from None  # fmt: skip
+        image = bound.image
+        if image is not None:
+            written = {target for _s, target, _k in self.lobs}
+            image = {k: v for k, v in image.items() if k not in written}
+        return bound._replace(lob_edits=tuple(found), image=image)
 
     def bind(self, change: RowChange) -> BoundChange:
         op = self.op
@@ -195,6 +223,11 @@ class Planner:
         ):
             before = {k: v for k, v in before.items() if not isinstance(v, NotLogged)}
             change = change.model_copy(update={"before": before})
+        edits = _lob_writes(change)
+        if edits:
+            change = change.model_copy(
+                update={"after": {k: v for k, v in (change.after or {}).items() if k not in edits}}
+            )
         after, columns = change.after, change.columns
         key = (
             change.owner,
@@ -206,17 +239,19 @@ class Planner:
             else tuple(columns.items()),
             None if before is None else tuple(before),
             None if after is None else tuple(after),
+            tuple(edits) if edits else None,
         )  # fmt: skip
         shape = self._shapes.get(key)
         if shape is None:
-            shape = self._compile(change)
+            shape = self._compile(change, edits)
             if len(self._shapes) >= _SHAPES_LIMIT:
                 self._shapes.clear()
             self._shapes[key] = shape
-        return shape.bind(change)
+        bound = shape.bind(change)
+        return shape.with_edits(bound, edits) if edits else bound
 
     # -- compiling -----------------------------------------------------------------------------
-    def _compile(self, change: RowChange) -> _Shape:
+    def _compile(self, change: RowChange, edits: dict[str, LobWrites] | None = None) -> _Shape:
         op = change.op
         if op is Operation.INSERT:
             key_image = change.after or {}
@@ -250,17 +285,23 @@ class Planner:
         else:
             set_cols = ()
         ref = self._naming.table(change.owner, change.table)
-        run_key = (op, ref, set_cols, key_cols)
+        lobs = tuple(
+            (col, name(change.owner, change.table, col),
+             lob_kind(change.columns.get(col), value.oracle_type))
+            for col, value in (edits or {}).items()
+        )  # fmt: skip
+        lob_cols = tuple(target for _s, target, _k in lobs)
+        run_key = (op, ref, set_cols, key_cols, lob_cols)
         run = self._runs.get(run_key)
         if run is None:
-            run = self._runs[run_key] = RunKey(op, ref, set_cols, key_cols)
+            run = self._runs[run_key] = RunKey(op, ref, set_cols, key_cols, lob_cols)
         columns = tuple(
             (name(change.owner, change.table, col), info) for col, info in change.columns.items()
         )
         return _Shape(op, ref, change.owner, change.table, key_cols, key_positions, before,
-                      after, moves, columns, bool(change.pk), run)  # fmt: skip
+                      after, moves, columns, bool(change.pk), run, lobs)  # fmt: skip
 
-    def _image(self, change: RowChange, image: dict[str, ColumnValue] | None) -> _Image:
+    def _image(self, change: RowChange, image: dict[str, ImageValue] | None) -> _Image:
         plan = [self._column(change, column) for column in image or {}]
         converters = tuple(convert for _name, convert in plan)
         return _Image(
@@ -288,6 +329,16 @@ class Planner:
             )
             self._columns[key] = found
         return found
+
+
+def _lob_writes(change: RowChange) -> dict[str, LobWrites] | None:
+    """An update's in-place LOB writes by Oracle column (None when it has none; those
+    of other operations stay in the image and are refused by the converters)."""
+    after = change.after
+    if change.op is not Operation.UPDATE or not after or set(map(type, after.values())) <= _PLAIN:
+        return None
+    found = {k: v for k, v in after.items() if isinstance(v, LobWrites)}
+    return found or None
 
 
 def runs(changes: Sequence[BoundChange]) -> Iterator[list[BoundChange]]:

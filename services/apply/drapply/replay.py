@@ -8,6 +8,10 @@ Finding where to start never scans the topic:
 * by SCN — a binary search over offsets, each probe reading one record's
   ``commit_scn`` header (commit SCNs never decrease along a schema topic).
 
+Either way the position is the first record of a transaction (header ``start``, see
+:func:`drcommon.serde.starts_transaction`): its first ``value_chunk`` record when large
+values precede it, never a record in the middle of one.
+
 Replaying into the primary target moves its checkpoint back and marks the offsets up
 to where it stood for overwrite semantics (inserts become upserts, a missing row for a
 delete is fine), so re-applying what was applied before cannot fail or double rows.
@@ -26,6 +30,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from drcommon.kafka import committed_consumer
+from drcommon.serde import starts_transaction
 
 from drapply.adapters.base import AuditRow, Stream
 from drapply.adapters.registry import open_target
@@ -92,10 +97,11 @@ class OffsetFinder:
                     return
 
     async def _first_tx(self, offset: int, end: int) -> tuple[int, int] | None:
-        """(offset, commit SCN) of the first transaction record at or after ``offset``."""
+        """(offset, commit SCN) of the first record at or after ``offset`` that starts a
+        transaction."""
         async for record in self._records_from(offset, end):
             scn = _header(record, "commit_scn")
-            if _header(record, "kind") == b"tx" and scn is not None:
+            if scn is not None and starts_transaction(record.headers):
                 return record.offset, int(scn)
         return None
 
@@ -123,7 +129,7 @@ class OffsetFinder:
             return end
         steps = 0
         async for record in self._records_from(max(begin, hit.offset), end):
-            if _header(record, "kind") == b"tx" and record.timestamp >= stamp:
+            if record.timestamp >= stamp and starts_transaction(record.headers):
                 return int(record.offset)
             steps += 1
             if steps >= MAX_TIME_STEPS:  # clock trouble; start earlier rather than later

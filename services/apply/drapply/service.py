@@ -40,6 +40,7 @@ from drapply.wiring import (
     explicit_schemas,
     naming_for,
     schema_topics,
+    spill_for,
     stream_for,
     topic_names,
 )
@@ -258,8 +259,10 @@ class ApplyService(ServiceBase):
             stream = stream_for(self.naming, tp.topic, owner, tp.partition)
             status = StreamStatus(owner, tp.topic, tp.partition)
             self.statuses[owner] = status
-            worker = StreamWorker(stream, PartitionSource(self._consumer, tp.topic, tp.partition),
-                                  self._deps, status)  # fmt: skip
+            source = PartitionSource(
+                self._consumer, tp.topic, tp.partition, spill_for(self.settings.apply)
+            )
+            worker = StreamWorker(stream, source, self._deps, status)
             task = asyncio.create_task(worker.run(), name=f"stream-{owner}")
             task.add_done_callback(functools.partial(self._worker_ended, status=status))
             self.workers[tp] = (worker, task)

@@ -172,6 +172,25 @@ class ApplyOptions(Section):
     retry_backoff_seconds: float = Field(
         1.0, gt=0, description="First wait after a retriable error (doubles up to 30 s)."
     )
+    value_spill_bytes: int = Field(
+        1024 * 1024,
+        ge=0,
+        description=(
+            "A large value reassembled from value_chunk records is kept in memory up to "
+            "this size, in an anonymous temporary file beyond."
+        ),
+    )
+    value_spill_dir: Path | None = Field(
+        None, description="Directory of those files (the system temporary directory if unset)."
+    )
+    max_buffered_value_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1,
+        description=(
+            "Buffered row changes are written out once the large values they hold reach "
+            "this many bytes (bounds memory for transactions full of LOBs)."
+        ),
+    )
 
 
 class ApplySettings(ServiceSettings):

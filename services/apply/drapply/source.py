@@ -4,6 +4,11 @@ Several streams share one aiokafka consumer; each fetches only its own partition
 (``getmany(tp)``), so a seek on one never disturbs another. aiokafka drops buffered
 records and in-flight fetches of a partition when it is sought.
 
+``value_chunk`` records go to the stream's :class:`~drapply.values.ValueAssembler` and
+come out attached to the ``tx`` record that refers to them (its :class:`Record` starts
+at the first chunk); a seek forgets half-read chunks, so every read starts afresh at a
+transaction boundary.
+
 The consumer never moves a position by itself (``auto_offset_reset="none"``): when the
 records at the position are gone (deleted by retention, or the topic was recreated) a
 fetch fails instead of jumping to the earliest record, and the worker's checks on
@@ -22,11 +27,12 @@ from drcommon import serde
 from drcommon.config import KafkaSettings
 from drcommon.errors import DRError, RetriableSourceError
 from drcommon.kafka import MAX_REQUEST_SIZE, client_options
-from drcommon.model import TransactionMessage, Watermark
+from drcommon.model import TransactionMessage, ValueChunk, Watermark
 
 from drapply.applier import Record
 from drapply.errors import BadRecord
-from drapply.wire import decode_transaction
+from drapply.values import REF_MARKER, Spill, ValueAssembler
+from drapply.wire import decode_chunk, decode_transaction
 
 REQUEST_TIMEOUT = 30.0
 
@@ -49,20 +55,39 @@ def stream_consumer(
     )
 
 
-def decode_record(
-    topic: str, partition: int, offset: int, timestamp: int, value: bytes | None
-) -> Record:
-    """One Kafka record as a :class:`Record`; errors name topic, partition and offset."""
+def decode_message(
+    topic: str, partition: int, offset: int, value: bytes | None, kind: bytes | None = None
+) -> TransactionMessage | ValueChunk | Watermark:
+    """One record of a schema topic; errors name topic, partition and offset. ``kind`` is
+    the record's ``kind`` header, when it has one (it picks the fast reader)."""
     where = f"topic={topic} partition={partition} offset={offset}"
     if value is None:
         raise BadRecord("record has no value", where=where)
-    fast = decode_transaction(value)  # the common record, without per-row pydantic work
+    # The common records, without per-row pydantic work.
+    fast = decode_chunk(value) if kind == b"value_chunk" else decode_transaction(value)
     if fast is not None:
-        return Record(offset, timestamp, fast)
+        return fast
     message = serde.decode(value, where=where)
-    if not isinstance(message, TransactionMessage | Watermark):
+    if not isinstance(message, TransactionMessage | ValueChunk | Watermark):
         raise BadRecord(f"a {message.kind} record on a schema topic", where=where)
+    return message
+
+
+def decode_record(
+    topic: str, partition: int, offset: int, timestamp: int, value: bytes | None
+) -> Record:
+    """One record that stands alone (a ``tx`` record without chunks, or a watermark)."""
+    message = decode_message(topic, partition, offset, value)
+    if isinstance(message, ValueChunk):
+        raise BadRecord("a value_chunk record read on its own", topic=topic, offset=offset)
     return Record(offset, timestamp, message)
+
+
+def _kind(headers: Any) -> bytes | None:
+    for key, value in headers or ():
+        if key == "kind":
+            return bytes(value)
+    return None
 
 
 @dataclass(slots=True)
@@ -77,12 +102,16 @@ class Fetched:
 class PartitionSource:
     """One partition of a shared consumer."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, topic: str, partition: int) -> None:
+    def __init__(
+        self, consumer: AIOKafkaConsumer, topic: str, partition: int, spill: Spill | None = None
+    ) -> None:
         self.consumer = consumer
         self.tp = TopicPartition(topic, partition)
+        self.values = ValueAssembler(topic, partition, spill)
 
     def seek(self, offset: int) -> None:
         self.consumer.seek(self.tp, offset)
+        self.values.reset()
 
     async def beginning(self) -> int:
         found = await _kafka(self.consumer.beginning_offsets([self.tp]))
@@ -126,17 +155,35 @@ class PartitionSource:
         out = Fetched([])
         for raw in batches.get(self.tp, []):
             try:
-                record = decode_record(
-                    raw.topic, raw.partition, raw.offset, raw.timestamp, raw.value
-                )
+                record = self._record(raw)
             except DRError as exc:
                 out.error = exc
                 break
+            if record is None:
+                continue
             message = record.message
             scn = message.tx.commit_scn if isinstance(message, TransactionMessage) else message.scn
             out.seen_scn = scn if out.seen_scn is None else max(out.seen_scn, scn)
             out.records.append(record)
         return out
+
+    def _record(self, raw: Any) -> Record | None:
+        """A fetched record as a :class:`Record`; None for a value chunk (kept until its
+        transaction record)."""
+        message = decode_message(
+            raw.topic, raw.partition, raw.offset, raw.value, _kind(raw.headers)
+        )
+        values = self.values
+        if isinstance(message, ValueChunk):
+            values.chunk(raw.offset, message)
+            return None
+        if isinstance(message, Watermark):
+            values.other(raw.offset, message.kind)
+            return Record(raw.offset, raw.timestamp, message)
+        if values.pending or REF_MARKER in raw.value:
+            first, found = values.transaction(raw.offset, message)
+            return Record(raw.offset, raw.timestamp, message, first, found)
+        return Record(raw.offset, raw.timestamp, message)
 
 
 async def _kafka(call: Any) -> Any:

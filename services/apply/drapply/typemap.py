@@ -1,10 +1,13 @@
 """Oracle column types, classified once, and the exact value conversions targets share.
 
 Values arrive as exact strings (see :mod:`drcommon.model`). A target keeps them exact:
-NUMBER never passes through a float, timestamps keep their digits and offsets, RAW
-becomes bytes. Values that cannot be stored exactly (:class:`InvalidText`,
-:class:`Unsupported`, :class:`NotLogged`) raise :class:`ValueNotStorable`; nothing is
-replaced silently.
+NUMBER never passes through a float, timestamps keep their digits and offsets, RAW and
+BLOB become bytes, CLOB/NCLOB stay text. Values that cannot be stored exactly
+(:class:`InvalidText`, :class:`Unsupported`, :class:`NotLogged`) raise
+:class:`ValueNotStorable`; nothing is replaced silently. In-place LOB writes
+(:class:`LobWrites`) are not values: the planner turns them into edits
+(:mod:`drapply.lobs`) where a row's LOB column is updated, and they are refused
+anywhere else.
 """
 
 from __future__ import annotations
@@ -16,16 +19,17 @@ from enum import StrEnum
 
 from drcommon.model import (
     ColumnInfo,
-    ColumnValue,
+    ImageValue,
     InvalidText,
     LobWrites,
     NotLogged,
     Unsupported,
+    ValueRef,
 )
 
 from drapply.errors import ValueNotStorable
 
-Converter = Callable[[ColumnValue], object]
+Converter = Callable[[ImageValue], object]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -51,15 +55,18 @@ class Family(StrEnum):
     INTERVAL_YM = "interval_ym"
     INTERVAL_DS = "interval_ds"
     RAW = "raw"
+    CLOB = "clob"
+    NCLOB = "nclob"
+    BLOB = "blob"
     BOOLEAN = "boolean"
     OTHER = "other"
 
 
 _TEXT_TYPES = {
-    "VARCHAR2", "NVARCHAR2", "VARCHAR", "CHAR", "NCHAR", "CLOB", "NCLOB", "LONG",
+    "VARCHAR2", "NVARCHAR2", "VARCHAR", "CHAR", "NCHAR", "LONG",
     "ROWID", "UROWID", "JSON", "XMLTYPE",
 }  # fmt: skip
-_RAW_TYPES = {"RAW", "LONG RAW", "BLOB"}
+_RAW_TYPES = {"RAW", "LONG RAW"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,9 @@ def _family(base: str) -> Family:
         "BINARY_DOUBLE": Family.BINARY_DOUBLE,
         "DATE": Family.DATE,
         "BOOLEAN": Family.BOOLEAN,
+        "CLOB": Family.CLOB,
+        "NCLOB": Family.NCLOB,
+        "BLOB": Family.BLOB,
     }
     if base in simple:
         return simple[base]
@@ -115,7 +125,7 @@ def _family(base: str) -> Family:
     return Family.OTHER
 
 
-def storable(value: ColumnValue) -> str | None:
+def storable(value: ImageValue) -> str | None:
     """The value as an exact string, or an error for values that cannot be stored."""
     if value is None or isinstance(value, str):
         return value
@@ -134,20 +144,25 @@ def storable(value: ColumnValue) -> str | None:
             f"the redo does not carry this {value.oracle_type} value ({value.reason})",
             oracle_type=value.oracle_type,
         )
-    if isinstance(value, LobWrites):  # not yet performed by any target
+    if isinstance(value, LobWrites):  # the planner takes those of an update's LOB columns
         raise ValueNotStorable(
-            f"in-place writes to a {value.oracle_type} are not applied yet",
+            f"in-place writes to a {value.oracle_type} can only update a row's "
+            "CLOB/NCLOB/BLOB column",
             oracle_type=value.oracle_type,
+        )
+    if isinstance(value, ValueRef):
+        raise ValueNotStorable(
+            f"a reference to value {value.id} whose value_chunk records did not come with it"
         )
     raise ValueNotStorable(f"unexpected value of type {type(value).__name__}")
 
 
-def as_text(value: ColumnValue) -> object:
+def as_text(value: ImageValue) -> object:
     """Text, dates, timestamps: the exact string."""
     return storable(value)
 
 
-def integer_or_text(value: ColumnValue) -> object:
+def integer_or_text(value: ImageValue) -> object:
     """NUMBER for stores without an exact decimal type: an int when the value is integral
     and fits 64 bits, else the exact decimal text (never a float)."""
     text = storable(value)
@@ -160,18 +175,18 @@ def integer_or_text(value: ColumnValue) -> object:
     return text
 
 
-def hex_bytes(value: ColumnValue) -> object:
-    """RAW: upper-case hex to bytes."""
+def hex_bytes(value: ImageValue) -> object:
+    """RAW and BLOB: upper-case hex to bytes."""
     text = storable(value)
     if text is None:
         return None
     try:
         return bytes.fromhex(text)
     except ValueError:
-        raise ValueNotStorable("RAW value is not hex") from None
+        raise ValueNotStorable("RAW/BLOB value is not hex") from None
 
 
-def float_or_nan_text(value: ColumnValue) -> object:
+def float_or_nan_text(value: ImageValue) -> object:
     """BINARY_FLOAT/DOUBLE for SQLite: a float, except NaN (SQLite stores NaN as NULL)."""
     text = storable(value)
     if text is None:
@@ -180,7 +195,7 @@ def float_or_nan_text(value: ColumnValue) -> object:
     return text if number != number else number
 
 
-def interval_for_postgres(value: ColumnValue) -> object:
+def interval_for_postgres(value: ImageValue) -> object:
     """ISO 8601 duration with one leading sign (``-P3DT4H``) to PostgreSQL's per-field
     signs (``P-3DT-4H``), which is the only negative form PostgreSQL reads."""
     text = storable(value)

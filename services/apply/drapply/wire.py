@@ -33,8 +33,10 @@ from drcommon.model import (
     SourcePosition,
     TransactionMessage,
     Unsupported,
+    ValueChunk,
+    ValueRef,
 )
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 _CHANGE_KEYS = frozenset(RowChange.model_fields)
 _INFO_KEYS = frozenset(ColumnInfo.model_fields)
@@ -46,6 +48,13 @@ _MISSING: Any = object()
 _COLUMNS_KEY = b'"columns":{'
 _COLUMNS_CACHE: dict[bytes, SharedColumns] = {}
 _CACHE_LIMIT = 100_000  # bounded: one entry per distinct column-type set
+_VALUE_KINDS: dict[Any, type[BaseModel]] = {
+    "invalid_text": InvalidText,
+    "unsupported": Unsupported,
+    "not_logged": NotLogged,
+    "lob_writes": LobWrites,
+    "value_ref": ValueRef,
+}
 
 
 class SharedColumns(dict[str, ColumnInfo]):
@@ -80,6 +89,21 @@ def decode_transaction(value: bytes) -> TransactionMessage | None:
     except ValidationError:
         return None
     return envelope.model_copy(update={"changes": tuple(rows)})
+
+
+def decode_chunk(value: bytes) -> ValueChunk | None:
+    """A ``value_chunk`` record, or None to use the full decoder (which names the
+    problem)."""
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(doc, dict) or doc.get("v") != SCHEMA_VERSION:
+        return None
+    try:
+        return ValueChunk.model_validate(doc)
+    except ValidationError:
+        return None
 
 
 def _cut_columns(value: bytes) -> tuple[bytes, list[SharedColumns | None]] | None:
@@ -195,20 +219,11 @@ def _image(raw: Any) -> dict[str, Any] | bool | None:
     for name, value in raw.items():
         if value is None or isinstance(value, str):
             continue
-        if not isinstance(value, dict):
+        model = _VALUE_KINDS.get(value.get("kind")) if isinstance(value, dict) else None
+        if model is None:
             return False
         try:
-            kind = value.get("kind")
-            if kind == "invalid_text":
-                raw[name] = InvalidText.model_validate(value)
-            elif kind == "unsupported":
-                raw[name] = Unsupported.model_validate(value)
-            elif kind == "not_logged":
-                raw[name] = NotLogged.model_validate(value)
-            elif kind == "lob_writes":
-                raw[name] = LobWrites.model_validate(value)
-            else:
-                return False
+            raw[name] = model.model_validate(value)
         except ValidationError:
             return False
     return raw

@@ -13,7 +13,8 @@ from drapply.naming import Naming
 from drapply.observer import ApplyObserver
 from drapply.plan import Planner
 from drapply.policy import Policies
-from drapply.settings import ApplySettings, TargetSettings
+from drapply.settings import ApplyOptions, ApplySettings, TargetSettings
+from drapply.values import Spill
 
 ApplierFactory = Callable[[TargetSession, Stream], Applier]
 
@@ -44,6 +45,11 @@ def explicit_schemas(settings: ApplySettings) -> list[str]:
 
 def stream_for(naming: Naming, topic: str, owner: str, partition: int = 0) -> Stream:
     return Stream(topic, partition, owner, naming.schema(owner))
+
+
+def spill_for(options: ApplyOptions) -> Spill:
+    """Where a stream keeps the large values it reassembles."""
+    return Spill(options.value_spill_bytes, options.value_spill_dir)
 
 
 def applier_factory(

@@ -261,6 +261,7 @@ class CapturePipeline:
             watermark_scn=watermark,
             max_changes=self._settings.publish.max_changes_per_message,
             heartbeat=self._heartbeat(watermark),
+            limits=self._settings.publish.record_limits(),
         )
         self._last_publish = time.monotonic()
         self._last_watermark_scn = watermark

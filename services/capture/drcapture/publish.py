@@ -1,7 +1,9 @@
 """Publishing committed transactions to Kafka exactly once.
 
 One Kafka transaction carries a batch of Oracle transactions (each split per schema
-and, when large, in chunks), the watermarks that are due, and capture's checkpoint.
+and, when large, in chunks; values too large for one record in ``value_chunk`` records
+before the record that refers to them, see :mod:`drcapture.publish_records`), the
+watermarks that are due, and capture's checkpoint.
 Either all of it becomes visible to ``read_committed`` consumers or none of it; the
 checkpoint therefore always describes exactly what is published. The producer's
 ``transactional_id`` is fixed per capture, so a restarted capture fences its zombie.
@@ -30,6 +32,8 @@ from drcommon.model import (
 )
 from drcommon.topics import TopicNames
 
+from drcapture.publish_records import OutRecord, RecordLimits, schema_records
+
 log = logging.getLogger(__name__)
 
 # A large Oracle transaction may take minutes to send over the WAN; the broker caps this
@@ -45,16 +49,28 @@ class CommittedTransaction:
     changes: Sequence[RowChange]
 
 
-def schema_messages(tx: CommittedTransaction, max_changes: int) -> Iterator[TransactionMessage]:
-    """Split a transaction into per-schema records of at most ``max_changes`` changes.
-
-    Schemas appear in the order of their first change; within a schema, redo order is
-    kept, so apply can replay each schema's share exactly as it happened.
-    """
-    by_schema: dict[str, list[RowChange]] = {}
+def by_schema(tx: CommittedTransaction) -> dict[str, list[RowChange]]:
+    """A transaction's changes per schema: schemas in the order of their first change,
+    redo order within each, so apply can replay each schema's share as it happened."""
+    found: dict[str, list[RowChange]] = {}
     for change in tx.changes:
-        by_schema.setdefault(change.owner, []).append(change)
-    for schema, changes in by_schema.items():
+        found.setdefault(change.owner, []).append(change)
+    return found
+
+
+def transaction_records(
+    tx: CommittedTransaction, max_changes: int, limits: RecordLimits
+) -> Iterator[OutRecord]:
+    """Every record of a transaction, per schema, in writing order, each under
+    ``limits.max_record_bytes`` (see :mod:`drcapture.publish_records`)."""
+    for schema, changes in by_schema(tx).items():
+        yield from schema_records(tx.info, schema, changes, max_changes, limits)
+
+
+def schema_messages(tx: CommittedTransaction, max_changes: int) -> Iterator[TransactionMessage]:
+    """Split a transaction into per-schema messages of at most ``max_changes`` changes,
+    values inline (what :func:`transaction_records` sends when no value is large)."""
+    for schema, changes in by_schema(tx).items():
         parts = [changes[i : i + max_changes] for i in range(0, len(changes), max_changes)]
         for index, part in enumerate(parts):
             yield TransactionMessage(
@@ -143,12 +159,15 @@ class Publisher:
         watermark_scn: int | None,
         max_changes: int,
         heartbeat: Heartbeat | None = None,
+        limits: RecordLimits | None = None,
     ) -> int:
         """Publish a batch, the due watermarks and the checkpoint in one Kafka transaction.
 
-        Returns the number of data records sent. On failure nothing of the batch is
-        visible and the caller must restart from the previous checkpoint.
+        Returns the number of data records sent (value chunks included). On failure
+        nothing of the batch is visible and the caller must restart from the previous
+        checkpoint.
         """
+        limits = limits or RecordLimits()
         producer = self._producer
         if producer is None:
             raise SinkError("publisher is not started")
@@ -157,15 +176,16 @@ class Publisher:
         try:
             async with producer.transaction():
                 for tx in batch:
-                    for message in schema_messages(tx, max_changes):
+                    for record in transaction_records(tx, max_changes, limits):
                         await producer.send(
-                            self._names.schema(message.schema_name),
-                            serde.encode(message),
+                            self._names.schema(record.schema),
+                            record.value,
+                            # One key per transaction: its records share a partition.
                             key=tx.info.xid.encode(),
                             # The record time stays the publish time: Kafka's retention
                             # works on it, and a backlog of old commits must not expire on
                             # arrival. The commit time travels in the message itself.
-                            headers=serde.headers_for(message),
+                            headers=record.headers,
                         )
                         sent += 1
                 if watermark_scn is not None:

@@ -15,6 +15,8 @@ from drcommon.config import (
 )
 from pydantic import Field, SecretStr, model_validator
 
+from drcapture.publish_records import RecordLimits
+
 
 class ThreadSource(Section):
     """Where one RAC thread's redo is found."""
@@ -148,6 +150,36 @@ class PublishSettings(Section):
     )
     watermark_interval: float = Field(1.0, gt=0, description="Seconds between watermarks.")
     replication_factor: int = Field(1, ge=1, description="For topics capture creates.")
+    max_value_bytes: int = Field(
+        256 * 1024,
+        ge=1024,
+        description=(
+            "A column value longer than this (UTF-8 bytes of its text; BLOB as hex) travels "
+            "in value_chunk records of at most this much data, before the record that "
+            "refers to it."
+        ),
+    )
+    max_record_bytes: int = Field(
+        1_000_000,
+        ge=16 * 1024,
+        description=(
+            "Upper bound for the body of every data record capture writes; keep it under "
+            "the broker's message.max.bytes (1 MiB by default; data topics allow 8 MiB)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _record_holds_a_chunk(self) -> PublishSettings:
+        if self.max_value_bytes + 4096 > self.max_record_bytes:
+            raise ValueError(
+                "publish.max_value_bytes must be at least 4096 below publish.max_record_bytes "
+                "(a chunk record holds its data plus an envelope)"
+            )
+        return self
+
+    def record_limits(self) -> RecordLimits:
+        """The limits :class:`~drcapture.publish.Publisher` applies to every record."""
+        return RecordLimits(self.max_value_bytes, self.max_record_bytes)
 
 
 class SpillSettings(Section):

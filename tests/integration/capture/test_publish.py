@@ -10,6 +10,7 @@ import pytest
 from aiokafka import TopicPartition
 from drcapture.checkpoints import load_checkpoint
 from drcapture.publish import CommittedTransaction, Publisher
+from drcapture.publish_records import RecordLimits
 from drcommon import serde
 from drcommon.config import KafkaSettings
 from drcommon.kafka import committed_consumer
@@ -148,9 +149,12 @@ async def test_failed_batch_leaves_nothing_visible(kafka_settings: KafkaSettings
             op=Operation.INSERT, owner="HR", table="T", after={"BIG": "x" * (9 * 1024 * 1024)}
         )
         big = CommittedTransaction(_tx(2, ["HR"]).info, [broken])
+        # Limits above the topic's max.message.bytes (8 MiB): the broker refuses the record.
+        unbounded = RecordLimits(max_value_bytes=16 << 20, max_record_bytes=32 << 20)
         with pytest.raises(Exception):  # noqa: B017 - any failure must leave no trace
             await publisher.publish(
-                [_tx(3, ["HR"]), big], _checkpoint(3), watermark_scn=None, max_changes=100
+                [_tx(3, ["HR"]), big], _checkpoint(3), watermark_scn=None, max_changes=100,
+                limits=unbounded,
             )
     finally:
         await publisher.stop()

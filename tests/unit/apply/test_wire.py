@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-from drapply.wire import decode_transaction
+from drapply.wire import decode_chunk, decode_transaction
 from drcommon import serde
 from drcommon.model import (
     ColumnInfo,
@@ -21,6 +21,8 @@ from drcommon.model import (
     TransactionInfo,
     TransactionMessage,
     Unsupported,
+    ValueChunk,
+    ValueRef,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -36,16 +38,23 @@ INFO = TransactionInfo(
 )
 POSITION = SourcePosition(db_id=1, db_name="ORCL", thread=2, sequence=7, rba="0x7.10.4", scn=98)
 
+refs = st.builds(
+    ValueRef, id=st.text(min_size=1, max_size=4), length=st.integers(0, 10**9),
+    chunks=st.integers(1, 10**4), sha256=st.just("ab" * 32),
+    form=st.sampled_from([None, "json"]),
+)  # fmt: skip
 values = st.one_of(
     st.none(),
     st.text(),
+    refs,
     st.builds(InvalidText, hex=st.text("0123456789ABCDEF"), charset=st.sampled_from(["AL32UTF8"])),
     st.builds(Unsupported, oracle_type=st.sampled_from(["BLOB", "XMLTYPE"])),
     st.builds(NotLogged, oracle_type=st.sampled_from(["BLOB", "CLOB"]),
               reason=st.text(max_size=20)),
     st.builds(LobWrites, oracle_type=st.sampled_from(["BLOB", "CLOB"]),
               writes=st.lists(st.builds(LobWrite, offset=st.integers(0, 10**9),
-                                        data=st.text(max_size=10)), max_size=3).map(tuple),
+                                        data=st.one_of(st.text(max_size=10), refs)),
+                              max_size=3).map(tuple),
               length=st.one_of(st.none(), st.integers(0, 10**9))),
 )
 images = st.one_of(st.none(), st.dictionaries(st.text(min_size=1, max_size=8), values, max_size=5))
@@ -157,3 +166,12 @@ def test_an_image_column_named_columns_with_an_object_value_reads_the_same() -> 
     data = serde.encode(message(change))
     fast = decode_transaction(data)
     assert fast is None or fast == serde.decode(data)
+
+
+def test_value_chunks_read_fast_and_the_same() -> None:
+    chunk = ValueChunk(schema_name="HR", xid="1.2.3", commit_scn=5, id="0", seq=2, last=True,
+                       data='汉字 "q" \\ \x01')  # fmt: skip
+    data = serde.encode(chunk)
+    assert decode_chunk(data) == serde.decode(data) == chunk
+    assert decode_chunk(b"{not json") is None
+    assert decode_chunk(data.replace(b'"seq":2', b'"seq":-1')) is None  # serde names it

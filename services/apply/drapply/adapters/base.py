@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Protocol
 
 from drcommon.model import ColumnInfo, Operation
 
+from drapply.lobs import LobEdit
 from drapply.naming import TableRef
 from drapply.typemap import Converter
 
@@ -70,6 +71,8 @@ class BoundChange(NamedTuple):
     has_pk: bool = True
     new_key: tuple[Any, ...] | None = None  # an update that moves the row: its new key
     run: object = None  # the planner's interned run key (see run_key)
+    lob_edits: tuple[LobEdit, ...] = ()  # an update's in-place LOB writes (after set_cols)
+    value_bytes: int = 0  # bytes of the large values it carries (reassembled from chunks)
 
     @property
     def source(self) -> str:
@@ -85,7 +88,8 @@ class BoundChange(NamedTuple):
         interns one object per shape; otherwise a tuple of what defines the shape)."""
         if self.run is not None:
             return self.run
-        return (self.op, self.table, self.set_cols, self.key_cols)
+        lobs = tuple(e.column for e in self.lob_edits)
+        return (self.op, self.table, self.set_cols, self.key_cols, lobs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +201,7 @@ class TargetSession(Protocol):
         ...
 
     def update(self, change: BoundChange) -> int:
-        """Rows the update matched."""
+        """Rows the update matched; when it matched one, its LOB edits are performed."""
         ...
 
     def delete(self, change: BoundChange) -> int:

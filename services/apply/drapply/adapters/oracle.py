@@ -4,23 +4,32 @@ Values are bound as exact strings (NUMBER as ``Decimal``) and converted by the s
 NLS formats, which this session pins to ISO 8601, so nothing depends on the server's
 defaults. Target tables must exist (apply does not create Oracle tables); apply's own
 tables are created in ``target.control_schema`` if missing.
+
+CLOB/NCLOB/BLOB values bind as plain strings/bytes while they fit VARCHAR2/RAW in SQL
+(the fast way); a statement where one is longer binds that position as a LOB
+(``setinputsizes`` with ``DB_TYPE_CLOB``/``NCLOB``/``BLOB``: a temporary LOB, no
+4,000/32,767-byte limit, in MERGE too) — see :func:`lob_binds`. In-place writes run as
+one PL/SQL block per column: ``SELECT … FOR UPDATE`` on the row's locator, then
+``DBMS_LOB.COPY`` (which pads as ``DBMS_LOB.WRITE`` does), ``TRIM`` or a padding
+``WRITE`` for the final length — see :func:`oracle_lob_block`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import oracledb
-from drcommon.model import ColumnInfo, ColumnValue
+from drcommon.model import ColumnInfo, ImageValue
 
 from drapply.adapters.base import BoundChange, Checkpoint, ParkedRow, Stream, TableShape
 from drapply.adapters.control import SqlControl
-from drapply.adapters.sqlbase import SqlRows, qualified, quote
+from drapply.adapters.sqlbase import LobRowKey, SqlRows, qualified, quote
 from drapply.errors import RetriableSinkError, TargetError, ValueNotStorable
+from drapply.lobs import LobEdit, LobKind
 from drapply.naming import TableRef
 from drapply.settings import TargetSettings
 from drapply.typemap import (
@@ -60,12 +69,12 @@ _SESSION_FORMATS = (
 _ZONE = re.compile(r"(?:\[([^\]]+)\]|([+-]\d\d:\d\d)|Z)$")
 
 
-def _number(value: ColumnValue) -> object:
+def _number(value: ImageValue) -> object:
     text = storable(value)
     return None if text is None else Decimal(text)
 
 
-def _tz(value: ColumnValue) -> object:
+def _tz(value: ImageValue) -> object:
     """``…+08:00`` / ``…[Asia/Shanghai]`` -> ``… +08:00`` / ``… Asia/Shanghai`` (TZR)."""
     text = storable(value)
     if text is None:
@@ -77,7 +86,7 @@ def _tz(value: ColumnValue) -> object:
     return text[: found.start()] + " " + zone
 
 
-def _interval(value: ColumnValue) -> object:
+def _interval(value: ImageValue) -> object:
     """ISO 8601 duration -> Oracle's SQL form (``-3 04:05:06.5`` or ``1-2``)."""
     text = storable(value)
     if text is None:
@@ -92,7 +101,117 @@ def _interval(value: ColumnValue) -> object:
     return f"{sign}{parts['D']} {parts['H']}:{parts['MI']}:{parts['S']}"
 
 
+# Longest values bound inline (MAX_STRING_SIZE = STANDARD): VARCHAR2 holds 4,000 bytes
+# and RAW 2,000 in SQL; a longer string would bind as LONG, which MERGE refuses.
+INLINE_TEXT_BYTES = 4000
+INLINE_RAW_BYTES = 2000
+_LOB_TYPES = {
+    LobKind.CLOB: oracledb.DB_TYPE_CLOB,
+    LobKind.NCLOB: oracledb.DB_TYPE_NCLOB,
+    LobKind.BLOB: oracledb.DB_TYPE_BLOB,
+}
+
+
+class LobBind(NamedTuple):
+    """A CLOB/NCLOB/BLOB value as its converter hands it to the session, with the LOB
+    type to bind it as when it is too long to bind inline (see :func:`lob_binds`)."""
+
+    value: object
+    db_type: Any
+
+
+def _lob(convert: Converter, kind: LobKind) -> Converter:
+    db_type = _LOB_TYPES[kind]
+
+    def bind(value: ImageValue) -> object:
+        return LobBind(convert(value), db_type)
+
+    return bind
+
+
+def _too_long(value: object) -> bool:
+    if isinstance(value, str):
+        return len(value) * 4 > INLINE_TEXT_BYTES and len(value.encode()) > INLINE_TEXT_BYTES
+    return isinstance(value, bytes) and len(value) > INLINE_RAW_BYTES
+
+
+def lob_binds(rows: Sequence[Sequence[Any]]) -> tuple[list[Any] | None, list[list[Any]]]:
+    """The rows' parameters with :class:`LobBind` values unwrapped, and the input sizes
+    for ``setinputsizes``: the LOB type at each position where some row's value is too
+    long to bind inline, None at the others; None instead of the list when no value is
+    (plain binding, the fast way). The rows of one statement share their shape, so the
+    first row tells which positions hold LOBs."""
+    plain = [list(row) for row in rows]
+    if not plain:
+        return None, plain
+    positions = [i for i, value in enumerate(plain[0]) if isinstance(value, LobBind)]
+    if not positions:
+        return None, plain
+    sizes: list[Any] = [None] * len(plain[0])
+    for out in plain:
+        for index in positions:
+            bind = out[index]
+            if not isinstance(bind, LobBind):
+                continue
+            out[index] = bind.value
+            if sizes[index] is None and _too_long(bind.value):
+                sizes[index] = bind.db_type
+    return (sizes if any(s is not None for s in sizes) else None), plain
+
+
+def oracle_lob_block(
+    ref: TableRef, edit: LobEdit, key: LobRowKey
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The PL/SQL block that performs ``edit`` on the row ``key`` finds, its named
+    parameters and their input sizes (write data binds as a temporary LOB).
+
+    A NULL LOB is made empty first (``EMPTY_CLOB()``/``EMPTY_BLOB()``); each write is a
+    ``DBMS_LOB.COPY`` at offset + 1 (Oracle pads a gap with spaces or zero bytes); a
+    write of no data pads up to its offset; the final length trims or pads.
+    """
+    col, table = quote(edit.column), qualified(ref)
+    where = " AND ".join(
+        f"DECODE({quote(c)}, :k{i}, 1, 0) = 1" if key.null_safe else f"{quote(c)} = :k{i}"
+        for i, c in enumerate(key.cols)
+    )
+    binary = edit.kind.binary
+    empty = "EMPTY_BLOB()" if binary else "EMPTY_CLOB()"
+    pad = "HEXTORAW('00')" if binary else "' '"
+    lines = [
+        f"DECLARE l {edit.kind.value}; n INTEGER;",
+        "BEGIN",
+        f"UPDATE {table} SET {col} = {empty} WHERE {where} AND {col} IS NULL;",
+        f"SELECT {col} INTO l FROM {table} WHERE {where} FOR UPDATE;",
+    ]
+    params: dict[str, Any] = {
+        f"k{i}": v.value if isinstance(v, LobBind) else v for i, v in enumerate(key.vals)
+    }
+    sizes: dict[str, Any] = {}
+    for i, (offset, data) in enumerate(edit.writes):
+        if data:
+            lines.append(f"DBMS_LOB.COPY(l, :d{i}, DBMS_LOB.GETLENGTH(:d{i}), :o{i}, 1);")
+            params[f"d{i}"], params[f"o{i}"] = data, offset + 1
+            sizes[f"d{i}"] = _LOB_TYPES[edit.kind]
+        else:
+            lines.append(f"n := :o{i};")
+            lines.append(
+                f"IF DBMS_LOB.GETLENGTH(l) < n THEN DBMS_LOB.WRITE(l, 1, n, {pad}); END IF;"
+            )
+            params[f"o{i}"] = offset
+    if edit.length is not None:
+        lines.append("n := :new_length;")
+        lines.append("IF DBMS_LOB.GETLENGTH(l) > n THEN DBMS_LOB.TRIM(l, n);")
+        lines.append(f"ELSIF DBMS_LOB.GETLENGTH(l) < n THEN DBMS_LOB.WRITE(l, 1, n, {pad});")
+        lines.append("END IF;")
+        params["new_length"] = edit.length
+    lines.append("END;")
+    return "\n".join(lines), params, sizes
+
+
 _CONVERTERS: dict[Family, Converter] = {
+    Family.CLOB: _lob(as_text, LobKind.CLOB),
+    Family.NCLOB: _lob(as_text, LobKind.NCLOB),
+    Family.BLOB: _lob(hex_bytes, LobKind.BLOB),
     Family.NUMBER: _number,
     Family.BINARY_FLOAT: float_or_nan_text,
     Family.BINARY_DOUBLE: float_or_nan_text,
@@ -157,12 +276,36 @@ class OracleSession(SqlControl, SqlRows):
             raise TargetError(f"Oracle: {exc}") from exc
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        self._run(self._cur.execute, sql, list(params))
-        return max(self._cur.rowcount or 0, 0)
+        sizes, rows = lob_binds([params])
+        if sizes is None:
+            self._run(self._cur.execute, sql, rows[0])
+            return max(self._cur.rowcount or 0, 0)
+        return self._with_sizes(
+            lambda c: c.setinputsizes(*sizes), lambda c: c.execute(sql, rows[0])
+        )
 
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        self._run(self._cur.executemany, sql, [list(r) for r in rows])
-        return max(self._cur.rowcount or 0, 0)
+        sizes, plain = lob_binds(rows)
+        if sizes is None:
+            self._run(self._cur.executemany, sql, plain)
+            return max(self._cur.rowcount or 0, 0)
+        return self._with_sizes(
+            lambda c: c.setinputsizes(*sizes), lambda c: c.executemany(sql, plain)
+        )
+
+    def _with_sizes(self, size: Callable[[Any], Any], run: Callable[[Any], Any]) -> int:
+        """Run on a cursor of its own, so input sizes never linger on the shared one."""
+        cursor = self._conn.cursor()
+        try:
+            size(cursor)
+            self._run(run, cursor)
+            return max(cursor.rowcount or 0, 0)
+        finally:
+            cursor.close()
+
+    def edit_lob(self, ref: TableRef, edit: LobEdit, key: LobRowKey) -> None:
+        sql, params, sizes = oracle_lob_block(ref, edit, key)
+        self._with_sizes(lambda c: c.setinputsizes(**sizes), lambda c: c.execute(sql, params))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._run(self._cur.execute, sql, list(params))

@@ -1,20 +1,26 @@
 """What SQL targets share: statements for row changes, batched and one at a time.
 
 A subclass supplies the connection, the dialect details (placeholders, upsert syntax,
-type names, value converters, error classes) and table introspection. Statements are
-built once per (table, operation, column set) and cached.
+type names, value converters, error classes, in-place LOB writes) and table
+introspection. Statements are built once per (table, operation, column set) and cached.
+
+An update with in-place LOB writes (``BoundChange.lob_edits``) runs its update
+statement first (which finds the row: a missing row is a conflict like any update's),
+then the target's :meth:`SqlRows.edit_lob` for each written column, on the row's key
+after the update. Such updates are not batched.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from drcommon.model import ColumnInfo, Operation
 
 from drapply.adapters.base import BoundChange, TableShape
 from drapply.errors import AmbiguousRow, BatchMismatch, UnconfiguredTable
+from drapply.lobs import LobEdit
 from drapply.naming import TableRef
 from drapply.typemap import Converter
 
@@ -28,6 +34,26 @@ def quote(name: str) -> str:
 
 def qualified(ref: TableRef) -> str:
     return f"{quote(ref.schema)}.{quote(ref.table)}"
+
+
+class LobRowKey(NamedTuple):
+    """How a LOB edit finds its row: key columns and values (after the update), and
+    whether they compare null-safely (a table without a key)."""
+
+    cols: tuple[str, ...]
+    vals: tuple[Any, ...]
+    null_safe: bool
+
+
+def lob_row_key(change: BoundChange) -> LobRowKey:
+    """The row a change's LOB edits apply to: its key after the update; on a table
+    without a key, the edited columns themselves do not take part (they change)."""
+    vals = change.new_key if change.new_key is not None else change.key_vals
+    written = {e.column for e in change.lob_edits}
+    pairs = [(c, v) for c, v in zip(change.key_cols, vals, strict=True) if c not in written]
+    if not pairs:
+        pairs = list(zip(change.key_cols, vals, strict=True))
+    return LobRowKey(tuple(c for c, _v in pairs), tuple(v for _c, v in pairs), not change.has_pk)
 
 
 class SqlRows:
@@ -79,6 +105,11 @@ class SqlRows:
 
     def copy_rows(self, ref: TableRef, columns: Sequence[str], rows: Sequence[Any]) -> None:
         """Bulk-load rows (PostgreSQL COPY); only called when ``copy_threshold`` > 0."""
+        raise NotImplementedError
+
+    def edit_lob(self, ref: TableRef, edit: LobEdit, key: LobRowKey) -> None:
+        """Perform in-place writes on the LOB column of the one row ``key`` finds, with the
+        semantics of :func:`drapply.lobs.edited`."""
         raise NotImplementedError
 
     def upsert_sql(self, ref: TableRef, columns: Sequence[str], key: Sequence[str]) -> str:
@@ -225,6 +256,12 @@ class SqlRows:
         if first.op is Operation.INSERT:
             self._insert_run(changes, unique)
             return
+        if first.lob_edits:
+            for change in changes:  # each finds its row, then writes into its LOBs
+                done = self.update(change)
+                if done != 1:
+                    raise BatchMismatch(f"update matched {done} rows", key=change.key_text())
+            return
         if first.op not in (Operation.UPDATE, Operation.DELETE):
             raise ValueError(f"cannot batch {first.op}")
         kind = "update" if first.op is Operation.UPDATE else "delete"
@@ -295,7 +332,12 @@ class SqlRows:
 
     def update(self, change: BoundChange) -> int:
         self.prepare_table(change)
-        return self.execute(self._statement("update", change), self._update_params(change))
+        done = self.execute(self._statement("update", change), self._update_params(change))
+        if done == 1 and change.lob_edits:
+            key = lob_row_key(change)
+            for edit in change.lob_edits:
+                self.edit_lob(change.table, edit, key)
+        return done
 
     def delete(self, change: BoundChange) -> int:
         self.prepare_table(change)

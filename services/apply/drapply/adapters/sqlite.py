@@ -25,8 +25,9 @@ from drcommon.topics import escape_name, unescape_name
 
 from drapply.adapters.base import Checkpoint, ParkedRow, Stream, TableShape
 from drapply.adapters.control import SqlControl
-from drapply.adapters.sqlbase import SqlRows, quote
+from drapply.adapters.sqlbase import LobRowKey, SqlRows, qualified, quote
 from drapply.errors import RetriableSinkError, TargetError, UnconfiguredTable
+from drapply.lobs import LobEdit, edited
 from drapply.naming import TableRef
 from drapply.settings import TargetSettings
 from drapply.typemap import (
@@ -46,6 +47,7 @@ _STORAGE = {
     Family.BINARY_FLOAT: "ANY",
     Family.BINARY_DOUBLE: "ANY",
     Family.RAW: "BLOB",
+    Family.BLOB: "BLOB",
     Family.OTHER: "ANY",
     Family.BOOLEAN: "ANY",
 }
@@ -54,6 +56,7 @@ _CONVERTERS: dict[Family, Converter] = {
     Family.BINARY_FLOAT: float_or_nan_text,
     Family.BINARY_DOUBLE: float_or_nan_text,
     Family.RAW: hex_bytes,
+    Family.BLOB: hex_bytes,
 }
 
 
@@ -188,6 +191,20 @@ class SqliteSession(SqlControl, SqlRows):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._run(self._cur.execute, sql, tuple(params))
         return list(self._cur.fetchall())
+
+    def edit_lob(self, ref: TableRef, edit: LobEdit, key: LobRowKey) -> None:
+        """Read, write in Python (:func:`drapply.lobs.edited`), write back: the database
+        is local and the transaction holds the file's write lock (``BEGIN IMMEDIATE``)."""
+        where = " AND ".join(
+            f"{quote(c)} IS ?" if key.null_safe else f"{quote(c)} = ?" for c in key.cols
+        )
+        col = quote(edit.column)
+        rows = self.query(f"SELECT {col} FROM {qualified(ref)} WHERE {where}", key.vals)
+        if len(rows) != 1:
+            raise TargetError(f"a LOB write found {len(rows)} rows", table=str(ref),
+                              column=edit.column)  # fmt: skip
+        value = edited(rows[0][0], edit)
+        self.execute(f"UPDATE {qualified(ref)} SET {col} = ? WHERE {where}", (value, *key.vals))
 
     # -- types and tables --------------------------------------------------------------------
     def column_type(self, info: ColumnInfo) -> str:
