@@ -4,7 +4,8 @@
 //! reader (`services/capture/drcapture/redo/`) does them: the file and block layer with
 //! checksums ([`blocks`], [`checksum`]), the record walk with resume state ([`records`]),
 //! change-vector scanning ([`vectors`]), the operation parsers with their dispatch table
-//! and counters ([`ops`]), and the value decoders ([`values`]). Errors are
+//! and counters ([`ops`]), the per-record triage ([`txn::triage`]), and the value
+//! decoders ([`values`]). Errors are
 //! [`error::Error`]s carrying the Python reader's messages and location facts; nothing
 //! panics on bad input. The `python` feature adds the PyO3 binding (`drcapture_core._core`).
 
@@ -15,6 +16,7 @@ pub mod error;
 pub mod layout;
 pub mod ops;
 pub mod records;
+pub mod txn;
 pub mod values;
 pub mod vectors;
 
