@@ -75,7 +75,7 @@ fn every_vector_decodes_and_every_record_triages() {
                 dropped += effects.dropped.len();
             }
         }
-        let sum = |m: &std::collections::HashMap<(u8, u8), u64>| m.values().sum::<u64>();
+        let sum = |m: &drcapture_core::ops::IntMap<(u8, u8), u64>| m.values().sum::<u64>();
         let found = (
             sum(&counters.decoded),
             sum(&counters.skipped),

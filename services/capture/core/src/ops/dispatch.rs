@@ -5,8 +5,6 @@
 //! guessed at. Errors get the vector's opcode and position, and the record's RBA and SCN,
 //! as the Python dispatcher adds them.
 
-use std::collections::HashMap;
-
 use super::ddl::{Ddl, parse_24_1};
 use super::direct::{DirectLoad, parse_19_1};
 use super::kdli::{Kdli, LobBlockChange, LobPage, parse_26_2, parse_26_6};
@@ -16,7 +14,7 @@ use super::undo::{
     PartialRollback, TxBegin, TxEnd, UndoRecord, parse_5_1, parse_5_2, parse_5_4,
     parse_partial_rollback,
 };
-use super::{ChangeVector, field_starts, opcode};
+use super::{ChangeVector, IntMap, field_starts, opcode};
 use crate::binary::Endian;
 use crate::error::{ErrorKind, Fact, Result};
 use crate::layout as L;
@@ -99,9 +97,9 @@ pub fn skipped_layer(layer: u8) -> Option<&'static str> {
 /// vectors (`OpCounters`; Python names an opcode `"5.1"`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpCounters {
-    pub decoded: HashMap<(u8, u8), u64>,
-    pub skipped: HashMap<(u8, u8), u64>,
-    pub unknown: HashMap<(u8, u8), u64>,
+    pub decoded: IntMap<(u8, u8), u64>,
+    pub skipped: IntMap<(u8, u8), u64>,
+    pub unknown: IntMap<(u8, u8), u64>,
 }
 
 /// Which of the three counters a vector goes to.

@@ -16,7 +16,7 @@ use crate::error::Fact;
 use crate::ops::compressed::{CompressedRow, Entry, Rest, image_values};
 use crate::ops::dispatch::{Op, OpCounters, RecordDecoder, RecordRef};
 use crate::ops::iot::{parse_leaf_op, parse_leaf_undo};
-use crate::ops::opcode;
+use crate::ops::{IntMap, opcode};
 use crate::records::{Rba, ReadState, RecordHeader, RecordWalker, parse_record};
 use crate::txn::triage::{SkipMap, TxBoundary, quick_effects, triage_walk};
 use crate::vectors::VectorSlot;
@@ -72,7 +72,7 @@ pub(crate) struct PyOpCounters {
     inner: OpCounters,
 }
 
-fn named<'py>(py: Python<'py>, counts: &HashMap<(u8, u8), u64>) -> PyResult<Bound<'py, PyDict>> {
+fn named<'py>(py: Python<'py>, counts: &IntMap<(u8, u8), u64>) -> PyResult<Bound<'py, PyDict>> {
     let out = PyDict::new(py);
     for (&(layer, code), &n) in counts {
         out.set_item(opcode(layer, code), n)?;

@@ -9,10 +9,9 @@
 //! Which objects are captured is the caller's: a [`SkipReasons`] says why an object's
 //! changes are skipped (the counter to bump), or `None` when they are captured.
 
-use std::collections::HashMap;
-
 use crate::error::Result;
 use crate::layout as L;
+use crate::ops::IntMap;
 use crate::ops::dispatch::{OpCounters, ROW_CODES, RecordDecoder, RecordRef};
 use crate::ops::kdli::quick_lob_table;
 use crate::ops::lob::{LLB_TYPE_WRITE_BEGIN, quick_llb};
@@ -30,7 +29,7 @@ pub trait SkipReasons {
 /// every object not listed.
 #[derive(Debug, Clone, Default)]
 pub struct SkipMap {
-    pub reasons: HashMap<u32, Option<Box<str>>>,
+    pub reasons: IntMap<u32, Option<Box<str>>>,
     pub default: Option<Box<str>>,
 }
 
@@ -75,8 +74,30 @@ pub fn quick_effects<'r, S: SkipReasons + ?Sized>(
     rec: &RecordRef<'_>,
     skip: &'r S,
 ) -> Option<QuickEffects<'r>> {
-    let slots = rec.slots;
     let mut out = QuickEffects::default();
+    quick_effects_into(rec, skip, &mut out).then_some(out)
+}
+
+/// [`quick_effects`] into `out` (cleared first; its buffers are kept from one record to
+/// the next): true when `out` holds the record's effects, false when it must be
+/// decoded in full (`out` then holds nothing of use).
+pub fn quick_effects_into<'r, S: SkipReasons + ?Sized>(
+    rec: &RecordRef<'_>,
+    skip: &'r S,
+    out: &mut QuickEffects<'r>,
+) -> bool {
+    out.dropped.clear();
+    out.ends.clear();
+    out.rollbacks.clear();
+    effects(rec, skip, out).is_some()
+}
+
+fn effects<'r, S: SkipReasons + ?Sized>(
+    rec: &RecordRef<'_>,
+    skip: &'r S,
+    out: &mut QuickEffects<'r>,
+) -> Option<()> {
+    let slots = rec.slots;
     let mut rolled: Vec<usize> = Vec::new(); // row ops taken by partial rollbacks
     for (i, slot) in slots.iter().enumerate() {
         if encrypted(slot) && !(slot.layer == 5 && slot.code == 1) {
@@ -107,7 +128,7 @@ pub fn quick_effects<'r, S: SkipReasons + ?Sized>(
             _ => other(rec, slot, skip, &mut out.dropped)?,
         }
     }
-    Some(out)
+    Some(())
 }
 
 #[inline]
@@ -258,23 +279,21 @@ pub fn triage_walk<S: SkipReasons + ?Sized>(
     let (endian, wide) = (walker.file().endian(), walker.file().header.wide_vectors());
     let mut decoder = RecordDecoder::new();
     let mut t = TriageTotals::default();
+    let mut effects = QuickEffects::default();
     while let Some(view) = walker.next_record()? {
         t.records += 1;
         t.bytes += u64::from(view.header.length);
         counters.tally(view.slots);
         let rec = RecordRef::of(&view, endian, wide);
-        match quick_effects(&rec, skip) {
-            Some(effects) => {
-                t.quick += 1;
-                t.dropped += effects.dropped.len() as u64;
-                t.ends += effects.ends.len() as u64;
-                t.rollbacks += effects.rollbacks.len() as u64;
-            }
-            None => {
-                t.full += 1;
-                if decode {
-                    t.decoded += decoder.decode(&rec, None)?.len() as u64;
-                }
+        if quick_effects_into(&rec, skip, &mut effects) {
+            t.quick += 1;
+            t.dropped += effects.dropped.len() as u64;
+            t.ends += effects.ends.len() as u64;
+            t.rollbacks += effects.rollbacks.len() as u64;
+        } else {
+            t.full += 1;
+            if decode {
+                t.decoded += decoder.decode(&rec, None)?.len() as u64;
             }
         }
     }
