@@ -57,6 +57,7 @@ __all__ = [
     "decode_ops",
     "decode_record",
     "image_values",
+    "parse_compressed_row",
     "parse_leaf_op",
     "parse_leaf_undo",
     "quick_effects",
@@ -142,6 +143,17 @@ def image_values(row: CompressedRow, supp: Image, **where: Any) -> tuple[Image, 
         _raise(exc)
     image = tuple((n, None if v is None else bytes(v)) for n, v in values)
     return image, NotInRedo(NOT_LOGGED) if not_logged else None
+
+
+def parse_compressed_row(data: bytes, **where: Any) -> CompressedRow:
+    """:func:`drcapture.redo.ops.compressed.parse_compressed_row` in the core (``where``
+    keys as for :func:`image_values`)."""
+    facts = [(key, value) for key, value in where.items() if value is not None]
+    try:
+        fb, lb, entries = _core.compressed_row(data, facts)
+    except _core.CoreError as exc:
+        _raise(exc)
+    return CompressedRow(fb, lb, tuple(Entry(v, s) for v, s in entries))
 
 
 def quick_effects(record: RedoRecord, reasons: Mapping[int, str | None],

@@ -122,6 +122,9 @@ def image_values(
     supp: list[tuple[int, bytes | None]],
     facts: list[tuple[str, Any]],
 ) -> tuple[list[tuple[int, bytes | None]], bool]: ...
+def compressed_row(
+    data: bytes, facts: list[tuple[str, Any]]
+) -> tuple[int, int, list[tuple[bytes | None, int | None]]]: ...
 def quick_effects(
     rba: RbaTuple,
     data: bytes,

@@ -13,7 +13,7 @@ use super::tuples::{Obj, leaf_op, leaf_undo, list, op};
 use super::{IntoPyResult, endian_of};
 use crate::binary::Endian;
 use crate::error::Fact;
-use crate::ops::compressed::{CompressedRow, Entry, Rest, image_values};
+use crate::ops::compressed::{CompressedRow, Entry, Rest, image_values, parse_compressed_row};
 use crate::ops::dispatch::{Op, OpCounters, RecordDecoder, RecordRef};
 use crate::ops::iot::{parse_leaf_op, parse_leaf_undo};
 use crate::ops::{IntMap, opcode};
@@ -194,6 +194,24 @@ fn py_image_values(
     Ok((values, rest == Rest::NotLogged))
 }
 
+/// `compressed.parse_compressed_row`: `(fb, lb, [(value, symbol)])`; `facts` go into a
+/// refusal.
+#[pyfunction]
+fn compressed_row<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    facts: Vec<(String, Bound<'_, PyAny>)>,
+) -> PyResult<Obj<'py>> {
+    let at: Vec<(&'static str, Fact)> = facts
+        .into_iter()
+        .map(|(k, v)| (static_key(&k), fact_of(&v)))
+        .collect();
+    let row = parse_compressed_row(data, &at).py()?;
+    let entries: Vec<(Option<&[u8]>, Option<u8>)> =
+        row.entries.iter().map(|e| (e.value, e.symbol)).collect();
+    (row.fb, row.lb, entries).into_bound_py_any(py)
+}
+
 /// The fact keys the tests pass (facts are keyed by `&'static str` in the core).
 fn static_key(key: &str) -> &'static str {
     const KEYS: [&str; 6] = ["opcode", "rba", "obj", "xid", "field", "table"];
@@ -287,6 +305,7 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_record, m)?)?;
     m.add_function(wrap_pyfunction!(parse_leaf, m)?)?;
     m.add_function(wrap_pyfunction!(py_image_values, m)?)?;
+    m.add_function(wrap_pyfunction!(compressed_row, m)?)?;
     m.add_function(wrap_pyfunction!(py_quick_effects, m)?)?;
     m.add_function(wrap_pyfunction!(triage_file, m)?)?;
     Ok(())
