@@ -58,6 +58,7 @@ from tests.unit.capture.native.ops_oracle import (
     skip_maps,
 )
 from tests.unit.capture.native.oracle import AIX_11G
+from tests.unit.capture.native.test_ops_variants import variant_records
 from tests.unit.capture.native.test_ops_workloads import COMPRESSED
 from tests.unit.capture.test_iot_writer import IOT_33, _fixture_story
 from tests.unit.capture.test_redo_helpers import FREE23_LOGS, oracdc_index
@@ -108,6 +109,7 @@ def _pool() -> dict[tuple[int, int], list[tuple[bytes, ...]]]:
                               ((COMPRESSED,), COMPRESSED_STEPS)):
             built = build_workload(Workload(tables=tables, steps=story, platform=platform))
             records += [r for log in built.logs for r in log_records(log.data)]
+    records += variant_records()
     pool: dict[tuple[int, int], list[tuple[bytes, ...]]] = defaultdict(list)
     for record in records:
         for cv in record.vectors:
@@ -127,7 +129,7 @@ def _mutated(fields: tuple[bytes, ...], rnd: random.Random) -> tuple[bytes, ...]
         if kind == 0 and out and out[k]:  # a byte changed
             b = bytearray(out[k])
             b[rnd.randrange(min(len(b), 64) if rnd.random() < 0.7 else len(b))] = rnd.choice(
-                [0, 1, 2, 4, 6, 8, 0x0C, 0x2C, 0x80, 0xC8, 0xFE, 0xFF, rnd.randrange(256)])
+                [0, 1, 2, 4, 6, 8, 0x0C, 0x10, 0x2C, 0x80, 0xC8, 0xFE, 0xFF, rnd.randrange(256)])
             out[k] = bytes(b)
         elif kind == 1 and out:  # cut
             out[k] = out[k][: rnd.randint(0, len(out[k]))]
@@ -164,7 +166,7 @@ def frames(draw: st.DrawFn) -> RedoRecord:
             fields = (*fields, struct.pack(order + "I", rnd.choice([con_uid, 7])))
         vectors.append(VectorSpec(
             layer, code, fields, cls=rnd.choice([1, 1, 15, 16, 17, 33, 34, 200]),
-            dba=rnd.randrange(2**32), scn=rnd.choice([5, 2**40, 2**48 + 3]),
+            dba=rnd.randrange(2**32), scn=rnd.choice([5, 2**40, 2**48 + 3, 2**64 - 1]),
             typ=0x80 if rnd.random() < 0.05 else rnd.choice([0, 1, 2]),
             data_obj=rnd.choice([75000, 0xFFFFFFFF]), con_id=rnd.choice([0, 3])))
     data = encode_record(RecordSpec(scn=1000, vectors=tuple(vectors), con_uid=con_uid), platform)
@@ -214,7 +216,7 @@ def test_the_fuzz_frames_reach_every_parser() -> None:
     assert len(_packed()) >= 9
     for opcode in [(5, 1), (5, 2), (5, 4), (5, 6), (5, 11), (10, 2), (10, 4), (10, 30),
                    (10, 35), (11, 2), (11, 3), (11, 5), (11, 6), (11, 11), (11, 12),
-                   (11, 17), (19, 1), (24, 1), (26, 6)]:
+                   (11, 17), (19, 1), (24, 1), (26, 2), (26, 6)]:
         assert pool.get(opcode), opcode
 
 
