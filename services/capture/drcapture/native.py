@@ -27,6 +27,7 @@ from zoneinfo import TZPATH
 from drcommon.errors import CorruptRedo, DRError, ParseError, UnsupportedFormat
 from drcommon.model import InvalidText
 
+from drcapture.errors import UndecodableChange
 from drcapture.redo.binary import Endian, endian_for, redo_time
 from drcapture.redo.blocks import BlockCheck, BlockStatus, FileHeader, RedoHeader
 from drcapture.redo.layout import ByteOrder
@@ -84,6 +85,7 @@ _ERRORS: Final[dict[str, type[DRError]]] = {
     "CorruptRedo": CorruptRedo,
     "UnsupportedFormat": UnsupportedFormat,
     "MalformedValue": MalformedValue,
+    "UndecodableChange": UndecodableChange,
 }
 _CHARSETS: Final = frozenset(_core.charset_names())
 _STATUS: Final = {status.value: status for status in BlockStatus}
@@ -187,6 +189,11 @@ class NativeRedoFile:
     def name(self) -> str:
         """How errors name the log."""
         return self._file.name
+
+    @property
+    def core(self) -> _core.RedoFile:
+        """The core's own handle of the log (for :mod:`drcapture.native_ops`)."""
+        return self._file
 
     @property
     def online(self) -> bool:

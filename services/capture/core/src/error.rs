@@ -19,6 +19,10 @@ pub enum ErrorKind {
     UnsupportedFormat,
     /// `drcapture.values.errors.MalformedValue`: bytes that are no valid value of a type.
     MalformedValue,
+    /// `drcapture.errors.UndecodableChange` (a `ParseError`): a variant of an operation
+    /// that capture does not decode (a layout not established). The operation parsers
+    /// raise it; the dispatcher turns it into an `Undecodable` operation.
+    Undecodable,
     /// An operating-system error while reading a source (Python's `OSError`).
     Io,
 }
@@ -31,6 +35,7 @@ impl ErrorKind {
             ErrorKind::CorruptRedo => "CorruptRedo",
             ErrorKind::UnsupportedFormat => "UnsupportedFormat",
             ErrorKind::MalformedValue => "MalformedValue",
+            ErrorKind::Undecodable => "UndecodableChange",
             ErrorKind::Io => "OSError",
         }
     }
@@ -139,6 +144,11 @@ impl Error {
         Self::new(ErrorKind::CorruptRedo, message)
     }
 
+    /// An `UndecodableChange`.
+    pub fn undecodable(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Undecodable, message)
+    }
+
     /// A `MalformedValue`.
     pub fn malformed(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::MalformedValue, message)
@@ -155,6 +165,29 @@ impl Error {
     #[must_use]
     pub fn first(mut self, key: &'static str, value: impl Into<Fact>) -> Self {
         self.0.facts.insert(0, (key, value.into()));
+        self
+    }
+
+    /// The error with `front` as its first facts, the facts it had after them: a fact
+    /// it had already keeps the place `front` gives it and its own value (Python's
+    /// `{"opcode": …, "vector": …, **exc.where}`).
+    #[must_use]
+    pub fn under(mut self, front: Vec<(&'static str, Fact)>) -> Self {
+        let mut facts = front;
+        for (key, value) in std::mem::take(&mut self.0.facts) {
+            match facts.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = value,
+                None => facts.push((key, value)),
+            }
+        }
+        self.0.facts = facts;
+        self
+    }
+
+    /// The same error with more facts appended (for facts built once and shared).
+    #[must_use]
+    pub fn with(mut self, facts: &[(&'static str, Fact)]) -> Self {
+        self.0.facts.extend(facts.iter().cloned());
         self
     }
 

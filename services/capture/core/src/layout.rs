@@ -86,6 +86,8 @@ pub const CV_TYPE: usize = 21; // u8
 pub const CV_OBJ_LOW: usize = 22; // u16
 pub const CV_CON_ID: usize = 24; // u16 (12.1+)
 pub const CV_FLAGS: usize = 28; // u16 (12.1+)
+pub const CV_TYPE_ENCRYPTED: u8 = 0x80; // CV_TYPE bit: the vector's data is encrypted (TDE)
+pub const UNDO_CLASS_BASE: u16 = 15; // classes >= 15 are undo: usn = (class - 15) / 2
 pub const CV_HEADER_11G: usize = 24;
 pub const CV_HEADER_12C: usize = 32;
 

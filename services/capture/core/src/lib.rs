@@ -3,7 +3,9 @@
 //! This foundation owns the lower layers of the redo reader, byte for byte as the Python
 //! reader (`services/capture/drcapture/redo/`) does them: the file and block layer with
 //! checksums ([`blocks`], [`checksum`]), the record walk with resume state ([`records`]),
-//! change-vector scanning ([`vectors`]), and the value decoders ([`values`]). Errors are
+//! change-vector scanning ([`vectors`]), the operation parsers with their dispatch table
+//! and counters ([`ops`]), the per-record triage ([`txn::triage`]), and the value
+//! decoders ([`values`]). Errors are
 //! [`error::Error`]s carrying the Python reader's messages and location facts; nothing
 //! panics on bad input. The `python` feature adds the PyO3 binding (`drcapture_core._core`).
 
@@ -12,7 +14,9 @@ pub mod blocks;
 pub mod checksum;
 pub mod error;
 pub mod layout;
+pub mod ops;
 pub mod records;
+pub mod txn;
 pub mod values;
 pub mod vectors;
 

@@ -42,3 +42,46 @@ fn both_logs_walk_to_the_end() {
         );
     }
 }
+
+/// Every record's vectors decoded and triaged (nothing captured): the counts the Python
+/// dispatcher and `quick_effects` give for the same logs.
+#[test]
+fn every_vector_decodes_and_every_record_triages() {
+    use drcapture_core::ops::dispatch::{OpCounters, RecordDecoder, RecordRef};
+    use drcapture_core::txn::triage::{SkipMap, quick_effects};
+
+    let logs = [
+        ("arch1_15_1224959854.dbf", (114, 22, 628), (1154, 43)),
+        ("arch1_16_1224959854.dbf", (7, 3, 2), (7, 4)),
+    ];
+    for (name, counts, triaged) in logs {
+        let Some(path) = fixture(name) else { return };
+        let source = FileSource::new(path.clone(), path.display().to_string());
+        let file = Arc::new(RedoFile::open(Box::new(source), false, true).expect("opens"));
+        let (endian, wide) = (file.endian(), file.header.wide_vectors());
+        let mut walker = RecordWalker::new(file, ReadState::default());
+        let mut decoder = RecordDecoder::new();
+        let mut counters = OpCounters::default();
+        let skip = SkipMap {
+            default: Some("skip".into()),
+            ..SkipMap::default()
+        };
+        let (mut quick, mut dropped) = (0, 0);
+        while let Some(view) = walker.next_record().expect("walks") {
+            let rec = RecordRef::of(&view, endian, wide);
+            decoder.decode(&rec, Some(&mut counters)).expect("decodes");
+            if let Some(effects) = quick_effects(&rec, &skip) {
+                quick += 1;
+                dropped += effects.dropped.len();
+            }
+        }
+        let sum = |m: &drcapture_core::ops::IntMap<(u8, u8), u64>| m.values().sum::<u64>();
+        let found = (
+            sum(&counters.decoded),
+            sum(&counters.skipped),
+            sum(&counters.unknown),
+        );
+        assert_eq!(found, counts);
+        assert_eq!((quick, dropped), triaged);
+    }
+}

@@ -1,7 +1,8 @@
-"""Type stub of the compiled module (src/py.rs). Errors: CoreError(kind, message, facts)."""
+"""Type stub of the compiled module (src/py/). Errors: CoreError(kind, message, facts)."""
 
 from collections.abc import Iterator
 from os import PathLike
+from typing import Any
 
 __version__: str
 
@@ -97,3 +98,45 @@ def decode_rowid(raw: bytes) -> str: ...
 def decode_text(raw: bytes, charset: str) -> str | None: ...
 def charset_names() -> list[str]: ...
 def timezone_regions() -> list[tuple[int, str]]: ...
+
+# --- operations and triage (src/py/ops.rs): tuples drcapture.native_ops turns into the
+# Python parsers' objects; their shapes follow those classes' fields.
+RbaTuple = tuple[int, int, int]
+OpTuple = tuple[str, Any]
+
+class OpCounters:
+    def __init__(self) -> None: ...
+    def counts(self) -> tuple[dict[str, int], dict[str, int], dict[str, int]]: ...
+    def tally(self, rba: RbaTuple, data: bytes, byte_order: str, wide: bool) -> None: ...
+
+def decode_record(
+    rba: RbaTuple, data: bytes, byte_order: str, wide: bool, counters: OpCounters | None = None
+) -> list[OpTuple]: ...
+def parse_leaf(
+    rba: RbaTuple, data: bytes, byte_order: str, wide: bool, index: int, undo: bool
+) -> tuple[Any, ...]: ...
+def image_values(
+    fb: int,
+    lb: int,
+    entries: list[tuple[bytes | None, int | None]],
+    supp: list[tuple[int, bytes | None]],
+    facts: list[tuple[str, Any]],
+) -> tuple[list[tuple[int, bytes | None]], bool]: ...
+def compressed_row(
+    data: bytes, facts: list[tuple[str, Any]]
+) -> tuple[int, int, list[tuple[bytes | None, int | None]]]: ...
+def quick_effects(
+    rba: RbaTuple,
+    data: bytes,
+    byte_order: str,
+    wide: bool,
+    reasons: dict[int, str | None],
+    default: str | None = None,
+) -> tuple[list[str], list[OpTuple], list[tuple[int, int, str]]] | None: ...
+def triage_file(
+    file: RedoFile,
+    reasons: dict[int, str | None],
+    default: str | None,
+    decode: bool,
+    counters: OpCounters | None = None,
+) -> tuple[int, int, int, int, int, int, int, int]: ...

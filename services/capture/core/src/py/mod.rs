@@ -346,6 +346,8 @@ impl PyTimeZones {
 }
 
 mod layers;
+mod ops;
+mod tuples;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -355,6 +357,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRecordWalk>()?;
     m.add_class::<PyTimeZones>()?;
     layers::register(m)?;
+    ops::register(m)?;
     values::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
