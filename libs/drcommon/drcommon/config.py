@@ -50,6 +50,17 @@ class TlsSettings(Section):
     cert_file: Path | None = Field(None, description="Client certificate (mutual TLS).")
     key_file: Path | None = Field(None, description="Client private key (mutual TLS).")
     check_hostname: bool = Field(True, description="Verify the server's host name.")
+    wallet_dir: Path | None = Field(
+        None,
+        description="Oracle only: a wallet directory (ewallet.pem) holding the trusted "
+        "certificates and, for mutual TLS, the client's; instead of or beside ca_file.",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> TlsSettings:
+        if self.key_file is not None and self.cert_file is None:
+            raise ValueError("tls.key_file is set without tls.cert_file")
+        return self
 
 
 class KafkaSettings(Section):
@@ -72,6 +83,13 @@ class KafkaSettings(Section):
 
     @model_validator(mode="after")
     def _sasl_complete(self) -> KafkaSettings:
+        if self.tls.enabled and self.security_protocol in ("PLAINTEXT", "SASL_PLAINTEXT"):
+            # aiokafka ignores the SSL context under a plaintext protocol: refuse, do not
+            # let a TLS setting promise an encryption that would never happen.
+            raise ValueError(
+                f"tls.enabled = true with security_protocol = {self.security_protocol}: "
+                "the connection would not be encrypted; use SSL or SASL_SSL"
+            )
         if self.security_protocol.startswith("SASL") and not (
             self.sasl_mechanism and self.sasl_username
         ):

@@ -22,6 +22,7 @@ from drcommon.config import (
     load_settings,
     read_secret,
 )
+from drcommon.dbtls import check_oracle_dsn
 from drcommon.errors import ConfigError
 from pydantic import Field, SecretStr, model_validator
 
@@ -196,6 +197,14 @@ class ApplySettings(ServiceSettings):
         for name, target in [(PRIMARY, self.target), *self.targets.items()]:
             if target.kind is not TargetKind.SQLITE and not target.dsn:
                 raise ValueError(f"target {name!r}: dsn is required for kind={target.kind}")
+            if target.kind is TargetKind.SQLITE and target.tls.enabled:
+                raise ValueError(f"target {name!r}: tls.enabled has no meaning for SQLite "
+                                 "(a local file); remove it")
+            if target.kind is TargetKind.ORACLE and target.dsn:
+                try:
+                    check_oracle_dsn(target.dsn, target.tls, key=f"{name}.tls")
+                except ConfigError as exc:
+                    raise ValueError(f"target {name!r}: {exc.message}") from None
         if PRIMARY in self.targets:
             raise ValueError("targets: 'primary' names [target] and cannot be redefined")
         return self

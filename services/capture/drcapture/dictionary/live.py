@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Protocol
 
+from drcommon.config import TlsSettings
+from drcommon.dbtls import oracle_params
 from drcommon.errors import SourceError
 
 from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, IotDef, TableDef
@@ -207,12 +209,15 @@ def _build(db_id: int, db_name: str, scn: int, params: dict[str, str],
 
 
 def load_live_dsn(dsn: str, user: str, password: str, owners: list[str],
-                  scn: int | None = None) -> Dictionary:
-    """Connect with ``oracledb`` (thin mode) and load the dictionary."""
+                  scn: int | None = None, *, tls: TlsSettings | None = None) -> Dictionary:
+    """Connect with ``oracledb`` (thin mode, ``tcps`` when ``tls`` is enabled) and load
+    the dictionary."""
     import oracledb
 
+    params = oracle_params(dsn, tls or TlsSettings(), key="dictionary.tls", user=user,
+                           password=password)
     try:
-        with oracledb.connect(user=user, password=password, dsn=dsn) as conn, \
+        with oracledb.connect(params=params) as conn, \
                 conn.cursor() as cursor:
             return load_live(cursor, owners, scn)
     except oracledb.Error as exc:
