@@ -36,6 +36,9 @@ class StorageSettings(Section):
     postgres_schema: str = Field(
         "drcontrol", pattern=r"^[a-z_][a-z0-9_]*$", description="Schema for control's tables."
     )
+    postgres_tls: TlsSettings = Field(
+        TlsSettings(), description="backend=postgresql: verify-full TLS to the server."
+    )
 
     def dsn(self) -> str | None:
         secret = read_secret(self.postgres_dsn, self.postgres_dsn_file, key="storage.postgres_dsn")
@@ -170,6 +173,9 @@ class DrDatabaseSettings(Section):
     password: SecretStr | None = Field(None, description="Oracle password; env or file only.")
     password_file: Path | None = None
     timeout_seconds: float = Field(30.0, gt=0)
+    tls: TlsSettings = Field(
+        TlsSettings(), description="Oracle: tcps (ca_file or wallet_dir); PostgreSQL: verify-full."
+    )
 
     def connect_string(self) -> str | None:
         secret = read_secret(self.dsn, self.dsn_file, key="dr_database.dsn")
@@ -256,9 +262,12 @@ class EmailSettings(Section):
 
     host: str
     port: int = Field(25, gt=0, le=65535)
-    starttls: bool = False
+    starttls: bool = Field(False, description="Upgrade to TLS (verified) before anything else.")
     ca_file: Path | None = Field(None, description="CA bundle for STARTTLS (system if unset).")
-    username: str | None = None
+    username: str | None = Field(None, description="Log in as this user (needs starttls).")
+    allow_plaintext_login: bool = Field(
+        False, description="Log in without STARTTLS (the password crosses the network in "
+        "clear): only for a relay on the same host.")
     password: SecretStr | None = Field(None, description="env or file only.")
     password_file: Path | None = None
     sender: str = "drcontrol@localhost"
@@ -267,6 +276,16 @@ class EmailSettings(Section):
     max_attempts: int = Field(3, gt=0)
     backoff_seconds: float = Field(2.0, ge=0)
     events: list[str] = Field(default_factory=lambda: ["*"])
+
+    @model_validator(mode="after")
+    def _login_protected(self) -> EmailSettings:
+        if self.username and not self.starttls and not self.allow_plaintext_login:
+            raise ValueError(
+                "notify.email.username is set without starttls: the password would cross "
+                "the network in clear; set starttls = true (or allow_plaintext_login = true "
+                "for a relay on this host)"
+            )
+        return self
 
     def secret_password(self) -> str | None:
         secret = read_secret(self.password, self.password_file, key="notify.email.password")
