@@ -86,8 +86,8 @@ def run(config: ConfigOpt = None) -> None:
 
 
 @user_app.command("add")
-def user_add(name: str, role: Annotated[Role, typer.Option(help="viewer, operator, approver "
-                                                           "or admin")],
+def user_add(name: str, role: Annotated[Role, typer.Option(help="viewer, operator, approver, "
+                                                           "admin or appha (appha's account)")],
              display_name: str = "", config: ConfigOpt = None) -> None:
     """Add a user and print their token (shown once; store it now)."""
     token = _offline(config, lambda _s, users: users.add(_actor(), name, role, display_name))

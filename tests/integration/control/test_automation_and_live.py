@@ -18,9 +18,9 @@ from tests.integration.control.peers.standins import StandIns
 
 
 async def appha_client(team: Team) -> Api:
-    """appha uses a service account with role operator (docs/INTERFACES.md)."""
+    """appha uses a service account with role appha (docs/INTERFACES.md)."""
     assert team.service.ctx is not None
-    token = await team.service.ctx.users.add("test", "appha", Role.OPERATOR)
+    token = await team.service.ctx.users.add("test", "appha", Role.APPHA)
     return team.api(token)
 
 

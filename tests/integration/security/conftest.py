@@ -18,3 +18,13 @@ def site_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = make_secrets("sites", root)
     assert result.returncode == 0, result.stderr
     return root
+
+
+# control's running service and its users, for the access tests here
+from tests.integration.control.conftest import (  # noqa: E402
+    control_settings,
+    standins,
+    team,
+)
+
+__all__ = ["control_settings", "site_ca", "standins", "team"]
