@@ -1,10 +1,13 @@
 """Load a :class:`Dictionary` from a live Oracle database through ``oracledb``.
 
 Every query reads the SYS dictionary tables ``AS OF SCN`` so the dictionary matches the
-redo position capture starts from. This needs a user with SELECT on SYS.OBJ$, COL$,
-USER$, CDEF$, CCOL$, TABPART$, TABCOMPART$, TABSUBPART$ (e.g. SELECT_CATALOG_ROLE plus
-FLASHBACK on those tables) and cannot run in unit tests; it is imported lazily.
-Index-organized tables also read TAB$, IND$, INDPART$, INDCOMPART$ and INDSUBPART$.
+redo position capture starts from. The reader account (deploy/sql/oracle/
+capture_reader.sql) holds SELECT and FLASHBACK on exactly the tables named here: OBJ$,
+COL$, CDEF$, CCOL$, TABPART$, TABCOMPART$, TABSUBPART$, and for index-organized tables
+TAB$, IND$, INDPART$, INDCOMPART$, INDSUBPART$. Owner names come from the view
+SYS.DRCAPTURE_USERS (USER#, NAME of USER$ and nothing else), never from USER$ itself,
+whose other columns hold password hashes. This cannot run in unit tests; it is imported
+lazily.
 """
 
 from __future__ import annotations
@@ -37,14 +40,14 @@ SQL_CHARSETS = (
 )
 SQL_TABLES = (
     "SELECT o.obj#, o.dataobj#, u.name, o.name FROM sys.obj$ AS OF SCN :scn o "
-    "JOIN sys.user$ AS OF SCN :scn u ON u.user# = o.owner# "
+    "JOIN sys.drcapture_users AS OF SCN :scn u ON u.user# = o.owner# "
     "WHERE o.type# = 2 AND u.name IN ({owners})"
 )
 SQL_COLUMNS = (
     "SELECT c.obj#, c.col#, c.segcol#, c.intcol#, c.name, c.type#, c.length, c.precision#, "
     "c.scale, c.charsetform, c.charsetid, c.null$, c.property "
     "FROM sys.col$ AS OF SCN :scn c WHERE c.obj# IN "
-    "(SELECT o.obj# FROM sys.obj$ AS OF SCN :scn o JOIN sys.user$ AS OF SCN :scn u "
+    "(SELECT o.obj# FROM sys.obj$ AS OF SCN :scn o JOIN sys.drcapture_users AS OF SCN :scn u "
     "ON u.user# = o.owner# WHERE o.type# = 2 AND u.name IN ({owners}))"
 )
 SQL_PRIMARY_KEYS = (
@@ -52,7 +55,7 @@ SQL_PRIMARY_KEYS = (
     "JOIN sys.ccol$ AS OF SCN :scn cc ON cc.con# = cd.con# WHERE cd.type# = 2"
 )
 _OWNED_TABLES = (
-    "SELECT o.obj# FROM sys.obj$ AS OF SCN :scn o JOIN sys.user$ AS OF SCN :scn u "
+    "SELECT o.obj# FROM sys.obj$ AS OF SCN :scn o JOIN sys.drcapture_users AS OF SCN :scn u "
     "ON u.user# = o.owner# WHERE o.type# = 2 AND u.name IN ({owners})"
 )
 # Index-organized tables and overflow segments of the owners (0x40 + 0x200 = 576).
