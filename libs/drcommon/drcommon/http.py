@@ -72,9 +72,19 @@ def require_token(expected: str | None) -> Callable[..., Awaitable[None]]:
     return check
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An admission refusal other than 401 (e.g. 429 with ``Retry-After``)."""
+
+    status: int
+    detail: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
 #: Decides from the request line and headers alone (the body is not read yet) whether the
-#: caller may send a body: None admits, a string is why not (answered 401).
-Admit = Callable[[Scope], Awaitable[str | None]]
+#: caller may send a body: None admits, a string is why not (answered 401), a
+#: :class:`Refusal` answers its own status.
+Admit = Callable[[Scope], Awaitable[str | Refusal | None]]
 BODY_STATE_KEY = "drcommon_body_limits"
 MAX_DETAIL_CHARS = 600
 
@@ -94,10 +104,12 @@ class BodyLimits:
 
 
 class _BodyRefused(Exception):
-    def __init__(self, status_code: int, detail: str) -> None:
+    def __init__(self, status_code: int, detail: str,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
+        self.headers = dict(headers or {})
 
 
 async def _answer(send: Send, code: int, detail: str, extra: Mapping[str, str]) -> None:
@@ -141,7 +153,8 @@ class BodyLimitMiddleware:
             body = await self._checked_body(scope, receive, declared)
         except _BodyRefused as refused:
             extra = {"www-authenticate": "Bearer"} if refused.status_code == 401 else {}
-            await _answer(send, refused.status_code, refused.detail, extra)
+            await _answer(send, refused.status_code, refused.detail,
+                          {**extra, **refused.headers})
             return
         if body is None:  # the client went away
             return
@@ -152,6 +165,8 @@ class BodyLimitMiddleware:
         limits = self.limits
         if self.admit is not None:
             why = await self.admit(scope)
+            if isinstance(why, Refusal):
+                raise _BodyRefused(why.status, why.detail, why.headers)
             if why is not None:
                 raise _BodyRefused(401, why)
         if declared is not None:

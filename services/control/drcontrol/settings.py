@@ -245,6 +245,21 @@ class BreakGlassSettings(Section):
         return secret.get_secret_value() if secret else None
 
 
+class AuthSettings(Section):
+    """Failed authentication is slowed down (docs/OPERATIONS.md, security)."""
+
+    max_failures: int = Field(
+        10, ge=1, description="Failed token checks per client address and per token id "
+        "within the window before a lockout.")
+    failure_window_seconds: float = Field(300.0, gt=0, description="Window of the count.")
+    lockout_seconds: float = Field(
+        300.0, gt=0, description="A locked client or token id gets 429 for this long.")
+    totp_max_failures: int = Field(
+        5, ge=1, description="Wrong break-glass codes per user within the window.")
+    totp_lockout_seconds: float = Field(
+        900.0, gt=0, description="A user's break-glass path is locked for this long.")
+
+
 class WebhookSettings(Section):
     """POST each notification as JSON to ``url``."""
 
@@ -338,6 +353,7 @@ class ControlSettings(ServiceSettings):
     targets: TargetsSettings = TargetsSettings()
     automation: AutomationSettings = AutomationSettings()
     break_glass: BreakGlassSettings = BreakGlassSettings()
+    auth: AuthSettings = AuthSettings()
     notify: NotifySettings = NotifySettings()
     audit: AuditSettings = AuditSettings()
 
