@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
@@ -187,6 +188,79 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 S = TypeVar("S", bound=ServiceSettings)
+ANY_KEY = "*"  # stands for a dict key or a list index in a secret's path
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The types an annotation may hold, through ``X | None``, ``list[X]``, ``dict[K, X]``
+    and ``Annotated`` (each member tagged with whether a key/index comes first)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return [m for arg in get_args(annotation) for m in _members(arg)]
+    if origin in (list, tuple, set, frozenset):
+        return [(ANY_KEY, m) for arg in get_args(annotation)[:1] for m in _members(arg)]
+    if origin is dict:
+        return [(ANY_KEY, m) for m in _members(get_args(annotation)[1])]
+    return [annotation]
+
+
+def _flatten(member: Any) -> tuple[tuple[str, ...], Any]:
+    prefix: tuple[str, ...] = ()
+    while isinstance(member, tuple):
+        prefix, member = (*prefix, member[0]), member[1]
+    return prefix, member
+
+
+def secret_fields(model: type[BaseModel], _seen: frozenset[type] = frozenset()
+                  ) -> list[tuple[tuple[str, ...], type[BaseModel]]]:
+    """Every ``SecretStr`` in ``model``: its path (``*`` for a dict key or list index),
+    e.g. ``("peers", "apply", "token")``, and the model that declares it."""
+    if model in _seen:
+        return []
+    found: list[tuple[tuple[str, ...], type[BaseModel]]] = []
+    for name, info in model.model_fields.items():
+        for member in _members(info.annotation):
+            inner, kind = _flatten(member)
+            if kind is SecretStr:
+                found.append(((name,), model))  # a dict of secrets is refused whole
+            elif isinstance(kind, type) and issubclass(kind, BaseModel):
+                found += [((name, *inner, *rest), owner)
+                          for rest, owner in secret_fields(kind, _seen | {model})]
+    return found
+
+
+def secret_paths(model: type[BaseModel]) -> list[tuple[str, ...]]:
+    """The paths of :func:`secret_fields`, sorted and without repeats."""
+    return sorted({path for path, _ in secret_fields(model)})
+
+
+def _present(data: Any, path: tuple[str, ...], where: tuple[str, ...] = ()
+             ) -> list[str]:
+    if not path:
+        return [".".join(where)]
+    head, rest = path[0], path[1:]
+    if head == ANY_KEY:
+        items = (data.items() if isinstance(data, dict)
+                 else enumerate(data) if isinstance(data, list) else [])
+        return [hit for key, value in items for hit in _present(value, rest, (*where, str(key)))]
+    if isinstance(data, dict) and head in data:
+        return _present(data[head], rest, (*where, head))
+    return []
+
+
+def refuse_file_secrets(cls: type[BaseModel], data: dict[str, Any], path: Path,
+                        env_prefix: str) -> None:
+    """A ``SecretStr`` written in the TOML file is a configuration error: secrets come
+    from the environment or a ``*_file`` key, never from the file (issue 17)."""
+    for secret in secret_paths(cls):
+        for key in _present(data, secret):
+            variable = f"{env_prefix}__{key.upper().replace('.', '__')}"
+            raise ConfigError(
+                f"a secret may not be written in the configuration file; set {variable} "
+                f"or {key.rsplit('.', 1)[-1]}_file (a file only the service can read)",
+                key=key, file=str(path))
 
 
 def load_settings(
@@ -198,6 +272,8 @@ def load_settings(
     ``[kafka] bootstrap_servers``.
     """
     prefix = (env_prefix or cls.env_prefix_name).upper() + "__"
+    if path is not None:
+        refuse_file_secrets(cls, _read_toml(Path(path)), Path(path), prefix[:-2])
     bound = type(
         cls.__name__,
         (cls,),
