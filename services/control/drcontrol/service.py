@@ -141,7 +141,7 @@ class ControlService(ServiceBase):
             governance=Governance(deps), users=Users(storage, recorder, clock),
             idempotency=Idempotency(storage, recorder, clock),
             authenticator=ThrottledAuthenticator(
-                TokenAuthenticator(storage, clock),
+                TokenAuthenticator(storage, clock, settings.auth),
                 Throttle(Limits(settings.auth.max_failures, settings.auth.failure_window_seconds,
                                 settings.auth.lockout_seconds), clock), recorder),
             engine=engine, watcher=watcher,

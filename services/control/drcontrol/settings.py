@@ -258,6 +258,19 @@ class AuthSettings(Section):
         5, ge=1, description="Wrong break-glass codes per user within the window.")
     totp_lockout_seconds: float = Field(
         900.0, gt=0, description="A user's break-glass path is locked for this long.")
+    token_max_age_days: float = Field(
+        90.0, gt=0, description="A person's API token stops working this long after it "
+        "was issued (drcontrol user token rotate issues the next one).")
+    service_token_max_age_days: float = Field(
+        365.0, gt=0, description="The same for service accounts (role appha).")
+    rotation_grace_hours: float = Field(
+        24.0, ge=0, description="After a rotation the old token still works this long, "
+        "so a service can be given the new one without an outage.")
+
+    def max_age_seconds(self, role: Role) -> float:
+        """How long a token of a user with ``role`` is valid."""
+        days = self.service_token_max_age_days if role is Role.APPHA else self.token_max_age_days
+        return days * 86400.0
 
 
 class WebhookSettings(Section):

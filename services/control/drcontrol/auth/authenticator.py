@@ -15,6 +15,7 @@ from drcontrol.auth.tokens import matches, token_id_of
 from drcontrol.errors import TooManyAttempts, Unauthenticated
 from drcontrol.model import Principal
 from drcontrol.recorder import Recorder
+from drcontrol.settings import AuthSettings
 from drcontrol.storage.base import Storage
 
 
@@ -39,9 +40,11 @@ class Authenticator(Protocol):
 class TokenAuthenticator:
     """API tokens stored hashed in control's storage."""
 
-    def __init__(self, storage: Storage, clock: Callable[[], float]) -> None:
+    def __init__(self, storage: Storage, clock: Callable[[], float],
+                 auth: AuthSettings | None = None) -> None:
         self._storage = storage
         self._clock = clock
+        self._auth = auth or AuthSettings()
 
     async def authenticate(self, authorization: str | None, client: str | None = None
                            ) -> Principal:
@@ -54,11 +57,15 @@ class TokenAuthenticator:
         record = await self._storage.get_token(token_id)
         if record is None or not matches(bearer, record.hash):
             raise Unauthenticated("unknown token", token_id=token_id)
-        if record.revoked_at is not None:
+        now = self._clock()
+        if record.revoked_at is not None and record.revoked_at <= now:
             raise Unauthenticated("token revoked", token_id=token_id)
         user = await self._storage.get_user(record.user)
         if user is None or user.disabled:
             raise Unauthenticated("user disabled or removed", token_id=token_id)
+        if now >= record.created_at + self._auth.max_age_seconds(user.role):
+            raise Unauthenticated("token expired; an admin issues the next one with "
+                                  "'drcontrol user token rotate'", token_id=token_id)
         return Principal(user=user.name, role=user.role, token_id=record.id)
 
 
