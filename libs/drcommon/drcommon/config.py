@@ -10,6 +10,7 @@ keyword overrides (tests, CLI flags), environment variables (``<PREFIX>__SECTION
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from types import UnionType
@@ -113,6 +114,12 @@ class HttpSettings(Section):
         None, description="Bearer token for the admin API; only from env or a file."
     )
     service_token_file: Path | None = None
+    caller_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Per-caller bearer tokens, caller name → token; env only. The caller's "
+        "name is what the service records as the actor.")
+    caller_token_files: dict[str, Path] = Field(
+        default_factory=dict, description="Per-caller tokens from files: caller name → file.")
     max_body_bytes: int = Field(
         1 << 20,
         ge=1024,
@@ -126,12 +133,39 @@ class HttpSettings(Section):
         secret = read_secret(self.service_token, self.service_token_file, key=key)
         if secret is None:
             return None
-        value = secret.get_secret_value()
-        if value.lower() in PLACEHOLDER_SECRETS or len(value) < 16:
-            raise ConfigError(
-                "service token is a placeholder or shorter than 16 characters", key=key
-            )
-        return value
+        return _strong(secret.get_secret_value(), key=key)
+
+    def callers(self, *, key: str) -> dict[str, str]:
+        """Every accepted bearer: caller name → token. The shared ``service_token`` is the
+        caller ``service``; ``caller_tokens``/``caller_token_files`` name their callers
+        (``control``, ``ops`` …), so the actor a service records is the credential's owner."""
+        found: dict[str, str] = {}
+        shared = self.token(key=key)
+        if shared is not None:
+            found[SHARED_CALLER] = shared
+        for name in sorted({*self.caller_tokens, *self.caller_token_files}):
+            where = f"{key.rsplit('.', 1)[0]}.caller_tokens.{name}"
+            if not CALLER_NAME.fullmatch(name) or name == SHARED_CALLER:
+                raise ConfigError("a caller name is letters, digits, '.', '_' or '-' and not "
+                                  f"{SHARED_CALLER!r}", key=where)
+            secret = read_secret(self.caller_tokens.get(name),
+                                 self.caller_token_files.get(name), key=where)
+            if secret is not None:
+                found[name] = _strong(secret.get_secret_value(), key=where)
+        if len(set(found.values())) != len(found):
+            raise ConfigError("two callers share one token: each caller needs its own",
+                              key=key)
+        return found
+
+
+SHARED_CALLER = "service"
+CALLER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _strong(value: str, *, key: str) -> str:
+    if value.lower() in PLACEHOLDER_SECRETS or len(value) < 16:
+        raise ConfigError("service token is a placeholder or shorter than 16 characters", key=key)
+    return value
 
 
 class LoggingSettings(Section):

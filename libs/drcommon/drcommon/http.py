@@ -49,25 +49,51 @@ HealthProbe = Callable[[], Health | Awaitable[Health]]
 _bearer = HTTPBearer(auto_error=False)
 
 
-def require_token(expected: str | None) -> Callable[..., Awaitable[None]]:
-    """A dependency that accepts only ``Authorization: Bearer <expected>``.
+Credentials = str | Mapping[str, str] | None
+
+
+def _callers(expected: Credentials) -> dict[str, bytes]:
+    if expected is None:
+        return {}
+    if isinstance(expected, str):
+        return {"service": expected.encode()}
+    return {name: token.encode() for name, token in expected.items()}
+
+
+def caller_of(header: str, callers: Mapping[str, bytes]) -> str | None:
+    """The caller whose token ``header`` (``Bearer <token>``) carries, else None. Every
+    token is compared, in constant time, whether or not an earlier one matched."""
+    scheme, _, value = header.partition(" ")
+    presented = value.strip().encode()
+    found = None
+    for name, token in callers.items():
+        if hmac.compare_digest(presented, token) and scheme.lower() == "bearer":
+            found = name
+    return found
+
+
+def require_token(expected: Credentials) -> Callable[..., Awaitable[str]]:
+    """A dependency that accepts only ``Authorization: Bearer <token>`` with a configured
+    token and returns the caller's name (the shared token's caller is ``service``): the
+    actor to record, never a field the caller writes.
 
     With no token configured the admin API is closed, not open: every call gets 401.
     """
+    callers = _callers(expected)
 
     async def check(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> None:
-        if (
-            expected is None
-            or credentials is None
-            or not hmac.compare_digest(credentials.credentials.encode(), expected.encode())
-        ):
+    ) -> str:
+        name = None
+        if credentials is not None:
+            name = caller_of(f"Bearer {credentials.credentials}", callers)
+        if name is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "missing or wrong service token",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        return name
 
     return check
 
@@ -217,14 +243,13 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def token_admit(expected: str | None) -> Admit:
+def token_admit(expected: Credentials) -> Admit:
     """The admission rule of a service-token API (see :func:`require_token`)."""
+    callers = _callers(expected)
 
     async def admit(scope: Scope) -> str | None:
         header = Headers(scope=scope).get("authorization", "")
-        scheme, _, value = header.partition(" ")
-        if (expected is None or scheme.lower() != "bearer"
-                or not hmac.compare_digest(value.strip().encode(), expected.encode())):
+        if caller_of(header, callers) is None:
             return "missing or wrong service token"
         return None
 

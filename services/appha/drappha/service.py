@@ -105,7 +105,7 @@ class AppHAService(ServiceBase):
             },
         )
         http = self.settings.http
-        install(app, ctx, http.token(key="http.service_token"), BodyLimits.of(http))
+        install(app, ctx, http.callers(key="http.service_token"), BodyLimits.of(http))
         return app
 
     async def start(self) -> None:

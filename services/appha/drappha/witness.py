@@ -89,7 +89,7 @@ class WitnessService(ServiceBase):
         """The witness's FastAPI application."""
         app = FastAPI(title="drappha witness", openapi_url="/api/v1/openapi.json")
         add_health_and_metrics(app, lambda: Health(HealthStatus.OK), self.metrics)
-        token = self._settings.http.token(key="http.service_token")
+        token = self._settings.http.callers(key="http.service_token")
         protect(app, admit=token_admit(token), limits=BodyLimits.of(self._settings.http))
         router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token(token))])
 

@@ -15,7 +15,7 @@ def build_app(service: CaptureService) -> FastAPI:
     """The FastAPI app for one running capture service."""
     app = FastAPI(title="drcapture", version="1", openapi_url="/api/v1/openapi.json")
     add_health_and_metrics(app, service.health, service.metrics.metrics)
-    token = service.settings.http.token(key="http.service_token")
+    token = service.settings.http.callers(key="http.service_token")
     protect(app, admit=token_admit(token), limits=BodyLimits.of(service.settings.http))
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token(token))])
 
