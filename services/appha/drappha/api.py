@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from drcommon.http import BodyLimits, Credentials, protect, require_token, token_admit
+from drcommon.ids import OPERATION_ID_PATTERN
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -34,7 +35,8 @@ def said(comment: str, caller: str, claimed: str | None) -> str:
 class SwitchBody(BaseModel):
     """control's request to move traffic."""
 
-    operation_id: str = Field(..., min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")
+    operation_id: str = Field(..., min_length=1, max_length=200, pattern=OPERATION_ID_PATTERN,
+                              description="Starts with a letter or digit (never an option).")
     requested_by: str | None = Field(
         None, max_length=200, description="Who the caller acts for (informational: the "
         "actor recorded is the owner of the bearer token).")
@@ -47,6 +49,7 @@ class SwitchBody(BaseModel):
     compensates: str | None = Field(
         None,
         max_length=200,
+        pattern=OPERATION_ID_PATTERN,
         description="The id of this app's last (succeeded) switch that this one undoes: "
         "control putting back an application its failed multi-application step had moved.",
     )

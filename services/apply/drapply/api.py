@@ -20,6 +20,7 @@ from drcommon.http import (
     require_token,
     token_admit,
 )
+from drcommon.ids import OPERATION_ID_PATTERN
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 # control's operation id (docs/INTERFACES.md): a repeated call with it is the same request.
 OperationId = Annotated[
-    str | None, Header(alias="X-DR-Operation-Id", max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")
+    str | None, Header(alias="X-DR-Operation-Id", max_length=200, pattern=OPERATION_ID_PATTERN)
 ]
 
 
