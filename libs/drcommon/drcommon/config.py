@@ -120,6 +120,14 @@ class HttpSettings(Section):
         "name is what the service records as the actor.")
     caller_token_files: dict[str, Path] = Field(
         default_factory=dict, description="Per-caller tokens from files: caller name → file.")
+    openapi: Literal["off", "authenticated", "public"] = Field(
+        "authenticated",
+        description="/api/v1/openapi.json: not served, only with a valid token, or to "
+        "anyone. No browsable /docs page is served (it would load scripts from elsewhere).")
+    metrics: Literal["authenticated", "public"] = Field(
+        "public", description="/metrics for anyone (a scraper on a closed network), or only "
+        "with a valid token (Prometheus: authorization.credentials_file). Production "
+        "profiles set authenticated.")
     max_body_bytes: int = Field(
         1 << 20,
         ge=1024,

@@ -278,8 +278,64 @@ def protect(app: FastAPI, *, admit: Admit | None, limits: BodyLimits | None = No
     app.add_exception_handler(RequestValidationError, _invalid)
 
 
-def add_health_and_metrics(app: FastAPI, probe: HealthProbe, metrics: Metrics) -> None:
-    """Mount ``/health`` (200 or 503 with details) and ``/metrics`` (Prometheus text)."""
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; frame-ancestors 'none'; "
+                               "base-uri 'none'; form-action 'self'",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+class SecurityHeadersMiddleware:
+    """Adds :data:`SECURITY_HEADERS` to every HTTP answer (refusals included): no page of
+    ours may be framed, run scripts from elsewhere, be MIME-sniffed or leak its URL."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._headers = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self._headers if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def api_app(title: str, **options: Any) -> FastAPI:
+    """A service's FastAPI app with no schema or docs routes of its own: they are added
+    by :func:`add_health_and_metrics` as the ``[http] openapi`` setting says."""
+    return FastAPI(title=title, openapi_url=None, docs_url=None, redoc_url=None, **options)
+
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+
+
+def add_health_and_metrics(app: FastAPI, probe: HealthProbe, metrics: Metrics,
+                           http: HttpSettings | None = None, guard: Any = None) -> None:
+    """Mount ``/health`` (200 or 503 with details, for anyone: load balancers ask it),
+    ``/metrics`` (Prometheus text) and the OpenAPI schema; ``guard`` is the dependency
+    that authenticates a caller where ``http.metrics``/``http.openapi`` ask for it."""
+    settings = http or HttpSettings()
+    if guard is None and "authenticated" in (settings.metrics, settings.openapi):
+        guard = require_token(None)  # nobody: closed, never open
+    protected = [Depends(guard)] if guard is not None else []
+    metrics_deps = protected if settings.metrics == "authenticated" else []
+    if settings.openapi != "off":
+        schema_deps = protected if settings.openapi == "authenticated" else []
+
+        @app.get(OPENAPI_PATH, include_in_schema=False, dependencies=schema_deps)
+        async def openapi() -> JSONResponse:
+            return JSONResponse(app.openapi())
 
     @app.get("/health", tags=["ops"])
     async def health(response: Response) -> dict[str, Any]:
@@ -290,7 +346,7 @@ def add_health_and_metrics(app: FastAPI, probe: HealthProbe, metrics: Metrics) -
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return {"status": report.status.value, **report.details}
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], dependencies=metrics_deps)
     async def metrics_endpoint(_: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
@@ -313,7 +369,7 @@ class HttpServer:
         self.port: int = self._sock.getsockname()[1]
         limits, admit = getattr(app.state, BODY_STATE_KEY, (BodyLimits(), None))
         config = uvicorn.Config(
-            BodyLimitMiddleware(app, limits, admit),
+            SecurityHeadersMiddleware(BodyLimitMiddleware(app, limits, admit)),
             log_config=None,
             access_log=False,
             lifespan="off",

@@ -16,6 +16,7 @@ from drcommon.http import (
     BodyLimits,
     Credentials,
     add_health_and_metrics,
+    api_app,
     protect,
     require_token,
     token_admit,
@@ -67,10 +68,12 @@ class ResolveBody(BaseModel):
 def build_app(service: ApplyService, token: Credentials) -> FastAPI:
     """The FastAPI app: ``/health``, ``/metrics`` and the token-protected ``/api/v1``;
     the actor of a replay or a parked decision is the caller the token belongs to."""
-    app = FastAPI(title="drapply", version="1", openapi_url="/api/v1/openapi.json")
-    add_health_and_metrics(app, service.health, service.metrics.registry)
+    app = api_app("drapply", version="1")
+    check = require_token(token)
+    add_health_and_metrics(app, service.health, service.metrics.registry,
+                           service.settings.http, check)
     protect(app, admit=token_admit(token), limits=BodyLimits.of(service.settings.http))
-    caller = Depends(require_token(token))
+    caller = Depends(check)
     auth = [caller]
     app.include_router(_apply_router(service, caller), prefix="/api/v1", dependencies=auth)
     app.include_router(_parked_router(service, caller), prefix="/api/v1", dependencies=auth)

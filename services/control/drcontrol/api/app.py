@@ -16,6 +16,7 @@ from drcommon.http import (
     HealthStatus,
     Refusal,
     add_health_and_metrics,
+    api_app,
     describe_invalid,
     protect,
 )
@@ -25,6 +26,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from drcontrol.api.deps import current_principal
 from drcontrol.api.routers import (
     approvals,
     audit,
@@ -141,13 +143,10 @@ def console_directory() -> Path:
 
 def build_app(ctx: ControlContext) -> FastAPI:
     """The whole HTTP face of control."""
-    app = FastAPI(
-        title="drcontrol",
+    app = api_app(
+        "drcontrol",
         summary="Oracle DR control: sites, operations, approvals, runbooks, audit",
         version=API_VERSION,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
-        redoc_url=None,
     )
     app.state.ctx = ctx
     protect(app, admit=_admit(ctx), limits=BodyLimits.of(ctx.settings.http))
@@ -158,7 +157,8 @@ def build_app(ctx: ControlContext) -> FastAPI:
     app.include_router(api)
     app.include_router(healthz.router)
     _install_errors(app, ctx)
-    add_health_and_metrics(app, _health(ctx), ctx.metrics)  # type: ignore[arg-type]
+    add_health_and_metrics(app, _health(ctx), ctx.metrics,  # type: ignore[arg-type]
+                           ctx.settings.http, current_principal)
     app.mount("/console", StaticFiles(directory=console_directory(), html=True), name="console")
 
     @app.get("/", include_in_schema=False)
