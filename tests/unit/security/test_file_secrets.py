@@ -38,7 +38,7 @@ def _ids() -> list[tuple[type[ServiceSettings], tuple[str, ...]]]:
 
 def _toml_value(path: tuple[str, ...]) -> dict[str, Any]:
     """A nested dict holding a secret at ``path`` (dict keys named, list items as lists)."""
-    value: Any = {"u": "x" * 20} if path[-1].endswith("secrets") else "x" * 20
+    value: Any = {"u": "x" * 20} if path[-1].endswith("s") else "x" * 20  # a dict
     for depth in range(len(path) - 1, -1, -1):
         part = path[depth]
         if part == ANY_KEY:
@@ -94,7 +94,7 @@ def _owners() -> list[tuple[type[ServiceSettings], tuple[str, ...], type[BaseMod
 def test_every_secret_has_a_file_key(cls: type[ServiceSettings], path: tuple[str, ...],
                                      owner: type[BaseModel]) -> None:
     name = path[-1]
-    sibling = f"{name[:-1]}_files" if name.endswith("secrets") else f"{name}_file"
+    sibling = f"{name[:-1]}_files" if name.endswith("s") else f"{name}_file"  # dicts
     assert sibling in owner.model_fields, f"{cls.__name__}: {'.'.join(path)} has no {sibling}"
 
 
