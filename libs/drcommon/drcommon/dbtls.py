@@ -118,8 +118,15 @@ def postgres_options(tls: TlsSettings, *, key: str) -> dict[str, Any]:
     return options
 
 
+_warned: set[str] = set()
+
+
 def warn_plaintext(database: str, key: str) -> None:
-    """The start-up warning for a database connection that is not protected by TLS."""
+    """The start-up warning for a database connection that is not protected by TLS:
+    once per key and process, not at every reconnect."""
+    if key in _warned:
+        return
+    _warned.add(key)
     log.warning(
         "%s connection without verified TLS: anyone on the path can read or alter it; "
         "set %s.enabled = true with ca_file", database, key, extra={"key": key}

@@ -104,10 +104,18 @@ async def test_control_hooks_database_uses_the_same_rule(tls_server: tuple[int, 
 
 
 def test_without_tls_a_warning_names_the_key(tls_server: tuple[int, Path],
-                                             caplog: pytest.LogCaptureFixture) -> None:
+                                             caplog: pytest.LogCaptureFixture,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from drcommon import dbtls
+
+    monkeypatch.setattr(dbtls, "_warned", set())  # once per process: this test's turn
     port, _ = tls_server
     with caplog.at_level(logging.WARNING, logger="drcommon.dbtls"):
         session = PostgresSession(TargetSettings(kind="postgresql",  # type: ignore[arg-type]
                                                  dsn=_dsn("localhost", port)))
         session.close()
-    assert any("target.tls.enabled = true" in r.getMessage() for r in caplog.records)
+        again = PostgresSession(TargetSettings(kind="postgresql",  # type: ignore[arg-type]
+                                               dsn=_dsn("localhost", port)))
+        again.close()
+    warnings = [r for r in caplog.records if "target.tls.enabled = true" in r.getMessage()]
+    assert len(warnings) == 1, "one warning, not one per connection"
