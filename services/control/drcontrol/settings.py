@@ -54,6 +54,13 @@ class PeerSettings(Section):
     timeout_seconds: float = Field(5.0, gt=0, description="Timeout of every call to this peer.")
     tls: TlsSettings = TlsSettings()
 
+    @model_validator(mode="after")
+    def _tls_means_https(self) -> PeerSettings:
+        if self.tls.enabled and (self.url or "").startswith("http://"):
+            raise ValueError(f"tls.enabled with the plain URL {self.url}: the calls would not "
+                             "be encrypted; use https://")
+        return self
+
     def bearer(self, *, key: str) -> str | None:
         secret = read_secret(self.token, self.token_file, key=key)
         return secret.get_secret_value() if secret else None

@@ -30,3 +30,13 @@ def test_an_ssl_protocol_gets_a_verifying_context() -> None:
     context = options["ssl_context"]
     assert options["security_protocol"] == "SSL"
     assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_a_peer_with_tls_and_a_plain_url_is_refused() -> None:
+    """The same rule for control's peers: tls.enabled under http:// is refused."""
+    with pytest.raises(ConfigError, match="would not be encrypted"):
+        load_settings(ControlSettings, None, peers={
+            "apply": {"url": "http://apply:8702", "tls": {"enabled": True}}})
+    settings = load_settings(ControlSettings, None, peers={
+        "apply": {"url": "https://apply:8702", "tls": {"enabled": True}}})
+    assert settings.peers.apply.tls.enabled
