@@ -281,7 +281,8 @@ def secret_paths(model: type[BaseModel]) -> list[tuple[str, ...]]:
 def _present(data: Any, path: tuple[str, ...], where: tuple[str, ...] = ()
              ) -> list[str]:
     if not path:
-        return [".".join(where)]
+        return [".".join(where)] if data not in (None, "", {}, []) else []  # an empty one
+        # holds no secret (a dump of the defaults writes `caller_tokens = {}`)
     head, rest = path[0], path[1:]
     if head == ANY_KEY:
         items = (data.items() if isinstance(data, dict)

@@ -109,3 +109,9 @@ def test_the_environment_and_files_still_work(tmp_path: Path,
     settings = load_settings(ControlSettings, config)
     assert settings.peers.apply.bearer(key="k") == "t" * 20
     assert settings.break_glass.secret_for("ada") == "JBSWY3DPEHPK3PXP"
+
+
+def test_an_empty_secret_table_is_no_secret(tmp_path: Path) -> None:
+    config = tmp_path / "apply.toml"
+    config.write_text("[http]\ncaller_tokens = {}\n", encoding="utf-8")
+    assert load_apply_settings(config).http.caller_tokens == {}
