@@ -29,7 +29,8 @@ def _mode(path: Path) -> int:
 # only): our image's USER, apache/kafka's appuser, postgres after its entrypoint's gosu,
 # Oracle Database Free's oracle (primary group oinstall).
 IMAGE_USERS = {"oracle-dr": (10001, 10001), "apache/kafka": (1000, 1000),
-               "postgres": (999, 999), "container-registry.oracle.com/database/free": (54321, 54321)}
+               "postgres": (999, 999),
+               "container-registry.oracle.com/database/free": (54321, 54321)}
 PUBLIC = (".pub", "dr_ca.pem", "_tls.pem")
 
 
