@@ -29,14 +29,24 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/dr
 WORKDIR /src
+# Every Python package comes from the hashed lock files (requirements/, made by
+# scripts/lock.sh): the build tools first, then the runtime dependencies, each file
+# checked against its sha256. Two builds of one commit install the same bytes.
+COPY requirements/ requirements/
+RUN /opt/dr/bin/pip install --require-hashes --no-deps -r requirements/build.lock \
+    && /opt/dr/bin/pip install --no-compile --require-hashes --no-deps -r requirements/runtime.lock
 # Only what the package builds read (pyproject names README.md as the readme).
 COPY pyproject.toml README.md ./
 COPY libs/ libs/
 COPY services/ services/
 # The core first: the project does not list it as a dependency (pip would look for it on
-# PyPI); --locked builds exactly Cargo.lock's crate versions.
-RUN MATURIN_PEP517_ARGS="--locked" /opt/dr/bin/pip install --no-compile ./services/capture/core \
-    && /opt/dr/bin/pip install --no-compile . \
+# PyPI); --locked builds exactly Cargo.lock's crate versions. No build isolation and no
+# dependencies: the builds use the locked tools and fetch nothing.
+RUN PATH="/opt/dr/bin:$PATH" MATURIN_PEP517_ARGS="--locked" /opt/dr/bin/pip install --no-compile --no-deps \
+        --no-build-isolation ./services/capture/core \
+    && /opt/dr/bin/pip install --no-compile --no-deps --no-build-isolation . \
+    && /opt/dr/bin/pip uninstall -y -q maturin \
+    && /opt/dr/bin/pip check \
     && /opt/dr/bin/python -m compileall -q -j 0 /opt/dr/lib \
     && /opt/dr/bin/python -c "import drcapture.native" \
     && /opt/dr/bin/drcapture --help >/dev/null \

@@ -71,24 +71,41 @@ if [ ! -x "$VENV/bin/python" ]; then
   say "creating virtualenv $VENV"
   "$PY" -m venv "$VENV"
 fi
+# Every Python package comes from the hashed lock files in requirements/ (scripts/lock.sh
+# makes them): build.lock (pip, setuptools, wheel, maturin), then dev.lock (the runtime
+# dependencies and the test and dev tools), each file checked against its sha256. The
+# core and the project are then built without build isolation and without dependencies,
+# so nothing unhashed is fetched.
+LOCKS="$ROOT/requirements"
+locked() { "$VENV/bin/python" -m pip install -q --require-hashes --no-deps "$@"; }
+build_stamp="$VENV/.build-$(sha256sum "$LOCKS/build.lock" | cut -c1-16)"
+if [ ! -f "$build_stamp" ]; then
+  say "installing the locked build tools into $VENV"
+  locked -r "$LOCKS/build.lock" || die "pip install -r requirements/build.lock failed"
+  rm -f "$VENV"/.build-* && touch "$build_stamp"
+fi
 # The compiled core first (the project does not list it as a dependency: pip would look
 # for it on PyPI), rebuilt whenever a file it is built from changes.
-core_hash="$(cd "$CORE" && find Cargo.toml Cargo.lock pyproject.toml src python -type f \
-  ! -name '*.so' ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum \
-  | sha256sum | cut -c1-16)"
+core_hash="$( (cd "$CORE" && find Cargo.toml Cargo.lock pyproject.toml src python -type f \
+  ! -name '*.so' ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum;
+  sha256sum "$LOCKS/build.lock") | sha256sum | cut -c1-16)"
 core_stamp="$VENV/.core-$core_hash"
 if [ ! -f "$core_stamp" ]; then
   say "building capture's compiled core (drcapture-core) into $VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  MATURIN_PEP517_ARGS="--locked" "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "$CORE" \
+  # maturin's build backend runs the maturin program: the venv's, found on PATH.
+  PATH="$VENV/bin:$PATH" MATURIN_PEP517_ARGS="--locked" "$VENV/bin/python" -m pip install -q --force-reinstall \
+    --no-deps --no-build-isolation "$CORE" \
     || die "building the compiled core failed (services/capture/core)"
   rm -f "$VENV"/.core-* && touch "$core_stamp"
 fi
-stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+stamp="$VENV/.installed-$(cat "$ROOT/pyproject.toml" "$LOCKS/dev.lock" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  say "installing the project and its test tools into $VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[test,dev]" || die "pip install failed"
+  say "installing the locked dependencies, test tools and the project into $VENV"
+  locked -r "$LOCKS/dev.lock" || die "pip install -r requirements/dev.lock failed"
+  "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$ROOT" \
+    || die "installing the project failed"
+  "$VENV/bin/python" -m pip check >/dev/null \
+    || die "the installed packages do not fit together: $("$VENV/bin/python" -m pip check)"
   rm -f "$VENV"/.installed-* && touch "$stamp"
 fi
 say "ready: $VENV"

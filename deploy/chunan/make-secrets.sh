@@ -11,19 +11,25 @@
 #                               offline)
 #
 # Rerunning keeps every file that exists and adds what is missing, so a rerun never
-# changes a password in use. Directories are 0700 and files 0444: compose bind-mounts each
-# file into its container, where the service's own user (dr 10001, postgres 999, oracle
-# 54321, kafka 1000) must read it, while on the host nobody but root passes the 0700
-# directory. Host names come from DR_DOMAIN_HANGZHOU / DR_DOMAIN_CHUNAN.
+# changes a password in use. Directories are 0700. compose bind-mounts each file into the
+# containers that use it, with the file's own owner and mode, so every secret belongs to
+# the user of the container that reads it (dr 10001, kafka 1000, postgres 999, oracle
+# 54321) and is 0400; one that two kinds of container read is 0440 with the other's group
+# (table in protect() below). Only certificates and public keys are 0444. Run it as root
+# (the owners are other users); run as another user it says so and leaves the owners.
+# Host names come from DR_DOMAIN_HANGZHOU / DR_DOMAIN_CHUNAN.
 set -euo pipefail
 umask 077
+
+DR_UID=10001 DR_GID=10001 KAFKA_UID=1000 KAFKA_GID=1000 PG_UID=999 PG_GID=999
+ORACLE_UID=54321 ORACLE_GID=54321
 
 HZ_DOMAIN="${DR_DOMAIN_HANGZHOU:-hangzhou.dr.example}"
 CA_DOMAIN="${DR_DOMAIN_CHUNAN:-chunan.dr.example}"
 DAYS="${DR_CERT_DAYS:-825}"
 
 usage() {
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -35,12 +41,51 @@ random() {  # 40 characters of [A-Za-z0-9], starting "Dr1" (Oracle's password ru
     printf 'Dr1%s' "${value:0:37}"
 }
 
-put() {  # put FILE VALUE: write once, world-readable inside a 0700 directory
+put() {  # put FILE VALUE: write once (0400 until protect() gives it its owner)
     local file="$1" value="$2"
     [ -e "$file" ] && return 0
     printf '%s' "$value" > "$file"
-    chmod 0444 "$file"
+    chmod 0400 "$file"
     echo "created $file"
+}
+
+owner_of() {  # owner_of NAME: "UID:GID MODE" of a secret file, by the containers reading it
+    case "$1" in
+        *.pub|dr_ca.pem|*_tls.pem) echo "0:0 0444" ;;                  # public
+        kafka-*.keystore.pem|kafka-*.credentials.properties|kafka-admin.properties|\
+        kafka_admin_password) echo "$KAFKA_UID:$KAFKA_GID 0400" ;;    # the broker only
+        kafka_drcapture_password)   # Chun'an: the brokers' format step; Hangzhou: capture
+            if [ "$2" = chunan ]; then echo "$KAFKA_UID:$KAFKA_GID 0400"; else echo "$DR_UID:$DR_GID 0400"; fi ;;
+        kafka_drapply_password|kafka_drcontrol_password)
+            # the service, and at Chun'an the broker's format step (SCRAM users)
+            if [ "$2" = chunan ]; then echo "$DR_UID:$KAFKA_GID 0440"; else echo "$DR_UID:$DR_GID 0400"; fi ;;
+        postgres_password) echo "$PG_UID:$PG_GID 0400" ;;
+        drapply_db_password)     # apply, and on the evaluation stack postgres's init
+            if [ "$2" = eval ]; then echo "$DR_UID:$PG_GID 0440"; else echo "$DR_UID:$DR_GID 0400"; fi ;;
+        drhooks_db_password)     # control at the sites; postgres's init (eval: DSN file)
+            if [ "$2" = eval ]; then echo "$PG_UID:$PG_GID 0400"; else echo "$DR_UID:$DR_GID 0400"; fi ;;
+        oracle_pwd|oracle_demo_password|drapply_oracle_password|drhooks_oracle_password)
+            echo "$ORACLE_UID:$ORACLE_GID 0400" ;;     # the evaluation's Oracle set-up only
+        drcapture_oracle_password)  # capture's dictionary export; eval: the source's set-up
+            if [ "$2" = eval ]; then echo "$DR_UID:$ORACLE_GID 0440"; else echo "$DR_UID:$DR_GID 0400"; fi ;;
+        *) echo "$DR_UID:$DR_GID 0400" ;;           # tokens, keys, DSNs: the DR services
+    esac
+}
+
+protect() {  # protect DIR KIND: every file's owner and mode from owner_of
+    local dir="$1" kind="$2" file owner mode warned=0
+    for file in "$dir"/*; do
+        [ -f "$file" ] || continue
+        read -r owner mode <<< "$(owner_of "$(basename "$file")" "$kind")"
+        chmod "$mode" "$file"
+        if [ "$(id -u)" = 0 ]; then
+            chown "$owner" "$file"
+        elif [ "$warned" = 0 ]; then
+            warned=1
+            echo "make-secrets.sh: not root: the files in $dir keep owner $(id -un); run it" \
+                 "again as root so each belongs to the container user that reads it" >&2
+        fi
+    done
 }
 
 secret() {  # secret FILE: a random value, written once
@@ -59,6 +104,7 @@ eval_secrets() {
         "postgresql://drhooks:$(cat "$dir/drhooks_db_password")@postgres:5432/dr"
     # Issued by control once it runs (docs/OPERATIONS.md, "Evaluation stack").
     put "$dir/appha_control_token" ""
+    protect "$dir" eval
 }
 
 ca() {
@@ -91,13 +137,14 @@ certificate() {  # certificate ROOT OUT_STEM CN [DNS...]: key OUT_STEM.key, cert
         -extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n%s\n' \
             "$sans" "keyUsage=critical,digitalSignature,keyEncipherment")
     rm -f "$csr"
-    chmod 0444 "$stem.key" "$stem.pem"
+    chmod 0400 "$stem.key"
+    chmod 0444 "$stem.pem"
     echo "created $stem.pem ($cn)"
 }
 
 kafka_broker() {  # Kafka reads a PEM keystore only with an encrypted PKCS#8 key
     # (encrypted with PBE-SHA1-3DES: Java 17's Kafka cannot open a PBES2/AES-encrypted
-    # key, "PBES2 SecretKeyFactory not available"; the key file is a 0444 secret anyway)
+    # key, "PBES2 SecretKeyFactory not available"; the file is 0400, the broker's own)
     local root="$1" node="$2" out="$1/chunan"
     local host="kafka-$node.$CA_DOMAIN"
     [ -e "$out/kafka-$node.keystore.pem" ] && return 0
@@ -111,7 +158,7 @@ kafka_broker() {  # Kafka reads a PEM keystore only with an encrypted PKCS#8 key
         -passout "file:$work/password" -out "$work/broker.enc.key"
     cat "$work/broker.enc.key" "$work/broker.pem" "$root/ca/dr_ca.pem" \
         > "$out/kafka-$node.keystore.pem"
-    chmod 0444 "$out/kafka-$node.keystore.pem"
+    chmod 0400 "$out/kafka-$node.keystore.pem"
     put "$out/kafka-$node.credentials.properties" "key.password=$password"
     rm -rf "$work"
     echo "created $out/kafka-$node.keystore.pem"
@@ -158,9 +205,12 @@ site_secrets() {
     put "$root/chunan/lb_api_token" ""
     if [ ! -e "$root/chunan/appha_ssh_key" ] && command -v ssh-keygen >/dev/null; then
         ssh-keygen -q -t ed25519 -N "" -C "drappha@$CA_DOMAIN" -f "$root/chunan/appha_ssh_key"
-        chmod 0444 "$root/chunan/appha_ssh_key"
+        chmod 0400 "$root/chunan/appha_ssh_key"
         echo "created $root/chunan/appha_ssh_key (install the .pub on the standby servers)"
     fi
+    protect "$root/chunan" chunan
+    protect "$root/hangzhou" hangzhou
+    protect "$root/shared" shared
 }
 
 [ $# -eq 2 ] || usage

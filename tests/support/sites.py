@@ -373,7 +373,7 @@ class DrSite:
             assert done.returncode == 0, done.stdout + done.stderr
             return done.stdout.strip().splitlines()[-1]
 
-        users = {"olga.operator": "operator", "li.approver": "approver", "appha": "operator"}
+        users = {"olga.operator": "operator", "li.approver": "approver", "appha": "appha"}
         with ThreadPoolExecutor(len(users)) as pool:
             tokens = {name: pool.submit(add, name, role) for name, role in users.items()}
             self.tokens.users.update({name: f.result() for name, f in tokens.items()})

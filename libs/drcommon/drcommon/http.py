@@ -49,32 +49,68 @@ HealthProbe = Callable[[], Health | Awaitable[Health]]
 _bearer = HTTPBearer(auto_error=False)
 
 
-def require_token(expected: str | None) -> Callable[..., Awaitable[None]]:
-    """A dependency that accepts only ``Authorization: Bearer <expected>``.
+Credentials = str | Mapping[str, str] | None
+
+
+def _callers(expected: Credentials) -> dict[str, bytes]:
+    if expected is None:
+        return {}
+    if isinstance(expected, str):
+        return {"service": expected.encode()}
+    return {name: token.encode() for name, token in expected.items()}
+
+
+def caller_of(header: str, callers: Mapping[str, bytes]) -> str | None:
+    """The caller whose token ``header`` (``Bearer <token>``) carries, else None. Every
+    token is compared, in constant time, whether or not an earlier one matched."""
+    scheme, _, value = header.partition(" ")
+    presented = value.strip().encode()
+    found = None
+    for name, token in callers.items():
+        if hmac.compare_digest(presented, token) and scheme.lower() == "bearer":
+            found = name
+    return found
+
+
+def require_token(expected: Credentials) -> Callable[..., Awaitable[str]]:
+    """A dependency that accepts only ``Authorization: Bearer <token>`` with a configured
+    token and returns the caller's name (the shared token's caller is ``service``): the
+    actor to record, never a field the caller writes.
 
     With no token configured the admin API is closed, not open: every call gets 401.
     """
+    callers = _callers(expected)
 
     async def check(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> None:
-        if (
-            expected is None
-            or credentials is None
-            or not hmac.compare_digest(credentials.credentials.encode(), expected.encode())
-        ):
+    ) -> str:
+        name = None
+        if credentials is not None:
+            name = caller_of(f"Bearer {credentials.credentials}", callers)
+        if name is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "missing or wrong service token",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        return name
 
     return check
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An admission refusal other than 401 (e.g. 429 with ``Retry-After``)."""
+
+    status: int
+    detail: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
 #: Decides from the request line and headers alone (the body is not read yet) whether the
-#: caller may send a body: None admits, a string is why not (answered 401).
-Admit = Callable[[Scope], Awaitable[str | None]]
+#: caller may send a body: None admits, a string is why not (answered 401), a
+#: :class:`Refusal` answers its own status.
+Admit = Callable[[Scope], Awaitable[str | Refusal | None]]
 BODY_STATE_KEY = "drcommon_body_limits"
 MAX_DETAIL_CHARS = 600
 
@@ -94,10 +130,12 @@ class BodyLimits:
 
 
 class _BodyRefused(Exception):
-    def __init__(self, status_code: int, detail: str) -> None:
+    def __init__(self, status_code: int, detail: str,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
+        self.headers = dict(headers or {})
 
 
 async def _answer(send: Send, code: int, detail: str, extra: Mapping[str, str]) -> None:
@@ -141,7 +179,8 @@ class BodyLimitMiddleware:
             body = await self._checked_body(scope, receive, declared)
         except _BodyRefused as refused:
             extra = {"www-authenticate": "Bearer"} if refused.status_code == 401 else {}
-            await _answer(send, refused.status_code, refused.detail, extra)
+            await _answer(send, refused.status_code, refused.detail,
+                          {**extra, **refused.headers})
             return
         if body is None:  # the client went away
             return
@@ -152,6 +191,8 @@ class BodyLimitMiddleware:
         limits = self.limits
         if self.admit is not None:
             why = await self.admit(scope)
+            if isinstance(why, Refusal):
+                raise _BodyRefused(why.status, why.detail, why.headers)
             if why is not None:
                 raise _BodyRefused(401, why)
         if declared is not None:
@@ -202,14 +243,13 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def token_admit(expected: str | None) -> Admit:
+def token_admit(expected: Credentials) -> Admit:
     """The admission rule of a service-token API (see :func:`require_token`)."""
+    callers = _callers(expected)
 
     async def admit(scope: Scope) -> str | None:
         header = Headers(scope=scope).get("authorization", "")
-        scheme, _, value = header.partition(" ")
-        if (expected is None or scheme.lower() != "bearer"
-                or not hmac.compare_digest(value.strip().encode(), expected.encode())):
+        if caller_of(header, callers) is None:
             return "missing or wrong service token"
         return None
 
@@ -238,8 +278,64 @@ def protect(app: FastAPI, *, admit: Admit | None, limits: BodyLimits | None = No
     app.add_exception_handler(RequestValidationError, _invalid)
 
 
-def add_health_and_metrics(app: FastAPI, probe: HealthProbe, metrics: Metrics) -> None:
-    """Mount ``/health`` (200 or 503 with details) and ``/metrics`` (Prometheus text)."""
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; frame-ancestors 'none'; "
+                               "base-uri 'none'; form-action 'self'",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+class SecurityHeadersMiddleware:
+    """Adds :data:`SECURITY_HEADERS` to every HTTP answer (refusals included): no page of
+    ours may be framed, run scripts from elsewhere, be MIME-sniffed or leak its URL."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._headers = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self._headers if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def api_app(title: str, **options: Any) -> FastAPI:
+    """A service's FastAPI app with no schema or docs routes of its own: they are added
+    by :func:`add_health_and_metrics` as the ``[http] openapi`` setting says."""
+    return FastAPI(title=title, openapi_url=None, docs_url=None, redoc_url=None, **options)
+
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+
+
+def add_health_and_metrics(app: FastAPI, probe: HealthProbe, metrics: Metrics,
+                           http: HttpSettings | None = None, guard: Any = None) -> None:
+    """Mount ``/health`` (200 or 503 with details, for anyone: load balancers ask it),
+    ``/metrics`` (Prometheus text) and the OpenAPI schema; ``guard`` is the dependency
+    that authenticates a caller where ``http.metrics``/``http.openapi`` ask for it."""
+    settings = http or HttpSettings()
+    if guard is None and "authenticated" in (settings.metrics, settings.openapi):
+        guard = require_token(None)  # nobody: closed, never open
+    protected = [Depends(guard)] if guard is not None else []
+    metrics_deps = protected if settings.metrics == "authenticated" else []
+    if settings.openapi != "off":
+        schema_deps = protected if settings.openapi == "authenticated" else []
+
+        @app.get(OPENAPI_PATH, include_in_schema=False, dependencies=schema_deps)
+        async def openapi() -> JSONResponse:
+            return JSONResponse(app.openapi())
 
     @app.get("/health", tags=["ops"])
     async def health(response: Response) -> dict[str, Any]:
@@ -250,7 +346,7 @@ def add_health_and_metrics(app: FastAPI, probe: HealthProbe, metrics: Metrics) -
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return {"status": report.status.value, **report.details}
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], dependencies=metrics_deps)
     async def metrics_endpoint(_: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
@@ -273,7 +369,7 @@ class HttpServer:
         self.port: int = self._sock.getsockname()[1]
         limits, admit = getattr(app.state, BODY_STATE_KEY, (BodyLimits(), None))
         config = uvicorn.Config(
-            BodyLimitMiddleware(app, limits, admit),
+            SecurityHeadersMiddleware(BodyLimitMiddleware(app, limits, admit)),
             log_config=None,
             access_log=False,
             lifespan="off",

@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from drcommon.http import BodyLimits, protect, require_token, token_admit
+from drcommon.http import BodyLimits, Credentials, protect, require_token, token_admit
+from drcommon.ids import OPERATION_ID_PATTERN
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -21,12 +22,24 @@ from drappha.errors import OperationConflict, SwitchRefused, UnknownApp
 from drappha.model import Acknowledge, Mode, SetMaintenance, SetMode, Site
 from drappha.monitor import AppMonitor
 
+ON_BEHALF = "Who the caller acts for: kept in the comment, never as the actor."
+
+
+def said(comment: str, caller: str, claimed: str | None) -> str:
+    """The comment, with whom the caller says it acts for (the actor is ``caller``)."""
+    if claimed and claimed != caller:
+        return f"{comment} (for {claimed})"
+    return comment
+
 
 class SwitchBody(BaseModel):
     """control's request to move traffic."""
 
-    operation_id: str = Field(..., min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")
-    requested_by: str = Field(..., min_length=1, max_length=200)
+    operation_id: str = Field(..., min_length=1, max_length=200, pattern=OPERATION_ID_PATTERN,
+                              description="Starts with a letter or digit (never an option).")
+    requested_by: str | None = Field(
+        None, max_length=200, description="Who the caller acts for (informational: the "
+        "actor recorded is the owner of the bearer token).")
     accept_split_brain: str | None = Field(
         None,
         max_length=1000,
@@ -36,6 +49,7 @@ class SwitchBody(BaseModel):
     compensates: str | None = Field(
         None,
         max_length=200,
+        pattern=OPERATION_ID_PATTERN,
         description="The id of this app's last (succeeded) switch that this one undoes: "
         "control putting back an application its failed multi-application step had moved.",
     )
@@ -45,7 +59,7 @@ class ModeBody(BaseModel):
     """Change manual/auto."""
 
     mode: Literal["manual", "auto"]
-    requested_by: str = Field(..., min_length=1)
+    requested_by: str | None = Field(None, max_length=200, description=ON_BEHALF)
     comment: str = Field(..., min_length=1)
 
 
@@ -53,14 +67,14 @@ class MaintenanceBody(BaseModel):
     """Maintenance on or off."""
 
     enabled: bool
-    requested_by: str = Field(..., min_length=1)
+    requested_by: str | None = Field(None, max_length=200, description=ON_BEHALF)
     comment: str = Field(..., min_length=1)
 
 
 class AcknowledgeBody(BaseModel):
     """Lift the block after a switch or a failed switch."""
 
-    requested_by: str = Field(..., min_length=1)
+    requested_by: str | None = Field(None, max_length=200, description=ON_BEHALF)
     comment: str = Field(..., min_length=1)
 
 
@@ -151,15 +165,17 @@ App = Annotated[AppMonitor, Depends(_monitor)]
 
 
 def install(
-    app: FastAPI, ctx: ApiContext, token: str | None, limits: BodyLimits | None = None
+    app: FastAPI, ctx: ApiContext, token: Credentials, limits: BodyLimits | None = None
 ) -> None:
-    """Mount the ``/api/v1`` routes (all behind the service token) and error answers;
-    a request without the token is refused before its body is read."""
+    """Mount the ``/api/v1`` routes (all behind the service tokens) and error answers;
+    a request without a token is refused before its body is read. The actor of every
+    change is the caller the token belongs to (drcommon's per-caller credentials)."""
     protect(app, admit=token_admit(token), limits=limits)
     app.state.appha = ctx
-    router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token(token))])
+    check = require_token(token)
+    router = APIRouter(prefix="/api/v1", dependencies=[Depends(check)])
     _read_routes(router)
-    _change_routes(router)
+    _change_routes(router, Depends(check))
     app.include_router(router)
     _add_error_handlers(app)
 
@@ -193,47 +209,53 @@ def _read_routes(router: APIRouter) -> None:
         return [b.as_dict() for b in ctx.budgets.values()]
 
 
-def _change_routes(router: APIRouter) -> None:
+def _change_routes(router: APIRouter, by_token: Any) -> None:
+    # the caller (owner of the bearer token) is each change's actor
     @router.post("/apps/{name}/switch", status_code=status.HTTP_202_ACCEPTED)
-    async def switch(monitor: App, body: SwitchBody) -> dict[str, Any]:
+    async def switch(monitor: App, body: SwitchBody, caller: str = by_token) -> dict[str, Any]:
         record = await monitor.request_switch(
             Site.STANDBY,
             body.operation_id,
-            body.requested_by,
+            caller,
             body.accept_split_brain,
             body.compensates,
         )
         return record.as_dict()
 
     @router.post("/apps/{name}/switchback", status_code=status.HTTP_202_ACCEPTED)
-    async def switchback(monitor: App, body: SwitchBody) -> dict[str, Any]:
+    async def switchback(monitor: App, body: SwitchBody, caller: str = by_token) -> dict[str, Any]:
         record = await monitor.request_switch(
             Site.PRIMARY,
             body.operation_id,
-            body.requested_by,
+            caller,
             body.accept_split_brain,
             body.compensates,
         )
         return record.as_dict()
 
     @router.post("/apps/{name}/mode")
-    async def set_mode(monitor: App, ctx: Ctx, body: ModeBody) -> dict[str, Any]:
+    async def set_mode(monitor: App, ctx: Ctx, body: ModeBody,
+                       caller: str = by_token) -> dict[str, Any]:
         intent = SetMode(
-            Mode(body.mode), body.requested_by, body.comment, ctx.auto_allowed[monitor.name]
+            Mode(body.mode), caller, said(body.comment, caller, body.requested_by),
+            ctx.auto_allowed[monitor.name],
         )
         decision = await monitor.change(intent)
         return {"message": decision.message, **app_view(ctx, monitor, recent=False)}
 
     @router.post("/apps/{name}/maintenance")
-    async def set_maintenance(monitor: App, ctx: Ctx, body: MaintenanceBody) -> dict[str, Any]:
+    async def set_maintenance(monitor: App, ctx: Ctx, body: MaintenanceBody, caller: str = by_token
+                              ) -> dict[str, Any]:
         decision = await monitor.change(
-            SetMaintenance(body.enabled, body.requested_by, body.comment)
+            SetMaintenance(body.enabled, caller, said(body.comment, caller, body.requested_by))
         )
         return {"message": decision.message, **app_view(ctx, monitor, recent=False)}
 
     @router.post("/apps/{name}/acknowledge")
-    async def acknowledge(monitor: App, ctx: Ctx, body: AcknowledgeBody) -> dict[str, Any]:
-        decision = await monitor.change(Acknowledge(body.requested_by, body.comment))
+    async def acknowledge(monitor: App, ctx: Ctx, body: AcknowledgeBody, caller: str = by_token
+                          ) -> dict[str, Any]:
+        decision = await monitor.change(
+            Acknowledge(caller, said(body.comment, caller, body.requested_by)))
         return {"message": decision.message, **app_view(ctx, monitor, recent=False)}
 
 

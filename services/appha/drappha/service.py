@@ -5,7 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from drcommon.http import BodyLimits, Health, HealthStatus, HttpServer, add_health_and_metrics
+from drcommon.http import (
+    BodyLimits,
+    Health,
+    HealthStatus,
+    HttpServer,
+    add_health_and_metrics,
+    api_app,
+    require_token,
+)
 from drcommon.service import ServiceBase
 from fastapi import FastAPI
 
@@ -94,8 +102,11 @@ class AppHAService(ServiceBase):
 
     def build_app(self) -> FastAPI:
         """The FastAPI application: /health, /metrics and /api/v1."""
-        app = FastAPI(title="drappha", openapi_url="/api/v1/openapi.json")
-        add_health_and_metrics(app, self.health, self.metrics.registry)
+        app = api_app("drappha")
+        http = self.settings.http
+        callers = http.callers(key="http.service_token")
+        add_health_and_metrics(app, self.health, self.metrics.registry, http,
+                               require_token(callers))
         ctx = ApiContext(
             monitors=self.monitors,
             budgets=self._budgets,
@@ -104,8 +115,7 @@ class AppHAService(ServiceBase):
                 for name, a in self.settings.apps.items()
             },
         )
-        http = self.settings.http
-        install(app, ctx, http.token(key="http.service_token"), BodyLimits.of(http))
+        install(app, ctx, callers, BodyLimits.of(http))
         return app
 
     async def start(self) -> None:

@@ -223,8 +223,9 @@ class AppHASettings(ServiceSettings):
     @classmethod
     def _names(cls, value: dict[str, AppSettings]) -> dict[str, AppSettings]:
         for name in value:
-            if not name.replace("-", "").replace("_", "").isalnum():
-                raise ValueError(f"app name {name!r}: letters, digits, - and _ only")
+            if not name.replace("-", "").replace("_", "").isalnum() or not name[:1].isalnum():
+                raise ValueError(f"app name {name!r}: letters, digits, - and _ only, "
+                                 "starting with a letter or digit")
         return value
 
     @model_validator(mode="after")

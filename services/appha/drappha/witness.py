@@ -19,6 +19,7 @@ from drcommon.http import (
     HealthStatus,
     HttpServer,
     add_health_and_metrics,
+    api_app,
     protect,
     require_token,
     token_admit,
@@ -87,9 +88,10 @@ class WitnessService(ServiceBase):
 
     def build_app(self) -> FastAPI:
         """The witness's FastAPI application."""
-        app = FastAPI(title="drappha witness", openapi_url="/api/v1/openapi.json")
-        add_health_and_metrics(app, lambda: Health(HealthStatus.OK), self.metrics)
-        token = self._settings.http.token(key="http.service_token")
+        app = api_app("drappha witness")
+        token = self._settings.http.callers(key="http.service_token")
+        add_health_and_metrics(app, lambda: Health(HealthStatus.OK), self.metrics,
+                               self._settings.http, require_token(token))
         protect(app, admit=token_admit(token), limits=BodyLimits.of(self._settings.http))
         router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token(token))])
 

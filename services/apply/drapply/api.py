@@ -12,7 +12,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from drcommon.errors import DRError
-from drcommon.http import BodyLimits, add_health_and_metrics, protect, require_token, token_admit
+from drcommon.http import (
+    BodyLimits,
+    Credentials,
+    add_health_and_metrics,
+    api_app,
+    protect,
+    require_token,
+    token_admit,
+)
+from drcommon.ids import OPERATION_ID_PATTERN
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,7 +36,7 @@ if TYPE_CHECKING:
 
 # control's operation id (docs/INTERFACES.md): a repeated call with it is the same request.
 OperationId = Annotated[
-    str | None, Header(alias="X-DR-Operation-Id", max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")
+    str | None, Header(alias="X-DR-Operation-Id", max_length=200, pattern=OPERATION_ID_PATTERN)
 ]
 
 
@@ -36,34 +45,47 @@ class HoldBody(BaseModel):
     scn: int = Field(..., ge=0, description="Apply everything with commit SCN <= scn, then hold.")
 
 
+ON_BEHALF = ("Whom the caller acts for; recorded after the caller's own name (the "
+             "owner of the bearer token), never instead of it.")
+
+
 class ReplayBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     schemas: list[str] | None = None
     from_scn: int | None = Field(None, ge=0)
     from_time: datetime | None = None
     target: str = PRIMARY
-    requested_by: str = Field(..., min_length=1)
+    requested_by: str | None = Field(None, max_length=200, description=ON_BEHALF)
     to_scn: int | None = Field(None, ge=0, description="Other targets: stop after this SCN.")
 
 
 class ResolveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    requested_by: str = Field(..., min_length=1)
+    requested_by: str | None = Field(None, max_length=200, description=ON_BEHALF)
     comment: str = ""
 
 
-def build_app(service: ApplyService, token: str | None) -> FastAPI:
-    """The FastAPI app: ``/health``, ``/metrics`` and the token-protected ``/api/v1``."""
-    app = FastAPI(title="drapply", version="1", openapi_url="/api/v1/openapi.json")
-    add_health_and_metrics(app, service.health, service.metrics.registry)
+def build_app(service: ApplyService, token: Credentials) -> FastAPI:
+    """The FastAPI app: ``/health``, ``/metrics`` and the token-protected ``/api/v1``;
+    the actor of a replay or a parked decision is the caller the token belongs to."""
+    app = api_app("drapply", version="1")
+    check = require_token(token)
+    add_health_and_metrics(app, service.health, service.metrics.registry,
+                           service.settings.http, check)
     protect(app, admit=token_admit(token), limits=BodyLimits.of(service.settings.http))
-    auth = [Depends(require_token(token))]
-    app.include_router(_apply_router(service), prefix="/api/v1", dependencies=auth)
-    app.include_router(_parked_router(service), prefix="/api/v1", dependencies=auth)
+    caller = Depends(check)
+    auth = [caller]
+    app.include_router(_apply_router(service, caller), prefix="/api/v1", dependencies=auth)
+    app.include_router(_parked_router(service, caller), prefix="/api/v1", dependencies=auth)
     return app
 
 
-def _apply_router(service: ApplyService) -> APIRouter:
+def actor(caller: str, claimed: str | None) -> str:
+    """Who did it: the token's owner; whom it says it acts for follows in brackets."""
+    return f"{caller} (for {claimed})" if claimed and claimed != caller else caller
+
+
+def _apply_router(service: ApplyService, caller_of_token: Any) -> APIRouter:
     """Status, hold/resume/stop and replay."""
     router = APIRouter()
 
@@ -87,13 +109,14 @@ def _apply_router(service: ApplyService) -> APIRouter:
         return {"state": "stopped"}
 
     @router.post("/replay", status_code=status.HTTP_202_ACCEPTED)
-    async def replay(body: ReplayBody, operation_id: OperationId = None) -> dict[str, Any]:
+    async def replay(body: ReplayBody, operation_id: OperationId = None,
+                     caller: str = caller_of_token) -> dict[str, Any]:
         request = ReplayRequest(
             schemas=tuple(body.schemas) if body.schemas is not None else None,
             from_scn=body.from_scn,
             from_time=body.from_time,
             target=body.target,
-            requested_by=body.requested_by,
+            requested_by=actor(caller, body.requested_by),
             to_scn=body.to_scn,
         )
         try:
@@ -111,7 +134,7 @@ def _apply_router(service: ApplyService) -> APIRouter:
     return router
 
 
-def _parked_router(service: ApplyService) -> APIRouter:
+def _parked_router(service: ApplyService, caller_of_token: Any) -> APIRouter:
     """Parked transactions: list, retry, discard."""
     router = APIRouter()
 
@@ -126,18 +149,22 @@ def _parked_router(service: ApplyService) -> APIRouter:
         ]  # fmt: skip
 
     @router.post("/parked/{xid}/retry")
-    async def retry(xid: str, body: ResolveBody) -> dict[str, Any]:
+    async def retry(xid: str, body: ResolveBody, caller: str = caller_of_token
+                    ) -> dict[str, Any]:
         try:
-            return await service.parked.retry(xid, body.requested_by, body.comment)
+            return await service.parked.retry(xid, actor(caller, body.requested_by),
+                                              body.comment)
         except ParkedNotFound as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
         except DRError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
     @router.post("/parked/{xid}/discard")
-    async def discard(xid: str, body: ResolveBody) -> dict[str, Any]:
+    async def discard(xid: str, body: ResolveBody, caller: str = caller_of_token
+                      ) -> dict[str, Any]:
         try:
-            return await service.parked.discard(xid, body.requested_by, body.comment)
+            return await service.parked.discard(xid, actor(caller, body.requested_by),
+                                                body.comment)
         except ParkedNotFound as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
 

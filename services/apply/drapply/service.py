@@ -187,7 +187,7 @@ class ApplyService(ServiceBase):
         from drapply.api import build_app
 
         http = self.settings.http
-        token = http.token(key="http.service_token")
+        token = http.callers(key="http.service_token")
         self.http = HttpServer(
             build_app(self, token),
             http.host,

@@ -22,6 +22,7 @@ from drcommon.config import (
     load_settings,
     read_secret,
 )
+from drcommon.dbtls import check_oracle_dsn
 from drcommon.errors import ConfigError
 from pydantic import Field, SecretStr, model_validator
 
@@ -215,6 +216,14 @@ class ApplySettings(ServiceSettings):
         for name, target in [(PRIMARY, self.target), *self.targets.items()]:
             if target.kind is not TargetKind.SQLITE and not target.dsn:
                 raise ValueError(f"target {name!r}: dsn is required for kind={target.kind}")
+            if target.kind is TargetKind.SQLITE and target.tls.enabled:
+                raise ValueError(f"target {name!r}: tls.enabled has no meaning for SQLite "
+                                 "(a local file); remove it")
+            if target.kind is TargetKind.ORACLE and target.dsn:
+                try:
+                    check_oracle_dsn(target.dsn, target.tls, key=f"{name}.tls")
+                except ConfigError as exc:
+                    raise ValueError(f"target {name!r}: {exc.message}") from None
         if PRIMARY in self.targets:
             raise ValueError("targets: 'primary' names [target] and cannot be redefined")
         return self
@@ -230,13 +239,14 @@ class ApplySettings(ServiceSettings):
 
 
 def load_apply_settings(path: Path | str | None = None, **overrides: Any) -> ApplySettings:
-    """Build the settings once; refuses passwords written into the TOML file."""
+    """Build the settings once; refuses secrets written into the TOML file (every
+    ``SecretStr`` key, by drcommon's check, and a DSN holding a password, here)."""
     if path is not None:
-        _refuse_file_secrets(Path(path))
+        _refuse_dsn_passwords(Path(path))
     return load_settings(ApplySettings, path, env_prefix=ENV_PREFIX, **overrides)
 
 
-def _refuse_file_secrets(path: Path) -> None:
+def _refuse_dsn_passwords(path: Path) -> None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
@@ -246,13 +256,6 @@ def _refuse_file_secrets(path: Path) -> None:
     for key, section in sections:
         if not isinstance(section, dict):
             continue
-        if "password" in section:
-            raise ConfigError(
-                "a password may not be written in the configuration file; use "
-                f"{ENV_PREFIX}__{key.upper().replace('.', '__')}__PASSWORD or password_file",
-                key=f"{key}.password",
-                file=str(path),
-            )
         dsn = section.get("dsn")
         if isinstance(dsn, str) and _dsn_has_password(dsn):
             raise ConfigError(
@@ -260,13 +263,6 @@ def _refuse_file_secrets(path: Path) -> None:
                 key=f"{key}.dsn",
                 file=str(path),
             )
-    http = data.get("http")
-    if isinstance(http, dict) and "service_token" in http:
-        raise ConfigError(
-            "the service token may not be written in the configuration file",
-            key="http.service_token",
-            file=str(path),
-        )
 
 
 def _dsn_has_password(dsn: str) -> bool:

@@ -179,9 +179,17 @@ def dictionary_export(
     password_env: Annotated[
         str, typer.Option(help="Env var holding the password.")
     ] = "DRCAPTURE_ORACLE_PASSWORD",
+    ca_file: Annotated[
+        Path | None, typer.Option(help="TLS (tcps): the CA that signs the database's certificate.")
+    ] = None,
+    wallet_dir: Annotated[
+        Path | None, typer.Option(help="TLS (tcps): an Oracle wallet directory (ewallet.pem).")
+    ] = None,
 ) -> None:
     """Read the dictionary from a live Oracle (as of an SCN) into our JSON snapshot."""
     import os
+
+    from drcommon.config import TlsSettings
 
     from drcapture.dictionary.live import load_live_dsn
     from drcapture.dictionary.snapshot import save_snapshot_file
@@ -191,7 +199,9 @@ def dictionary_export(
         print(f"drcapture: error: set {password_env} to the Oracle password", file=sys.stderr)
         raise typer.Exit(2)
     try:
-        dictionary = load_live_dsn(dsn, user, password, owners, scn)
+        tls = TlsSettings(enabled=bool(ca_file or wallet_dir), ca_file=ca_file,
+                          wallet_dir=wallet_dir)
+        dictionary = load_live_dsn(dsn, user, password, owners, scn, tls=tls)
         save_snapshot_file(dictionary, output)
     except DRError as exc:
         raise _fail(exc) from None

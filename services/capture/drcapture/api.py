@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from drcommon.http import BodyLimits, add_health_and_metrics, protect, require_token, token_admit
+from drcommon.http import (
+    BodyLimits,
+    add_health_and_metrics,
+    api_app,
+    protect,
+    require_token,
+    token_admit,
+)
 from fastapi import APIRouter, Depends, FastAPI, status
 
 if TYPE_CHECKING:
@@ -13,9 +20,10 @@ if TYPE_CHECKING:
 
 def build_app(service: CaptureService) -> FastAPI:
     """The FastAPI app for one running capture service."""
-    app = FastAPI(title="drcapture", version="1", openapi_url="/api/v1/openapi.json")
-    add_health_and_metrics(app, service.health, service.metrics.metrics)
-    token = service.settings.http.token(key="http.service_token")
+    app = api_app("drcapture", version="1")
+    token = service.settings.http.callers(key="http.service_token")
+    add_health_and_metrics(app, service.health, service.metrics.metrics, service.settings.http,
+                           require_token(token))
     protect(app, admit=token_admit(token), limits=BodyLimits.of(service.settings.http))
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token(token))])
 

@@ -71,6 +71,7 @@ def load_dictionary(
         secret.get_secret_value(),
         owners,
         scn if scn is not None else settings.scn,
+        tls=settings.tls,
     )
 
 

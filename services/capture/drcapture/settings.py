@@ -12,7 +12,10 @@ from drcommon.config import (
     LoggingSettings,
     Section,
     ServiceSettings,
+    TlsSettings,
 )
+from drcommon.dbtls import check_oracle_dsn
+from drcommon.errors import ConfigError
 from pydantic import Field, SecretStr, model_validator
 
 from drcapture.publish_records import RecordLimits
@@ -120,6 +123,9 @@ class DictionarySettings(Section):
     oracle_user: str | None = Field(None, description="User for kind=oracle (SELECT_CATALOG_ROLE).")
     oracle_password: SecretStr | None = Field(None, description="Only from env or a file.")
     oracle_password_file: Path | None = None
+    tls: TlsSettings = Field(
+        TlsSettings(), description="kind=oracle: tcps to the database (ca_file or wallet_dir)."
+    )
     scn: int | None = Field(None, description="kind=oracle: the dictionary as of this SCN.")
     on_ddl: Literal["reload", "stop"] = Field(
         "stop",
@@ -234,6 +240,12 @@ class CaptureSettings(ServiceSettings):
             self.dictionary.oracle_dsn and self.dictionary.oracle_user
         ):
             raise ValueError("dictionary.oracle_dsn and oracle_user are required for kind=oracle")
+        if self.dictionary.kind == "oracle" and self.dictionary.oracle_dsn:
+            try:
+                check_oracle_dsn(self.dictionary.oracle_dsn, self.dictionary.tls,
+                                 key="dictionary.tls")
+            except ConfigError as exc:
+                raise ValueError(f"dictionary.oracle_dsn: {exc.message}") from None
         if self.dictionary.on_ddl == "reload" and self.dictionary.kind != "oracle":
             raise ValueError(
                 "dictionary.on_ddl=reload needs dictionary.kind=oracle (a live "

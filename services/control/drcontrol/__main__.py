@@ -38,6 +38,9 @@ app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 user_app = typer.Typer(help="Users and API tokens (talks to the storage directly).",
                        no_args_is_help=True)
 audit_app = typer.Typer(help="The audit chain, read from the storage.", no_args_is_help=True)
+token_app = typer.Typer(help="A user's API tokens: issue another, rotate.",
+                        no_args_is_help=True)
+user_app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 
@@ -86,18 +89,32 @@ def run(config: ConfigOpt = None) -> None:
 
 
 @user_app.command("add")
-def user_add(name: str, role: Annotated[Role, typer.Option(help="viewer, operator, approver "
-                                                           "or admin")],
+def user_add(name: str, role: Annotated[Role, typer.Option(help="viewer, operator, approver, "
+                                                           "admin or appha (appha's account)")],
              display_name: str = "", config: ConfigOpt = None) -> None:
     """Add a user and print their token (shown once; store it now)."""
     token = _offline(config, lambda _s, users: users.add(_actor(), name, role, display_name))
     typer.echo(token)
 
 
-@user_app.command("token")
-def user_token(name: str, label: str = "", config: ConfigOpt = None) -> None:
+@token_app.command("issue")
+def token_issue(name: str, label: str = "", config: ConfigOpt = None) -> None:
     """Issue another token for an existing user (shown once)."""
     typer.echo(_offline(config, lambda _s, users: users.new_token(_actor(), name, label)))
+
+
+@token_app.command("rotate")
+def token_rotate(name: str, grace_hours: Annotated[float | None, typer.Option(
+        help="The old tokens keep working this long (default: auth.rotation_grace_hours); "
+             "0 retires them at once.")] = None,
+        config: ConfigOpt = None) -> None:
+    """A new token for NAME (shown once); the old ones stop after the grace period."""
+    async def work(_s: Storage, users: Users) -> str:
+        hours = grace_hours if grace_hours is not None else \
+            _settings(config).auth.rotation_grace_hours
+        return await users.rotate(_actor(), name, hours * 3600.0)
+
+    typer.echo(_offline(config, work))
 
 
 @user_app.command("list")
@@ -107,7 +124,8 @@ def user_list(config: ConfigOpt = None, as_json: Annotated[bool, typer.Option("-
     async def work(storage: Storage, _u: Users) -> list[dict[str, object]]:
         tokens = await storage.list_tokens()
         return [{**u.model_dump(mode="json"),
-                 "tokens": [t.id for t in tokens if t.user == u.name and t.revoked_at is None]}
+                 "tokens": [t.id for t in tokens if t.user == u.name
+                            and (t.revoked_at is None or t.revoked_at > time.time())]}
                 for u in await storage.list_users()]
 
     rows = _offline(config, work)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from drcontrol.auth.roles import Permission, require
+from drcontrol.auth.throttle import Limits, Throttle
 from drcontrol.auth.totp import verify
 from drcontrol.decisions import Approve, Refuse, decide_approval, decide_break_glass_evidence
-from drcontrol.errors import Forbidden, Stale
+from drcontrol.errors import Forbidden, Stale, TooManyAttempts
 from drcontrol.model import Approval, Decision, Operation, OpState, OpType, Principal
 from drcontrol.operations import ServiceDeps, forbid_self
 from drcontrol.opstore import mutate
@@ -20,6 +21,11 @@ class Approvals:
 
     def __init__(self, deps: ServiceDeps) -> None:
         self.d = deps
+        auth = deps.settings.auth
+        # Wrong break-glass codes per user: 6 digits and ±skew steps are guessable
+        # without a limit, not with 5 tries per window and a 15-minute lockout.
+        self._totp = Throttle(Limits(auth.totp_max_failures, auth.failure_window_seconds,
+                                     auth.totp_lockout_seconds), deps.clock)
 
     async def approve(self, who: Principal, op_id: str, req: ApprovalRequest,
                       if_match: str | None) -> Operation:
@@ -82,10 +88,22 @@ class Approvals:
         secret = bg.secret_for(who.user)
         if secret is None:
             raise Forbidden(f"no break-glass second factor is configured for {who.user}")
+        key = f"totp:{who.user}"
+        wait = self._totp.retry_after([key])
+        if wait is not None:
+            raise TooManyAttempts(f"break-glass is locked for {who.user} after wrong codes",
+                                  retry_after=wait, user=who.user)
         step = verify(secret, code, self.d.clock(), period=bg.period_seconds, digits=bg.digits,
                       skew=bg.skew_steps)
         if step is None:
+            failure = self._totp.failed([key])
+            for _, count in failure.locked:
+                await self.d.recorder.record(
+                    who.user, "break_glass.locked", who.user, outcome="refused",
+                    failures=count, lockout_seconds=self._totp.limits.lockout_seconds)
+                self.d.notify("alert.break_glass_locked", {"user": who.user, "failures": count})
             raise Forbidden("break-glass code is wrong or expired")
+        self._totp.succeeded(key)
         stored = await self.d.storage.get_state(TOTP_KEY)
         used = dict(stored.doc) if stored else {}
         if int(used.get(who.user, -1)) >= step:

@@ -19,6 +19,18 @@ class Unauthenticated(ControlError):
     """No token, an unknown token, or a revoked one."""
 
     status = 401
+    quiet = False  # True: a repeat within a throttle window, summarised rather than audited
+
+
+class TooManyAttempts(ControlError):
+    """Too many failed attempts from this client, with this token or this code: 429 with
+    ``Retry-After``; nothing is checked until the lockout ends."""
+
+    status = 429
+
+    def __init__(self, message: str, /, *, retry_after: float, **where: object) -> None:
+        super().__init__(message, **where)
+        self.retry_after = retry_after
 
 
 class Forbidden(ControlError):

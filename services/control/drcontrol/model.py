@@ -26,6 +26,7 @@ class Role(StrEnum):
     OPERATOR = "operator"
     APPROVER = "approver"
     ADMIN = "admin"
+    APPHA = "appha"  # appha's service account: reports, and opens/withdraws app failovers
 
 
 class OpType(StrEnum):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from drcontrol.auth.roles import Permission, require
+from drcontrol.auth.roles import Permission, require, require_for
 from drcontrol.decisions import Allow, Block, Refuse, decide_automation
 from drcontrol.errors import Forbidden, NotFound, Stale
 from drcontrol.events import EventBus
@@ -73,7 +73,7 @@ class Operations:
     async def request(self, who: Principal, req: OperationRequest,
                       if_match: str | None) -> Operation:
         """Open an operation in ``prechecking``; the engine gathers the evidence."""
-        require(who, Permission.REQUEST)
+        require_for(who, Permission.REQUEST, req.type)
         view = await self.d.site_group.read()
         check_if_match(view, if_match, required=req.type is not OpType.APP_FAILOVER)
         await self._no_conflict(req)
@@ -140,6 +140,7 @@ class Operations:
         now = self.d.clock()
 
         def change(op: Operation) -> Operation:
+            require_for(who, Permission.CANCEL, op.type, op.requested_by)
             if op.state not in NOT_STARTED:
                 raise Stale(f"{op_id} is {op.state.value}; only a run that has not started "
                             "can be cancelled (a failed run can be aborted)", operation=op_id)

@@ -19,7 +19,8 @@ from drcontrol.adapters import open_dr_database
 from drcontrol.anchoring import AuditWatch
 from drcontrol.api.app import build_app
 from drcontrol.approvals import Approvals
-from drcontrol.auth.authenticator import TokenAuthenticator
+from drcontrol.auth.authenticator import ThrottledAuthenticator, TokenAuthenticator
+from drcontrol.auth.throttle import Limits, Throttle
 from drcontrol.budget import compute, validate
 from drcontrol.canonical import digest
 from drcontrol.context import ControlContext
@@ -139,7 +140,11 @@ class ControlService(ServiceBase):
             site_group=site_group, operations=Operations(deps), approvals=Approvals(deps),
             governance=Governance(deps), users=Users(storage, recorder, clock),
             idempotency=Idempotency(storage, recorder, clock),
-            authenticator=TokenAuthenticator(storage, clock), engine=engine, watcher=watcher,
+            authenticator=ThrottledAuthenticator(
+                TokenAuthenticator(storage, clock, settings.auth),
+                Throttle(Limits(settings.auth.max_failures, settings.auth.failure_window_seconds,
+                                settings.auth.lockout_seconds), clock), recorder),
+            engine=engine, watcher=watcher,
             peers=peers, budget=budget, runbooks=runbooks, clock=clock, metrics=metrics,
             audit_watch=audit_watch)
         await self._record_start(recorder, storage)

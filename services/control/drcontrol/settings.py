@@ -36,6 +36,9 @@ class StorageSettings(Section):
     postgres_schema: str = Field(
         "drcontrol", pattern=r"^[a-z_][a-z0-9_]*$", description="Schema for control's tables."
     )
+    postgres_tls: TlsSettings = Field(
+        TlsSettings(), description="backend=postgresql: verify-full TLS to the server."
+    )
 
     def dsn(self) -> str | None:
         secret = read_secret(self.postgres_dsn, self.postgres_dsn_file, key="storage.postgres_dsn")
@@ -50,6 +53,13 @@ class PeerSettings(Section):
     token_file: Path | None = Field(None, description="File holding the peer's service token.")
     timeout_seconds: float = Field(5.0, gt=0, description="Timeout of every call to this peer.")
     tls: TlsSettings = TlsSettings()
+
+    @model_validator(mode="after")
+    def _tls_means_https(self) -> PeerSettings:
+        if self.tls.enabled and (self.url or "").startswith("http://"):
+            raise ValueError(f"tls.enabled with the plain URL {self.url}: the calls would not "
+                             "be encrypted; use https://")
+        return self
 
     def bearer(self, *, key: str) -> str | None:
         secret = read_secret(self.token, self.token_file, key=key)
@@ -170,6 +180,9 @@ class DrDatabaseSettings(Section):
     password: SecretStr | None = Field(None, description="Oracle password; env or file only.")
     password_file: Path | None = None
     timeout_seconds: float = Field(30.0, gt=0)
+    tls: TlsSettings = Field(
+        TlsSettings(), description="Oracle: tcps (ca_file or wallet_dir); PostgreSQL: verify-full."
+    )
 
     def connect_string(self) -> str | None:
         secret = read_secret(self.dsn, self.dsn_file, key="dr_database.dsn")
@@ -239,6 +252,34 @@ class BreakGlassSettings(Section):
         return secret.get_secret_value() if secret else None
 
 
+class AuthSettings(Section):
+    """Failed authentication is slowed down (docs/OPERATIONS.md, security)."""
+
+    max_failures: int = Field(
+        10, ge=1, description="Failed token checks per client address and per token id "
+        "within the window before a lockout.")
+    failure_window_seconds: float = Field(300.0, gt=0, description="Window of the count.")
+    lockout_seconds: float = Field(
+        300.0, gt=0, description="A locked client or token id gets 429 for this long.")
+    totp_max_failures: int = Field(
+        5, ge=1, description="Wrong break-glass codes per user within the window.")
+    totp_lockout_seconds: float = Field(
+        900.0, gt=0, description="A user's break-glass path is locked for this long.")
+    token_max_age_days: float = Field(
+        90.0, gt=0, description="A person's API token stops working this long after it "
+        "was issued (drcontrol user token rotate issues the next one).")
+    service_token_max_age_days: float = Field(
+        365.0, gt=0, description="The same for service accounts (role appha).")
+    rotation_grace_hours: float = Field(
+        24.0, ge=0, description="After a rotation the old token still works this long, "
+        "so a service can be given the new one without an outage.")
+
+    def max_age_seconds(self, role: Role) -> float:
+        """How long a token of a user with ``role`` is valid."""
+        days = self.service_token_max_age_days if role is Role.APPHA else self.token_max_age_days
+        return days * 86400.0
+
+
 class WebhookSettings(Section):
     """POST each notification as JSON to ``url``."""
 
@@ -256,9 +297,12 @@ class EmailSettings(Section):
 
     host: str
     port: int = Field(25, gt=0, le=65535)
-    starttls: bool = False
+    starttls: bool = Field(False, description="Upgrade to TLS (verified) before anything else.")
     ca_file: Path | None = Field(None, description="CA bundle for STARTTLS (system if unset).")
-    username: str | None = None
+    username: str | None = Field(None, description="Log in as this user (needs starttls).")
+    allow_plaintext_login: bool = Field(
+        False, description="Log in without STARTTLS (the password crosses the network in "
+        "clear): only for a relay on the same host.")
     password: SecretStr | None = Field(None, description="env or file only.")
     password_file: Path | None = None
     sender: str = "drcontrol@localhost"
@@ -267,6 +311,16 @@ class EmailSettings(Section):
     max_attempts: int = Field(3, gt=0)
     backoff_seconds: float = Field(2.0, ge=0)
     events: list[str] = Field(default_factory=lambda: ["*"])
+
+    @model_validator(mode="after")
+    def _login_protected(self) -> EmailSettings:
+        if self.username and not self.starttls and not self.allow_plaintext_login:
+            raise ValueError(
+                "notify.email.username is set without starttls: the password would cross "
+                "the network in clear; set starttls = true (or allow_plaintext_login = true "
+                "for a relay on this host)"
+            )
+        return self
 
     def secret_password(self) -> str | None:
         secret = read_secret(self.password, self.password_file, key="notify.email.password")
@@ -319,6 +373,7 @@ class ControlSettings(ServiceSettings):
     targets: TargetsSettings = TargetsSettings()
     automation: AutomationSettings = AutomationSettings()
     break_glass: BreakGlassSettings = BreakGlassSettings()
+    auth: AuthSettings = AuthSettings()
     notify: NotifySettings = NotifySettings()
     audit: AuditSettings = AuditSettings()
 

@@ -37,6 +37,20 @@ class Users:
         await self._recorder.record(actor, "token.issued", name, token_id=token.id)
         return token.text
 
+    async def rotate(self, actor: str, name: str, grace_seconds: float) -> str:
+        """A new token for ``name``; the user's live tokens stop working after
+        ``grace_seconds`` (0: at once). Returns the new token's text (print it once)."""
+        if await self._storage.get_user(name) is None:
+            raise NotFound(f"no user {name}", user=name)
+        until = self._clock() + grace_seconds
+        retired = await self._storage.revoke_tokens(name, until)
+        token = mint()
+        await self._storage.add_token(TokenRecord(id=token.id, user=name, hash=token.hash,
+                                                  created_at=self._clock(), label="rotated"))
+        await self._recorder.record(actor, "token.rotated", name, token_id=token.id,
+                                    retired=retired, old_tokens_until=until)
+        return token.text
+
     async def revoke(self, actor: str, name: str, token_id: str | None = None,
                      disable: bool = False) -> int:
         """Revoke one or all tokens of ``name`` (and optionally disable the user)."""

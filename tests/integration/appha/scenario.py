@@ -24,6 +24,7 @@ from tests.integration.appha.rig import HOST, AppServer, ControlServer, Link, Ro
 APPHA_TOKEN = "appha-test-token-0123456789"
 CONTROL_TOKEN = "control-test-token-0123456789"
 WITNESS_TOKEN = "witness-test-token-0123456789"
+OPS_TOKEN = "ops-caller-test-token-0123456789"  # a per-caller credential: caller "ops"
 APP = "his"
 
 
@@ -227,7 +228,7 @@ class Scenario:
             AppHASettings,
             None,
             env_prefix="DRAPPHA_TEST",
-            http={"port": 0, "service_token": APPHA_TOKEN},
+            http={"port": 0, "service_token": APPHA_TOKEN, "caller_tokens": {"ops": OPS_TOKEN}},
             control={"url": self.control.url, "token": CONTROL_TOKEN, "poll_interval_seconds": 0.1},
             witnesses=[
                 {
@@ -271,9 +272,12 @@ class Scenario:
         return budgets(self.settings)[0]
 
     async def api(
-        self, method: str, path: str, body: dict[str, Any] | None = None
+        self, method: str, path: str, body: dict[str, Any] | None = None,
+        token: str | None = None,
     ) -> httpx.Response:
-        return await self._client.request(method, f"{self.url}/api/v1{path}", json=body)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        return await self._client.request(method, f"{self.url}/api/v1{path}", json=body,
+                                          headers=headers)
 
     async def app(self) -> dict[str, Any]:
         response = await self.api("GET", f"/apps/{APP}")

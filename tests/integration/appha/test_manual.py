@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.appha.rig import until
-from tests.integration.appha.scenario import APP, APPHA_TOKEN, Scenario, Timing
+from tests.integration.appha.scenario import APP, APPHA_TOKEN, OPS_TOKEN, Scenario, Timing
 
 
 async def test_primary_dies_manual_request_then_approved_switch(tmp_path: Path) -> None:
@@ -143,16 +143,24 @@ async def test_maintenance_keeps_checking_but_never_switches(tmp_path: Path) -> 
 async def test_mode_change_is_audited_append_only_and_reported(tmp_path: Path) -> None:
     async with Scenario(tmp_path, mode="manual") as s:
         await s.ready()
+        # Issue 17, finding 8: the actor is the owner of the token ("ops", a per-caller
+        # credential), never the requested_by the caller writes (kept in the comment).
         answer = await s.api(
             "POST",
             f"/apps/{APP}/mode",
             {"mode": "auto", "requested_by": "carol", "comment": "night shift"},
+            token=OPS_TOKEN,
         )
         assert answer.status_code == 200, answer.text
         assert answer.json()["mode"] == "auto"
-        assert answer.json()["message"] == "mode changed to auto by carol: night shift"
+        assert answer.json()["message"] == "mode changed to auto by ops: night shift (for carol)"
         audit = (await s.api("GET", f"/apps/{APP}/audit")).json()
-        assert audit[0]["actor"] == "carol" and audit[0]["kind"] == "SetMode"
+        assert audit[0]["actor"] == "ops" and audit[0]["kind"] == "SetMode"
+        shared = await s.api("POST", f"/apps/{APP}/maintenance",
+                             {"enabled": True, "requested_by": "ops", "comment": "x"})
+        assert shared.status_code == 200
+        audit = (await s.api("GET", f"/apps/{APP}/audit")).json()
+        assert audit[0]["actor"] == "service"  # the shared token: "service", not "ops"
         await until(lambda: "SetMode" in s.control.kinds(APP), 3, "mode change reported")
         db = sqlite3.connect(tmp_path / "appha.sqlite")
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):

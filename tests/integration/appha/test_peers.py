@@ -122,7 +122,7 @@ async def test_a_retried_request_gets_the_operation_control_opened_first(
     service = ControlService(settings)
     await service.start()
     assert service.ctx is not None
-    token = await service.ctx.users.add("test", "appha", Role.OPERATOR)
+    token = await service.ctx.users.add("test", "appha", Role.APPHA)
     client = HttpControlClient(ControlPeer(url=service.url, token=token))
     try:
         evidence = {"direction": "switch", "attestation": {"sufficient": True}}

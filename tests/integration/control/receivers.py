@@ -70,6 +70,7 @@ class MiniSmtpServer:
     tls: ssl.SSLContext | None = None
     messages: list[Message] = field(default_factory=list)
     envelopes: list[tuple[str, list[str], bool]] = field(default_factory=list)
+    logins: list[tuple[str, bool]] = field(default_factory=list)  # (AUTH line, over TLS)
     port: int = 0
     _server: asyncio.Server | None = None
 
@@ -101,7 +102,11 @@ class MiniSmtpServer:
                     await say("250-127.0.0.1")
                     if self.tls is not None and not secure:
                         await say("250-STARTTLS")
+                    await say("250-AUTH PLAIN")
                     await say("250 8BITMIME")
+                elif verb == "AUTH":
+                    self.logins.append((argument, secure))
+                    await say("235 accepted")
                 elif verb == "HELO" or verb in ("RSET", "NOOP"):
                     await say("250 ok")
                 elif verb == "STARTTLS" and self.tls is not None:

@@ -18,9 +18,9 @@ from tests.integration.control.peers.standins import StandIns
 
 
 async def appha_client(team: Team) -> Api:
-    """appha uses a service account with role operator (docs/INTERFACES.md)."""
+    """appha uses a service account with role appha (docs/INTERFACES.md)."""
     assert team.service.ctx is not None
-    token = await team.service.ctx.users.add("test", "appha", Role.OPERATOR)
+    token = await team.service.ctx.users.add("test", "appha", Role.APPHA)
     return team.api(token)
 
 
@@ -232,8 +232,9 @@ async def test_sse_streams_live_events(team: Team) -> None:
 
 async def test_openapi_is_published_and_replay_reaches_apply(team: Team,
                                                              standins: StandIns) -> None:
-    async with httpx.AsyncClient(base_url=team.url) as anonymous:
-        spec = (await anonymous.get("/api/v1/openapi.json")).json()
+    async with httpx.AsyncClient(base_url=team.url) as anonymous:  # issue 17: a login
+        assert (await anonymous.get("/api/v1/openapi.json")).status_code == 401
+    spec = (await team.viewer.client.get("/api/v1/openapi.json")).json()
     for path in ("/api/v1/operations", "/api/v1/operations/{op_id}/approvals",
                  "/api/v1/executions/{op_id}", "/api/v1/audit", "/api/v1/events",
                  "/api/v1/sites", "/healthz/standby", "/api/v1/budget"):

@@ -9,9 +9,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from drcommon.config import load_settings
+from drcommon.errors import ConfigError
 from drcontrol.notify.channels import EmailChannel, WebhookChannel
 from drcontrol.notify.notifier import Notifier
-from drcontrol.settings import EmailSettings, WebhookSettings
+from drcontrol.settings import ControlSettings, EmailSettings, WebhookSettings
 
 from tests.integration.control.conftest import team_with
 from tests.integration.control.peers.standins import StandIns
@@ -103,3 +106,33 @@ async def test_service_notifies_along_an_operation_and_on_lag(
     finally:
         await hook.stop()
         await smtp.stop()
+
+
+async def test_email_logs_in_only_after_starttls(tmp_path: Path) -> None:
+    """Issue 17, finding 3: the SMTP password crosses only inside TLS."""
+    with pytest.raises(ConfigError, match="starttls"):
+        load_settings(ControlSettings, None, notify={"email": {
+            "host": "127.0.0.1", "username": "drcontrol", "recipients": ["a@b.example"]}})
+    cert, key = self_signed(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    smtp = MiniSmtpServer(tls=tls)
+    port = await smtp.start()
+    password = tmp_path / "smtp_password"
+    password.write_text("S3cret-mail-password", encoding="utf-8")
+    channel = EmailChannel(EmailSettings(
+        host="127.0.0.1", port=port, starttls=True, ca_file=cert, username="drcontrol",
+        password_file=password, recipients=["duty@bureau.example"], max_attempts=1))
+    plain = MiniSmtpServer()  # offers no STARTTLS: the channel must not log in there
+    plain_port = await plain.start()
+    downgraded = EmailChannel(EmailSettings(
+        host="127.0.0.1", port=plain_port, starttls=True, ca_file=cert, username="drcontrol",
+        password_file=password, recipients=["duty@bureau.example"], max_attempts=1))
+    try:
+        assert await channel.send({"kind": "x", "title": "t"}) is True
+        assert [secure for _, secure in smtp.logins] == [True]
+        assert await downgraded.send({"kind": "x", "title": "t"}) is False
+        assert plain.logins == [] and plain.messages == []
+    finally:
+        await smtp.stop()
+        await plain.stop()

@@ -162,3 +162,51 @@ def test_profiles_keep_the_default_stack_whole() -> None:
     for name in default:
         for dependency in compose.services[name].get("depends_on") or {}:
             assert dependency in default, f"{name} (default) depends on {dependency} (profile)"
+
+
+# Services whose root filesystem stays writable, and why (issue 17, finding 11).
+WRITABLE_ROOT = {
+    "apache/kafka": "the image's start script writes the broker's configuration into "
+                    "/opt/kafka/config",
+    "container-registry.oracle.com/database/free": "the database writes under $ORACLE_BASE",
+}
+
+
+def test_least_privilege_in_every_container(compose: Compose) -> None:
+    """No capabilities (a few named ones where root must chown), no setuid gains, and a
+    read-only root filesystem with a private /tmp wherever the image allows it; what a
+    read-only service writes is on a volume."""
+    for name, service in compose.services.items():
+        assert service.get("cap_drop") == ["ALL"], f"{name}: cap_drop [ALL]"
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        image = str(service.get("image", "")).rsplit(":", 1)[0]
+        if image in WRITABLE_ROOT:
+            assert not service.get("read_only"), name
+            continue
+        assert service.get("read_only") is True, f"{name}: read_only root filesystem"
+        assert any(str(t).split(":")[0] == "/tmp" for t in service.get("tmpfs", [])), name
+        added = set(service.get("cap_add", []))
+        assert added <= {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}, name
+        if added:
+            assert service.get("user") == "0:0" or image == "postgres", (
+                f"{name}: capabilities only for a root step that needs them")
+
+
+def test_read_only_services_write_only_to_volumes(compose: Compose) -> None:
+    from tests.integration.deploy.settings_view import load_service_settings
+
+    for service, program in compose.dr_services().items():
+        settings = load_service_settings(compose, service, program)
+        writes = []
+        for section, key in (("storage", "sqlite_path"), ("history", "path"),
+                             ("spill", "directory")):
+            value = getattr(getattr(settings, section, None), key, None)
+            if value is not None:
+                writes.append(Path(value))
+        state_dir = getattr(settings, "state_dir", None)
+        if state_dir is not None:
+            writes.append(Path(state_dir))
+        for path in writes:
+            mount = compose.mount_for(service, path if path.is_absolute() else
+                                      Path("/var/lib/dr") / path)
+            assert mount is not None and not mount.read_only, f"{service}: {path} not on a volume"

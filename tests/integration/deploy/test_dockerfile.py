@@ -102,7 +102,7 @@ def test_build_context_holds_what_the_build_copies_and_nothing_else() -> None:
         if i.startswith("COPY ") and "--from=" not in i and "<<" not in i
     ]
     sources = [s.rstrip("/") for group in copied for s in group]
-    assert sources == ["pyproject.toml", "README.md", "libs", "services"]
+    assert sources == ["requirements", "pyproject.toml", "README.md", "libs", "services"]
     patterns = _dockerignore()
     for source in sources:
         assert (ROOT / source).exists(), source

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import ssl
 import stat
@@ -16,23 +17,82 @@ from cryptography.hazmat.primitives import serialization
 from drcommon.config import HttpSettings
 from drcommon.errors import ConfigError
 
-from tests.integration.deploy.conftest import make_secrets
+from tests.integration.deploy.compose import Compose
+from tests.integration.deploy.conftest import DEPLOYMENTS, make_secrets
 
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_directories_are_closed_and_files_readable_in_containers(secrets_root: Path) -> None:
+# The user each image's processes run as (issue 17: secrets readable by their reader
+# only): our image's USER, apache/kafka's appuser, postgres after its entrypoint's gosu,
+# Oracle Database Free's oracle (primary group oinstall).
+IMAGE_USERS = {"oracle-dr": (10001, 10001), "apache/kafka": (1000, 1000),
+               "postgres": (999, 999),
+               "container-registry.oracle.com/database/free": (54321, 54321)}
+PUBLIC = (".pub", "dr_ca.pem", "_tls.pem")
+
+
+def container_user(compose: Compose, service: str) -> tuple[int, set[int]]:
+    """(uid, group ids) of a compose service's processes."""
+    spec = compose.services[service]
+    if "user" in spec:
+        uid, _, gid = str(spec["user"]).partition(":")
+        groups = {int(gid or uid)}
+        user = int(uid)
+    else:
+        image = str(spec.get("image", "")).split(":")[0].split("/")[-1]
+        key = next(k for k in IMAGE_USERS if k.split("/")[-1] == image)
+        user, primary = IMAGE_USERS[key]
+        groups = {primary}
+    return user, groups | {int(g) for g in spec.get("group_add", [])}
+
+
+def _readable_by(path: Path, uid: int, gids: set[int]) -> bool:
+    info = path.stat()
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid == uid:
+        return bool(mode & 0o400)
+    if info.st_gid in gids:
+        return bool(mode & 0o040)
+    return bool(mode & 0o004)
+
+
+def test_directories_are_closed_and_secrets_are_0400_or_0440(secrets_root: Path) -> None:
+    """Issue 17, finding 11: no secret is world-readable; only certificates are."""
     for directory in (secrets_root, secrets_root / "chunan", secrets_root / "hangzhou",
-                      secrets_root / "eval", secrets_root / "ca"):
+                      secrets_root / "eval", secrets_root / "ca", secrets_root / "shared"):
         assert _mode(directory) == 0o700, directory
-    for part in ("chunan", "hangzhou", "eval"):
+    for part in ("chunan", "hangzhou", "eval", "shared"):
         for file in (secrets_root / part).iterdir():
-            if file.suffix != ".pub":
-                assert _mode(file) == 0o444, f"{file}: containers run as other users"
+            if file.name.endswith(PUBLIC):
+                assert _mode(file) == 0o444, file
+            else:
+                assert _mode(file) in (0o400, 0o440), f"{file}: {oct(_mode(file))}"
     assert _mode(secrets_root / "ca" / "dr_ca.key") == 0o400
     assert not (secrets_root / "chunan" / "dr_ca.key").exists(), "the CA key stays apart"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="make-secrets.sh sets owners only as root")
+def test_each_secret_is_readable_by_the_containers_that_mount_it_and_no_other(
+        secrets_root: Path) -> None:
+    readers: dict[Path, set[tuple[int, frozenset[int]]]] = {}
+    for deployment in DEPLOYMENTS:
+        compose = deployment.load(secrets_root)
+        for service in compose.services:
+            uid, gids = container_user(compose, service)
+            for host in compose.secrets(service).values():
+                readers.setdefault(host.resolve(), set()).add((uid, frozenset(gids)))
+                assert _readable_by(host, uid, gids), f"{deployment.name}/{service}: {host}"
+    everyone = {(uid, gids) for found in readers.values() for uid, gids in found}
+    for host, allowed in readers.items():
+        if host.name.endswith(PUBLIC):
+            continue
+        allowed_uids = {uid for uid, _ in allowed}  # the DR services share uid 10001
+        for uid, gids in everyone:
+            if uid not in allowed_uids:
+                assert not _readable_by(host, uid, set(gids)), f"{host} readable by uid {uid}"
 
 
 def test_rerun_changes_nothing(secrets_root: Path) -> None:

@@ -254,7 +254,10 @@ def _check_peer(
         assert parts.hostname == service, f"{url}: the compose service is called {service}"
     if token_file is not None:
         mine = compose.secrets(_service_of(compose, "drcontrol"))[token_file]
-        theirs = peer.secrets(service)[http.service_token_file or Path("-")]
+        # control's token is the peer's caller "control" (issue 17: per-caller
+        # credentials, the actor recorded), or on the evaluation stack its shared token
+        accepted = http.caller_token_files.get("control") or http.service_token_file
+        theirs = peer.secrets(service)[accepted or Path("-")]
         assert mine.read_text() == theirs.read_text(), f"{program}'s token differs"
         assert len(mine.read_text()) >= 16
 

@@ -136,8 +136,17 @@ def test_capture_reader_reads_exactly_what_the_dictionary_export_queries() -> No
     trees, _ = parse_oracle(ORACLE / "capture_reader.sql")
     grants = _object_grants(trees)
     live = (ROOT / "services/capture/drcapture/dictionary/live.py").read_text(encoding="utf-8")
-    queried = {f"sys.{name.lower()}" for name in re.findall(r"sys\.(\w+\$)", live, re.I)}
+    queried = {f"sys.{name.lower()}"
+               for name in re.findall(r"sys\.(\w+\$|drcapture_\w+)", live, re.I)}
     assert queried, "the live loader's queries moved"
+    # Issue 17, finding 4: owner names from a view of USER$'s id and name, never USER$
+    # (its other columns are password hashes).
+    assert "sys.user$" not in grants and "sys.user$" not in queried
+    assert "sys.drcapture_users" in queried
+    views = [t for t in trees if isinstance(t, exp.Create) and t.kind == "VIEW"]
+    assert [v.this.sql(dialect="oracle").lower() for v in views] == ["sys.drcapture_users"]
+    columns = [c.sql(dialect="oracle").lower() for c in views[0].expression.expressions]
+    assert columns == ["u.user#", "u.name"], columns
     for table in queried:
         assert grants.get(table) == {"SELECT", "FLASHBACK"}, f"{table}: AS OF SCN needs both"
     assert "v$database" in live.lower() and "SELECT" in grants["sys.v_$database"]

@@ -63,5 +63,5 @@ def test_role_table(role: Role, permission: Permission, expected: bool) -> None:
 
 
 def test_refusal_names_the_role_and_who_may() -> None:
-    with pytest.raises(Forbidden, match=r"viewer.*request needs one of: admin, operator"):
+    with pytest.raises(Forbidden, match=r"viewer.*request needs one of: admin, appha, operator"):
         require(Principal(user="vic", role=Role.VIEWER), Permission.REQUEST)

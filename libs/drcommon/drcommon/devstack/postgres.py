@@ -29,6 +29,7 @@ class PostgresOptions:
     home: Path
     host: str = "127.0.0.1"
     port: int = 15432
+    settings: tuple[str, ...] = ()  # extra "name=value" server settings (e.g. ssl=on)
 
     @property
     def dsn(self) -> str:
@@ -134,7 +135,7 @@ class PostgresServer:
             f"-c listen_addresses={self.options.host} -c port={self.options.port} "
             f"-c unix_socket_directories={self.data} -c fsync=on "
             f"-c max_connections=200 -c max_prepared_transactions=20"
-        )
+        ) + "".join(f" -c {setting}" for setting in self.options.settings)
         self._run(
             [
                 str(bindir / "pg_ctl"),

@@ -8,6 +8,8 @@ import os
 import re
 import signal
 
+from drcommon.ids import looks_like_option
+
 from drappha.adapters import ActionContext, Outcome
 from drappha.specs import CommandAction, CommandCheck
 
@@ -77,6 +79,12 @@ class CommandActionRunner:
     async def run(self, ctx: ActionContext) -> Outcome:
         fields = ctx.fields()
         argv = [arg.format_map(fields) for arg in self._spec.argv]
+        for template, arg in zip(self._spec.argv, argv, strict=True):
+            # A value must never become an option only by substitution ('{operation_id}'
+            # filled with '--force'): the API refuses such ids; this is the last guard.
+            if arg != template and looks_like_option(arg) and not looks_like_option(template):
+                return Outcome(False, f"refused: the argument {template!r} would start with "
+                                      "'-' and be read as an option")
         try:
             code, output = await run_process(argv, {**self._spec.env, **ctx.environment()})
         except OSError as exc:

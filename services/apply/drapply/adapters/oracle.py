@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 import oracledb
+from drcommon.dbtls import oracle_params
 from drcommon.model import ColumnInfo, ImageValue
 
 from drapply.adapters.base import BoundChange, Checkpoint, ParkedRow, Stream, TableShape
@@ -246,14 +247,13 @@ class OracleSession(SqlControl, SqlRows):
         SqlRows.__init__(self)
         self.create_tables = False  # apply does not create Oracle tables
         self._control = settings.control_schema
-        params: dict[str, Any] = {"dsn": settings.dsn}
-        if settings.user:
-            params["user"] = settings.user
-        password = settings.secret(key="target.password")
-        if password:
-            params["password"] = password
+        assert settings.dsn is not None
+        params = oracle_params(
+            settings.dsn, settings.tls, key="target.tls", user=settings.user,
+            password=settings.secret(key="target.password"),
+        )
         try:
-            self._conn = oracledb.connect(**params)
+            self._conn = oracledb.connect(params=params)
         except (oracledb.Error, OSError) as exc:
             # Thin mode lets socket errors (socket.gaierror for an unknown host) through.
             raise RetriableSinkError(f"Oracle is unreachable at {settings.dsn}: {exc}") from exc

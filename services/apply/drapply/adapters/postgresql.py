@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from drcommon.dbtls import postgres_options
 from drcommon.errors import DRError
 from drcommon.model import ColumnInfo, ImageValue
 from psycopg import errors as pg_errors
@@ -173,15 +174,7 @@ def connect_options(settings: TargetSettings) -> dict[str, Any]:
     password = settings.secret(key="target.password")
     if password:
         options["password"] = password
-    tls = settings.tls
-    if tls.enabled:
-        options["sslmode"] = "verify-full" if tls.check_hostname else "verify-ca"
-        if tls.ca_file:
-            options["sslrootcert"] = str(tls.ca_file)
-        if tls.cert_file:
-            options["sslcert"] = str(tls.cert_file)
-        if tls.key_file:
-            options["sslkey"] = str(tls.key_file)
+    options.update(postgres_options(settings.tls, key="target.tls"))
     return options
 
 

@@ -1,10 +1,13 @@
 """Load a :class:`Dictionary` from a live Oracle database through ``oracledb``.
 
 Every query reads the SYS dictionary tables ``AS OF SCN`` so the dictionary matches the
-redo position capture starts from. This needs a user with SELECT on SYS.OBJ$, COL$,
-USER$, CDEF$, CCOL$, TABPART$, TABCOMPART$, TABSUBPART$ (e.g. SELECT_CATALOG_ROLE plus
-FLASHBACK on those tables) and cannot run in unit tests; it is imported lazily.
-Index-organized tables also read TAB$, IND$, INDPART$, INDCOMPART$ and INDSUBPART$.
+redo position capture starts from. The reader account (deploy/sql/oracle/
+capture_reader.sql) holds SELECT and FLASHBACK on exactly the tables named here: OBJ$,
+COL$, CDEF$, CCOL$, TABPART$, TABCOMPART$, TABSUBPART$, and for index-organized tables
+TAB$, IND$, INDPART$, INDCOMPART$, INDSUBPART$. Owner names come from the view
+SYS.DRCAPTURE_USERS (USER#, NAME of USER$ and nothing else), never from USER$ itself,
+whose other columns hold password hashes. This cannot run in unit tests; it is imported
+lazily.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Protocol
 
+from drcommon.config import TlsSettings
+from drcommon.dbtls import oracle_params
 from drcommon.errors import SourceError
 
 from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, IotDef, TableDef
@@ -35,14 +40,14 @@ SQL_CHARSETS = (
 )
 SQL_TABLES = (
     "SELECT o.obj#, o.dataobj#, u.name, o.name FROM sys.obj$ AS OF SCN :scn o "
-    "JOIN sys.user$ AS OF SCN :scn u ON u.user# = o.owner# "
+    "JOIN sys.drcapture_users AS OF SCN :scn u ON u.user# = o.owner# "
     "WHERE o.type# = 2 AND u.name IN ({owners})"
 )
 SQL_COLUMNS = (
     "SELECT c.obj#, c.col#, c.segcol#, c.intcol#, c.name, c.type#, c.length, c.precision#, "
     "c.scale, c.charsetform, c.charsetid, c.null$, c.property "
     "FROM sys.col$ AS OF SCN :scn c WHERE c.obj# IN "
-    "(SELECT o.obj# FROM sys.obj$ AS OF SCN :scn o JOIN sys.user$ AS OF SCN :scn u "
+    "(SELECT o.obj# FROM sys.obj$ AS OF SCN :scn o JOIN sys.drcapture_users AS OF SCN :scn u "
     "ON u.user# = o.owner# WHERE o.type# = 2 AND u.name IN ({owners}))"
 )
 SQL_PRIMARY_KEYS = (
@@ -50,7 +55,7 @@ SQL_PRIMARY_KEYS = (
     "JOIN sys.ccol$ AS OF SCN :scn cc ON cc.con# = cd.con# WHERE cd.type# = 2"
 )
 _OWNED_TABLES = (
-    "SELECT o.obj# FROM sys.obj$ AS OF SCN :scn o JOIN sys.user$ AS OF SCN :scn u "
+    "SELECT o.obj# FROM sys.obj$ AS OF SCN :scn o JOIN sys.drcapture_users AS OF SCN :scn u "
     "ON u.user# = o.owner# WHERE o.type# = 2 AND u.name IN ({owners})"
 )
 # Index-organized tables and overflow segments of the owners (0x40 + 0x200 = 576).
@@ -207,12 +212,15 @@ def _build(db_id: int, db_name: str, scn: int, params: dict[str, str],
 
 
 def load_live_dsn(dsn: str, user: str, password: str, owners: list[str],
-                  scn: int | None = None) -> Dictionary:
-    """Connect with ``oracledb`` (thin mode) and load the dictionary."""
+                  scn: int | None = None, *, tls: TlsSettings | None = None) -> Dictionary:
+    """Connect with ``oracledb`` (thin mode, ``tcps`` when ``tls`` is enabled) and load
+    the dictionary."""
     import oracledb
 
+    params = oracle_params(dsn, tls or TlsSettings(), key="dictionary.tls", user=user,
+                           password=password)
     try:
-        with oracledb.connect(user=user, password=password, dsn=dsn) as conn, \
+        with oracledb.connect(params=params) as conn, \
                 conn.cursor() as cursor:
             return load_live(cursor, owners, scn)
     except oracledb.Error as exc:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import oracledb
+from drcommon.dbtls import oracle_params
 
 from drcontrol.errors import PeerError
 from drcontrol.settings import DrDatabaseSettings, SequenceSync, SqlHook
@@ -36,16 +37,17 @@ class OracleDrDatabase:
     """Runs hooks with a marker row so each runs once per operation."""
 
     def __init__(self, settings: DrDatabaseSettings) -> None:
-        self._dsn = settings.connect_string()
-        self._user = settings.user
-        self._password = settings.secret_password()
-        self.where = f"dr_database(oracle:{self._dsn})"
+        dsn = settings.connect_string()
+        if not dsn:
+            raise PeerError("dr_database.dsn is not set", key="dr_database.dsn")
+        # TLS applied here, at start: a tcps setting the connect string contradicts fails.
+        self._params = oracle_params(dsn, settings.tls, key="dr_database.tls",
+                                     user=settings.user, password=settings.secret_password())
+        self.where = "dr_database(oracle)"
 
     async def _connect(self) -> Any:
         try:
-            return await oracledb.connect_async(
-                user=self._user, password=self._password, dsn=self._dsn
-            )
+            return await oracledb.connect_async(params=self._params)
         except oracledb.Error as exc:
             raise PeerError(f"DR database unreachable: {exc}", peer=self.where) from exc
 

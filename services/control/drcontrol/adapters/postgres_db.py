@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from drcommon.dbtls import postgres_options
 from psycopg import sql
 
 from drcontrol.errors import PeerError
@@ -31,12 +32,13 @@ class PostgresDrDatabase:
             raise PeerError("dr_database.dsn is not set", key="dr_database.dsn")
         self._dsn = dsn
         self._timeout = settings.timeout_seconds
+        self._tls = postgres_options(settings.tls, key="dr_database.tls")
         self.where = "dr_database(postgresql)"
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         try:
             return await psycopg.AsyncConnection.connect(
-                self._dsn, connect_timeout=max(1, int(self._timeout))
+                self._dsn, connect_timeout=max(1, int(self._timeout)), **self._tls
             )
         except psycopg.Error as exc:
             raise PeerError(f"DR database unreachable: {exc}", peer=self.where) from exc

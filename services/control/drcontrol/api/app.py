@@ -4,6 +4,7 @@ and one error handler that answers ``{"detail"}`` and audits every refusal."""
 from __future__ import annotations
 
 import logging
+import math
 from importlib import resources
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from drcommon.http import (
     BodyLimits,
     Health,
     HealthStatus,
+    Refusal,
     add_health_and_metrics,
+    api_app,
     describe_invalid,
     protect,
 )
@@ -23,6 +26,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from drcontrol.api.deps import current_principal
 from drcontrol.api.routers import (
     approvals,
     audit,
@@ -37,20 +41,35 @@ from drcontrol.api.routers import (
     status,
     users,
 )
-from drcontrol.auth.authenticator import bearer_of
 from drcontrol.context import ControlContext
-from drcontrol.errors import ControlError, IdempotencyMismatch, Unauthenticated
+from drcontrol.errors import (
+    ControlError,
+    IdempotencyMismatch,
+    TooManyAttempts,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 REFUSALS = frozenset({401, 403, 409, 410, 412, 422, 428})
 API_VERSION = "1"
 
 
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def retry_after(seconds: float) -> dict[str, str]:
+    """The ``Retry-After`` header of a 429 (whole seconds, at least 1)."""
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+
+
 async def _refused(ctx: ControlContext, request: Request, exc: ControlError) -> None:
+    if getattr(exc, "quiet", False) or isinstance(exc, TooManyAttempts):
+        return  # counted by the throttle and summarised in its lockout row
     principal = getattr(request.state, "principal", None)
     actor = principal.user if principal else "anonymous"
     action = "auth.failed" if exc.status == 401 else "request.refused"
-    client = request.client.host if request.client else None
+    client = _client(request)
     try:
         await ctx.recorder.record(actor, action, f"{request.method} {request.url.path}",
                                   outcome="refused", status=exc.status, reason=exc.message,
@@ -65,6 +84,8 @@ def _install_errors(app: FastAPI, ctx: ControlContext) -> None:
         if exc.status in REFUSALS:
             await _refused(ctx, request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, TooManyAttempts):
+            headers = retry_after(exc.retry_after)
         return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -82,10 +103,13 @@ def _install_errors(app: FastAPI, ctx: ControlContext) -> None:
 def _admit(ctx: ControlContext) -> Admit:
     """Who may send a body: a valid token, checked before a byte of the body is read."""
 
-    async def admit(scope: Scope) -> str | None:
+    async def admit(scope: Scope) -> str | Refusal | None:
         request = Request(scope)
         try:
-            await ctx.authenticator.authenticate(bearer_of(request.headers.get("authorization")))
+            await ctx.authenticator.authenticate(
+                request.headers.get("authorization"), _client(request))
+        except TooManyAttempts as exc:
+            return Refusal(429, exc.message, retry_after(exc.retry_after))
         except Unauthenticated as exc:
             await _refused(ctx, request, exc)
             return exc.message
@@ -119,13 +143,10 @@ def console_directory() -> Path:
 
 def build_app(ctx: ControlContext) -> FastAPI:
     """The whole HTTP face of control."""
-    app = FastAPI(
-        title="drcontrol",
+    app = api_app(
+        "drcontrol",
         summary="Oracle DR control: sites, operations, approvals, runbooks, audit",
         version=API_VERSION,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
-        redoc_url=None,
     )
     app.state.ctx = ctx
     protect(app, admit=_admit(ctx), limits=BodyLimits.of(ctx.settings.http))
@@ -136,7 +157,8 @@ def build_app(ctx: ControlContext) -> FastAPI:
     app.include_router(api)
     app.include_router(healthz.router)
     _install_errors(app, ctx)
-    add_health_and_metrics(app, _health(ctx), ctx.metrics)  # type: ignore[arg-type]
+    add_health_and_metrics(app, _health(ctx), ctx.metrics,  # type: ignore[arg-type]
+                           ctx.settings.http, current_principal)
     app.mount("/console", StaticFiles(directory=console_directory(), html=True), name="console")
 
     @app.get("/", include_in_schema=False)

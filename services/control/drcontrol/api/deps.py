@@ -8,7 +8,6 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from drcontrol.auth.authenticator import bearer_of
 from drcontrol.auth.roles import Permission, require
 from drcontrol.context import ControlContext
 from drcontrol.idempotency import Answer, fingerprint
@@ -26,7 +25,8 @@ Ctx = Annotated[ControlContext, Depends(get_context)]
 async def current_principal(request: Request, ctx: Ctx) -> Principal:
     """The authenticated caller; 401 (audited by the error handler) otherwise."""
     principal = await ctx.authenticator.authenticate(
-        bearer_of(request.headers.get("authorization")))
+        request.headers.get("authorization"),
+        request.client.host if request.client else None)
     request.state.principal = principal
     return principal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from drcontrol.errors import Forbidden
-from drcontrol.model import Principal, Role
+from drcontrol.model import OpType, Principal, Role
 
 
 class Permission(StrEnum):
@@ -50,11 +50,23 @@ _APPROVER = _VIEWER | {
     Permission.REVIEW,
 }
 
+# appha's service account: what appha calls and nothing more (docs/INTERFACES.md): it
+# reads operations, the freeze and the automation permit, reports what happened, and
+# opens or withdraws its own application failovers. No retry, abort, replay or freeze:
+# whoever holds appha's token cannot reach apply or a database switch through control.
+_APPHA = _VIEWER | {Permission.REQUEST, Permission.CANCEL, Permission.REPORT}
+
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: _VIEWER,
     Role.OPERATOR: _OPERATOR,
     Role.APPROVER: _APPROVER,
     Role.ADMIN: frozenset(Permission),
+    Role.APPHA: _APPHA,
+}
+# Roles whose REQUEST and CANCEL reach only these operation types (others: every type),
+# and only operations they requested themselves.
+SCOPED_OPERATIONS: dict[Role, frozenset[OpType]] = {
+    Role.APPHA: frozenset({OpType.APP_FAILOVER}),
 }
 
 
@@ -70,4 +82,24 @@ def require(principal: Principal, permission: Permission) -> None:
         raise Forbidden(
             f"{principal.user} has role {principal.role.value}; "
             f"{permission.value} needs one of: {', '.join(holders)}"
+        )
+
+
+def require_for(principal: Principal, permission: Permission, op_type: OpType,
+                requested_by: str | None = None) -> None:
+    """:func:`require`, then the role's scope: a scoped role acts only on its operation
+    types and (when ``requested_by`` is given) only on the operations it requested."""
+    require(principal, permission)
+    scope = SCOPED_OPERATIONS.get(principal.role)
+    if scope is None:
+        return
+    if op_type not in scope:
+        raise Forbidden(
+            f"{principal.user} has role {principal.role.value}; {permission.value} is "
+            f"limited to {', '.join(sorted(t.value for t in scope))}, not {op_type.value}"
+        )
+    if requested_by is not None and requested_by != principal.user:
+        raise Forbidden(
+            f"{principal.user} has role {principal.role.value}; {permission.value} is "
+            f"limited to its own requests (this one is {requested_by}'s)"
         )

@@ -100,6 +100,8 @@ class EmailChannel:
                 smtp.starttls(context=ssl.create_default_context(cafile=ca))
             password = s.secret_password()
             if s.username and password:
+                if not (s.starttls or s.allow_plaintext_login):  # settings refuse this too
+                    raise smtplib.SMTPException("refusing to log in without STARTTLS")
                 smtp.login(s.username, password)
             smtp.send_message(mail)
 

@@ -30,6 +30,7 @@ TITLES = {
     "alert.app_down": "Application down / 应用故障",
     "alert.apply_error": "Apply in error / 应用复制错误",
     "alert.audit_chain": "Audit chain broken or unanchored / 审计链异常",
+    "alert.break_glass_locked": "Break-glass locked after wrong codes / 紧急授权已锁定",
     "operation.split_brain_accepted": "Possible split brain ACCEPTED / 已接受脑裂风险",
 }
 

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
+from drcommon.dbtls import postgres_options
 from psycopg import sql as pgsql
 
 from drcontrol.errors import StorageError
@@ -56,6 +57,7 @@ class PostgresStorage(SqlStorage):
             raise StorageError("storage.backend is postgresql but storage.postgres_dsn is unset",
                                key="storage.postgres_dsn")
         self._dsn = dsn
+        self._tls = postgres_options(settings.postgres_tls, key="storage.postgres_tls")
         self.schema = settings.postgres_schema
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
@@ -65,7 +67,8 @@ class PostgresStorage(SqlStorage):
             return self._conn
         try:
             conn = await psycopg.AsyncConnection.connect(
-                self._dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
+                self._dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                **self._tls,
             )
             await conn.execute(
                 pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pgsql.Identifier(self.schema))

@@ -27,6 +27,7 @@ async def list_users(ctx: Ctx, who: CurrentUser) -> list[dict[str, Any]]:
     tokens = await ctx.storage.list_tokens()
     return [{**user.model_dump(mode="json"),
              "tokens": [{"id": t.id, "created_at": t.created_at, "revoked_at": t.revoked_at,
+                         "expires_at": t.created_at + ctx.settings.auth.max_age_seconds(user.role),
                          "label": t.label} for t in tokens if t.user == user.name]}
             for user in await ctx.storage.list_users()]
 
