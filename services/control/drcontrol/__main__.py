@@ -149,8 +149,9 @@ def user_revoke(name: str, token_id: Annotated[str | None, typer.Option()] = Non
 def audit_verify(config: ConfigOpt = None) -> None:
     """Verify the hash chain in the storage; exit 1 naming the first bad record."""
     async def work(storage: Storage, _u: Users) -> tuple[bool, str]:
+        head = await storage.audit_head()  # first: records after it are later writes
         records = await storage.audit_records(AuditQuery(limit=10**9))
-        verdict = verify_chain(records, await storage.audit_head())
+        verdict = verify_chain(records, head)
         return verdict.ok, f"{verdict.reason} ({verdict.checked} records checked)"
 
     ok, message = _offline(config, work)
@@ -180,9 +181,10 @@ def audit_keygen(out: Annotated[Path, typer.Option(help="Private key file to wri
 def audit_export(config: ConfigOpt = None) -> None:
     """Every record as JSON lines on stdout, then the chain head."""
     async def work(storage: Storage, _u: Users) -> list[str]:
+        head = await storage.audit_head()  # first: records after it are later writes
         lines = [canonical_json(r.model_dump(mode="json"))
-                 for r in await storage.audit_records(AuditQuery(limit=10**9))]
-        head = await storage.audit_head()
+                 for r in await storage.audit_records(AuditQuery(limit=10**9))
+                 if head is None or r.seq <= head.seq]
         if head is not None:
             lines.append(canonical_json({"head": {"seq": head.seq, "hash": head.hash}}))
         return lines

@@ -114,8 +114,8 @@ class AuditWatch:
     async def check(self) -> AuditHealth:
         """Verify now; sign and append the head when the chain holds."""
         now = self._clock()
+        head = await self._storage.audit_head()  # first: records after it are later writes
         records = await read_records(self._storage)
-        head = await self._storage.audit_head()
         path = self._settings.anchor_file
         if self._key is None or path is None:
             verdict = verify_chain(records, head)

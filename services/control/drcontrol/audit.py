@@ -61,11 +61,17 @@ class Verdict:
 
 
 def verify_chain(records: Iterable[AuditRecord], head: ChainHead | None) -> Verdict:
-    """Check order, links and hashes; report the first bad record and why."""
+    """Check order, links and hashes; report the first bad record and why.
+
+    Read the head first, then the records: records past the head were written after it
+    was read (the service keeps auditing while it is verified) and are left for the next
+    check; a record missing at or below the head is still a deletion."""
     expected_seq = 1
     prev_hash = GENESIS_HASH
     checked = 0
     for record in records:
+        if head is not None and record.seq > head.seq:
+            break
         if record.seq != expected_seq:
             return Verdict(False, checked, expected_seq,
                            f"record {expected_seq} is missing (next present is {record.seq})")

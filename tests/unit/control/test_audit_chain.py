@@ -73,3 +73,14 @@ def test_any_single_field_change_is_detected(index: int, field: str, value: str)
     records[index] = records[index].model_copy(update={field: value})
     verdict = verify_chain(records, head_of(chain(8)))
     assert not verdict.ok and verdict.bad_seq == index + 1
+
+
+def test_records_written_after_the_head_was_read_are_left_for_the_next_check() -> None:
+    """The head is read first; the service keeps auditing, so records past it may come
+    back with the others (a verify during a run raced on this)."""
+    full = chain(12)
+    verdict = verify_chain(full, head_of(full[:9]))
+    assert verdict.ok and verdict.checked == 9
+    # ... but what is at or below the head is still checked
+    del full[3]
+    assert not verify_chain(full, head_of(chain(9))).ok
