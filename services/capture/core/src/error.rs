@@ -21,6 +21,11 @@ pub enum ErrorKind {
     MalformedValue,
     /// An operating-system error while reading a source (Python's `OSError`).
     Io,
+    /// `drcommon.errors.SinkError`: what capture cannot write (a record over its limit).
+    Sink,
+    /// Python's `ValueError`: an argument the Python function refuses the same way (the
+    /// serialiser's record limits too small to cut a value with).
+    Value,
 }
 
 impl ErrorKind {
@@ -32,6 +37,8 @@ impl ErrorKind {
             ErrorKind::UnsupportedFormat => "UnsupportedFormat",
             ErrorKind::MalformedValue => "MalformedValue",
             ErrorKind::Io => "OSError",
+            ErrorKind::Sink => "SinkError",
+            ErrorKind::Value => "ValueError",
         }
     }
 }

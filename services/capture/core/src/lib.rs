@@ -3,7 +3,8 @@
 //! This foundation owns the lower layers of the redo reader, byte for byte as the Python
 //! reader (`services/capture/drcapture/redo/`) does them: the file and block layer with
 //! checksums ([`blocks`], [`checksum`]), the record walk with resume state ([`records`]),
-//! change-vector scanning ([`vectors`]), and the value decoders ([`values`]). Errors are
+//! change-vector scanning ([`vectors`]), and the value decoders ([`values`]); and the
+//! serialiser of committed transactions into capture's Kafka records ([`wire`]). Errors are
 //! [`error::Error`]s carrying the Python reader's messages and location facts; nothing
 //! panics on bad input. The `python` feature adds the PyO3 binding (`drcapture_core._core`).
 
@@ -15,6 +16,7 @@ pub mod layout;
 pub mod records;
 pub mod values;
 pub mod vectors;
+pub mod wire;
 
 #[cfg(feature = "python")]
 mod py;

@@ -19,6 +19,7 @@ use crate::values::datetimes::TimeZones;
 use crate::vectors::VectorSlot;
 
 mod values;
+mod wire;
 
 create_exception!(
     _core,
@@ -356,6 +357,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyTimeZones>()?;
     layers::register(m)?;
     values::register(m)?;
+    wire::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
