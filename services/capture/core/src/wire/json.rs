@@ -161,23 +161,22 @@ impl Timestamp {
     }
 
     /// Append the text pydantic's JSON mode gives (`2024-05-01T00:00:00Z`): the offset
-    /// in whole seconds rounded down (`timedelta.days * 86400 + seconds`), `Z` when that
-    /// is 0, otherwise `±HH:MM` with the seconds dropped.
+    /// in seconds rounded half away from zero (`round(utcoffset().total_seconds())`),
+    /// `Z` when that is 0, otherwise `±HH:MM` with the seconds dropped.
     pub fn write_pydantic(&self, out: &mut Vec<u8>) {
         self.write_fields(out);
         let Some(offset_us) = self.offset_us else {
             return;
         };
-        let seconds = offset_us.div_euclid(1_000_000);
+        let seconds = (offset_us.unsigned_abs() + 500_000) / 1_000_000;
         if seconds == 0 {
             out.push(b'Z');
             return;
         }
-        out.push(if seconds < 0 { b'-' } else { b'+' });
-        let magnitude = seconds.unsigned_abs();
-        pad(out, magnitude / 3600, 2);
+        out.push(if offset_us < 0 { b'-' } else { b'+' });
+        pad(out, seconds / 3600, 2);
         out.push(b':');
-        pad(out, magnitude % 3600 / 60, 2);
+        pad(out, seconds % 3600 / 60, 2);
     }
 
     /// Append `datetime.isoformat()` (`2024-05-01T00:00:00+00:00`): the offset as
@@ -293,6 +292,22 @@ mod tests {
                 "0999-05-01T00:00:00-23:59:59.999999".into()
             )
         );
+        let t = Timestamp {
+            offset_us: Some(-499_999),
+            ..t
+        };
+        assert_eq!(
+            both(t),
+            (
+                "0999-05-01T00:00:00Z".into(),
+                "0999-05-01T00:00:00-00:00:00.499999".into()
+            )
+        );
+        let t = Timestamp {
+            offset_us: Some(-59_500_000),
+            ..t
+        };
+        assert_eq!(both(t).0, "0999-05-01T00:00:00-00:01");
         let t = Timestamp {
             offset_us: None,
             ..t

@@ -11,6 +11,7 @@
 //! order and the errors (which one, where) are the Python module's, so both give the
 //! same records or the same error for the same transaction and limits.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::chunks::Cutter;
@@ -204,13 +205,12 @@ impl<'c, 'a> Wire<'c, 'a> {
     /// `externalize`: every value whose text is longer than `over` UTF-8 bytes moved
     /// into `cutter`, in the order the references are listed; whether any was.
     fn externalize(&mut self, over: usize, cutter: &mut Cutter<'c>) -> Result<bool> {
-        let before = self.moved.len();
+        let mut new = Vec::new();
         for (side, image) in self.images() {
             for (index, entry) in image.into_iter().flatten().enumerate() {
-                let entry_no = u32::try_from(index).unwrap_or(WHOLE);
                 let whole = Slot {
                     side,
-                    entry: entry_no,
+                    entry: u32::try_from(index).unwrap_or(WHOLE),
                     write: WHOLE,
                 };
                 if self.is_moved(whole) {
@@ -218,14 +218,14 @@ impl<'c, 'a> Wire<'c, 'a> {
                 }
                 match &entry.value {
                     Value::Text(text) if text.len() > over => {
-                        let id = cutter.cut(std::borrow::Cow::Borrowed(text.as_ref()), false)?;
-                        self.moved.push(Moved { slot: whole, id });
+                        let id = cutter.cut(Cow::Borrowed(text.as_ref()), false)?;
+                        new.push(Moved { slot: whole, id });
                     }
                     Value::InvalidText(v) if v.hex.len() > over => {
-                        self.cut_json(&entry.value, whole, cutter)?;
+                        new.push(cut_json(&entry.value, whole, cutter)?);
                     }
                     Value::Unsupported(v) if v.hex.as_ref().is_some_and(|h| h.len() > over) => {
-                        self.cut_json(&entry.value, whole, cutter)?;
+                        new.push(cut_json(&entry.value, whole, cutter)?);
                     }
                     Value::LobWrites(lob) => {
                         for (w, write) in lob.writes.iter().enumerate() {
@@ -234,9 +234,8 @@ impl<'c, 'a> Wire<'c, 'a> {
                                 ..whole
                             };
                             if write.data.len() > over && !self.is_moved(slot) {
-                                let text = std::borrow::Cow::Borrowed(write.data.as_ref());
-                                let id = cutter.cut(text, false)?;
-                                self.moved.push(Moved { slot, id });
+                                let id = cutter.cut(Cow::Borrowed(write.data.as_ref()), false)?;
+                                new.push(Moved { slot, id });
                             }
                         }
                     }
@@ -244,23 +243,13 @@ impl<'c, 'a> Wire<'c, 'a> {
                 }
             }
         }
-        let moved_any = self.moved.len() > before;
-        if moved_any {
-            self.moved.sort_unstable_by_key(|m| m.slot);
+        if new.is_empty() {
+            return Ok(false);
         }
-        Ok(moved_any)
-    }
-
-    /// Move a value object out as its JSON document (`form = "json"`).
-    fn cut_json(&mut self, value: &Value<'_>, slot: Slot, cutter: &mut Cutter<'c>) -> Result<()> {
-        let mut doc = Vec::new();
-        write_value(&mut doc, value);
-        // Our own JSON of valid UTF-8 strings: valid UTF-8.
-        let doc = String::from_utf8(doc)
-            .map_err(|_| Error::new(ErrorKind::Value, "a value's JSON is not UTF-8"))?;
-        let id = cutter.cut(std::borrow::Cow::Owned(doc), true)?;
-        self.moved.push(Moved { slot, id });
-        Ok(())
+        // Kept sorted between calls: `is_moved` searches it.
+        self.moved.extend(new);
+        self.moved.sort_unstable_by_key(|m| m.slot);
+        Ok(true)
     }
 
     /// `text_sizes`: lengths (characters) of the texts `externalize` could still move,
@@ -589,6 +578,17 @@ impl<'t> Share<'t, '_> {
         }
         Ok(())
     }
+}
+
+/// Move a value object out as its JSON document (`form = "json"`).
+fn cut_json<'c>(value: &Value<'_>, slot: Slot, cutter: &mut Cutter<'c>) -> Result<Moved> {
+    let mut doc = Vec::new();
+    write_value(&mut doc, value);
+    // Our own JSON of valid UTF-8 strings: valid UTF-8.
+    let doc = String::from_utf8(doc)
+        .map_err(|_| Error::new(ErrorKind::Value, "a value's JSON is not UTF-8"))?;
+    let id = cutter.cut(Cow::Owned(doc), true)?;
+    Ok(Moved { slot, id })
 }
 
 /// `_size`: the bytes of one change's JSON.
