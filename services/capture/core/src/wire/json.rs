@@ -40,18 +40,52 @@ fn escape_of(byte: u8) -> u8 {
     }
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether a byte of the 8 in `word` needs an escape (below 0x20, `"` or `\`): the
+/// classic "has a byte less than n" and "has a zero byte" tests, exact as a yes/no.
+#[inline]
+fn word_needs_escape(word: u64) -> bool {
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let quote = quote.wrapping_sub(ONES) & !quote;
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (control | quote | backslash) & HIGHS != 0
+}
+
+/// The index of the first byte from `at` on that needs an escape (`bytes.len()` when
+/// none does): eight bytes at a time where none does.
+#[inline]
+fn next_escape(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if word_needs_escape(u64::from_le_bytes(word)) {
+            break;
+        }
+        at += 8;
+    }
+    while at < bytes.len() && escape_of(bytes[at]) == 0 {
+        at += 1;
+    }
+    at
+}
+
 /// Append `text` as a JSON string (quotes included), as `orjson.dumps(text)` writes it.
 pub fn write_str(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    loop {
+        let at = next_escape(bytes, start);
+        out.extend_from_slice(&bytes[start..at]);
+        let Some(&b) = bytes.get(at) else {
+            break;
+        };
         let escape = escape_of(b);
-        if escape == 0 {
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i]);
         if escape == b'u' {
             out.extend_from_slice(b"\\u00");
             out.push(HEX[usize::from(b >> 4)]);
@@ -60,23 +94,21 @@ pub fn write_str(out: &mut Vec<u8>, text: &str) {
             out.push(b'\\');
             out.push(escape);
         }
-        start = i + 1;
+        start = at + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
 
 /// Bytes `write_str` writes for `text` (`len(orjson.dumps(text))`).
 pub fn str_len(text: &str) -> usize {
-    let extra: usize = text
-        .bytes()
-        .map(|b| match escape_of(b) {
-            0 => 0,
-            b'u' => 5,
-            _ => 1,
-        })
-        .sum();
-    text.len() + extra + 2
+    let bytes = text.as_bytes();
+    let mut extra = 0;
+    let mut at = next_escape(bytes, 0);
+    while let Some(&b) = bytes.get(at) {
+        extra += if escape_of(b) == b'u' { 5 } else { 1 };
+        at = next_escape(bytes, at + 1);
+    }
+    bytes.len() + extra + 2
 }
 
 /// The decimal digits of `value`: a buffer and where they start in it.
@@ -232,6 +264,24 @@ mod tests {
             r#""\u0000\b\t\n\u000b\f\r\u001f""#
         );
         assert_eq!(s("\u{7f}\u{2028}汉😀"), "\"\u{7f}\u{2028}汉😀\"");
+    }
+
+    #[test]
+    fn the_word_test_finds_every_escaped_byte_at_every_place() {
+        for b in 0..=255u8 {
+            for place in 0..8 {
+                let mut word = [b'a'; 8];
+                word[place] = b;
+                let want = b < 0x20 || b == b'"' || b == b'\\';
+                assert_eq!(
+                    word_needs_escape(u64::from_le_bytes(word)),
+                    want,
+                    "{b} at {place}"
+                );
+            }
+        }
+        let long = "0123456789abcdef\u{1}é\"xyz0123456789\\";
+        assert_eq!(s(long), "\"0123456789abcdef\\u0001é\\\"xyz0123456789\\\\\"");
     }
 
     #[test]

@@ -492,7 +492,8 @@ impl<'t> Share<'t, '_> {
         last: bool,
         cuts: &[super::chunks::Cut<'_>],
     ) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.info_json.len() + 128 + part.len() * 256);
+        // A captured change is about a kilobyte of JSON (its columns' types, its position).
+        let mut out = Vec::with_capacity(self.info_json.len() + 256 + part.len() * 1024);
         write_tx_head(
             &mut out,
             self.schema,
