@@ -8,6 +8,11 @@ module is all Python sees of it: calls take and return the reader's own types
 :class:`~drcapture.redo.blocks.RedoHeader` …), and the core's errors come back as the
 project's ``DRError`` subclasses with the Python reader's messages and location facts.
 
+It also serialises committed transactions into the Kafka records
+:func:`drcapture.publish.transaction_records` writes, byte for byte
+(:class:`WireBuilder`, :func:`transaction_records`): the tests and the benchmark build the
+core's transaction from the Python event model here; the service will fill it in the core.
+
 There is no fallback: without the compiled module installed, importing this module
 fails and says how to build it (``bash scripts/setup.sh``).
 """
@@ -16,18 +21,19 @@ from __future__ import annotations
 
 import importlib.resources
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn
 from zoneinfo import TZPATH
 
-from drcommon.errors import CorruptRedo, DRError, ParseError, UnsupportedFormat
-from drcommon.model import InvalidText
+from drcommon.errors import CorruptRedo, DRError, ParseError, SinkError, UnsupportedFormat
+from drcommon.model import InvalidText, RowChange, TransactionInfo
 
 from drcapture.errors import UndecodableChange
+from drcapture.publish_records import OutRecord, RecordLimits
 from drcapture.redo.binary import Endian, endian_for, redo_time
 from drcapture.redo.blocks import BlockCheck, BlockStatus, FileHeader, RedoHeader
 from drcapture.redo.layout import ByteOrder
@@ -42,6 +48,9 @@ from drcapture.redo.records import (
 from drcapture.redo.vectors import VectorHeader, VectorSlot
 from drcapture.values.errors import MalformedValue, UnknownCharset
 
+if TYPE_CHECKING:
+    from drcapture.publish import CommittedTransaction
+
 try:
     from drcapture_core import _core
 except ImportError as exc:  # pragma: no cover - the tests run with the core installed
@@ -54,6 +63,8 @@ except ImportError as exc:  # pragma: no cover - the tests run with the core ins
 __all__ = [
     "NativeRedoFile",
     "WalkTotals",
+    "WireBuilder",
+    "WireTransaction",
     "check_block",
     "decode_binary_double",
     "decode_binary_float",
@@ -77,7 +88,11 @@ __all__ = [
     "read_uba",
     "redo_time_of",
     "scan_vectors",
+    "serialise_all",
     "time_zones",
+    "transaction_records",
+    "wire_json_string",
+    "wire_rowid",
 ]
 
 _ERRORS: Final[dict[str, type[DRError]]] = {
@@ -86,6 +101,7 @@ _ERRORS: Final[dict[str, type[DRError]]] = {
     "UnsupportedFormat": UnsupportedFormat,
     "MalformedValue": MalformedValue,
     "UndecodableChange": UndecodableChange,
+    "SinkError": SinkError,
 }
 _CHARSETS: Final = frozenset(_core.charset_names())
 _STATUS: Final = {status.value: status for status in BlockStatus}
@@ -470,3 +486,98 @@ def time_zones() -> _core.TimeZones:
     files = [(name, data) for _, name in _core.timezone_regions()
              if (data := _tzif(name)) is not None]
     return _core.TimeZones(files)
+
+
+# --- the serialiser (committed transactions -> Kafka records) ------------------------
+
+
+def _raise_wire(exc: _core.CoreError) -> NoReturn:
+    """The serialiser's errors: a ``DRError`` (``SinkError``) as the others, or the
+    ``ValueError`` the Python functions raise for limits too small to cut a value with."""
+    kind, message, _ = exc.args
+    if kind == "ValueError":
+        raise ValueError(message) from None
+    _raise(exc)
+
+
+class WireTransaction:
+    """A committed transaction built in the core, ready to serialise."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: _core.WireTransaction) -> None:
+        self._tx = tx
+
+    @property
+    def key(self) -> bytes:
+        """The Kafka key of each of its records (the xid)."""
+        return self._tx.key
+
+    @property
+    def changes(self) -> int:
+        """Row changes it holds."""
+        return self._tx.changes
+
+    def records(self, max_changes: int, limits: RecordLimits) -> list[OutRecord]:
+        """:func:`drcapture.publish.transaction_records` of this transaction, in the core:
+        the same records (schema, body, headers, kind) in the same order, or the same
+        error (``SinkError`` with its facts, ``ValueError``)."""
+        try:
+            _, found = self._tx.records(max_changes, limits.max_value_bytes,
+                                        limits.max_record_bytes)
+        except _core.CoreError as exc:
+            _raise_wire(exc)
+        return [OutRecord(schema, value, headers, kind)
+                for schema, value, headers, kind in found]
+
+
+class WireBuilder:
+    """Builds :class:`WireTransaction` s from the event model's objects, sharing what the
+    row assembler will share: one table shape (owner, table, key, column names and types)
+    per table and column set, one copy of each database name."""
+
+    __slots__ = ("_builder",)
+
+    def __init__(self) -> None:
+        self._builder = _core.WireBuilder()
+
+    def transaction(self, info: TransactionInfo, changes: Sequence[RowChange]) -> WireTransaction:
+        """The core's copy of a transaction. A ``value_ref`` in a change is refused
+        (``ValueError``: only the serialiser makes them), as is text Python holds but
+        UTF-8 cannot (a lone surrogate: ``UnicodeEncodeError``; orjson refuses it too)."""
+        return WireTransaction(self._builder.transaction(info, changes))
+
+    @property
+    def shapes(self) -> int:
+        """Table shapes built so far."""
+        return self._builder.shapes
+
+
+def transaction_records(
+    tx: CommittedTransaction, max_changes: int, limits: RecordLimits
+) -> list[OutRecord]:
+    """:func:`drcapture.publish.transaction_records` in the core, all records at once."""
+    return WireBuilder().transaction(tx.info, tx.changes).records(max_changes, limits)
+
+
+def serialise_all(
+    transactions: Sequence[WireTransaction], max_changes: int, limits: RecordLimits
+) -> tuple[int, int]:
+    """Serialise every transaction in the core without handing records to Python (the
+    GIL released): ``(records, body bytes)``."""
+    try:
+        return _core.wire_serialise([t._tx for t in transactions], max_changes,
+                                    limits.max_value_bytes, limits.max_record_bytes)
+    except _core.CoreError as exc:
+        _raise_wire(exc)
+
+
+def wire_json_string(text: str) -> bytes:
+    """``orjson.dumps(text)`` as the serialiser writes a string."""
+    return _core.wire_json_str(text)
+
+
+def wire_rowid(data_obj: int, bdba: int, slot: int) -> str:
+    """The ROWID text the serialiser writes for a change's row address
+    (:func:`drcapture.redo.txn.changes.rowid`)."""
+    return _core.wire_rowid(data_obj, bdba, slot)

@@ -25,6 +25,11 @@ pub enum ErrorKind {
     Undecodable,
     /// An operating-system error while reading a source (Python's `OSError`).
     Io,
+    /// `drcommon.errors.SinkError`: what capture cannot write (a record over its limit).
+    Sink,
+    /// Python's `ValueError`: an argument the Python function refuses the same way (the
+    /// serialiser's record limits too small to cut a value with).
+    Value,
 }
 
 impl ErrorKind {
@@ -37,6 +42,8 @@ impl ErrorKind {
             ErrorKind::MalformedValue => "MalformedValue",
             ErrorKind::Undecodable => "UndecodableChange",
             ErrorKind::Io => "OSError",
+            ErrorKind::Sink => "SinkError",
+            ErrorKind::Value => "ValueError",
         }
     }
 }

@@ -4,8 +4,9 @@
 //! reader (`services/capture/drcapture/redo/`) does them: the file and block layer with
 //! checksums ([`blocks`], [`checksum`]), the record walk with resume state ([`records`]),
 //! change-vector scanning ([`vectors`]), the operation parsers with their dispatch table
-//! and counters ([`ops`]), the per-record triage ([`txn::triage`]), and the value
-//! decoders ([`values`]). Errors are
+//! and counters ([`ops`]), the per-record triage ([`txn::triage`]), the value decoders
+//! ([`values`]), and the serialiser of committed transactions into capture's Kafka
+//! records ([`wire`]). Errors are
 //! [`error::Error`]s carrying the Python reader's messages and location facts; nothing
 //! panics on bad input. The `python` feature adds the PyO3 binding (`drcapture_core._core`).
 
@@ -19,6 +20,7 @@ pub mod records;
 pub mod txn;
 pub mod values;
 pub mod vectors;
+pub mod wire;
 
 #[cfg(feature = "python")]
 mod py;

@@ -19,6 +19,7 @@ use crate::values::datetimes::TimeZones;
 use crate::vectors::VectorSlot;
 
 mod values;
+mod wire;
 
 create_exception!(
     _core,
@@ -359,6 +360,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     layers::register(m)?;
     ops::register(m)?;
     values::register(m)?;
+    wire::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -5,7 +5,8 @@ use crate::error::{Error, Result, hex_upper};
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-fn b64(mut value: u64, width: usize, out: &mut String) {
+/// Append the `width` low base-64 digits of `value` (the change builder's ROWID text too).
+pub(crate) fn b64(mut value: u64, width: usize, out: &mut String) {
     let mut chars = [0u8; 6];
     for slot in chars[..width].iter_mut().rev() {
         *slot = ALPHABET[(value % 64) as usize];
