@@ -155,6 +155,59 @@ def replay(
     _exit(run_main("drapply", body))
 
 
+def _scn(value: str) -> int | None:
+    """``now`` or an SCN."""
+    if value.strip().lower() == "now":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise typer.BadParameter("an SCN (a number) or 'now'") from None
+
+
+@app.command()
+def load(
+    config: ConfigOption,
+    scn: Annotated[str, typer.Option(help="The SCN to copy at, or 'now' (the reader picks it).")],
+    requested_by: Annotated[str, typer.Option(help="Who asks (kept with the load).")],
+    truncate: Annotated[
+        bool, typer.Option(help="Empty target tables that hold rows (a re-seed).")
+    ] = False,
+    restart: Annotated[
+        bool, typer.Option(help="Give up an unfinished load and begin anew.")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Why (kept with the load).")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Copy the configured tables as of an SCN into the target and seed the checkpoints
+    (resumes an unfinished load). Stop apply for these schemas while it runs."""
+
+    async def body() -> int:
+        import sys
+
+        from drapply.load.model import LoadRequest
+        from drapply.load.runner import run_load
+        from drapply.progress import Progress
+
+        settings = _settings(config)
+        request = LoadRequest(scn=_scn(scn), truncate=truncate, restart=restart,
+                              requested_by=requested_by, reason=reason)  # fmt: skip
+
+        def decided(report: Any) -> None:
+            typer.echo(f"copying at SCN {report.scn}; capture must start at SCN "
+                       f"{report.start_scn} ({report.start_line})", err=True)  # fmt: skip
+
+        report = await run_load(settings, request, progress=Progress("load", 0, out=sys.stderr),
+                                on_decided=decided)  # fmt: skip
+        if as_json:
+            _print_json(report.document())
+        else:
+            typer.echo(report.summary())
+        return 0
+
+    _exit(run_main("drapply", body))
+
+
 @parked_app.command("list")
 def parked_list(
     config: ConfigOption,

@@ -7,6 +7,7 @@ holds one is refused.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from enum import StrEnum
 from pathlib import Path
@@ -23,9 +24,10 @@ from drcommon.config import (
     read_secret,
 )
 from drcommon.errors import ConfigError
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 ENV_PREFIX = "DRAPPLY"
+_WINDOW = re.compile(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d")
 PRIMARY = "primary"
 
 
@@ -236,6 +238,9 @@ class LoadOptions(Section):
     parallel: int = Field(2, ge=1, description="Chunks copied at once (a source and a target "
                           "connection each).")  # fmt: skip
     batch_rows: int = Field(5000, ge=1, description="Rows written to the target per batch.")
+    max_rows_per_second: float = Field(
+        0.0, ge=0, description="Throttle on rows read from the source (0: no limit)."
+    )
 
 
 class CompareOptions(Section):
@@ -268,6 +273,14 @@ class CompareOptions(Section):
     verify_max_age_seconds: float = Field(
         86_400.0, gt=0, description="A schema's last verification older than this is stale."
     )
+
+    @field_validator("busy_hours")
+    @classmethod
+    def _windows(cls, value: list[str]) -> list[str]:
+        for window in value:
+            if not _WINDOW.fullmatch(window):
+                raise ValueError(f"busy hours must look like 08:00-18:00, not {window!r}")
+        return value
 
 
 class ApplySettings(ServiceSettings):
