@@ -208,6 +208,45 @@ def load(
     _exit(run_main("drapply", body))
 
 
+@app.command()
+def compare(
+    config: ConfigOption,
+    requested_by: Annotated[str, typer.Option(help="Who asks (kept with the report).")],
+    table: Annotated[
+        list[str] | None, typer.Option(help="OWNER.TABLE pattern (repeat); default all.")
+    ] = None,
+    scn: Annotated[
+        int | None, typer.Option(help="Compare at this SCN (apply must hold the DR copy there).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON report to this file.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Compare the DR copy with the source (each chunk at the SCN the DR copy is at, no
+    hold needed); exit 0 when equal, 1 when something differs."""
+
+    async def body() -> int:
+        import sys
+
+        from drapply.compare.runner import CompareRequest, run_compare
+        from drapply.progress import Progress
+
+        settings = _settings(config)
+        request = CompareRequest(tables=tuple(table or ()), at_scn=scn,
+                                 requested_by=requested_by)  # fmt: skip
+        progress = Progress("compare", 0, out=sys.stderr)
+        report, _cursors = await asyncio.to_thread(run_compare, settings, request, progress)
+        document = report.document()
+        if out is not None:
+            out.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
+        if as_json:
+            _print_json(document)
+        else:
+            typer.echo(report.summary())
+        return 1 if report.differences else 0
+
+    _exit(run_main("drapply", body))
+
+
 @parked_app.command("list")
 def parked_list(
     config: ConfigOption,

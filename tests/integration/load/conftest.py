@@ -4,6 +4,7 @@ readers of the DR copy in the workload's canonical form (tests/support/state.py)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -18,6 +19,8 @@ import pytest
 from drapply.adapters.sqlite import schema_file
 from drapply.settings import ApplySettings, TargetKind, load_apply_settings
 from drapply.wiring import naming_for
+from drcapture.dictionary.model import OracleType
+from drcapture.synth.workload import Col, Commit, Insert, Step, Table, Update, Workload, row
 from drcapture.synth.workload_build import build_workload
 from drcapture.synth.workload_result import BuiltWorkload
 from drcommon.config import KafkaSettings
@@ -34,6 +37,46 @@ SettingsFactory = Callable[..., ApplySettings]
 @pytest.fixture(params=["sqlite", "postgresql"])
 def target_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+T = OracleType
+DOCS = Table("HIS", "DOCS", 91003,
+             (Col("ID", T.NUMBER, precision=12, scale=0, nullable=False), Col("TXT", T.CLOB),
+              Col("BIN", T.BLOB), Col("CODE", T.CHAR, length=6), Col("NOTE", T.VARCHAR2, 40)),
+             pk=("ID",))  # fmt: skip
+TEXT = "千岛湖 Qiandao Lake · "
+
+
+def _hex(n_bytes: int, seed: int) -> str:
+    out, block = bytearray(), hashlib.sha256(bytes([seed])).digest()
+    while len(out) < n_bytes:
+        out += block
+        block = hashlib.sha256(block).digest()
+    return bytes(out[:n_bytes]).hex().upper()
+
+
+def with_documents(base: Workload) -> Workload:
+    """``base`` plus a table with CLOB, BLOB and CHAR columns: 24 documents of 0 bytes to
+    about 200 KB (some NULL), then a few replaced."""
+    steps = list(base.steps)
+    for i in range(24):
+        values = {"ID": str(i + 1), "NOTE": f"doc {i}", "CODE": f"C{i:<5}"}
+        if i % 6 != 5:
+            values["TXT"] = TEXT * (i * i * 20)
+            values["BIN"] = _hex(i * 4000, i)
+        steps.append(Step(1 + i % 3, f"doc{i}", Insert("DOCS", row(values))))
+        steps.append(Step(1 + i % 3, f"doc{i}", Commit()))
+    for i in (3, 9, 17):
+        steps.append(Step(2, f"upd{i}", Update("DOCS", row(ID=str(i)),
+                                               row(TXT=TEXT * 7, NOTE="replaced"))))  # fmt: skip
+        steps.append(Step(2, f"upd{i}", Commit()))
+    return Workload(tables=(*base.tables, DOCS), steps=tuple(steps), db_name=base.db_name)
+
+
+@pytest.fixture(scope="module")
+def documents() -> BuiltWorkload:
+    """The usual workload with the documents table (no redo written: no capture)."""
+    return build_workload(with_documents(random_workload(99, transactions=150, threads=3)))
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +111,8 @@ def run_capture(redo: Path, bootstrap: str, prefix: str, tmp: Path) -> None:
 
 
 @pytest.fixture
-def history(postgres_dsn: str, unique: str,
-            workload: tuple[BuiltWorkload, Path]) -> Iterator[HistorySource]:  # fmt: skip
-    source = HistorySource(postgres_dsn, f"src_{unique}", TABLES, 1_000_000)
+def history(postgres_dsn: str, unique: str) -> Iterator[HistorySource]:
+    source = HistorySource(postgres_dsn, f"src_{unique}", (*TABLES, DOCS), 1_000_000)
     source.create()
     yield source
     source.close()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from drapply.adapters.base import TargetSession
+from drapply.adapters.base import TableShape, TargetSession
 from drapply.naming import TableRef
 
 
@@ -47,6 +47,8 @@ class SqlSession(TargetSession, Protocol):
     def copy_rows(self, ref: TableRef, columns: Sequence[str], rows: Sequence[Any]) -> None: ...
 
     def ensure_schema(self, schema: str) -> None: ...
+
+    def describe(self, ref: TableRef) -> TableShape | None: ...
 
 
 def sql_session(session: TargetSession) -> SqlSession:
