@@ -247,6 +247,63 @@ def compare(
     _exit(run_main("drapply", body))
 
 
+@app.command()
+def repair(
+    config: ConfigOption,
+    requested_by: Annotated[str, typer.Option(help="Who asks (kept in the audit table).")],
+    run_id: Annotated[
+        str | None, typer.Option(help="The comparison to repair (kept in the target).")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="…or its JSON report (drapply compare --out).")
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit table).")] = "",
+    table: Annotated[
+        list[str] | None, typer.Option(help="Only this OWNER.TABLE (repeat).")
+    ] = None,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Perform it (without: only show the plan).")
+    ] = False,
+) -> None:
+    """Make the DR rows a comparison found different equal to the source's, through
+    apply's own transaction path (the checkpoint stays right); audited."""
+
+    async def body() -> int:
+        from drapply.compare.repair import RepairRequest, run_repair
+
+        settings = _settings(config)
+        found = await asyncio.to_thread(_comparison, settings, run_id, report)
+        if apply and not reason:
+            raise typer.BadParameter("--apply needs --reason", param_hint="--reason")
+        request = RepairRequest(found.run_id, requested_by, reason, apply, tuple(table or ()))
+        _print_json(await asyncio.to_thread(run_repair, settings, found, request))
+        return 0
+
+    _exit(run_main("drapply", body))
+
+
+def _comparison(settings: ApplySettings, run_id: str | None, report: Path | None) -> Any:
+    from drapply.adapters.rawsql import sql_session
+    from drapply.adapters.registry import open_target
+    from drapply.compare import store
+    from drapply.compare.repair import RepairRefused
+    from drapply.compare.report import CompareReport
+
+    if report is not None:
+        return CompareReport.from_document(json.loads(report.read_text(encoding="utf-8")))
+    if run_id is None:
+        raise RepairRefused("give --run-id or --report")
+    admin = sql_session(open_target(settings.target).connect(admin=True))
+    try:
+        store.ensure(admin)
+        found = store.load_report(admin, run_id)
+    finally:
+        admin.close()
+    if found is None:
+        raise RepairRefused("no comparison with this run id in the target", run_id=run_id)
+    return found
+
+
 @parked_app.command("list")
 def parked_list(
     config: ConfigOption,

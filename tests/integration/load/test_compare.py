@@ -12,7 +12,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from drapply.adapters.registry import open_target
 from drapply.adapters.sqlite import schema_file
+from drapply.compare.repair import RepairRequest, run_repair
 from drapply.compare.report import CompareReport
 from drapply.compare.runner import CompareRequest, run_compare
 from drapply.load.model import LoadRequest
@@ -109,6 +111,26 @@ async def test_compare_finds_exactly_the_injected_divergences(
                                          "different": {("20", "TXT"), ("3", "BIN")}}
     assert _found(report, "HIS.VISIT") == {"missing": set(), "extra": set(), "different": set()}
     assert report.differences == 6
+
+    shown = await asyncio.to_thread(run_repair, settings, report, RepairRequest(
+        report.run_id, "alice", "injected divergences"))  # fmt: skip
+    assert not shown["applied"] and sum(len(t["upserts"]) for t in shown["tables"]) == 5
+    assert report.differences == 6  # only shown
+    done = await asyncio.to_thread(run_repair, settings, report, RepairRequest(
+        report.run_id, "alice", "injected divergences", apply=True))  # fmt: skip
+    tables = {t["table"]: t for t in done["tables"]}
+    assert (tables["SI.PERSON"]["written"], tables["SI.PERSON"]["deleted"]) == (3, 1)
+    assert tables["HIS.DOCS"]["written"] == 2
+    after, _ = await asyncio.to_thread(run_compare, settings, CompareRequest(requested_by="t"))
+    assert after.differences == 0, after.summary()
+    admin = open_target(settings.target).connect(admin=True)
+    try:
+        audit = next(a for a in admin.audits() if a.audit_id == done["audit_id"])
+    finally:
+        admin.close()
+    assert (audit.action, audit.requested_by, audit.result) == ("repair", "alice", "completed")
+    assert audit.detail["reason"] == "injected divergences"
+    assert audit.outcome["written"] == 5 and audit.outcome["deleted"] == 1
 
 
 async def test_compare_while_apply_runs_needs_no_hold(

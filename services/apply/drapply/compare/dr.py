@@ -170,20 +170,24 @@ class DrReader:
 
     def by_keys(self, table: DrTable, keys: Sequence[WireRow]) -> tuple[int, list[WireRow]]:
         """The rows with these keys, and the SCN they equal (one snapshot)."""
-        exprs = self._key_exprs(table)
-        select = self._select(table)
         self._begin()
         try:
             scn = self._position(table)
-            out: list[WireRow] = []
-            for part in batched(keys, KEYS_PER_QUERY):
-                params = self._params(table)
-                where = keys_where(exprs, part, params)
-                sql = f"SELECT {select} FROM {qualified(table.ref)} WHERE {where}"
-                out.extend(self._wire(table, self.session.query(sql, params.values)))
+            return scn, self.fetch_keys(table, keys)
         finally:
             self.session.rollback()
-        return scn, out
+
+    def fetch_keys(self, table: DrTable, keys: Sequence[WireRow]) -> list[WireRow]:
+        """The rows with these keys, inside the caller's transaction."""
+        exprs = self._key_exprs(table)
+        select = self._select(table)
+        out: list[WireRow] = []
+        for part in batched(keys, KEYS_PER_QUERY):
+            params = self._params(table)
+            where = keys_where(exprs, part, params)
+            sql = f"SELECT {select} FROM {qualified(table.ref)} WHERE {where}"
+            out.extend(self._wire(table, self.session.query(sql, params.values)))
+        return out
 
     def count(self, table: DrTable) -> int:
         rows = self.session.query(f"SELECT COUNT(*) FROM {qualified(table.ref)}")

@@ -121,7 +121,8 @@ class Comparer:
         return found
 
     # -- shapes ------------------------------------------------------------------------------
-    def _resolve(self, source: SourceTable, result: TableResult) -> _Table | None:
+    def resolve(self, source: SourceTable, result: TableResult) -> _Table | None:
+        """Both sides' shapes (None: the DR table does not exist; noted in ``result``)."""
         ref = self.naming.table(source.owner, source.name)
         session = self.session(ref.schema)
         shape = session.describe(ref)
@@ -157,7 +158,7 @@ class Comparer:
         started = time.monotonic()
         cursor: WireRow | None = None
         try:
-            table = self._resolve(source, result)
+            table = self.resolve(source, result)
             if table is None:
                 self._count_source(source, result)
             elif not source.key:
