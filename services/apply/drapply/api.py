@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from drapply.adapters.registry import open_target
+from drapply.checks_api import checks_router
 from drapply.parked import ParkedNotFound
 from drapply.replay import ReplayRequest
 from drapply.settings import PRIMARY
@@ -60,6 +61,7 @@ def build_app(service: ApplyService, token: str | None) -> FastAPI:
     auth = [Depends(require_token(token))]
     app.include_router(_apply_router(service), prefix="/api/v1", dependencies=auth)
     app.include_router(_parked_router(service), prefix="/api/v1", dependencies=auth)
+    app.include_router(checks_router(service.checks), prefix="/api/v1", dependencies=auth)
     return app
 
 

@@ -142,6 +142,7 @@ def make_settings(tmp_path: Path, kafka_settings: KafkaSettings, unique: str,
             "load": {"rows_per_chunk": 25, "parallel": 2, "batch_rows": 10},
             "compare": {"rows_per_chunk": 20},
             "apply": {"group_id": f"g-{unique}", "fetch_timeout_ms": 100},
+            "http": {"port": 0},
             "logging": {"level": "INFO", "format": "text"},
         }  # fmt: skip
         for key, value in overrides.items():
