@@ -146,7 +146,11 @@ class DrReader:
 
     def _wire(self, table: DrTable, rows: Sequence[Sequence[Any]]) -> list[WireRow]:
         kinds = table.kinds
-        return [tuple(to_wire(v, k) for v, k in zip(row, kinds, strict=True)) for row in rows]
+        return [
+            tuple(v if v is None or v.__class__ is str else to_wire(v, k)
+                  for v, k in zip(row, kinds, strict=True))
+            for row in rows
+        ]  # fmt: skip
 
     def page(self, table: DrTable, after: WireRow | None, rows: int) -> DrChunk:
         """Up to ``rows`` rows after the key ``after``, with the SCN they equal."""

@@ -80,8 +80,10 @@ class _Table:
         return tuple(row[i] for i in self.positions)
 
     def key_of(self, row: WireRow) -> tuple[CKey, WireRow]:
-        key = tuple(row[i] for i in self.dr.key_positions)
-        return self.canon.pick(row, self.dr.key_positions), key
+        return self.canon.pick(row, self.dr.key_positions), self.wire_key(row)
+
+    def wire_key(self, row: WireRow) -> WireRow:
+        return tuple(row[i] for i in self.dr.key_positions)
 
     def flag(self, key: CKey, wire: WireRow, kind: str) -> None:
         if key in self.candidates or len(self.candidates) < MAX_RECHECK:
@@ -210,32 +212,36 @@ class Comparer:
                 yield t.project(row)
 
     def _chunk(self, t: _Table, scn: int, rows: list[WireRow], keys: KeyRange) -> None:
+        """One chunk: the DR rows' hashes by key, then the source's range streamed
+        against them; keys that do not match are flagged for the drill-down."""
         result = t.result
         result.chunks += 1
         result.saw(scn)
         result.dr_rows += len(rows)
+        at = t.dr.key_positions
         theirs: dict[CKey, tuple[int, WireRow]] = {}
         for row in rows:
-            key, wire = t.key_of(row)
-            theirs[key] = (row_hash(t.canon.row(row)), wire)
+            canon = t.canon.row(row)
+            theirs[tuple(canon[i] for i in at)] = (row_hash(canon), row)
         dr_digest = (len(theirs), sum(h for h, _w in theirs.values()) % 2**64)
-        total, count, before = 0, 0, len(t.candidates) + sum(t.overflow.values())
+        total = count = 0
+        flagged = len(t.candidates) + sum(t.overflow.values())
         for row in self._source_rows(t, scn, keys):
             count += 1
-            digest = row_hash(t.canon.row(row))
+            canon = t.canon.row(row)
+            digest = row_hash(canon)
             total += digest
-            key, wire = t.key_of(row)
+            key = tuple(canon[i] for i in at)
             found = theirs.pop(key, None)
             if found is None:
-                t.flag(key, wire, "missing")
+                t.flag(key, t.wire_key(row), "missing")
             elif found[0] != digest:
-                t.flag(key, wire, "different")
-        for key, (_h, wire) in theirs.items():
-            t.flag(key, wire, "extra")
+                t.flag(key, t.wire_key(row), "different")
+        for key, (_h, row) in theirs.items():
+            t.flag(key, t.wire_key(row), "extra")
         result.source_rows += count
-        if (count, total % 2**64) != dr_digest or len(t.candidates) + sum(
-            t.overflow.values()
-        ) > before:
+        now_flagged = len(t.candidates) + sum(t.overflow.values())
+        if (count, total % 2**64) != dr_digest or now_flagged > flagged:
             result.chunks_differing += 1
 
     # -- drill-down ----------------------------------------------------------------------------

@@ -78,25 +78,47 @@ def _interval(value: timedelta) -> str:
     return seconds_to_iso(Decimal(micros) / Decimal(1_000_000))
 
 
+def _bytes(value: Any, _family: Family) -> str:
+    return bytes(value).hex().upper()
+
+
+def _bool(value: Any, _family: Family) -> str:
+    return "true" if value else "false"
+
+
+def _float(value: Any, family: Family) -> str:
+    return float_text(value, family is Family.BINARY_FLOAT)
+
+
+def _date(value: Any, family: Family) -> str:
+    return _timestamp(datetime.combine(value, time()), family)
+
+
+def _delta(value: Any, _family: Family) -> str:
+    return _interval(value)
+
+
+# Exact driver types first (one dict lookup per value): what drivers return nearly always.
+_BY_TYPE: dict[type, Any] = {
+    Decimal: _number, int: _number, datetime: _timestamp, float: _float, bytes: _bytes,
+    bool: _bool, bytearray: _bytes, memoryview: _bytes, date: _date, timedelta: _delta,
+}
+
+
 def to_wire(value: Any, column: ColumnType) -> str | None:
     """One value as the wire format writes it for a column of this Oracle type."""
-    family = column.family
     if value is None or isinstance(value, str):
         return value
+    convert = _BY_TYPE.get(type(value))
+    if convert is not None:
+        out: str = convert(value, column.family)
+        return out
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex().upper()
-    if isinstance(value, float):
-        return float_text(value, family is Family.BINARY_FLOAT)
-    if isinstance(value, int | Decimal):
-        return _number(value, family)
-    if isinstance(value, datetime):
-        return _timestamp(value, family)
-    if isinstance(value, date):
-        return _timestamp(datetime.combine(value, time()), family)
-    if isinstance(value, timedelta):
-        return _interval(value)
+        return _bool(value, column.family)
+    for kind, handler in _BY_TYPE.items():  # subclasses (an aware datetime's type is exact)
+        if isinstance(value, kind):
+            out = handler(value, column.family)
+            return out
     read = getattr(value, "read", None)  # an oracledb LOB
     if callable(read):
         return to_wire(read(), column)
