@@ -34,9 +34,13 @@ def _duration(seconds: float | None) -> str:
 
 
 def render(label: str, done: int, total: int, elapsed: float, note: str = "") -> str:
-    """``load  42% 123,456/290,000 rows  45,321 rows/s  ETA 0:03  SI.PERSON``."""
-    share = min(100.0, 100.0 * done / total) if total else 100.0
+    """``load  42% 123,456/290,000 rows  45,321 rows/s  ETA 0:03  SI.PERSON``; without a
+    total (not known up front) only rows and rate."""
     rate = done / elapsed if elapsed > 0 else 0.0
+    if total <= 0:
+        text = f"{label} {done:,} rows {rate:,.0f} rows/s"
+        return f"{text}  {note}" if note else text
+    share = min(100.0, 100.0 * done / total)
     eta = _duration(eta_seconds(done, total, elapsed))
     text = (f"{label} {share:5.1f}% {done:,}/{max(total, done):,} rows "
             f"{rate:,.0f} rows/s ETA {eta}")  # fmt: skip

@@ -6,7 +6,10 @@ in a copy that is right."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from drapply.settings import ApplySettings, TargetKind
 from drapply.wiring import naming_for
 from drcapture.synth.workload_result import BuiltWorkload
 
+from tests.integration.apply.running import write_config
 from tests.integration.load.conftest import SettingsFactory, run_capture
 from tests.support.history import HistorySource
 from tests.support.state import source_state
@@ -153,3 +157,42 @@ async def test_compare_while_apply_runs_needs_no_hold(
     assert report.differences == 0, report.summary()
     scns = {t.table: (t.scn_min, t.scn_max) for t in report.tables}
     assert any(lo is not None and hi is not None and lo < hi for lo, hi in scns.values()), scns
+
+
+def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "drapply", *args, "--config", str(config)],
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+
+
+def test_the_commands_load_compare_and_repair(
+    documents: BuiltWorkload, history: HistorySource, make_settings: SettingsFactory,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    settings = make_settings("sqlite")
+    config = write_config(settings, tmp_path / "apply.toml")
+    scn = history.feed(documents)
+    loaded = _cli(config, "load", "--scn", "now", "--requested-by", "ops", "--json")
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(loaded.stdout)["scn"] == scn
+    assert f"capture must start at SCN {scn}" in loaded.stderr
+
+    visit = min(source_state(documents)[("HIS", "VISIT")], key=int)
+    dr_execute(settings, "HIS", 'DELETE FROM {s}."VISIT" WHERE "ID" = %s', (int(visit),))
+    out = tmp_path / "report.json"
+    compared = _cli(config, "compare", "--requested-by", "ops", "--out", str(out))
+    assert compared.returncode == 1, compared.stderr
+    assert "HIS.VISIT -> HIS.VISIT: 1 missing, 0 extra, 0 different" in compared.stdout
+    run_id = json.loads(out.read_text())["run_id"]
+    plan = _cli(config, "repair", "--report", str(out), "--requested-by", "ops")
+    assert plan.returncode == 0 and json.loads(plan.stdout)["applied"] is False, plan.stderr
+    refused = _cli(config, "repair", "--run-id", run_id, "--requested-by", "ops", "--apply")
+    assert refused.returncode != 0 and "--reason" in refused.stderr
+    fixed = _cli(config, "repair", "--run-id", run_id, "--requested-by", "ops", "--apply",
+                 "--reason", "row deleted by hand on the DR side")  # fmt: skip
+    assert fixed.returncode == 0, fixed.stderr
+    again = _cli(config, "compare", "--requested-by", "ops", "--table", "HIS.*")
+    assert again.returncode == 0 and "no differences" in again.stdout, again.stdout
+    held = _cli(config, "compare", "--requested-by", "ops", "--scn", str(scn + 5))
+    assert held.returncode == 1 and f"not at SCN {scn + 5}" in held.stdout
+    at = _cli(config, "compare", "--requested-by", "ops", "--scn", str(scn), "--table", "SI.*")
+    assert at.returncode == 0, at.stdout

@@ -81,6 +81,7 @@ def test_progress_line() -> None:
     assert eta_seconds(25, 100, 10.0) == 30.0
     line = render("load", 25, 100, 10.0, "SI.PERSON")
     assert line == "load  25.0% 25/100 rows 2 rows/s ETA 0:30  SI.PERSON"
+    assert render("compare", 554, 0, 2.0) == "compare 554 rows 277 rows/s"
 
 
 def test_throttle() -> None:

@@ -172,3 +172,16 @@ def test_interval_text() -> None:
     assert months_to_iso(-14) == "-P1Y2M"
     assert seconds_to_iso(Decimal(0)) == "P0DT0H0M0S"
     assert _kind("TIMESTAMP(3)").family is Family.TIMESTAMP
+
+
+def test_the_source_verifier_grants_what_the_oracle_reader_reads() -> None:
+    from pathlib import Path
+
+    grants = (Path(__file__).resolve().parents[3] / "deploy" / "sql" / "oracle"
+              / "source_verifier.sql").read_text(encoding="utf-8").lower()  # fmt: skip
+    statements = " ".join([oracle.OPEN_SQL, oracle.CURRENT_SQL, oracle.EXTENTS_SQL]).lower()
+    for view, granted in (("v$database", "sys.v_$database"),
+                          ("gv$transaction", "sys.gv_$transaction"),
+                          ("dba_extents", "sys.dba_extents"), ("dba_objects", "sys.dba_objects")):
+        assert view in statements and f"grant select on {granted} to drverify" in grants
+    assert "grant select, flashback on" in grants
