@@ -219,10 +219,11 @@ class Comparer:
         result.saw(scn)
         result.dr_rows += len(rows)
         at = t.dr.key_positions
-        theirs: dict[CKey, tuple[int, WireRow]] = {}
+        theirs: dict[CKey, tuple[int, WireRow]] = {}  # key -> (hash, wire key)
         for row in rows:
             canon = t.canon.row(row)
-            theirs[tuple(canon[i] for i in at)] = (row_hash(canon), row)
+            theirs[tuple(canon[i] for i in at)] = (row_hash(canon), t.wire_key(row))
+        rows.clear()  # only hashes and keys are kept (a page of LOBs can be large)
         dr_digest = (len(theirs), sum(h for h, _w in theirs.values()) % 2**64)
         total = count = 0
         flagged = len(t.candidates) + sum(t.overflow.values())
@@ -237,8 +238,8 @@ class Comparer:
                 t.flag(key, t.wire_key(row), "missing")
             elif found[0] != digest:
                 t.flag(key, t.wire_key(row), "different")
-        for key, (_h, row) in theirs.items():
-            t.flag(key, t.wire_key(row), "extra")
+        for key, (_h, wire) in theirs.items():
+            t.flag(key, wire, "extra")
         result.source_rows += count
         now_flagged = len(t.candidates) + sum(t.overflow.values())
         if (count, total % 2**64) != dr_digest or now_flagged > flagged:

@@ -77,9 +77,10 @@ class TableWriter:
         return not session.query(f"SELECT 1 FROM {qualified(self.ref)}{limit}")
 
     def empty(self, session: SqlSession) -> None:
-        """Remove every row (a re-seed), inside the caller's transaction where the
-        database allows (Oracle's TRUNCATE commits by itself)."""
-        if session.kind == "sqlite":
-            session.execute(f"DELETE FROM {qualified(self.ref)}")
-        else:
+        """Remove every row (a re-seed), inside the caller's transaction. PostgreSQL
+        truncates (apply created and owns the table); SQLite and Oracle delete (Oracle's
+        TRUNCATE would commit by itself and needs more than apply's writer is granted)."""
+        if session.kind == "postgresql":
             session.execute(f"TRUNCATE TABLE {qualified(self.ref)}")
+        else:
+            session.execute(f"DELETE FROM {qualified(self.ref)}")
