@@ -24,6 +24,8 @@ def source_state(built: BuiltWorkload, upto_scn: int | None = None) -> TableStat
         if upto_scn is not None and tx.commit_scn > upto_scn:
             continue
         for change in tx.changes:
+            if (change.owner, change.table) not in tables:
+                continue  # a table this reference does not model
             rows = tables[(change.owner, change.table)]
             if change.op.value == "insert":
                 assert change.after is not None

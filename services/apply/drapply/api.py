@@ -26,6 +26,8 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from drapply.adapters.registry import open_target
+from drapply.callers import actor
+from drapply.checks_api import checks_router
 from drapply.parked import ParkedNotFound
 from drapply.replay import ReplayRequest
 from drapply.settings import PRIMARY
@@ -77,12 +79,9 @@ def build_app(service: ApplyService, token: Credentials) -> FastAPI:
     auth = [caller]
     app.include_router(_apply_router(service, caller), prefix="/api/v1", dependencies=auth)
     app.include_router(_parked_router(service, caller), prefix="/api/v1", dependencies=auth)
+    app.include_router(checks_router(service.checks, caller), prefix="/api/v1",
+                       dependencies=auth)
     return app
-
-
-def actor(caller: str, claimed: str | None) -> str:
-    """Who did it: the token's owner; whom it says it acts for follows in brackets."""
-    return f"{caller} (for {claimed})" if claimed and claimed != caller else caller
 
 
 def _apply_router(service: ApplyService, caller_of_token: Any) -> APIRouter:

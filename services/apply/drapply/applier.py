@@ -99,6 +99,7 @@ class _OpenTx:
     replaying: bool
     next_chunk: int = 1
     rows: int = 0
+    seeded: bool = False  # committed at or before the load's SCN: in the target already
 
 
 @dataclass(slots=True)
@@ -276,7 +277,10 @@ class Applier:
         if exact and (self._db_open or self.position > self._cp.next_offset):
             self._commit()  # exact mode: one Oracle transaction per database transaction
         replaying = record.offset < (self._cp.replay_until or 0)
-        self._open = _OpenTx(message, record.start, record.timestamp_ms, exact, replaying)
+        seed = self._cp.seed_scn
+        seeded = seed is not None and message.tx.commit_scn <= seed
+        self._open = _OpenTx(message, record.start, record.timestamp_ms, exact, replaying,
+                             seeded=seeded)  # fmt: skip
 
     def _continue(self, record: Record, message: TransactionMessage) -> None:
         tx = self._open
@@ -301,6 +305,12 @@ class Applier:
     def _apply_chunk(self, record: Record, message: TransactionMessage) -> FeedResult | None:
         tx = self._open
         assert tx is not None
+        if tx.seeded:  # the load's image holds it: read past, the next commit records that
+            self.position = record.offset + 1
+            self.totals.skipped += len(message.changes)
+            if message.last:
+                self._open = None
+            return None
         if not self._db_open:
             self.session.begin(self.stream, self._cp.next_offset)
             self._db_open = True

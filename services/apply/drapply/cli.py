@@ -155,6 +155,155 @@ def replay(
     _exit(run_main("drapply", body))
 
 
+def _scn(value: str) -> int | None:
+    """``now`` or an SCN."""
+    if value.strip().lower() == "now":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise typer.BadParameter("an SCN (a number) or 'now'") from None
+
+
+@app.command()
+def load(
+    config: ConfigOption,
+    scn: Annotated[str, typer.Option(help="The SCN to copy at, or 'now' (the reader picks it).")],
+    requested_by: Annotated[str, typer.Option(help="Who asks (kept with the load).")],
+    truncate: Annotated[
+        bool, typer.Option(help="Empty target tables that hold rows (a re-seed).")
+    ] = False,
+    restart: Annotated[
+        bool, typer.Option(help="Give up an unfinished load and begin anew.")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Why (kept with the load).")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Copy the configured tables as of an SCN into the target and seed the checkpoints
+    (resumes an unfinished load). Stop apply for these schemas while it runs."""
+
+    async def body() -> int:
+        import sys
+
+        from drapply.load.model import LoadRequest
+        from drapply.load.runner import run_load
+        from drapply.progress import Progress
+
+        settings = _settings(config)
+        request = LoadRequest(scn=_scn(scn), truncate=truncate, restart=restart,
+                              requested_by=requested_by, reason=reason)  # fmt: skip
+
+        def decided(report: Any) -> None:
+            typer.echo(f"copying at SCN {report.scn}; capture must start at SCN "
+                       f"{report.start_scn} ({report.start_line})", err=True)  # fmt: skip
+
+        report = await run_load(settings, request, progress=Progress("load", 0, out=sys.stderr),
+                                on_decided=decided)  # fmt: skip
+        if as_json:
+            _print_json(report.document())
+        else:
+            typer.echo(report.summary())
+        return 0
+
+    _exit(run_main("drapply", body))
+
+
+@app.command()
+def compare(
+    config: ConfigOption,
+    requested_by: Annotated[str, typer.Option(help="Who asks (kept with the report).")],
+    table: Annotated[
+        list[str] | None, typer.Option(help="OWNER.TABLE pattern (repeat); default all.")
+    ] = None,
+    scn: Annotated[
+        int | None, typer.Option(help="Compare at this SCN (apply must hold the DR copy there).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON report to this file.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Compare the DR copy with the source (each chunk at the SCN the DR copy is at, no
+    hold needed); exit 0 when equal, 1 when something differs."""
+
+    async def body() -> int:
+        import sys
+
+        from drapply.compare.runner import CompareRequest, run_compare
+        from drapply.progress import Progress
+
+        settings = _settings(config)
+        request = CompareRequest(tables=tuple(table or ()), at_scn=scn,
+                                 requested_by=requested_by)  # fmt: skip
+        progress = Progress("compare", 0, out=sys.stderr)
+        report, _cursors = await asyncio.to_thread(run_compare, settings, request, progress)
+        document = report.document()
+        if out is not None:
+            out.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
+        if as_json:
+            _print_json(document)
+        else:
+            typer.echo(report.summary())
+        return 1 if report.differences else 0
+
+    _exit(run_main("drapply", body))
+
+
+@app.command()
+def repair(
+    config: ConfigOption,
+    requested_by: Annotated[str, typer.Option(help="Who asks (kept in the audit table).")],
+    run_id: Annotated[
+        str | None, typer.Option(help="The comparison to repair (kept in the target).")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="…or its JSON report (drapply compare --out).")
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit table).")] = "",
+    table: Annotated[
+        list[str] | None, typer.Option(help="Only this OWNER.TABLE (repeat).")
+    ] = None,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Perform it (without: only show the plan).")
+    ] = False,
+) -> None:
+    """Make the DR rows a comparison found different equal to the source's, through
+    apply's own transaction path (the checkpoint stays right); audited."""
+
+    async def body() -> int:
+        from drapply.compare.repair import RepairRequest, run_repair
+
+        settings = _settings(config)
+        found = await asyncio.to_thread(_comparison, settings, run_id, report)
+        if apply and not reason:
+            raise typer.BadParameter("--apply needs --reason", param_hint="--reason")
+        request = RepairRequest(found.run_id, requested_by, reason, apply, tuple(table or ()))
+        _print_json(await asyncio.to_thread(run_repair, settings, found, request))
+        return 0
+
+    _exit(run_main("drapply", body))
+
+
+def _comparison(settings: ApplySettings, run_id: str | None, report: Path | None) -> Any:
+    from drapply.adapters.rawsql import sql_session
+    from drapply.adapters.registry import open_target
+    from drapply.compare import store
+    from drapply.compare.repair import RepairRefused
+    from drapply.compare.report import CompareReport
+
+    if report is not None:
+        return CompareReport.from_document(json.loads(report.read_text(encoding="utf-8")))
+    if run_id is None:
+        raise RepairRefused("give --run-id or --report")
+    admin = sql_session(open_target(settings.target).connect(admin=True))
+    try:
+        store.ensure(admin)
+        found = store.load_report(admin, run_id)
+    finally:
+        admin.close()
+    if found is None:
+        raise RepairRefused("no comparison with this run id in the target", run_id=run_id)
+    return found
+
+
 @parked_app.command("list")
 def parked_list(
     config: ConfigOption,

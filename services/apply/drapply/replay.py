@@ -105,6 +105,11 @@ class OffsetFinder:
                 return record.offset, int(scn)
         return None
 
+    async def first_transaction(self) -> tuple[int, int] | None:
+        """(offset, commit SCN) of the first transaction Kafka still holds, or None."""
+        begin, end = await self.bounds()
+        return await self._first_tx(begin, end) if begin < end else None
+
     async def by_scn(self, scn: int) -> int:
         """Offset of the first transaction with commit SCN >= ``scn`` (end if none)."""
         lo, end = await self.bounds()

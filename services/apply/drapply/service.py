@@ -27,6 +27,7 @@ from drcommon.service import ServiceBase, serve_until_signal
 
 from drapply.adapters.base import Checkpoint, Stream
 from drapply.adapters.registry import open_target
+from drapply.checks import DataChecks
 from drapply.deadletter import DeadLetters
 from drapply.gate import Gate
 from drapply.metrics import ApplyMetrics, ReportingObserver
@@ -126,6 +127,7 @@ class ApplyService(ServiceBase):
         self.instance = f"{socket.gethostname()}-{os.getpid()}"
         self.dead_letters = DeadLetters(settings.kafka, self.names.dead_letters, self.instance)
         self.parked = ParkedWork(settings)
+        self.checks = DataChecks(settings, self.metrics.registry, lambda: self.gate.state.stopped)
         self.workers: dict[TopicPartition, tuple[StreamWorker, asyncio.Task[None]]] = {}
         self.http: HttpServer | None = None
         self._consumer: AIOKafkaConsumer | None = None
@@ -164,6 +166,7 @@ class ApplyService(ServiceBase):
         await self._refresh_topics()
         self._spawn(self._topic_loop(), "topics")
         self._spawn(self._gauge_loop(), "gauges")
+        await self.checks.start()
         await self._start_http()
         log.info(
             "apply started",
@@ -221,6 +224,7 @@ class ApplyService(ServiceBase):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.checks.stop()
         await self.revoke(set(self.workers))
         if self._consumer is not None:
             await self._consumer.stop()
@@ -331,6 +335,7 @@ class ApplyService(ServiceBase):
             "measured_at": now.isoformat(),
             "hold_at_scn": gate.hold_at,
             "instance": self.instance,
+            "verification": self.checks.verification(),
         }  # fmt: skip
 
     def health(self) -> Health:

@@ -7,6 +7,7 @@ holds one is refused.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from enum import StrEnum
 from pathlib import Path
@@ -24,9 +25,10 @@ from drcommon.config import (
 )
 from drcommon.dbtls import check_oracle_dsn
 from drcommon.errors import ConfigError
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 ENV_PREFIX = "DRAPPLY"
+_WINDOW = re.compile(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d")
 PRIMARY = "primary"
 
 
@@ -194,6 +196,94 @@ class ApplyOptions(Section):
     )
 
 
+class SourceDbKind(StrEnum):
+    """Which source database load and compare read as of an SCN; keys the reader registry."""
+
+    ORACLE = "oracle"
+    POSTGRESQL = "postgresql"
+
+
+class SourceDbSettings(Section):
+    """The source database itself, read as of an SCN by ``drapply load``, ``compare``,
+    ``repair`` and the continuous verification (not needed for applying)."""
+
+    kind: SourceDbKind | None = Field(
+        None, description="oracle or postgresql (the history layout); unset: not configured."
+    )
+    dsn: str | None = Field(
+        None, description="Oracle connect string or PostgreSQL conninfo/URL, without password."
+    )
+    user: str | None = Field(None, description="Database user (if not in the DSN).")
+    password: SecretStr | None = Field(None, description="Only from the environment.")
+    password_file: Path | None = Field(None, description="File holding the password.")
+    tls: TlsSettings = TlsSettings()
+    history_schema: str = Field(
+        "drsource",
+        description="PostgreSQL: the schema of the history layout (row versions with SCN ranges).",
+    )
+    array_size: int = Field(5000, ge=1, description="Rows fetched per round trip.")
+    statement_timeout_seconds: float = Field(
+        0.0, ge=0, description="Longest source statement (0: no limit)."
+    )
+
+    def secret(self, *, key: str) -> str | None:
+        """The password, read from the environment value or the file."""
+        value = read_secret(self.password, self.password_file, key=key)
+        return value.get_secret_value() if value else None
+
+
+class LoadOptions(Section):
+    """``drapply load``: copying the source at an SCN into the target."""
+
+    rows_per_chunk: int = Field(50_000, ge=1, description="Rows per chunk (the unit of resume).")
+    parallel: int = Field(2, ge=1, description="Chunks copied at once (a source and a target "
+                          "connection each).")  # fmt: skip
+    batch_rows: int = Field(5000, ge=1, description="Rows written to the target per batch.")
+    max_rows_per_second: float = Field(
+        0.0, ge=0, description="Throttle on rows read from the source (0: no limit)."
+    )
+
+
+class CompareOptions(Section):
+    """``drapply compare`` and the continuous verification."""
+
+    rows_per_chunk: int = Field(10_000, ge=1, description="DR rows per compared chunk.")
+    max_rows_per_second: float = Field(
+        0.0, ge=0, description="Throttle on rows read per side (0: no limit)."
+    )
+    busy_hours: list[str] = Field(
+        default_factory=list,
+        description="Local 'HH:MM-HH:MM' windows (production hours) with the busy throttle.",
+    )
+    busy_max_rows_per_second: float = Field(
+        2000.0, ge=0, description="Throttle inside busy_hours (0: no limit)."
+    )
+    max_keys_reported: int = Field(
+        1000, ge=0, description="Differing keys listed per table and kind in a report."
+    )
+    verify_every_seconds: float = Field(
+        0.0, ge=0, description="Continuous verification: seconds between runs (0: off)."
+    )
+    verify_tables_per_run: int = Field(
+        1, ge=1, description="Tables each verification run compares (rotating through all)."
+    )
+    verify_sample_chunks: int = Field(
+        0, ge=0, description="Compare only this many chunks per table, chosen at random "
+        "(0: the whole table).",
+    )  # fmt: skip
+    verify_max_age_seconds: float = Field(
+        86_400.0, gt=0, description="A schema's last verification older than this is stale."
+    )
+
+    @field_validator("busy_hours")
+    @classmethod
+    def _windows(cls, value: list[str]) -> list[str]:
+        for window in value:
+            if not _WINDOW.fullmatch(window):
+                raise ValueError(f"busy hours must look like 08:00-18:00, not {window!r}")
+        return value
+
+
 class ApplySettings(ServiceSettings):
     """Everything ``drapply`` needs."""
 
@@ -207,6 +297,9 @@ class ApplySettings(ServiceSettings):
     policies: list[PolicyRule] = Field(default_factory=list, description="First match wins.")
     renames: RenameSettings = RenameSettings()
     apply: ApplyOptions = ApplyOptions()
+    source_db: SourceDbSettings = SourceDbSettings()
+    load: LoadOptions = LoadOptions()
+    compare: CompareOptions = CompareOptions()
     kafka: KafkaSettings = KafkaSettings()
     http: HttpSettings = HttpSettings(port=8702)
     logging: LoggingSettings = LoggingSettings()
@@ -224,6 +317,8 @@ class ApplySettings(ServiceSettings):
                     check_oracle_dsn(target.dsn, target.tls, key=f"{name}.tls")
                 except ConfigError as exc:
                     raise ValueError(f"target {name!r}: {exc.message}") from None
+        if self.source_db.kind is not None and not self.source_db.dsn:
+            raise ValueError(f"source_db: dsn is required for kind={self.source_db.kind}")
         if PRIMARY in self.targets:
             raise ValueError("targets: 'primary' names [target] and cannot be redefined")
         return self
@@ -251,7 +346,7 @@ def _refuse_dsn_passwords(path: Path) -> None:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
         return  # load_settings reports these with the file named
-    sections = [("target", data.get("target"))]
+    sections = [("target", data.get("target")), ("source_db", data.get("source_db"))]
     sections += [(f"targets.{k}", v) for k, v in (data.get("targets") or {}).items()]
     for key, section in sections:
         if not isinstance(section, dict):

@@ -5,7 +5,13 @@ from __future__ import annotations
 from drcontrol.auth.roles import Permission, require
 from drcontrol.auth.throttle import Limits, Throttle
 from drcontrol.auth.totp import verify
-from drcontrol.decisions import Approve, Refuse, decide_approval, decide_break_glass_evidence
+from drcontrol.decisions import (
+    Approve,
+    Refuse,
+    approval_caveats,
+    decide_approval,
+    decide_break_glass_evidence,
+)
 from drcontrol.errors import Forbidden, Stale, TooManyAttempts
 from drcontrol.model import Approval, Decision, Operation, OpState, OpType, Principal
 from drcontrol.operations import ServiceDeps, forbid_self
@@ -55,7 +61,8 @@ class Approvals:
         await self.d.recorder.record(
             who.user, "operation.approved", op_id, digest=req.evidence_digest,
             accepted_loss=req.accepted_loss.model_dump(mode="json"), comment=req.comment,
-            complete=verdict.complete, decision=verdict.action)
+            complete=verdict.complete, decision=verdict.action,
+            caveats=verdict.approval.caveats)
         self.d.notify("operation.approved", {"operation": op_id, "by": who.user,
                                              "complete": verdict.complete})
         if verdict.complete:
@@ -126,7 +133,7 @@ class Approvals:
             approval = Approval(user=who.user, role=who.role, at=now,
                                 evidence_digest=req.evidence_digest,
                                 accepted_loss=req.accepted_loss, comment=req.reason,
-                                break_glass=True)
+                                break_glass=True, caveats=approval_caveats(op.evidence))
             return op.model_copy(update={
                 "state": OpState.APPROVED, "confirmed_at": now,
                 "approvals": [*op.approvals, approval],

@@ -18,6 +18,7 @@ from drcontrol.model import (
     OpState,
     Principal,
 )
+from drcontrol.prechecks import VERIFIED_CHECK
 from drcontrol.settings import ApprovalPolicy, AutomationSettings
 from drcontrol.sitegroup import SiteGroupState
 
@@ -147,13 +148,24 @@ def decide_approval(
     refusal = _evidence_refusal(op, digest, accepted, policy, now)
     if refusal:
         return refusal
+    caveats = approval_caveats(op.evidence)
     approval = Approval(user=who.user, role=who.role, at=now, evidence_digest=digest,
-                        accepted_loss=accepted, comment=comment)
+                        accepted_loss=accepted, comment=comment, caveats=caveats)
     have = len(current) + 1
     complete = have >= policy.required_approvals
     action = (f"approved by {who.user} ({have}/{policy.required_approvals})"
-              + ("; confirmed, run may start" if complete else ""))
+              + ("; confirmed, run may start" if complete else "")
+              + "".join(f"; {c}" for c in caveats))
     return Approve(approval, complete, action)
+
+
+def approval_caveats(evidence: Evidence | None) -> list[str]:
+    """What an approval of this evidence is given despite: the DR copy's verification
+    (an informational check) that found differences, is missing or is stale."""
+    if evidence is None:
+        return []
+    return [f"approved although {check.detail}" for check in evidence.checks
+            if check.name == VERIFIED_CHECK and not check.ok]
 
 
 def decide_break_glass_evidence(

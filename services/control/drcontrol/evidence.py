@@ -27,6 +27,30 @@ def evidence_digest(evidence: Evidence) -> str:
     return digest(evidence.model_dump(mode="json"))
 
 
+def summarise_verification(verification: dict[str, Any],
+                           schemas: dict[str, Any]) -> dict[str, Any]:
+    """Apply's latest comparison of the DR copy with the source, per schema (its
+    ``verification``), folded into what an approver reads: which schemas were verified,
+    at which SCN, how long ago, what was found; and the schemas apply runs that were not
+    verified at all."""
+    verified = {name: v for name, v in verification.items() if isinstance(v, dict)}
+    ages = [float(v["oldest_age_seconds"]) for v in verified.values()
+            if v.get("oldest_age_seconds") is not None]
+    scns = [int(v["scn"]) for v in verified.values() if v.get("scn") is not None]
+    return {
+        "verified_schemas": sorted(verified),
+        "unverified_schemas": sorted(set(schemas) - set(verified)),
+        "differences": sum(int(v.get("differences") or 0) for v in verified.values()),
+        "tables_differing": sorted(t for v in verified.values()
+                                   for t in v.get("tables_differing") or []),
+        "stale_schemas": sorted(n for n, v in verified.items() if v.get("stale")),
+        "oldest_age_seconds": max(ages) if ages else None,
+        "scn_min": min(scns) if scns else None,
+        "scn_max": max(scns) if scns else None,
+        "per_schema": verified,
+    }
+
+
 def summarise_apply(status: dict[str, Any]) -> dict[str, Any]:
     """The figures an approver needs from apply's status, plus the raw schemas."""
     schemas: dict[str, dict[str, Any]] = status.get("schemas") or {}
@@ -53,6 +77,7 @@ def summarise_apply(status: dict[str, Any]) -> dict[str, Any]:
         "parked": int(sum(values("parked"))),
         "schemas_in_error": sorted(n for n, s in schemas.items() if s.get("state") == "error"),
         "schemas": schemas,
+        "verification": summarise_verification(status.get("verification") or {}, schemas),
     }
 
 

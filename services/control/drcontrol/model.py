@@ -127,6 +127,9 @@ class Approval(Frozen):
     accepted_loss: AcceptedLoss
     comment: str = ""
     break_glass: bool = False
+    caveats: list[str] = Field(
+        default_factory=list,
+        description="What the approver confirmed despite (a verification that found differences).")
 
 
 class Decision(Frozen):

@@ -13,6 +13,7 @@ from typing import Any
 from drcontrol.model import CheckResult, LossEstimate, OpType
 
 FAILED_APPLY_STATES = frozenset({"failed", "error"})
+VERIFIED_CHECK = "dr_copy_verified"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,40 @@ def _lag_check(facts: dict[str, Any], rpo: float) -> tuple[bool, str]:
     if lag is None:
         return False, "apply lag unknown"
     return lag <= rpo, f"apply lag {lag:.1f} s (RPO target {rpo:.0f} s)"
+
+
+def _verified(facts: dict[str, Any]) -> tuple[bool, str]:
+    """Whether apply's latest comparison of the DR copy with the source found it equal,
+    for every schema, recently enough (apply's ``compare.verify_max_age_seconds``)."""
+    apply = facts.get("apply") or {}
+    if not apply.get("reachable"):
+        return False, "apply status unknown: the DR copy's last verification is not known"
+    v = apply.get("verification") or {}
+    per = v.get("per_schema") or {}
+    if not per:
+        return False, "the DR copy was never compared with the source (no verification)"
+    shown = "; ".join(
+        f"{name} at SCN {d.get('scn')} {_ago(d.get('age_seconds'))}: "
+        f"{d.get('differences', 0)} difference(s)" for name, d in sorted(per.items()))
+    if v.get("differences"):
+        tables = ", ".join(v.get("tables_differing") or []) or "?"
+        return False, (f"the last verification found {v['differences']} difference(s) "
+                       f"between the DR copy and the source ({tables}): {shown}")
+    gaps = []
+    if v.get("unverified_schemas"):
+        gaps.append("not verified: " + ", ".join(v["unverified_schemas"]))
+    if v.get("stale_schemas"):
+        gaps.append("verification stale: " + ", ".join(v["stale_schemas"]))
+    if gaps:
+        return False, "; ".join(gaps) + f" ({shown})"
+    return True, f"DR copy equal to the source when last verified ({shown})"
+
+
+def _ago(seconds: Any) -> str:
+    if seconds is None:
+        return ""
+    value = float(seconds)
+    return f"{value / 60:.0f} min ago" if value >= 120 else f"{value:.0f} s ago"
 
 
 def _fencing(facts: dict[str, Any]) -> tuple[bool, str]:
@@ -110,6 +145,8 @@ def evaluate(facts: dict[str, Any], ctx: CheckContext) -> list[CheckResult]:
         ("capture_reachable", _reach(facts, "capture"), planned),
         ("old_primary_fenced", _fencing(facts), False),
     ]
+    if db_switch:
+        rows.append((VERIFIED_CHECK, _verified(facts), False))
     if db_switch:
         rows.append(("database_primary_is_home", _role_check(facts, "primary"), not drill))
     if ctx.runbook == "switchback":

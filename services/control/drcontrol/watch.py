@@ -60,6 +60,7 @@ class AlertState:
     capture_stopped: bool = False
     apply_error: bool = False
     apps_down: frozenset[str] = field(default_factory=frozenset)
+    dr_differs: frozenset[str] = field(default_factory=frozenset)  # schemas verified unequal
 
 
 def lag_view(snapshot: Snapshot, unknown_since: float | None, where: str | None,
@@ -120,6 +121,14 @@ def _apps_down(snapshot: Snapshot) -> frozenset[str]:
     return frozenset(str(a.get("name")) for a in snapshot.appha.data if app_down(a))
 
 
+def _dr_differs(snapshot: Snapshot) -> frozenset[str]:
+    """Schemas whose latest verification found the DR copy different from the source."""
+    if snapshot.apply is None or not snapshot.apply.ok:
+        return frozenset()
+    per = summarise_apply(snapshot.apply.data)["verification"]["per_schema"]
+    return frozenset(name for name, v in per.items() if v.get("differences"))
+
+
 def decide_alerts(prev: AlertState, snapshot: Snapshot, lag_threshold: float,
                   ) -> tuple[AlertState, list[tuple[str, dict[str, Any]]]]:
     """The new alert state and the notifications its edges cause (pure)."""
@@ -129,6 +138,7 @@ def decide_alerts(prev: AlertState, snapshot: Snapshot, lag_threshold: float,
         capture_stopped=_capture_stopped(snapshot),
         apply_error=_apply_error(snapshot),
         apps_down=_apps_down(snapshot),
+        dr_differs=_dr_differs(snapshot),
     )
     out: list[tuple[str, dict[str, Any]]] = []
 
@@ -148,6 +158,10 @@ def decide_alerts(prev: AlertState, snapshot: Snapshot, lag_threshold: float,
         out.append(("alert.app_down", {"app": app, "state": "firing"}))
     for app in sorted(prev.apps_down - now.apps_down):
         out.append(("alert.app_down", {"app": app, "state": "resolved"}))
+    for schema in sorted(now.dr_differs - prev.dr_differs):
+        out.append(("alert.dr_differs", {"schema": schema, "state": "firing"}))
+    for schema in sorted(prev.dr_differs - now.dr_differs):
+        out.append(("alert.dr_differs", {"schema": schema, "state": "resolved"}))
     return now, out
 
 
@@ -244,6 +258,7 @@ class Watcher:
         self._firing.labels("capture_stopped").set(int(alerts.capture_stopped))
         self._firing.labels("apply_error").set(int(alerts.apply_error))
         self._firing.labels("app_down").set(len(alerts.apps_down))
+        self._firing.labels("dr_differs").set(len(alerts.dr_differs))
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="watcher")

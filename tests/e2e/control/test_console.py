@@ -145,11 +145,26 @@ async def test_console_views_tell_the_truth(team: Team, standins: StandIns,
             await block.locator("button.ack-block").click()
             await expect(page.locator("#blocks")).to_be_hidden()
 
+            # -- the DR copy's last verification: per schema, an alert for a difference --
+            seen = {"verified_at": "2026-12-07T02:00:00+00:00", "age_seconds": 90.0,
+                    "oldest_age_seconds": 90.0, "scn": 4990, "tables": 3, "differences": 0,
+                    "tables_differing": [], "stale": False, "sampled": False, "run_id": "v1"}
+            standins.apply.verification = {
+                "HR": {**seen, "differences": 2, "tables_differing": ["HR.EMP"]}, "FIN": seen}
+            await expect(page.locator("#verification tr[data-schema=HR] td.bad")).to_contain_text(
+                "2", timeout=20_000)
+            await expect(page.locator("#verification tr[data-schema=FIN] td.ok")).to_be_visible()
+            await expect(page.locator("#alerts")).to_contain_text(
+                "the DR copy differs from the source: HR")
+
             # -- a request pending confirmation: evidence, loss, digest, direction --------
             created = await operator.request_op("failover", reason="主中心停电 home power loss")
             op_id = created.json()["id"]
             card = page.locator(f"#pending .pending[data-op-id={op_id}]")
             await expect(card.locator(".digest")).to_contain_text("digest", timeout=20_000)
+            await expect(card.locator(".verification-line")).to_contain_text("HR SCN 4990")
+            await expect(card.locator(".verification-line")).to_have_class(
+                "verification-line bad")
             await expect(card.locator(".direction")).to_contain_text(
                 "主中心 home → 灾备中心 DR")
             await expect(card.locator(".checks tbody tr").first).to_be_visible()

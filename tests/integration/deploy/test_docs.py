@@ -5,7 +5,6 @@ synchronisation relies on."""
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import re
 
@@ -68,18 +67,23 @@ def test_documented_command_exists(words: tuple[str, ...]) -> None:
     assert result.exit_code == 0, f"{' '.join(words)}: {result.output}"
 
 
-def test_first_synchronisation_override_is_understood() -> None:
-    """The catch-up run of section 9 overrides apply's policies from the environment."""
-    from drapply.settings import ConflictPolicy, load_apply_settings
+def test_first_synchronisation_loads_at_an_scn_with_the_documented_settings() -> None:
+    """Section 9 copies with ``drapply load`` (no overwrite catch-up: the overlap is
+    decided by the SCN), and the source settings it passes in the environment are
+    understood on top of the site's apply.toml."""
+    from drapply.settings import SourceDbKind, load_apply_settings
 
-    match = re.search(r"DRAPPLY__POLICIES='([^']+)'", TEXT)
-    assert match, "OPERATIONS.md no longer shows the catch-up override"
-    os.environ["DRAPPLY__POLICIES"] = match[1]
+    assert "DRAPPLY__POLICIES" not in TEXT, "the first synchronisation no longer overwrites"
+    assert re.search(r"drapply load --config /etc/dr/apply\.toml --scn now", CODE)
+    given = dict(re.findall(r"-e (DRAPPLY__SOURCE_DB__\w+)=(\S+)", TEXT))
+    assert set(given) == {"DRAPPLY__SOURCE_DB__KIND", "DRAPPLY__SOURCE_DB__DSN",
+                          "DRAPPLY__SOURCE_DB__USER", "DRAPPLY__SOURCE_DB__PASSWORD_FILE"}
+    os.environ.update(given)
     try:
         settings = load_apply_settings(ROOT / "deploy" / "chunan" / "config" / "apply.toml")
     finally:
-        del os.environ["DRAPPLY__POLICIES"]
-    assert json.loads(match[1]) == [{"tables": ["*.*"], "policy": "overwrite"}]
-    assert [(r.tables, r.policy) for r in settings.policies] == [
-        (["*.*"], ConflictPolicy.OVERWRITE)
-    ]
+        for key in given:
+            del os.environ[key]
+    assert settings.source_db.kind is SourceDbKind.ORACLE
+    assert settings.source_db.user == "DRVERIFY"
+    assert str(settings.source_db.password_file) == "/run/secrets/drverify_source_password"

@@ -37,7 +37,9 @@ class Stream:
 class Checkpoint:
     """Where a stream stands in the target: the next offset to read and the last
     transaction applied. ``replay_until`` is set while a replay re-applies offsets the
-    checkpoint had already passed (they use overwrite semantics)."""
+    checkpoint had already passed (they use overwrite semantics). ``seed_scn`` is the SCN
+    the target was loaded at (``drapply load``): transactions committed at or before it
+    are in the loaded image, so apply reads past them without applying them."""
 
     topic: str
     partition: int
@@ -49,6 +51,7 @@ class Checkpoint:
     replay_until: int | None = None
     updated_at: datetime | None = None
     schema: str = ""
+    seed_scn: int | None = None
 
 
 class BoundChange(NamedTuple):

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drapply.adapters.base import AuditRow, Checkpoint, ParkedRow, Stream
-from drapply.errors import CheckpointMoved
+from drapply.errors import CheckpointMoved, TargetError
 
 CHECKPOINT_COLUMNS = (
     "topic", "partition_no", "schema_name", "next_offset", "commit_scn", "xid", "commit_ts",
-    "watermark_scn", "replay_until", "updated_at",
+    "watermark_scn", "replay_until", "updated_at", "seed_scn",
 )  # fmt: skip
 PARKED_COLUMNS = (
     "topic", "partition_no", "first_offset", "last_offset", "schema_name", "xid", "commit_scn",
@@ -77,6 +77,20 @@ class SqlControl:
     def create_if_missing(self, table: str, ddl: str) -> None:
         self.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
 
+    def column_names(self, table: str) -> set[str]:
+        """The (lower-case) column names of a table."""
+        raise NotImplementedError
+
+    def ensure_column(self, table: str, column: str, ddl_type: str) -> None:
+        """Add a column an older version of apply created the table without."""
+        if column in self.column_names(table):
+            return
+        try:
+            self.execute(f"ALTER TABLE {table} ADD {column} {ddl_type}")
+        except TargetError:
+            if column not in self.column_names(table):  # else: another session added it
+                raise
+
     # -- DDL ---------------------------------------------------------------------------------
     def stream_tables_ddl(self, schema: str | None) -> None:
         t, i, ts = self.text_type, self.int_type, self.ts_type
@@ -84,9 +98,10 @@ class SqlControl:
             self.control_table("checkpoint", schema),
             f"topic {t} NOT NULL, partition_no {i} NOT NULL, schema_name {t}, "
             f"next_offset {i} NOT NULL, commit_scn {i}, xid {t}, commit_ts {ts}, "
-            f"watermark_scn {i}, replay_until {i}, updated_at {ts}, "
+            f"watermark_scn {i}, replay_until {i}, updated_at {ts}, seed_scn {i}, "
             "PRIMARY KEY (topic, partition_no)",
         )
+        self.ensure_column(self.control_table("checkpoint", schema), "seed_scn", i)
         self.create_if_missing(
             self.control_table("parked", schema),
             f"topic {t} NOT NULL, partition_no {i} NOT NULL, first_offset {i} NOT NULL, "
@@ -156,6 +171,7 @@ class SqlControl:
             watermark_scn=_int(row[7]),
             replay_until=_int(row[8]),
             updated_at=self.ts_value(row[9]),
+            seed_scn=_int(row[10]),
         )
 
     def stream_checkpoints(self, schema: str | None) -> list[Checkpoint]:
@@ -189,8 +205,8 @@ class SqlControl:
             f"UPDATE {self.control_table('checkpoint', stream.schema)} SET "
             f"next_offset = {self.ph(0)}, commit_scn = {self.ph(1)}, xid = {self.ph(2)}, "
             f"commit_ts = {self.ph(3)}, watermark_scn = {self.ph(4)}, "
-            f"replay_until = {self.ph(5)}, updated_at = {self.ph(6)} "
-            f"WHERE topic = {self.ph(7)} AND partition_no = {self.ph(8)}",
+            f"replay_until = {self.ph(5)}, updated_at = {self.ph(6)}, seed_scn = {self.ph(7)} "
+            f"WHERE topic = {self.ph(8)} AND partition_no = {self.ph(9)}",
             (
                 checkpoint.next_offset,
                 checkpoint.commit_scn,
@@ -199,6 +215,7 @@ class SqlControl:
                 checkpoint.watermark_scn,
                 checkpoint.replay_until,
                 self.ts_param(now()),
+                checkpoint.seed_scn,
                 stream.topic,
                 stream.partition,
             ),
@@ -226,6 +243,7 @@ class SqlControl:
                 commit_ts=current.commit_ts,
                 watermark_scn=current.watermark_scn,
                 replay_until=until,
+                seed_scn=current.seed_scn,
             )
             self.write_checkpoint(stream, moved)
             self.commit()

@@ -307,6 +307,10 @@ class OracleSession(SqlControl, SqlRows):
         sql, params, sizes = oracle_lob_block(ref, edit, key)
         self._with_sizes(lambda c: c.setinputsizes(**sizes), lambda c: c.execute(sql, params))
 
+    def column_names(self, table: str) -> set[str]:
+        self._run(self._cur.execute, f"SELECT * FROM {table} WHERE 1 = 0")
+        return {str(d[0]).lower() for d in self._cur.description or ()}
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._run(self._cur.execute, sql, list(params))
         return list(self._cur.fetchall())

@@ -270,6 +270,10 @@ class PostgresSession(SqlControl, SqlRows):
         if manager is not None:
             self._run(manager.__exit__, None, None, None)
 
+    def column_names(self, table: str) -> set[str]:
+        self._run(self._cur.execute, f"SELECT * FROM {table} WHERE false")
+        return {str(d[0]).lower() for d in self._cur.description or ()}
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._run(self._cur.execute, sql, tuple(params) or None)
         return list(self._cur.fetchall())

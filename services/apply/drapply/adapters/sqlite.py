@@ -188,6 +188,10 @@ class SqliteSession(SqlControl, SqlRows):
         self._run(self._cur.executemany, sql, rows)
         return max(self._cur.rowcount, 0)
 
+    def column_names(self, table: str) -> set[str]:
+        self._run(self._cur.execute, f"SELECT * FROM {table} WHERE 0")
+        return {str(d[0]).lower() for d in self._cur.description or ()}
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._run(self._cur.execute, sql, tuple(params))
         return list(self._cur.fetchall())

@@ -114,6 +114,7 @@ class _Builder:
         self.threads: dict[int, _ThreadLog] = {}
         self.txns: dict[str, TxnState] = {}
         self.begun: set[str] = set()
+        self.started: dict[str, int] = {}  # label -> SCN of the transaction's first record
         self.expected: list[ExpectedTransaction] = []
         self.scn = workload.start_scn
         self.time = workload.start_time
@@ -194,6 +195,8 @@ class _Builder:
     ) -> Change:
         first = tx.label not in self.begun
         self.begun.add(tx.label)
+        if first:
+            self.started[tx.label] = self.scn + 1  # the next tick writes its first record
         return Change(
             kind=kind,
             table=self.tables[table_name].table,
@@ -406,6 +409,7 @@ class _Builder:
         if tx.label not in self.begun:
             return  # nothing was written: no redo for its end either
         self.begun.discard(tx.label)
+        start_scn = self.started.pop(tx.label, None)
         if rollback:
             self.undo_from(tx, 0)
         commit_scn = self.tick()
@@ -422,6 +426,7 @@ class _Builder:
                     commit_scn=commit_scn,
                     commit_time=self.time.replace(tzinfo=UTC),
                     changes=tuple(c for change in tx.changes for c in expected_changes(change)),
+                    start_scn=start_scn,
                 )
             )
 

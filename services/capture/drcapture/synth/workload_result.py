@@ -38,13 +38,15 @@ class ExpectedChange:
 
 @dataclass(frozen=True, slots=True)
 class ExpectedTransaction:
-    """A committed transaction a reader must report (commit time in UTC)."""
+    """A committed transaction a reader must report (commit time in UTC); ``start_scn``
+    is the SCN of its first redo record (Oracle's ``gv$transaction.start_scn``)."""
 
     thread: int
     xid: str
     commit_scn: int
     commit_time: datetime
     changes: tuple[ExpectedChange, ...]
+    start_scn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,7 @@ class ApplyStandIn:
     hold_gate: asyncio.Event | None = None
     replays: list[dict[str, Any]] = field(default_factory=list)
     error_after_hold: bool = False  # a schema fails while draining to the cut
+    verification: dict[str, dict[str, Any]] = field(default_factory=dict)  # per schema
 
     def _schema_status(self, name: str, base: dict[str, Any]) -> dict[str, Any]:
         holding = (self.hold_at is not None
@@ -141,7 +142,8 @@ class ApplyStandIn:
         overall = self.state
         if self.state == "running" and all(s["state"] == "holding" for s in schemas.values()):
             overall = "holding"
-        return {"state": overall, "schemas": schemas, "measured_at": time.time()}
+        return {"state": overall, "schemas": schemas, "measured_at": time.time(),
+                "verification": self.verification}
 
     def app(self, token: str) -> FastAPI:
         app = FastAPI()

@@ -225,6 +225,7 @@ async function loadStatus(live) {
   showPeers(status);
   const apps = status.appha && status.appha.ok ? status.appha.data : [];
   showAlerts(status, apps);
+  showVerification(status.apply_summary);
   const body = $("#apps tbody");
   body.replaceChildren();
   for (const app of apps) {
@@ -233,6 +234,38 @@ async function loadStatus(live) {
     row.append(el("td", app.name), el("td", app.state, { class: appClass(app) }),
       el("td", SITE_NAMES[app.active_site] || app.active_site), el("td", app.mode),
       el("td", note, { class: app.blocked || app.alert ? "warn" : "" }));
+    body.append(row);
+  }
+}
+
+// apply's latest comparison of the DR copy with the source, per schema
+function verificationText(v) {
+  if (!v) return "未知 unknown";
+  if (v.differences) return `✘ ${v.differences} 处差异 difference(s)`;
+  return v.stale ? "过期 stale" : "✔ 一致 equal";
+}
+
+function showVerification(summary) {
+  const body = $("#verification tbody");
+  body.replaceChildren();
+  const v = summary ? summary.verification : null;
+  const per = v ? v.per_schema : {};
+  const names = [...Object.keys(per), ...(v ? v.unverified_schemas : [])].sort();
+  if (!names.length) {
+    const row = el("tr");
+    row.append(el("td", "—"), el("td", "未校验 never verified", { class: "warn" }),
+      el("td", ""), el("td", ""), el("td", ""));
+    body.append(row);
+  }
+  for (const name of names) {
+    const d = per[name];
+    const row = el("tr", null, { "data-schema": name });
+    const cls = !d || d.stale ? "warn" : d.differences ? "bad" : "ok";
+    row.append(el("td", name), el("td", d ? verificationText(d) : "未校验 not verified",
+      { class: cls }), el("td", d ? String(d.scn ?? "—") : ""),
+      el("td", d ? `${hhmm(Date.parse(d.verified_at) / 1000, true)} (${Math.round(
+        d.age_seconds)} s ago)` : ""),
+      el("td", d ? (d.tables_differing || []).join(", ") : ""));
     body.append(row);
   }
 }
@@ -309,6 +342,9 @@ function showAlerts(status, apps) {
   if (a.capture_stopped) items.push("捕获停止 capture stopped or unreachable");
   if (a.apply_error) items.push("应用复制错误 apply in error or unreachable");
   for (const app of a.apps_down) items.push(`应用故障 application down: ${app}`);
+  for (const schema of a.dr_differs || []) {
+    items.push(`DR 副本与源不一致 the DR copy differs from the source: ${schema}`);
+  }
   for (const app of apps) if (app.alert) items.push(`${app.name}: ${app.alert}`);
   if (status.audit && !(status.audit.ok && status.audit.anchored)) {
     items.push(`审计链 audit chain: ${status.audit.reason}`);
@@ -422,6 +458,18 @@ function pendingCard(op) {
       `${loss.transactions ?? "未知 unknown"} tx · 源 SCN ${loss.source_scn ?? "—"} · 已应用 ` +
       `applied ${loss.applied_scn ?? "—"} · 采集 collected ${when(evidence.collected_at)}` +
       (loss.basis ? ` · ${loss.basis}` : "");
+    const v = ((evidence.facts || {}).apply || {}).verification;
+    const line = $(".verification-line", card);
+    if (v && Object.keys(v.per_schema || {}).length) {
+      line.textContent = "DR 副本校验 verification: " + Object.entries(v.per_schema).map(
+        ([name, d]) => `${name} SCN ${d.scn ?? "—"}, ${Math.round(d.age_seconds)} s ago, ` +
+          verificationText(d)).join(" · ");
+      line.className = "verification-line " + (v.differences ? "bad" : v.stale_schemas.length ||
+        v.unverified_schemas.length ? "warn" : "ok");
+    } else {
+      line.textContent = "DR 副本校验 verification: 未校验 never verified";
+      line.className = "verification-line warn";
+    }
     $(".digest", card).textContent = "证据摘要 evidence digest: " + op.evidence_digest;
     const form = $(".confirm-form", card);
     form.hidden = !(can("approve") && op.state === "awaiting_approval" &&
@@ -432,6 +480,12 @@ function pendingCard(op) {
       confirmOperation(op, card);
     });
     $(".reject", card).addEventListener("click", () => rejectOperation(op, card));
+  }
+  const approvals = $(".approvals", card);
+  for (const a of op.approvals || []) {
+    const text = `已确认 approved by ${a.user} ${when(a.at)}` +
+      (a.caveats && a.caveats.length ? ` — ${a.caveats.join("; ")}` : "");
+    approvals.append(el("li", text, { class: a.caveats && a.caveats.length ? "warn" : "" }));
   }
   const refreshButton = $(".refresh", card);
   refreshButton.hidden = !can("refresh_evidence");
