@@ -81,17 +81,19 @@ class FaultBoard:
         now: float,
         failing: bool = False,
         facts: Mapping[str, Any] | None = None,
+        since: float | None = None,
     ) -> Change:
-        """Record a failure of ``part``. The spell's start is kept; the error, the
-        count and the severity follow the newest failure. ``line`` is set when the fault
-        is new or its severity changed (log it), None for one more failed attempt."""
+        """Record a failure of ``part``. The spell's start is kept (``since``: when it
+        began, if earlier than now); the error, the count and the severity follow the
+        newest failure. ``line`` is set when the fault is new or its severity changed
+        (log it), None for one more failed attempt."""
         severity = Severity.FAILING if failing else Severity.DEGRADED
         text = str(error) or type(error).__name__
         where = dict(facts if facts is not None else _where(error))
         old = self._faults.get(part)
         line: str | None
         if old is None:
-            fault = Fault(part, severity, now, now, text, 1, where)
+            fault = Fault(part, severity, min(now, since or now), now, text, 1, where)
             line = f"{part} {severity.value}: {text}"
         else:
             fault = replace(old, severity=severity, last_at=now, error=text,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from drcommon.config import read_secret
-from drcommon.errors import ConfigError, DRError
+from drcommon.errors import ConfigError, DRError, RetriableSourceError, SinkError
+from drcommon.faults import FaultBoard, FaultMetrics, Severity
 from drcommon.http import Health, HealthStatus, HttpServer
 from drcommon.model import CaptureCheckpoint, ThreadRestart
 from drcommon.service import ServiceBase
@@ -18,8 +21,9 @@ from drcapture.catalog import LogCatalog
 from drcapture.checkpoints import load_checkpoint
 from drcapture.ddl import StaleDictionary
 from drcapture.dictionary.model import Dictionary
-from drcapture.errors import UndecodableChange
+from drcapture.errors import CaptureFenced, RedoCopyFound, UndecodableChange
 from drcapture.filtering import TableFilter
+from drcapture.merge import CommitKey
 from drcapture.metrics import CaptureMetrics
 from drcapture.openstate import OpenStateStore
 from drcapture.pipeline import CapturePipeline
@@ -32,6 +36,23 @@ from drcapture.spill import SpillingStore
 from drcapture.thread_reader import ThreadReader
 
 log = logging.getLogger(__name__)
+WATCH_INTERVAL = 1.0  # seconds between looks at what the pipeline shows (status, metrics)
+
+
+def _past(published: CommitKey | None, mark: CommitKey | None) -> bool:
+    return published is not None and (mark is None or published > mark)
+
+
+def fault_of(exc: BaseException) -> tuple[str, bool] | None:
+    """The part an attempt's failure is a fault of, and whether it needs a person
+    (``failing``) or passes by itself (``degraded``); None for a planned rebuild."""
+    if isinstance(exc, RedoCopyFound):
+        return None
+    if isinstance(exc, CaptureFenced):
+        return "kafka", True  # another capture with our capture_id publishes
+    if isinstance(exc, SinkError | RetriableSourceError | KafkaError):
+        return "kafka", False
+    return "capture", not (isinstance(exc, DRError) and exc.retriable)
 
 
 def load_dictionary(
@@ -86,7 +107,13 @@ class CaptureService(ServiceBase):
         self._pipeline: CapturePipeline | None = None
         self._task: asyncio.Task[None] | None = None
         self._http: HttpServer | None = None
-        self._error: BaseException | None = None
+        self._error: BaseException | None = None  # the error capture stopped on
+        self.faults = FaultBoard()
+        self._fault_metrics = FaultMetrics(self.metrics.metrics)
+        # Per part: the last commit published when an attempt failed on it; the fault
+        # ends once a later attempt publishes past it.
+        self._failed_after: dict[str, CommitKey | None] = {}
+        self._watcher: asyncio.Task[None] | None = None
         self._started_at = time.time()
         self._fence_requested = False
 
@@ -122,6 +149,7 @@ class CaptureService(ServiceBase):
             await self._attempt()  # fail fast: a one-shot run reports its first error
         self._task = asyncio.create_task(self._supervise(), name="capture-supervisor")
         self._task.add_done_callback(self._pipeline_ended)
+        self._watcher = asyncio.create_task(self._watch(), name="capture-watch")
         if self._serve_http:
             from drcapture.api import build_app
 
@@ -136,14 +164,17 @@ class CaptureService(ServiceBase):
 
     async def _supervise(self) -> None:
         """Run the pipeline; in follow mode, rebuild it from the last checkpoint after a
-        failure that may pass (Kafka, a missing or damaged log being restored), with
-        backoff. The error stays visible in status and /health until it recovers."""
+        failure that may pass (Kafka away, a full spill disk), waiting 1 s, then twice as
+        long each time up to ``restart.retry_max_seconds`` (back to 1 s once a publish
+        went through). The fault stays in status and /health until capture gets past it."""
         backoff = 1.0
         while True:
+            failed = False
             try:
                 if self._pipeline is None:
                     await self._attempt()
                 assert self._pipeline is not None
+                self.faults_board_clear("kafka")  # the producer started, the checkpoint read
                 await self._pipeline.run()
                 if self._pipeline.final_scn is not None:
                     # Fenced: stay up so control can read the final SCN, read nothing more.
@@ -166,20 +197,42 @@ class CaptureService(ServiceBase):
                 )
                 self._pipeline = None
                 continue
-            except DRError as exc:
+            except (DRError, KafkaError) as exc:
                 # A change that cannot be decoded fails the same way on every retry.
                 if self.settings.source.mode == "files" or isinstance(
                         exc, ConfigError | UndecodableChange):
                     raise
-                self._error = exc
-                log.error(
-                    "capture failed; restarting from the last checkpoint",
-                    extra={"error": str(exc), "retry_in": backoff},
-                )
+                failed = True
+                if self._pipeline is not None and self._pipeline.published_at is not None:
+                    backoff = 1.0  # it went on for a while: this is a new spell
+                self._failed(exc, backoff)
             finally:
-                await self._close_attempt()
+                await self._close_attempt(failed)
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 60.0)
+            backoff = min(backoff * 2, self.settings.restart.retry_max_seconds)
+
+    def _failed(self, exc: BaseException, backoff: float) -> None:
+        """Record an attempt's failure on the fault board and say when it is retried."""
+        fault = fault_of(exc)
+        if fault is None:  # not a fault: a planned rebuild (a copy of a damaged log found)
+            log.warning("restarting from the last checkpoint", extra={"reason": str(exc)})
+            return
+        part, failing = fault
+        change = self.faults.report(part, exc, now=time.time(), failing=failing)
+        pipeline = self._pipeline
+        self._failed_after[part] = pipeline.published_key if pipeline is not None else None
+        log.log(
+            logging.ERROR if change.line is not None else logging.WARNING,
+            "capture attempt failed; retrying from the last checkpoint",
+            extra={"part": part, "error": str(exc), "retry_in": backoff,
+                   "attempts": change.fault.attempts},
+        )  # fmt: skip
+
+    def faults_board_clear(self, part: str) -> None:
+        """``part`` works again: end its fault (logged once)."""
+        change = self.faults.clear(part, now=time.time())
+        if change is not None and change.line is not None:
+            log.warning(change.line, extra={"part": part})
 
     async def _attempt(self) -> None:
         """Build publisher, readers and pipeline from the checkpoint in Kafka."""
@@ -202,7 +255,6 @@ class CaptureService(ServiceBase):
             )
         self._pipeline = CapturePipeline(s, readers, publisher, checkpoint, self.metrics)
         self._pipeline.fence_requested = self._fence_requested
-        self._error = None
 
     def _restart_positions(
         self, checkpoint: CaptureCheckpoint | None
@@ -252,15 +304,16 @@ class CaptureService(ServiceBase):
             on_direct_load=s.source.on_direct_load,
         )
 
-    async def _close_attempt(self) -> None:
-        """After a run ends or fails: keep the pipeline for status, drop the producer."""
+    async def _close_attempt(self, failed: bool) -> None:
+        """After a run ends or fails: keep the pipeline for status, drop the producer
+        (and, after a failure, the pipeline: the next attempt starts from the checkpoint)."""
         if self._publisher is not None and (
-            self._pipeline is None or not self._pipeline.done or self._error is not None
+            self._pipeline is None or not self._pipeline.done or failed
         ):
             await self._publisher.stop()
             self._publisher = None
-            if self._error is not None:
-                self._pipeline = None
+        if failed:
+            self._pipeline = None
 
     def _pipeline_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():
@@ -275,6 +328,10 @@ class CaptureService(ServiceBase):
             await asyncio.shield(self._task)
 
     async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
         if self._task is not None and not self._task.done():
             self._task.cancel()
             try:
@@ -289,11 +346,65 @@ class CaptureService(ServiceBase):
             await self._http.stop()
 
     def health(self) -> Health:
+        """``ok``; ``degraded`` while waiting out a fault it retries by itself (Kafka
+        away, a full spill disk, a slow publish); ``failing`` when it cannot progress
+        without a person (a damaged or missing log, a fenced producer, a stop on error)."""
         if self._error is not None:
-            return Health(HealthStatus.FAILING, {"error": str(self._error)})
+            return Health(HealthStatus.FAILING, {"state": self.state, "error": str(self._error)})
         if self._task is None:
             return Health(HealthStatus.FAILING, {"error": "not started"})
-        return Health(HealthStatus.OK, {"state": self.state})
+        return self.faults.health({"state": self.state}, time.time())
+
+    async def _watch(self) -> None:
+        """Every second: faults the pipeline shows without failing (a publish Kafka does
+        not acknowledge, a thread held at damage) onto the board, and the metrics."""
+        while True:
+            try:
+                self._check(time.time())
+            except Exception:  # a bug here must not stop capture, nor go unseen
+                log.exception("checking capture's faults failed")
+            await asyncio.sleep(WATCH_INTERVAL)
+
+    def _check(self, now: float) -> None:
+        pipeline = self._pipeline
+        if pipeline is not None:
+            self._check_publish(pipeline, now)
+            held = pipeline.faults()
+            if held:
+                worst = min(held, key=lambda f: f.where.get("scn") or 0)
+                change = self.faults.report("redo", worst, now=now, failing=True)
+                if change.line is not None:
+                    log.error(change.line, extra={"part": "redo"})
+            elif self.faults.get("redo") is not None:
+                self.faults_board_clear("redo")
+            for part, key in list(self._failed_after.items()):
+                if part != "kafka" and _past(pipeline.published_key, key):
+                    del self._failed_after[part]
+                    self.faults_board_clear(part)  # an attempt published past where it failed
+        if self.faults.active():
+            lag = self.status()["lag_seconds"]
+            if lag is not None:
+                self.metrics.lag_seconds.set(lag)  # growing while the fault lasts
+        self._fault_metrics.update(self.faults, now)
+
+    def _check_publish(self, pipeline: CapturePipeline, now: float) -> None:
+        since = pipeline.publishing_since
+        stall = self.settings.publish.stall_seconds
+        if since is not None and now - since >= stall:
+            if self.faults.get("kafka") is not None:
+                return  # reported; the fault's age grows on its own
+            error = SinkError(
+                f"Kafka has not acknowledged a publish for more than {stall:g} s; capture "
+                "waits for it (what it read since is not published yet; nothing is lost)",
+                bootstrap_servers=self.settings.kafka.bootstrap_servers,
+            )
+            change = self.faults.report("kafka", error, now=now, since=since)
+            if change.line is not None:
+                log.error(change.line, extra={"part": "kafka"})
+        elif since is None and pipeline.published_at is not None:
+            fault = self.faults.get("kafka")
+            if fault is not None and pipeline.published_at > fault.last_at:
+                self.faults_board_clear("kafka")
 
     def request_fence(self) -> dict[str, Any]:
         """Publish everything read, with a final watermark, then read no more."""
@@ -309,9 +420,12 @@ class CaptureService(ServiceBase):
 
     @property
     def state(self) -> str:
+        """``running`` (also while waiting out a fault it retries by itself),
+        ``failed`` (stopped on an error, or held where a person must act), ``fenced``,
+        ``stopped``."""
         if self._pipeline is not None and self._pipeline.final_scn is not None:
             return "fenced"
-        if self._error is not None:
+        if self._error is not None or self.faults.severity() is Severity.FAILING:
             return "failed"
         if self._task is None or self._task.done():
             return "stopped"
@@ -338,6 +452,7 @@ class CaptureService(ServiceBase):
                     "caught_up": reader.caught_up,
                     "quiet": bool(state and state.caught_up_at is not None),
                     "closed": bool(state and state.closed),
+                    "held": str(reader.fault) if reader.fault is not None else None,
                 }
             info = pipeline.stats.last_commit
             if info is not None:
@@ -347,9 +462,16 @@ class CaptureService(ServiceBase):
                     "commit_ts": info.commit_ts.isoformat(),
                 }
                 lag = max(0.0, time.time() - info.commit_ts.timestamp())
+            if pipeline.publishing_since is not None:
+                lag = max(lag or 0.0, time.time() - pipeline.publishing_since)
+        now = time.time()
+        worst = self.faults.active()
+        error = str(self._error) if self._error else (worst[0].error if worst else None)
         return {
             "state": self.state,
-            "error": str(self._error) if self._error else None,
+            "health": self.health().status.value,
+            "error": error,
+            "faults": self.faults.documents(now),
             "threads": threads,
             "safe_scn": pipeline.merger.watermark() if pipeline else None,
             "fence_requested": bool(pipeline and pipeline.fence_requested),

@@ -1,0 +1,76 @@
+"""What the fault tests share: a built RAC workload, capture settings for it, and polling
+a service's status and health with a deadline (never sleep-and-hope)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from drcapture.settings import CaptureSettings
+from drcapture.synth.workload_result import BuiltWorkload
+from drcommon.config import KafkaSettings, load_settings
+
+T = TypeVar("T")
+TOKEN = "fault-suite-token-0123456789"
+
+
+def capture_settings(
+    kafka: KafkaSettings,
+    built_dir: Path,
+    archive_dirs: list[Path],
+    tmp: Path,
+    threads: int,
+    **sections: dict[str, Any],
+) -> CaptureSettings:
+    """Archive-mode capture of a built workload (``SIPROD``, schemas SI and HIS)."""
+    base: dict[str, dict[str, Any]] = {
+        "source": {
+            "mode": "archive",
+            "archive_dirs": [str(d) for d in archive_dirs],
+            "archive_pattern": "*.arc",
+            "poll_interval": 0.05,
+            "idle_thread_grace": 0.3,
+            "archive_idle_timeout": 600.0,
+            "threads": [{"thread": t} for t in range(1, threads + 1)],
+        },
+        "dictionary": {"kind": "snapshot", "path": str(built_dir / "dictionary.json")},
+        "filter": {"include": ["SI.*", "HIS.*"]},
+        "publish": {"max_batch_transactions": 20, "max_batch_seconds": 0.05,
+                    "watermark_interval": 0.2, "stall_seconds": 3.0},
+        "spill": {"directory": str(tmp / "spill")},
+        "restart": {"retry_max_seconds": 2.0},
+        "kafka": kafka.model_dump(),
+        "http": {"port": 0, "service_token": TOKEN},
+        "logging": {"format": "text", "level": "WARNING"},
+    }
+    for name, values in sections.items():
+        base[name] = {**base.get(name, {}), **values}
+    return load_settings(CaptureSettings, None, database="SIPROD", capture_id="faults",
+                         state_dir=str(tmp / "state"), **base)
+
+
+async def until(
+    probe: Callable[[], Awaitable[T] | T],
+    accept: Callable[[T], bool],
+    seconds: float,
+    what: str,
+    every: float = 0.1,
+) -> T:
+    """Poll ``probe`` until ``accept`` says yes; fail naming ``what`` and the last value."""
+    deadline = time.monotonic() + seconds
+    last: Any = None
+    while time.monotonic() < deadline:
+        value = probe()
+        last = await value if isinstance(value, Awaitable) else value
+        if accept(last):
+            return last  # type: ignore[no-any-return]
+        await asyncio.sleep(every)
+    raise AssertionError(f"{what}: not within {seconds} s; last seen: {last!r}")
+
+
+def committed_xids(built: BuiltWorkload) -> list[str]:
+    """The workload's committed transactions in commit order."""
+    return [tx.xid for tx in built.expected]
