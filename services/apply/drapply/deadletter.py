@@ -24,12 +24,11 @@ from aiokafka.errors import KafkaError
 from drcommon import serde
 from drcommon.chunking import value_refs
 from drcommon.config import KafkaSettings
-from drcommon.errors import RetriableSinkError
 from drcommon.kafka import TopicSpec, committed_consumer, ensure_topics, transactional_producer
 from drcommon.model import DeadLetter, TransactionMessage, ValueChunk
 
 from drapply.applier import ParkRequest, Record
-from drapply.errors import BadRecord
+from drapply.errors import BadRecord, KafkaWriteFailed
 from drapply.values import REF_MARKER, Spill, ValueAssembler, ValueSet
 
 log = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ class DeadLetters:
             try:
                 await producer.start()
             except KafkaError as exc:
-                raise RetriableSinkError(f"dead-letter producer: {exc}") from exc
+                raise KafkaWriteFailed(f"dead-letter producer: {exc}") from exc
             self._producer = producer
         return self._producer
 
@@ -105,7 +104,7 @@ class DeadLetters:
                         last = record.offset
                     sent = [meta.offset for meta in await asyncio.gather(*pending)]
             except KafkaError as exc:
-                raise RetriableSinkError(f"publishing to the dead-letter topic: {exc}") from exc
+                raise KafkaWriteFailed(f"publishing to the dead-letter topic: {exc}") from exc
             log.warning(
                 "parked transaction",
                 extra={"topic": topic, "partition": partition, "offset": request.first_offset,

@@ -4,8 +4,10 @@ The worker owns the stream's target session (in a one-thread executor, so the
 connection is only ever used by one thread) and its position in the consumer. Each step
 takes a snapshot of the gate, then fetches or feeds; the applier's answer (held,
 rewind, park) and errors decide the next step. Retriable errors back off and resume
-from the checkpoint in the target; other errors put the stream in ``error`` until the
-operator resumes it.
+from the checkpoint in the target, the stream's status naming what it waits for (the
+``database`` or ``kafka``), since when and the last error, until a step gets through;
+other errors put the stream in ``error`` until the operator resumes it (or moves its
+checkpoint past the record, ``drapply skip``).
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from drcommon.errors import DRError
+from drcommon.errors import DRError, SourceError
 from drcommon.model import TransactionMessage
 
 from drapply.adapters.base import Checkpoint, ParkedRow, Stream, Target, TargetSession
 from drapply.applier import Applier, FeedResult, Outcome, ParkRequest, Record
 from drapply.deadletter import DeadLetters
-from drapply.errors import ApplyHalted, BadRecord, CheckpointMoved
+from drapply.errors import ApplyHalted, BadRecord, CheckpointMoved, KafkaWriteFailed
 from drapply.gate import Gate
 from drapply.metrics import ApplyMetrics
 from drapply.settings import ApplyOptions
@@ -209,6 +211,8 @@ class StreamWorker:
         try:
             await body()
             self._backoff = self.deps.options.retry_backoff_seconds
+            if self.status.faults.active():
+                self._recovered()
         except asyncio.CancelledError:
             raise
         except CheckpointMoved as exc:
@@ -228,13 +232,42 @@ class StreamWorker:
 
     async def _retry_later(self, exc: DRError) -> None:
         self._count_error("retriable")
-        log.warning(
+        part = "kafka" if isinstance(exc, SourceError | KafkaWriteFailed) else "database"
+        change = self.status.faults.report(part, exc, now=time.time())
+        log.log(
+            logging.ERROR if change.line is not None else logging.WARNING,
             "retriable error; backing off",
-            extra={"topic": self.stream.topic, "error": str(exc), "seconds": self._backoff},
-        )
+            extra={"topic": self.stream.topic, "part": part, "error": str(exc),
+                   "seconds": self._backoff, "attempts": change.fault.attempts},
+        )  # fmt: skip
         await self._drop_session()
         await asyncio.sleep(self._backoff)
         self._backoff = min(self._backoff * 2, MAX_BACKOFF)
+
+    def _recovered(self) -> None:
+        now = time.time()
+        for fault in self.status.faults.active():
+            change = self.status.faults.clear(fault.part, now=now)
+            if change is not None:
+                log.warning(change.line, extra={"topic": self.stream.topic, "part": fault.part})
+
+    async def measure_queue(self) -> None:
+        """Ask Kafka for the topic's end: the queue behind the applied position (also
+        for a stream stopped on an error). Kafka not answering leaves it as it was."""
+        with contextlib.suppress(DRError):
+            self._queue(await self.source.end())
+
+    def _queue(self, end: int) -> None:
+        """The queue behind the stream: while it runs freely, the offsets it has not
+        fetched plus the records fetched and not applied (the transaction markers between
+        records are not counted); otherwise every offset after the applied position."""
+        st = self.status
+        st.end_offset = end
+        free = st.state in (StreamState.RUNNING, StreamState.HOLDING) and not st.faults.active()
+        if free and self._fetch_position is not None and self._applier is not None:
+            st.queue_depth = max(0, end - self._fetch_position) + len(self._pending)
+        else:
+            st.queue_depth = max(0, end - st.position)
 
     async def _drop_session(self) -> None:
         session, self._session, self._applier = self._session, None, None
@@ -255,6 +288,8 @@ class StreamWorker:
         self._count_error("fatal")
         self.status.state = StreamState.ERROR
         self.status.error = str(exc)
+        if self._applier is not None:
+            self.status.position = self._applier.position
         self._error_version = self.deps.gate.state.version
         log.error(
             "stream stopped on error",
@@ -431,10 +466,10 @@ class StreamWorker:
         )
         self.status.state = StreamState.HOLDING if held else StreamState.RUNNING
         self.status.watermark_scn = applier.watermark_scn
+        self.status.position = applier.position
         end = self.source.known_end()
-        if end is not None and self._fetch_position is not None:
-            # Offsets not fetched yet plus fetched records not applied yet.
-            self.status.queue_depth = max(0, end - self._fetch_position) + len(self._pending)
+        if end is not None:
+            self._queue(end)
 
     async def _idle(self) -> None:
         applier = self.applier
