@@ -9,9 +9,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from drapply.settings import ApplySettings, load_apply_settings
 from drcapture.settings import CaptureSettings
 from drcapture.synth.workload_result import BuiltWorkload
 from drcommon.config import KafkaSettings, load_settings
+from drcontrol.settings import ControlSettings
+
+from tests.integration.apply.running import TOKEN as APPLY_TOKEN
 
 T = TypeVar("T")
 TOKEN = "fault-suite-token-0123456789"
@@ -74,3 +78,48 @@ async def until(
 def committed_xids(built: BuiltWorkload) -> list[str]:
     """The workload's committed transactions in commit order."""
     return [tx.xid for tx in built.expected]
+
+
+def apply_settings(
+    kafka: KafkaSettings, dsn: str, unique: str, **sections: dict[str, Any]
+) -> ApplySettings:
+    """Apply of schemas SI and HIS into PostgreSQL, under names of this test only."""
+    base: dict[str, Any] = {
+        "kafka": kafka.model_dump(),
+        "source": {"database": "SIPROD", "schemas": ["SI", "HIS"]},
+        "target": {"kind": "postgresql", "dsn": dsn, "control_schema": f"drapply_{unique}"},
+        "renames": {"schemas": renames(unique)},
+        "apply": {"group_id": f"faults-{unique}", "fetch_timeout_ms": 100,
+                  "topic_refresh_seconds": 1.0, "retry_backoff_seconds": 0.5},
+        "logging": {"level": "INFO", "format": "text"},
+    }
+    for name, values in sections.items():
+        base[name] = {**base.get(name, {}), **values}
+    return load_apply_settings(None, **base)
+
+
+def renames(unique: str) -> dict[str, str]:
+    return {"SI": f"si_{unique}", "HIS": f"his_{unique}"}
+
+
+def control_settings(
+    tmp: Path, kafka: str, capture_url: str, apply_url: str, webhook: str
+) -> ControlSettings:
+    """Control watching the real capture and apply every half second, alerts to a hook."""
+    return load_settings(
+        ControlSettings, None, env_prefix="DRCONTROL_FAULTS_UNUSED",
+        http={"host": "127.0.0.1", "port": 0},
+        logging={"level": "WARNING", "format": "text"},
+        kafka={"bootstrap_servers": kafka, "request_timeout_ms": 5000},
+        storage={"backend": "sqlite", "sqlite_path": str(tmp / "control.sqlite3")},
+        peers={"capture": {"url": capture_url, "token": TOKEN},
+               "apply": {"url": apply_url, "token": APPLY_TOKEN},
+               "appha": {"url": None}},
+        watch={"interval_seconds": 0.5, "lag_alert_seconds": 30.0},
+        notify={"webhooks": [{"url": webhook, "backoff_seconds": 0.05}]},
+    )  # fmt: skip
+
+
+def alert_states(received: list[dict[str, Any]], kind: str) -> list[str]:
+    """The states (firing, resolved) control notified for ``kind``, in order."""
+    return [r.get("data", {}).get("state") for r in received if r.get("kind") == kind]
