@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from drcommon.errors import DRError, SourceError
+from drcommon.errors import DRError, ParseError, SourceError
 from drcommon.model import TransactionMessage
 
 from drapply.adapters.base import Checkpoint, ParkedRow, Stream, Target, TargetSession
@@ -30,7 +30,7 @@ from drapply.deadletter import DeadLetters
 from drapply.errors import ApplyHalted, BadRecord, CheckpointMoved, KafkaWriteFailed
 from drapply.gate import Gate
 from drapply.metrics import ApplyMetrics
-from drapply.settings import ApplyOptions
+from drapply.settings import ApplyOptions, ConflictPolicy
 from drapply.source import Fetched, PartitionSource
 from drapply.status import StreamState, StreamStatus, utcnow
 
@@ -102,6 +102,8 @@ class StreamWorker:
         self._applier: Applier | None = None
         self._pending: list[Record] = []
         self._pending_error: DRError | None = None
+        self._pending_error_offset: int | None = None
+        self._unreadable_at: int | None = None  # offset of the record an error is about
         self._stopping = False
         self._finished = False
         self._error_version: int | None = None
@@ -199,13 +201,18 @@ class StreamWorker:
         )  # fmt: skip
 
     def _seek(self, checkpoint: Checkpoint) -> None:
-        self.source.seek(checkpoint.next_offset)
+        self._move(checkpoint.next_offset)
         self._pending = []
         self._pending_error = None
         st = self.status
         st.applied_scn, st.applied_xid = checkpoint.commit_scn, checkpoint.xid
         st.source_commit_ts, st.position = checkpoint.commit_ts, checkpoint.next_offset
         st.watermark_scn, st.replaying_until = checkpoint.watermark_scn, checkpoint.replay_until
+
+    def _move(self, offset: int) -> None:
+        """Seek the stream's partition; what was fetched before no longer counts."""
+        self.source.seek(offset)
+        self._fetch_position = None
 
     async def _guarded(self, body: Callable[[], Any]) -> None:
         try:
@@ -219,10 +226,19 @@ class StreamWorker:
             log.warning("checkpoint moved; re-reading it", extra={"error": str(exc)})
             await self._reload()
         except DRError as exc:
-            if exc.retriable:
-                await self._retry_later(exc)
-            else:
-                self._fail(exc)
+            await self._after(exc)
+
+    async def _after(self, exc: DRError, *, parking: bool = False) -> None:
+        """Retry later, park a record that cannot be read, or stop in ``error``."""
+        if exc.retriable:
+            await self._retry_later(exc)
+        elif isinstance(exc, ParseError) and not parking:
+            try:
+                await self._unreadable(exc)
+            except DRError as again:  # parking it failed (Kafka, the database)
+                await self._after(again, parking=True)
+        else:
+            self._fail(exc)
 
     async def _reload(self) -> None:
         if self._applier is None:
@@ -258,16 +274,24 @@ class StreamWorker:
             self._queue(await self.source.end())
 
     def _queue(self, end: int) -> None:
-        """The queue behind the stream: while it runs freely, the offsets it has not
-        fetched plus the records fetched and not applied (the transaction markers between
-        records are not counted); otherwise every offset after the applied position."""
+        """The queue behind the stream: the offsets between the applied position and the
+        end (transaction markers included); zero once a freely running stream has fetched
+        to the end and applied all of it (the end then lies past a marker)."""
         st = self.status
         st.end_offset = end
-        free = st.state in (StreamState.RUNNING, StreamState.HOLDING) and not st.faults.active()
-        if free and self._fetch_position is not None and self._applier is not None:
-            st.queue_depth = max(0, end - self._fetch_position) + len(self._pending)
-        else:
-            st.queue_depth = max(0, end - st.position)
+        applier = self._applier
+        applied = applier.position if applier is not None else st.position
+        caught_up = (
+            st.state in (StreamState.RUNNING, StreamState.HOLDING)
+            and not st.faults.active()
+            and applier is not None
+            and not applier.in_transaction
+            and not self._pending
+            and self._pending_error is None
+            and self._fetch_position is not None
+            and self._fetch_position >= end
+        )
+        st.queue_depth = 0 if caught_up else max(0, end - applied)
 
     async def _drop_session(self) -> None:
         session, self._session, self._applier = self._session, None, None
@@ -341,7 +365,7 @@ class StreamWorker:
         gate = self.deps.gate.state
         self.status.hold_at_scn = gate.hold_at
         if self._error_version is not None:
-            if await self.deps.gate.changed(self._error_version, 1.0):
+            if await self.deps.gate.changed(self._error_version, 1.0) or await self._skipped():
                 self._error_version = None
                 self.status.error = None
                 self.status.state = StreamState.RUNNING
@@ -370,6 +394,7 @@ class StreamWorker:
             await self._handle(result, gate.version, ahead)
         elif self._pending_error is not None:
             error, self._pending_error = self._pending_error, None
+            self._unreadable_at = self._pending_error_offset
             raise error
         else:
             await self._idle()
@@ -385,6 +410,7 @@ class StreamWorker:
 
     async def _accept(self, fetched: Fetched) -> None:
         self._pending, self._pending_error = fetched.records, fetched.error
+        self._pending_error_offset = fetched.error_offset
         if fetched.records:
             self._last_progress = time.monotonic()
         if fetched.seen_scn is not None:
@@ -441,6 +467,7 @@ class StreamWorker:
             if extra is not None:  # keep what was read beyond the held transaction
                 self._pending = self._pending + extra.records
                 self._pending_error = extra.error
+                self._pending_error_offset = extra.error_offset
             if self._until_end:  # a bounded run (replay up to an SCN) ends here
                 self._finished = True
                 return
@@ -448,7 +475,7 @@ class StreamWorker:
         elif result.outcome is Outcome.REWIND:
             assert result.rewind_to is not None
             await self._discard(ahead)
-            self.source.seek(result.rewind_to)
+            self._move(result.rewind_to)
             self._pending, self._pending_error = [], None
         elif result.outcome is Outcome.PARK:
             assert result.park is not None
@@ -492,6 +519,20 @@ class StreamWorker:
             self._last_external_check = now
             await self._check_external()
 
+    async def _skipped(self) -> bool:
+        """In error: has someone moved the checkpoint past the record (``drapply skip``)?"""
+        now = time.monotonic()
+        if self._applier is None or now - self._last_external_check < EXTERNAL_CHECK_SECONDS:
+            return False
+        self._last_external_check = now
+        applier = self._applier
+        stored = await self._db(applier.session.load_checkpoint, self.stream, applier.position)
+        if stored.next_offset == applier.checkpoint_offset:
+            return False
+        log.warning("the checkpoint was moved while the stream stood in error; following it",
+                    extra={"topic": self.stream.topic, "offset": stored.next_offset})
+        return True
+
     async def _check_external(self) -> None:
         """Notice a checkpoint moved by someone else (a replay from the CLI) while idle."""
         applier = self.applier
@@ -505,9 +546,84 @@ class StreamWorker:
             )
             await self._reload()
 
+    # -- records that cannot be read ---------------------------------------------------------
+    async def _unreadable(self, exc: ParseError) -> None:
+        """A record that cannot be read, or breaks the chunk protocol. First the
+        transactions before it are applied one by one (so a stop lands right before its
+        transaction, not before its group); then, under the schema's ``park`` policy (the
+        first ``[[policies]]`` rule covering all of its tables), it is parked with the
+        rest of its transaction, otherwise the stream stops in ``error`` before it."""
+        offset, self._unreadable_at = self._unreadable_at, None
+        if offset is None and isinstance(exc.where.get("offset"), int):
+            offset = int(exc.where["offset"])
+        applier = self._applier
+        if applier is None or offset is None:
+            self._fail(exc)
+            return
+        through = applier.isolating_through
+        if through is None or through < offset:
+            # Everything before its transaction is applied first, one transaction per
+            # database transaction: only the broken transaction is left open.
+            rewind = await self._db(applier.isolate_through, offset, str(exc))
+            await self._discard(self._ahead)
+            self._move(rewind)
+            self._pending, self._pending_error = [], None
+            return
+        await self._db(applier.abort)  # the broken transaction's first records
+        policy = applier.policies.for_table(self.stream.owner, "*")
+        if policy.policy is ConflictPolicy.PARK:
+            await self._park_unreadable(offset, str(exc), policy.stop_after_park)
+        else:  # stopped right before its transaction: 'drapply skip' can move past it
+            self._fail(exc)
+
+    async def _park_unreadable(self, offset: int, error: str, stop_after: bool) -> None:
+        applier = self.applier
+        start = applier.checkpoint_offset
+        raws = await self._raw_from(start, offset)
+        run = transaction_run(raws, offset)
+        if any(r.key is not None for r in raws if start <= r.offset < run[0].offset):
+            self._fail(BadRecord("records of other transactions stand before the one to "
+                                 "park; the stream stops instead", offset=offset))  # fmt: skip
+            return
+        dl_offsets, scn = await self.deps.dead_letters.publish_raw(self.stream.owner, run, error)
+        key = run[0].key.decode("utf-8", "replace") if run[0].key is not None else None
+        row = ParkedRow(
+            topic=self.stream.topic, partition=self.stream.partition,
+            first_offset=run[0].offset, last_offset=run[-1].offset, schema=self.stream.schema,
+            xid=key or f"offset-{offset}", commit_scn=scn, error=error, parked_at=utcnow(),
+            dl_offsets=dl_offsets,
+        )  # fmt: skip
+        await self._db(applier.record_parked, row)
+        self._move(run[-1].offset + 1)
+        self._pending, self._pending_error = [], None
+        self.status.parked += 1
+        if self.deps.metrics is not None:
+            self.deps.metrics.parked.labels(self.stream.owner).inc()
+        log.warning(
+            "parked a transaction holding a record that cannot be read",
+            extra={"topic": self.stream.topic, "partition": self.stream.partition,
+                   "offset": offset, "xid": row.xid, "first": row.first_offset,
+                   "last": row.last_offset, "error": error},
+        )  # fmt: skip
+        if stop_after:
+            self._fail(ApplyHalted("parked a transaction and after_park = stop", xid=row.xid))
+
+    async def _raw_from(self, start: int, offset: int) -> list[Any]:
+        """Records from ``start`` to the end of the key run holding ``offset`` (or the
+        topic's end), undecoded."""
+        self._move(start)
+        end = await self.source.end()
+        deadline = time.monotonic() + 60
+        raws: list[Any] = []
+        while time.monotonic() < deadline:
+            raws.extend(await self.source.fetch_raw(500, 500))
+            if raws and (raws[-1].offset >= end - 1 or _run_ended(raws, offset)):
+                return raws
+        raise BadRecord("timed out reading a transaction to park", offset=offset)
+
     # -- parking -------------------------------------------------------------------------------
     async def _park(self, request: ParkRequest) -> None:
-        self.source.seek(request.first_offset)
+        self._move(request.first_offset)
         self._pending, self._pending_error = [], None
         last, dl_offsets = await self.deps.dead_letters.publish(
             self.stream.topic, self.stream.partition, request, self._chunks(request)
@@ -519,7 +635,7 @@ class StreamWorker:
             parked_at=utcnow(), dl_offsets=dl_offsets,
         )  # fmt: skip
         await self._db(self.applier.record_parked, row)
-        self.source.seek(last + 1)
+        self._move(last + 1)
         self.status.parked += 1
         if self.deps.metrics is not None:
             self.deps.metrics.parked.labels(self.stream.owner).inc()
@@ -540,6 +656,32 @@ class StreamWorker:
                 yield record
                 if message.last:
                     return
-            if fetched.error is not None:
+            if fetched.error is not None:  # unreadable: parked as it is (_unreadable)
+                self._unreadable_at = fetched.error_offset
                 raise fetched.error
         raise BadRecord("timed out re-reading a transaction to park", xid=request.xid)
+
+
+def transaction_run(raws: list[Any], offset: int) -> list[Any]:
+    """The records of the transaction holding the record at ``offset``: the run of
+    consecutive records with its key (capture keys each record of a transaction, value
+    chunks included, with the XID); the record alone when it has no key."""
+    at = next(i for i, r in enumerate(raws) if r.offset == offset)
+    key = raws[at].key
+    if key is None:
+        return [raws[at]]
+    first = last = at
+    while first > 0 and raws[first - 1].key == key:
+        first -= 1
+    while last + 1 < len(raws) and raws[last + 1].key == key:
+        last += 1
+    return raws[first : last + 1]
+
+
+def _run_ended(raws: list[Any], offset: int) -> bool:
+    """A record after ``offset`` with another key (or none) ends its run."""
+    at = next((i for i, r in enumerate(raws) if r.offset == offset), None)
+    if at is None:
+        return False
+    key = raws[at].key
+    return any(r.key != key or key is None for r in raws[at + 1 :])
