@@ -27,7 +27,7 @@ from drcommon.errors import MissingLog
 from drcommon.model import CaptureCheckpoint, Heartbeat, ThreadRestart, TransactionInfo
 
 from drcapture.ddl import StaleDictionary, layout_ddl, split_at_layout_ddl
-from drcapture.errors import RedoDamaged
+from drcapture.errors import RedoDamaged, StateDiskFull
 from drcapture.merge import CommitKey, RacMerger
 from drcapture.metrics import CaptureMetrics
 from drcapture.openstate import OpenStateStore, SavedState
@@ -110,6 +110,8 @@ class CapturePipeline:
         self.stats = PipelineStats()
         self.publishing_since: float | None = None  # wall clock: a publish is in flight
         self.published_at: float | None = None  # wall clock of the last publish Kafka took
+        self.state_fault: StateDiskFull | None = None  # the last save of open transactions
+        self.state_saved = False  # a save of open transactions went through
         self.done = False
         self.fence_requested = False
         self.final_scn: int | None = None
@@ -383,13 +385,20 @@ class CapturePipeline:
             return
         unpublished = [commit_key(tx) for tx in self._batch_and_pending()]
         last = max(unpublished) if unpublished else None
-        self._saved = store.write(
-            {t: r.assembler.export_state() for t, r in self._readers.items()},
-            positions,
-            {t: r.last_scn for t, r in self._readers.items()},
-            (last.scn, last.thread, last.rba) if last else None,
-        )
         self._last_state_save = now
+        try:
+            self._saved = store.write(
+                {t: r.assembler.export_state() for t, r in self._readers.items()},
+                positions,
+                {t: r.last_scn for t, r in self._readers.items()},
+                (last.scn, last.thread, last.rba) if last else None,
+            )
+        except StateDiskFull as exc:  # capture goes on; the checkpoints keep older states
+            if self.state_fault is None:
+                log.error("saving the open transactions failed", extra={"error": str(exc)})
+            self.state_fault = exc
+            return
+        self.state_fault, self.state_saved = None, True
         log.info(
             "saved open transactions for a bounded restart",
             extra={"ref": self._saved.ref, "positions": positions},

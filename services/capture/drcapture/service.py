@@ -21,7 +21,7 @@ from drcapture.catalog import LogCatalog
 from drcapture.checkpoints import load_checkpoint
 from drcapture.ddl import StaleDictionary
 from drcapture.dictionary.model import Dictionary
-from drcapture.errors import CaptureFenced, RedoCopyFound, UndecodableChange
+from drcapture.errors import CaptureFenced, DiskFull, RedoCopyFound, UndecodableChange
 from drcapture.filtering import TableFilter
 from drcapture.merge import CommitKey
 from drcapture.metrics import CaptureMetrics
@@ -39,6 +39,12 @@ log = logging.getLogger(__name__)
 WATCH_INTERVAL = 1.0  # seconds between looks at what the pipeline shows (status, metrics)
 
 
+def _discard_spill(reader: ThreadReader) -> None:
+    store = reader.assembler.store
+    if isinstance(store, SpillingStore):
+        store.discard()
+
+
 def _past(published: CommitKey | None, mark: CommitKey | None) -> bool:
     return published is not None and (mark is None or published > mark)
 
@@ -50,6 +56,8 @@ def fault_of(exc: BaseException) -> tuple[str, bool] | None:
         return None
     if isinstance(exc, CaptureFenced):
         return "kafka", True  # another capture with our capture_id publishes
+    if isinstance(exc, DiskFull):
+        return exc.part, False
     if isinstance(exc, SinkError | RetriableSourceError | KafkaError):
         return "kafka", False
     return "capture", not (isinstance(exc, DRError) and exc.retriable)
@@ -313,6 +321,10 @@ class CaptureService(ServiceBase):
             await self._publisher.stop()
             self._publisher = None
         if failed:
+            if self._pipeline is not None:
+                for reader in self._pipeline.readers.values():
+                    # Its spill files are of no use now: free their disk at once.
+                    await asyncio.to_thread(_discard_spill, reader)
             self._pipeline = None
 
     def _pipeline_ended(self, task: asyncio.Task[None]) -> None:
@@ -377,6 +389,12 @@ class CaptureService(ServiceBase):
                     log.error(change.line, extra={"part": "redo"})
             elif self.faults.get("redo") is not None:
                 self.faults_board_clear("redo")
+            if pipeline.state_fault is not None:
+                change = self.faults.report("state", pipeline.state_fault, now=now)
+                if change.line is not None:
+                    log.error(change.line, extra={"part": "state"})
+            elif self.faults.get("state") is not None and pipeline.state_saved:
+                self.faults_board_clear("state")
             for part, key in list(self._failed_after.items()):
                 if part != "kafka" and _past(pipeline.published_key, key):
                     del self._failed_after[part]
