@@ -12,12 +12,13 @@ changes. A gap in the sequence of a thread is an explicit
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drcommon.errors import DRError, MissingLog
+from drcommon.errors import DRError, MissingLog, SourceError
 
 from drcapture.redo.blocks import RedoFile, RedoHeader
 from drcapture.stores import LocalFiles, LogStore, Signature, local_stores
@@ -102,13 +103,23 @@ class LogCatalog:
         self._by_key: dict[tuple[int, int], LogFile] = {}
         self._damaged: dict[str, Signature | None] = {}  # location -> signature when found
         self.unreadable: dict[str, str] = {}
+        self.unreachable: dict[str, str] = {}  # locations that cannot be listed: why
 
     def refresh(self) -> None:
         """Re-scan the places; cheap when nothing changed. Archived copies win over
         online logs of the same sequence: they are complete and cannot be reused."""
         found: dict[tuple[int, int], LogFile] = {}
         for store in self._stores:
-            for location, signature in store.entries():
+            try:
+                listed = list(store.entries())
+            except SourceError as exc:  # its logs are not found meanwhile; said in status
+                if self.unreachable.get(store.name) != str(exc):
+                    log.warning("an archive location cannot be listed",
+                                extra={"location": store.name, "error": str(exc)})
+                self.unreachable[store.name] = str(exc)
+                continue
+            self.unreachable.pop(store.name, None)
+            for location, signature in listed:
                 if self._still_damaged(location, signature):
                     continue
                 entry = self._describe(store, location, signature)
@@ -125,8 +136,11 @@ class LogCatalog:
     def mark_damaged(self, location: str) -> None:
         """A reader found this copy damaged: other copies of its log win over it until
         the file changes (replaced by a good copy, or an online log written on)."""
-        signature = next((sig for store in (*self._stores, self._online)
-                          for loc, sig in store.entries() if loc == location), None)
+        signature = None
+        for store in (*self._stores, self._online):
+            with contextlib.suppress(SourceError):
+                signature = next((sig for loc, sig in store.entries() if loc == location),
+                                 signature)  # fmt: skip
         self._damaged[location] = signature
 
     def _still_damaged(self, location: str, signature: Signature) -> bool:

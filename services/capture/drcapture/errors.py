@@ -13,6 +13,7 @@ __all__ = [
     "DiskFull",
     "RedoCopyFound",
     "RedoDamaged",
+    "RedoUnreadable",
     "SpillDiskFull",
     "StateDiskFull",
     "UndecodableChange",
@@ -35,6 +36,12 @@ class RedoDamaged(CorruptRedo):
     threads merged, and waits there: it reads on from a good copy of the log placed in
     any configured archive directory (or the file replaced in place). Names the thread,
     the log, the file, the block and the last SCN read before the damage."""
+
+
+class RedoUnreadable(RetriableSourceError):
+    """A redo log (or its directory) cannot be read just now: an I/O error, a file
+    system gone away (NFS, a mount). Capture holds the thread there and reads on from
+    the same place when the file can be read again."""
 
 
 class RedoCopyFound(RetriableSourceError):

@@ -27,7 +27,7 @@ from drcommon.errors import MissingLog
 from drcommon.model import CaptureCheckpoint, Heartbeat, ThreadRestart, TransactionInfo
 
 from drcapture.ddl import StaleDictionary, layout_ddl, split_at_layout_ddl
-from drcapture.errors import RedoDamaged, StateDiskFull
+from drcapture.errors import RedoDamaged, RedoUnreadable, StateDiskFull
 from drcapture.merge import CommitKey, RacMerger
 from drcapture.metrics import CaptureMetrics
 from drcapture.openstate import OpenStateStore, SavedState
@@ -187,8 +187,8 @@ class CapturePipeline:
             self.done = True
         return progressed
 
-    def faults(self) -> list[RedoDamaged | MissingLog]:
-        """Why threads stand still (a damaged or missing log), if any do."""
+    def faults(self) -> list[RedoDamaged | MissingLog | RedoUnreadable]:
+        """Why threads stand still (a damaged, missing or unreadable log), if any do."""
         return [r.fault for r in self._readers.values() if r.fault is not None]
 
     def held_at(self) -> int | None:

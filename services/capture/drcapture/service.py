@@ -21,7 +21,13 @@ from drcapture.catalog import LogCatalog
 from drcapture.checkpoints import load_checkpoint
 from drcapture.ddl import StaleDictionary
 from drcapture.dictionary.model import Dictionary
-from drcapture.errors import CaptureFenced, DiskFull, RedoCopyFound, UndecodableChange
+from drcapture.errors import (
+    CaptureFenced,
+    DiskFull,
+    RedoCopyFound,
+    RedoUnreadable,
+    UndecodableChange,
+)
 from drcapture.filtering import TableFilter
 from drcapture.merge import CommitKey
 from drcapture.metrics import CaptureMetrics
@@ -383,8 +389,10 @@ class CaptureService(ServiceBase):
             self._check_publish(pipeline, now)
             held = pipeline.faults()
             if held:
-                worst = min(held, key=lambda f: f.where.get("scn") or 0)
-                change = self.faults.report("redo", worst, now=now, failing=True)
+                # A damaged or missing log needs a person; an unreadable one may come back.
+                stuck = [f for f in held if not isinstance(f, RedoUnreadable)]
+                worst = min(stuck or held, key=lambda f: f.where.get("scn") or 0)
+                change = self.faults.report("redo", worst, now=now, failing=bool(stuck))
                 if change.line is not None:
                     log.error(change.line, extra={"part": "redo"})
             elif self.faults.get("redo") is not None:
@@ -399,11 +407,25 @@ class CaptureService(ServiceBase):
                 if part != "kafka" and _past(pipeline.published_key, key):
                     del self._failed_after[part]
                     self.faults_board_clear(part)  # an attempt published past where it failed
+        self._check_archive(now)
         if self.faults.active():
             lag = self.status()["lag_seconds"]
             if lag is not None:
                 self.metrics.lag_seconds.set(lag)  # growing while the fault lasts
         self._fault_metrics.update(self.faults, now)
+
+    def _check_archive(self, now: float) -> None:
+        """An archive location that cannot be listed (missing, unmounted): degraded
+        while it lasts (its logs are not found meanwhile)."""
+        unreachable = dict(self._catalog.unreachable)
+        if not unreachable:
+            if self.faults.get("archive") is not None:
+                self.faults_board_clear("archive")
+            return
+        change = self.faults.report("archive", next(iter(unreachable.values())), now=now,
+                                    facts={"locations": ", ".join(sorted(unreachable))})
+        if change.line is not None:
+            log.error(change.line, extra={"part": "archive"})
 
     def _check_publish(self, pipeline: CapturePipeline, now: float) -> None:
         since = pipeline.publishing_since

@@ -28,7 +28,7 @@ from drcommon.errors import CorruptRedo, DRError, MissingLog, SourceError
 
 from drcapture.catalog import LogCatalog, LogFile
 from drcapture.dictionary.model import TableDef
-from drcapture.errors import RedoCopyFound, RedoDamaged
+from drcapture.errors import RedoCopyFound, RedoDamaged, RedoUnreadable
 from drcapture.redo.binary import SCN_MAX
 from drcapture.redo.blocks import BlockStatus, RedoFile
 from drcapture.redo.ops.direct import DirectLoad
@@ -95,7 +95,7 @@ class ThreadReader:
         self.finished = False
         self.caught_up = False  # the last read ended at the end of what is readable now
         # Why reading stands still (a damaged or missing log), None while it goes on.
-        self.fault: RedoDamaged | MissingLog | None = None
+        self.fault: RedoDamaged | MissingLog | RedoUnreadable | None = None
         self._broken = False  # the record iterator died on damage: reopen a copy to go on
         self._rebuild = False  # damage surfaced while feeding: the assembler must be rebuilt
 
@@ -104,8 +104,9 @@ class ThreadReader:
         return self._log
 
     def _open(self, entry: LogFile, state: ReadState) -> None:
+        redo = entry.open()  # first: a log that cannot be opened changes nothing
         self._log = entry
-        self._redo = entry.open()
+        self._redo = redo
         self._state = state
         self._records = iter_records(self._redo, state, self.counters)
         log.info(
@@ -174,6 +175,9 @@ class ThreadReader:
         except MissingLog as exc:
             self._hold(exc)
             return result
+        except OSError as exc:  # opening a log: nothing moved, the next read tries again
+            self._hold(self._unreadable(exc))
+            return result
         if self.fault is not None and not self._broken:
             log.warning("the thread reads on", extra={"redo_thread": self.thread,
                                                       "after": str(self.fault)})  # fmt: skip
@@ -190,6 +194,10 @@ class ThreadReader:
                 record, self._pending = self._pending or next(self._records, None), None
             except CorruptRedo as exc:
                 self._damaged(exc, in_feed=False)
+                return
+            except OSError as exc:  # the file went away under us: read on when it is back
+                self._broken = True
+                self._hold(self._unreadable(exc))
                 return
             if record is None:
                 if self._log_complete():
@@ -211,7 +219,16 @@ class ThreadReader:
                 self._damaged(exc, in_feed=True)
                 return
 
-    def _hold(self, fault: RedoDamaged | MissingLog) -> None:
+    def _unreadable(self, exc: OSError) -> RedoUnreadable:
+        current = self._log
+        return RedoUnreadable(
+            "a redo log cannot be read just now; capture waits and reads on from here",
+            thread=self.thread, sequence=current.sequence if current else None,
+            file=exc.filename or (current.location if current else None),
+            scn=self.last_scn, error=exc.strerror or str(exc),
+        )  # fmt: skip
+
+    def _hold(self, fault: RedoDamaged | MissingLog | RedoUnreadable) -> None:
         if self.fault is None or str(self.fault) != str(fault):
             log.error("the thread stands still", extra={"redo_thread": self.thread,
                                                         "error": str(fault)})  # fmt: skip
@@ -247,13 +264,16 @@ class ThreadReader:
             raise RedoCopyFound("a copy of a damaged log to read again from the checkpoint",
                                 thread=self.thread, sequence=current.sequence,
                                 file=entry.location)  # fmt: skip
-        log.warning("reading another copy of a damaged log",
+        log.warning("reading on from a readable copy of the log",
                     extra={"redo_thread": self.thread, "sequence": current.sequence,
-                           "file": entry.location, "damaged": current.location})  # fmt: skip
+                           "file": entry.location, "stopped_in": current.location})  # fmt: skip
         try:
             self._open(entry, self._state)  # same block numbering: on from where it stopped
         except CorruptRedo:
             self.catalog.mark_damaged(entry.location)
+            return False
+        except OSError as exc:
+            self._hold(self._unreadable(exc))
             return False
         self._broken = False
         return True

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from drcapture.catalog import LogCatalog
-from drcapture.errors import RedoDamaged
+from drcapture.errors import RedoDamaged, RedoUnreadable
 from drcapture.filtering import TableFilter
 from drcapture.redo.txn.assembler import (
     AssemblerOptions,
@@ -127,3 +127,52 @@ def test_a_missing_log_holds_until_it_appears(tmp_path: Path) -> None:
 
 def _first_scn(built: BuiltWorkload, path: Path) -> int:
     return next(log.header.first_scn for log in built.logs if log.name == path.name)
+
+
+def test_an_archive_gone_away_holds_the_reader_until_it_is_back(tmp_path: Path) -> None:
+    """The archive directory disappears while being read (an NFS mount gone): the
+    catalog says the location cannot be listed, the reader stops where it is (held with
+    RedoUnreadable if a log could not be read on, else waiting for the next log), no
+    commit is lost or read twice, and reading goes on from there when it is back."""
+    built = _built()
+    archive, away = tmp_path / "arch", tmp_path / "away"
+    built.write(archive)
+    reader = _reader(built, archive)
+    got: list[CommittedTransaction] = []
+    got.extend(reader.read(40).commits)  # part of the first log
+    archive.rename(away)
+    for _ in range(3):
+        got.extend(reader.read(50).commits)
+    assert str(archive) in reader.catalog.unreachable
+    assert reader.fault is None or isinstance(reader.fault, RedoUnreadable)
+    assert len(got) < len(built.expected)
+    away.rename(archive)
+    _drain(reader, got)
+    assert reader.fault is None and not reader.catalog.unreachable
+    assert [str(tx.xid) for tx in got] == [tx.xid for tx in built.expected]
+
+
+def test_a_log_gone_away_mid_read_holds_with_redo_unreadable(tmp_path: Path) -> None:
+    """A log read in spans vanishes between two spans (its file system gone): the
+    reader holds with RedoUnreadable naming it, then reads on from exactly where it
+    stopped once the file is back."""
+    built = build_workload(random_workload(7, transactions=1500, threads=1,
+                                           switch_every=100_000))  # one 4 MB log
+    archive, away = tmp_path / "arch", tmp_path / "away"
+    built.write(archive)
+    reader = _reader(built, archive)
+    got: list[CommittedTransaction] = []
+    got.extend(reader.read(50).commits)  # within the first 1 MiB span
+    archive.rename(away)
+    for _ in range(200):
+        result = reader.read(500)
+        got.extend(result.commits)
+        if reader.fault is not None:
+            break
+    fault = reader.fault
+    assert isinstance(fault, RedoUnreadable) and fault.retriable
+    assert fault.where["thread"] == 1 and fault.where["file"].startswith(str(archive))
+    away.rename(archive)
+    _drain(reader, got)
+    assert reader.fault is None
+    assert [str(tx.xid) for tx in got] == [tx.xid for tx in built.expected]
