@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,9 +14,11 @@ from drapply.settings import ApplySettings, load_apply_settings
 from drcapture.settings import CaptureSettings
 from drcapture.synth.workload_result import BuiltWorkload
 from drcommon.config import KafkaSettings, load_settings
+from drcontrol.service import ControlService
 from drcontrol.settings import ControlSettings
 
 from tests.integration.apply.running import TOKEN as APPLY_TOKEN
+from tests.integration.control.receivers import WebhookReceiver
 
 T = TypeVar("T")
 TOKEN = "fault-suite-token-0123456789"
@@ -103,9 +106,10 @@ def renames(unique: str) -> dict[str, str]:
 
 
 def control_settings(
-    tmp: Path, kafka: str, capture_url: str, apply_url: str, webhook: str
+    tmp: Path, kafka: str, capture_url: str | None, apply_url: str | None, webhook: str
 ) -> ControlSettings:
-    """Control watching the real capture and apply every half second, alerts to a hook."""
+    """Control watching the real capture and apply (None: not deployed) every half
+    second, its notifications to a webhook."""
     return load_settings(
         ControlSettings, None, env_prefix="DRCONTROL_FAULTS_UNUSED",
         http={"host": "127.0.0.1", "port": 0},
@@ -123,3 +127,25 @@ def control_settings(
 def alert_states(received: list[dict[str, Any]], kind: str) -> list[str]:
     """The states (firing, resolved) control notified for ``kind``, in order."""
     return [r.get("data", {}).get("state") for r in received if r.get("kind") == kind]
+
+
+@asynccontextmanager
+async def control_watching(
+    tmp: Path, kafka: str, *, capture: str | None = None, apply: str | None = None
+) -> AsyncIterator[WebhookReceiver]:
+    """A running control service watching these peers; yields what it notified."""
+    hook = WebhookReceiver()
+    url = await hook.start()
+    control = ControlService(control_settings(tmp, kafka, capture, apply, url))
+    await control.start()
+    try:
+        yield hook
+    finally:
+        await control.stop()
+        await hook.stop()
+
+
+async def alerted(hook: WebhookReceiver, kind: str, states: list[str]) -> None:
+    """Wait until control notified exactly ``states`` (firing, resolved …) for ``kind``."""
+    await until(lambda: hook.received, lambda got: alert_states(got, kind) == states, 20,
+                f"control's {kind} {states}")  # fmt: skip

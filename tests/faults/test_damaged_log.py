@@ -3,7 +3,8 @@
 Before: capture published none of the transactions committed before the damage and
 restarted from an empty checkpoint on every retry. Now it publishes every transaction
 committed before the damage, all four threads merged, and waits there: status and
-/health say ``failing`` with the file, the block and the SCN; a good copy placed in
+/health say ``failing`` with the file, the block and the SCN, control raises
+``alert.capture_stopped``; a good copy placed in
 another archive directory resumes it, and the topics end holding every transaction
 exactly once, in commit order, with the values the source wrote.
 """
@@ -21,7 +22,14 @@ from drcapture.synth.workload_build import build_workload
 from drcommon.config import KafkaSettings
 from drcommon.topics import TopicNames
 
-from tests.faults.rig import TOKEN, capture_settings, committed_xids, until
+from tests.faults.rig import (
+    TOKEN,
+    alerted,
+    capture_settings,
+    committed_xids,
+    control_watching,
+    until,
+)
 from tests.support.published import expected_per_schema, read_topic, reassemble
 from tests.support.workloads import random_workload
 
@@ -52,7 +60,11 @@ async def test_damage_publishes_everything_before_it_then_a_good_copy_resumes(
     try:
         assert service.http_url is not None
         auth = {"Authorization": f"Bearer {TOKEN}"}
-        async with httpx.AsyncClient(base_url=service.http_url, headers=auth) as client:
+        async with (
+            control_watching(tmp_path, kafka_settings.bootstrap_servers,
+                             capture=service.http_url) as hook,
+            httpx.AsyncClient(base_url=service.http_url, headers=auth) as client,
+        ):  # fmt: skip
 
             async def status() -> dict[str, Any]:
                 return dict((await client.get("/api/v1/status")).json())
@@ -68,6 +80,7 @@ async def test_damage_publishes_everything_before_it_then_a_good_copy_resumes(
             assert facts["thread"] == 2 and "block checksum mismatch" in fault["error"]
             scn = int(facts["scn"])
             assert held["threads"]["2"]["held"] is not None
+            await alerted(hook, "alert.capture_stopped", ["firing"])
 
             # Everything committed before the damage goes out (all threads merged), and
             # nothing at or after it: wait until the prefix is complete, then compare.
@@ -87,6 +100,7 @@ async def test_damage_publishes_everything_before_it_then_a_good_copy_resumes(
                         and s["transactions_published"] >= len(built.expected), 120,
                         "resumed from the good copy")  # fmt: skip
             assert (await client.get("/health")).json()["status"] == "ok"
+            await alerted(hook, "alert.capture_stopped", ["firing", "resolved"])
     finally:
         await service.stop()
 

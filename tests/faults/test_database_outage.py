@@ -20,14 +20,12 @@ import pytest
 from drapply.settings import load_apply_settings
 from drapply.wiring import topic_names
 from drcommon.config import KafkaSettings
-from drcontrol.service import ControlService
 
 from tests.faults.conftest import PrivatePostgres, free_port
-from tests.faults.rig import alert_states, control_settings, until
+from tests.faults.rig import alerted, control_watching, until
 from tests.integration.apply.conftest import assert_same, read_table
 from tests.integration.apply.running import ApplyProcess, write_config
 from tests.integration.apply.synth import Publisher, SyntheticSource
-from tests.integration.control.receivers import WebhookReceiver
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 OUTAGE = 15.0
@@ -53,10 +51,6 @@ async def test_database_stopped_while_applying(
     await publisher.start(schemas)
     proc = ApplyProcess(write_config(settings, tmp_path / "apply.toml"), free_port(),
                         tmp_path / "apply.log")  # fmt: skip
-    hook = WebhookReceiver()
-    hook_url = await hook.start()
-    control = ControlService(control_settings(tmp_path, kafka_settings.bootstrap_servers,
-                                              "http://127.0.0.1:9", proc.url, hook_url))
 
     async def publish(count: int) -> None:
         txs = [source.transaction(schemas[i % 2], 4) for i in range(count)]
@@ -68,53 +62,50 @@ async def test_database_stopped_while_applying(
     try:
         await publish(60)
         proc.start()
-        await control.start()
-        await until(status, lambda s: sum(d["transactions"] for d in
-                                          s.get("schemas", {}).values()) >= 60, 60,
-                    "the first transactions applied")  # fmt: skip
-        private_postgres.stop_immediately()
-        stopped_at = time.monotonic()
-        await publish(40)  # capture keeps publishing
+        async with control_watching(tmp_path, kafka_settings.bootstrap_servers,
+                                    apply=proc.url) as hook:  # fmt: skip
+            await until(status, lambda s: sum(d["transactions"] for d in
+                                              s.get("schemas", {}).values()) >= 60, 60,
+                        "the first transactions applied")  # fmt: skip
+            private_postgres.stop_immediately()
+            stopped_at = time.monotonic()
+            await publish(40)  # capture keeps publishing
 
-        def waiting(s: dict[str, Any]) -> bool:
-            docs = s.get("schemas", {}).values()
-            return bool(docs) and all(d["waiting_on"] == "database" for d in docs)
+            first = await until(status, _waiting_on_database, 30,
+                                "every schema waiting on the database")  # fmt: skip
+            assert first["health"] == "degraded" and first["state"] == "running"
+            for doc in first["schemas"].values():
+                assert doc["waiting_since"] and "PostgreSQL" in doc["last_error"], doc
+                assert doc["faults"][0]["part"] == "database"
+            await until(status, lambda s: all(d["queue_depth"] >= 20 for d in
+                                              s["schemas"].values()), 15,
+                        "the queue behind each schema, from the end offsets")  # fmt: skip
+            before = (await status())["schemas"]
+            await publish(20)
+            grown = await until(status, lambda s: all(
+                s["schemas"][n]["queue_depth"] > before[n]["queue_depth"] for n in schemas),
+                15, "the queue grows")  # fmt: skip
+            assert all(grown["schemas"][n]["lag_seconds"] > before[n]["lag_seconds"]
+                       for n in schemas), "the lag grows"  # fmt: skip
+            await alerted(hook, "alert.apply_degraded", ["firing"])
+            while time.monotonic() - stopped_at < OUTAGE:
+                assert proc.proc is not None and proc.proc.poll() is None, "apply exited"
+                assert (await status())["health"] == "degraded"
+                await until(lambda: True, bool, 1, "a second")
 
-        first = await until(status, waiting, 30, "every schema waiting on the database")
-        assert first["health"] == "degraded" and first["state"] == "running"
-        for doc in first["schemas"].values():
-            assert doc["waiting_since"] and "PostgreSQL" in doc["last_error"], doc
-            assert doc["faults"][0]["part"] == "database"
-        await until(status, lambda s: all(d["queue_depth"] >= 20 for d in
-                                          s["schemas"].values()), 15,
-                    "the queue behind each schema, from the end offsets")  # fmt: skip
-        depth = {n: d["queue_depth"] for n, d in (await status())["schemas"].items()}
-        lag = {n: d["lag_seconds"] for n, d in (await status())["schemas"].items()}
-        await publish(20)
-        grown = await until(status, lambda s: all(
-            s["schemas"][n]["queue_depth"] > depth[n] for n in schemas), 15, "the queue grows")
-        assert all(grown["schemas"][n]["lag_seconds"] > lag[n] for n in schemas), "lag grows"
-        await until(lambda: hook.received,
-                    lambda got: alert_states(got, "alert.apply_degraded") == ["firing"], 15,
-                    "control's apply_degraded alert")  # fmt: skip
-        while time.monotonic() - stopped_at < OUTAGE:
-            assert proc.proc is not None and proc.proc.poll() is None, "apply exited"
-            assert (await status())["health"] == "degraded"
-            await until(lambda: True, bool, 1, "a second")
-
-        private_postgres.start()
-        await until(status, lambda s: s.get("health") == "ok" and all(
-            d["waiting_on"] is None and d["queue_depth"] == 0 for d in s["schemas"].values()),
-            120, "apply resumed and caught up")  # fmt: skip
-        await until(lambda: hook.received,
-                    lambda got: alert_states(got, "alert.apply_degraded") == ["firing",
-                                                                             "resolved"],
-                    15, "the alert resolved")  # fmt: skip
+            private_postgres.start()
+            await until(status, lambda s: s.get("health") == "ok" and all(
+                d["waiting_on"] is None and d["queue_depth"] == 0 for d in s["schemas"].values()),
+                120, "apply resumed and caught up")  # fmt: skip
+            await alerted(hook, "alert.apply_degraded", ["firing", "resolved"])
         for schema in schemas:
             assert_same(source.state[(schema, "ACCOUNTS")],
                         read_table(settings, schema, "ACCOUNTS"), schema)
     finally:
-        await control.stop()
         proc.terminate()
         await publisher.stop()
-        await hook.stop()
+
+
+def _waiting_on_database(status: dict[str, Any]) -> bool:
+    docs = status.get("schemas", {}).values()
+    return bool(docs) and all(d["waiting_on"] == "database" for d in docs)

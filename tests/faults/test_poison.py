@@ -10,7 +10,8 @@ past it; a stopped schema reported ``queue_depth: 0`` (API) or ``null``
 * ``park`` parks the whole transaction (its good chunks and the poison's bytes on the
   dead-letter topic, a parked row keyed by the record key) and applies the rest;
 * ``stop`` and ``overwrite`` stop right before that transaction, ``/health`` failing,
-  the queue depth counting what waits behind it (API and ``drapply once``);
+  control's ``alert.apply_error`` firing, the queue depth counting what waits behind
+  it (API and ``drapply once``);
   ``drapply skip`` (who, why; audited) moves past it and the service goes on by itself.
 
 Either way the target ends equal to the source's good transactions.
@@ -39,7 +40,7 @@ from drcommon.config import KafkaSettings
 from drcommon.kafka import committed_consumer
 from drcommon.model import DeadLetter, PoisonLetter
 
-from tests.faults.rig import until
+from tests.faults.rig import alerted, control_watching, until
 from tests.integration.apply.conftest import assert_same, read_table
 from tests.integration.apply.running import TOKEN, write_config
 from tests.integration.apply.synth import Publisher, SyntheticSource
@@ -126,6 +127,7 @@ async def test_park_parks_the_poisoned_transaction_and_applies_the_rest(
             s["schemas"][schema]["parked"] == 1 and s["schemas"][schema]["queue_depth"] == 0),
             60, "parked, and everything else applied")  # fmt: skip
         assert done["health"] == "ok" and done["schemas"][schema]["state"] == "running"
+        assert done["schemas"][schema]["error"] is None
     finally:
         await service.stop()
     assert_same(source.state[(schema, "ACCOUNTS")], read_table(settings, schema, "ACCOUNTS"))
@@ -165,7 +167,11 @@ async def test_stop_reports_the_queue_then_an_audited_skip_moves_past(
     await service.start()
     try:
         assert service.http is not None
-        async with httpx.AsyncClient(base_url=service.http.url, timeout=10) as client:
+        async with (
+            control_watching(tmp_path, kafka_settings.bootstrap_servers,
+                             apply=service.http.url) as hook,
+            httpx.AsyncClient(base_url=service.http.url, timeout=10) as client,
+        ):  # fmt: skip
 
             async def status() -> dict[str, Any]:
                 answer = await client.get("/api/v1/status",
@@ -180,6 +186,7 @@ async def test_stop_reports_the_queue_then_an_audited_skip_moves_past(
             assert stopped["schemas"][schema]["queue_depth"] >= 20, stopped
             applied = {k: v for k, v in read_table(settings, schema, "ACCOUNTS").items()}
             assert applied, "the transactions before it are applied"
+            await alerted(hook, "alert.apply_error", ["firing"])
 
             def skip(offset: int) -> subprocess.CompletedProcess[str]:
                 return subprocess.run(
@@ -199,6 +206,7 @@ async def test_stop_reports_the_queue_then_an_audited_skip_moves_past(
                         and s["schemas"][schema]["queue_depth"] == 0
                         and s["schemas"][schema]["state"] == "running", 60,
                         "the service went on by itself")  # fmt: skip
+            await alerted(hook, "alert.apply_error", ["firing", "resolved"])
     finally:
         await service.stop()
     assert_same(source.state[(schema, "ACCOUNTS")], read_table(settings, schema, "ACCOUNTS"))

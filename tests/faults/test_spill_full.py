@@ -5,7 +5,8 @@ Before: ``OSError: [Errno 28] No space left on device`` at ``spill.py:81``, a ra
 traceback, no path, no transaction, no retry, and a 2 MB spill file left behind at
 100 % until the next start. Now it is a ``spill`` fault (``degraded``: capture keeps
 serving and retries) naming the file, the transaction and the bytes needed, every
-spill file of the failed attempt is removed at once, and when there is room again
+spill file of the failed attempt is removed at once, control raises
+``alert.capture_degraded``, and when there is room again
 capture goes on by itself; the topics end holding every transaction once, in order.
 
 The disk is a 512 KiB tmpfs filled up by the test: mounting needs root (or
@@ -29,7 +30,7 @@ from drcapture.synth.workload_build import build_workload
 from drcommon.config import KafkaSettings
 from drcommon.topics import TopicNames
 
-from tests.faults.rig import TOKEN, capture_settings, until
+from tests.faults.rig import TOKEN, alerted, capture_settings, control_watching, until
 from tests.support.published import expected_per_schema, read_topic, reassemble
 from tests.support.workloads import random_workload
 
@@ -83,7 +84,11 @@ async def test_spill_disk_full_is_named_cleaned_up_and_retried(
     try:
         assert service.http_url is not None
         auth = {"Authorization": f"Bearer {TOKEN}"}
-        async with httpx.AsyncClient(base_url=service.http_url, headers=auth) as client:
+        async with (
+            control_watching(tmp_path, kafka_settings.bootstrap_servers,
+                             capture=service.http_url) as hook,
+            httpx.AsyncClient(base_url=service.http_url, headers=auth) as client,
+        ):  # fmt: skip
 
             async def status() -> dict[str, Any]:
                 return dict((await client.get("/api/v1/status")).json())
@@ -104,11 +109,13 @@ async def test_spill_disk_full_is_named_cleaned_up_and_retried(
                 f["part"] == "spill" and f["attempts"] >= 2 for f in s["faults"]), 30,
                 "retried")  # fmt: skip
             assert again["state"] == "running"
+            await alerted(hook, "alert.capture_degraded", ["firing"])
 
             filler.unlink()  # room again: capture goes on by itself
             await until(status, lambda s: s["health"] == "ok"
                         and s["transactions_published"] >= len(built.expected), 120,
                         "everything published")  # fmt: skip
+            await alerted(hook, "alert.capture_degraded", ["firing", "resolved"])
     finally:
         await service.stop()
     for owner in ("SI", "HIS"):
