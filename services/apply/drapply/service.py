@@ -34,7 +34,7 @@ from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssigno
 from aiokafka.errors import KafkaError
 from drcommon.errors import DRError
 from drcommon.faults import FaultBoard, FaultMetrics
-from drcommon.http import Health, HealthStatus, HttpServer
+from drcommon.http import Health, HttpServer
 from drcommon.kafka import TopicSpec, ensure_topics, unreachable
 from drcommon.service import ServiceBase, serve_until_signal
 
@@ -47,7 +47,14 @@ from drapply.parked import ParkedWork
 from drapply.replay import ReplayRequest, locate, new_audit, replay_into, replay_topics
 from drapply.settings import PRIMARY, ApplySettings
 from drapply.source import PartitionSource, stream_consumer
-from drapply.status import StreamState, StreamStatus, overall, utcnow
+from drapply.status import (
+    StreamState,
+    StreamStatus,
+    fault_documents,
+    overall,
+    service_health,
+    utcnow,
+)
 from drapply.wiring import (
     applier_factory,
     explicit_schemas,
@@ -424,33 +431,15 @@ class ApplyService(ServiceBase):
 
     def fault_documents(self, now: float) -> list[dict[str, Any]]:
         """The process's faults, then each stream's (with its schema)."""
-        docs = self.faults.documents(now)
-        for s in list(self.statuses.values()):
-            docs.extend({**doc, "schema": s.schema} for doc in s.faults.documents(now))
-        return docs
+        return fault_documents(self.faults, list(self.statuses.values()), now)
 
     def health(self) -> Health:
-        """``failing`` when a schema stopped on an error (a person must act);
-        ``degraded`` while a fault is waited out (Kafka, the database) or apply is
-        stopped by request; ``ok`` otherwise."""
-        now = time.time()
-        states = [s.state for s in self.statuses.values()]
-        details: dict[str, Any] = {"instance": self.instance, "streams": len(states)}
-        faults = self.fault_documents(now)
-        if faults:
-            details.update(error=faults[0]["error"], faults=faults)
-        errors = {s.schema: s.error for s in self.statuses.values() if s.state is StreamState.ERROR}
-        if errors:
-            schema, error = next(iter(errors.items()))
-            return Health(HealthStatus.FAILING, {**details, "error": f"{schema}: {error}",
-                                                 "schemas_in_error": sorted(errors)})
-        if faults:
-            return Health(HealthStatus.DEGRADED, details)
-        if self._consumer is None:
-            return Health(HealthStatus.DEGRADED, {**details, "note": "connecting"})
-        if self.gate.state.stopped:
-            return Health(HealthStatus.DEGRADED, {**details, "note": "stopped by request"})
-        return Health(HealthStatus.OK, details)
+        """See :func:`drapply.status.service_health`."""
+        return service_health(
+            list(self.statuses.values()), self.faults, time.time(),
+            {"instance": self.instance, "streams": len(self.statuses)},
+            connecting=self._consumer is None, stopped=self.gate.state.stopped,
+        )  # fmt: skip
 
     async def _gauge_loop(self) -> None:
         """Every second: the queue behind each stream from the topics' ends (which also

@@ -29,8 +29,8 @@ from drapply.deadletter import DeadLetters
 from drapply.settings import ApplySettings
 from drapply.source import stream_consumer
 from drapply.status import utcnow
+from drapply.unreadable import transaction_run
 from drapply.wiring import naming_for, stream_for, topic_names
-from drapply.worker import transaction_run
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from drcommon.faults import Fault, FaultBoard
+from drcommon.http import Health, HealthStatus
 
 
 class StreamState(StrEnum):
@@ -113,6 +114,40 @@ def overall(states: list[StreamState], *, stopped: bool, hold_at: int | None) ->
     if hold_at is not None and states and all(s is StreamState.HOLDING for s in states):
         return "holding"
     return "running"
+
+
+def fault_documents(
+    board: FaultBoard, streams: list[StreamStatus], now: float
+) -> list[dict[str, Any]]:
+    """The process's faults (``board``), then each stream's, named by its schema."""
+    docs = board.documents(now)
+    for s in streams:
+        docs.extend({**doc, "schema": s.schema} for doc in s.faults.documents(now))
+    return docs
+
+
+def service_health(
+    streams: list[StreamStatus], board: FaultBoard, now: float, details: dict[str, Any], *,
+    connecting: bool, stopped: bool,
+) -> Health:  # fmt: skip
+    """``failing`` when a schema stopped on an error (a person must act); ``degraded``
+    while a fault is waited out (Kafka, the database), while connecting, or while apply
+    is stopped by request; ``ok`` otherwise. Details name the faults and the error."""
+    faults = fault_documents(board, streams, now)
+    if faults:
+        details = {**details, "error": faults[0]["error"], "faults": faults}
+    errors = {s.schema: s.error for s in streams if s.state is StreamState.ERROR}
+    if errors:
+        schema, error = next(iter(errors.items()))
+        return Health(HealthStatus.FAILING, {**details, "error": f"{schema}: {error}",
+                                             "schemas_in_error": sorted(errors)})
+    if faults:
+        return Health(HealthStatus.DEGRADED, details)
+    if connecting:
+        return Health(HealthStatus.DEGRADED, {**details, "note": "connecting"})
+    if stopped:
+        return Health(HealthStatus.DEGRADED, {**details, "note": "stopped by request"})
+    return Health(HealthStatus.OK, details)
 
 
 def _utc(epoch: float) -> datetime:

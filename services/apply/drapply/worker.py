@@ -16,13 +16,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from drcommon.errors import DRError, ParseError, SourceError
-from drcommon.model import TransactionMessage
 
 from drapply.adapters.base import Checkpoint, ParkedRow, Stream, Target, TargetSession
 from drapply.applier import Applier, FeedResult, Outcome, ParkRequest, Record
@@ -30,9 +29,10 @@ from drapply.deadletter import DeadLetters
 from drapply.errors import ApplyHalted, BadRecord, CheckpointMoved, KafkaWriteFailed
 from drapply.gate import Gate
 from drapply.metrics import ApplyMetrics
+from drapply.parking import Parking
 from drapply.settings import ApplyOptions, ConflictPolicy
 from drapply.source import Fetched, PartitionSource
-from drapply.status import StreamState, StreamStatus, utcnow
+from drapply.status import StreamState, StreamStatus
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -117,6 +117,7 @@ class StreamWorker:
         self._kafka_call: asyncio.Future[Any] | None = None
         self._fetch_position: int | None = None
         self._ahead: asyncio.Task[Fetched] | None = None
+        self._parking = Parking(stream, source, deps.dead_letters, self._db)
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -577,111 +578,32 @@ class StreamWorker:
             self._fail(exc)
 
     async def _park_unreadable(self, offset: int, error: str, stop_after: bool) -> None:
-        applier = self.applier
-        start = applier.checkpoint_offset
-        raws = await self._raw_from(start, offset)
-        run = transaction_run(raws, offset)
-        if any(r.key is not None for r in raws if start <= r.offset < run[0].offset):
-            self._fail(BadRecord("records of other transactions stand before the one to "
-                                 "park; the stream stops instead", offset=offset))  # fmt: skip
-            return
-        dl_offsets, scn = await self.deps.dead_letters.publish_raw(self.stream.owner, run, error)
-        key = run[0].key.decode("utf-8", "replace") if run[0].key is not None else None
-        row = ParkedRow(
-            topic=self.stream.topic, partition=self.stream.partition,
-            first_offset=run[0].offset, last_offset=run[-1].offset, schema=self.stream.schema,
-            xid=key or f"offset-{offset}", commit_scn=scn, error=error, parked_at=utcnow(),
-            dl_offsets=dl_offsets,
-        )  # fmt: skip
-        await self._db(applier.record_parked, row)
-        self._move(run[-1].offset + 1)
-        self._pending, self._pending_error = [], None
-        self.status.parked += 1
-        if self.deps.metrics is not None:
-            self.deps.metrics.parked.labels(self.stream.owner).inc()
+        self._move(self.applier.checkpoint_offset)
+        row = await self._parking.unreadable(offset, error, self.applier)
         log.warning(
             "parked a transaction holding a record that cannot be read",
             extra={"topic": self.stream.topic, "partition": self.stream.partition,
                    "offset": offset, "xid": row.xid, "first": row.first_offset,
                    "last": row.last_offset, "error": error},
         )  # fmt: skip
-        if stop_after:
-            self._fail(ApplyHalted("parked a transaction and after_park = stop", xid=row.xid))
-
-    async def _raw_from(self, start: int, offset: int) -> list[Any]:
-        """Records from ``start`` to the end of the key run holding ``offset`` (or the
-        topic's end), undecoded."""
-        self._move(start)
-        end = await self.source.end()
-        deadline = time.monotonic() + 60
-        raws: list[Any] = []
-        while time.monotonic() < deadline:
-            raws.extend(await self.source.fetch_raw(500, 500))
-            if raws and (raws[-1].offset >= end - 1 or _run_ended(raws, offset)):
-                return raws
-        raise BadRecord("timed out reading a transaction to park", offset=offset)
+        self._parked(row, stop_after)
 
     # -- parking -------------------------------------------------------------------------------
     async def _park(self, request: ParkRequest) -> None:
         self._move(request.first_offset)
         self._pending, self._pending_error = [], None
-        last, dl_offsets = await self.deps.dead_letters.publish(
-            self.stream.topic, self.stream.partition, request, self._chunks(request)
-        )
-        row = ParkedRow(
-            topic=self.stream.topic, partition=self.stream.partition,
-            first_offset=request.first_offset, last_offset=last, schema=self.stream.schema,
-            xid=request.xid, commit_scn=request.commit_scn, error=request.error,
-            parked_at=utcnow(), dl_offsets=dl_offsets,
-        )  # fmt: skip
-        await self._db(self.applier.record_parked, row)
-        self._move(last + 1)
+        try:
+            row = await self._parking.transaction(request, self.applier)
+        except ParseError:  # it holds a record that cannot be read: _unreadable parks it
+            self._unreadable_at = self._parking.error_offset
+            raise
+        self._parked(row, request.stop_after)
+
+    def _parked(self, row: ParkedRow, stop_after: bool) -> None:
+        self._move(row.last_offset + 1)
+        self._pending, self._pending_error = [], None
         self.status.parked += 1
         if self.deps.metrics is not None:
             self.deps.metrics.parked.labels(self.stream.owner).inc()
-        if request.stop_after:
-            self._fail(ApplyHalted("parked a transaction and after_park = stop", xid=request.xid))
-
-    async def _chunks(self, request: ParkRequest) -> AsyncIterator[Record]:
-        """The parked transaction's records, read again from its first offset."""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            fetched = await self.source.fetch(100, 500)
-            for record in fetched.records:
-                message = record.message
-                if record.offset < request.first_offset:
-                    continue
-                if not isinstance(message, TransactionMessage) or message.tx.xid != request.xid:
-                    raise BadRecord("parked transaction ended early", offset=record.offset)
-                yield record
-                if message.last:
-                    return
-            if fetched.error is not None:  # unreadable: parked as it is (_unreadable)
-                self._unreadable_at = fetched.error_offset
-                raise fetched.error
-        raise BadRecord("timed out re-reading a transaction to park", xid=request.xid)
-
-
-def transaction_run(raws: list[Any], offset: int) -> list[Any]:
-    """The records of the transaction holding the record at ``offset``: the run of
-    consecutive records with its key (capture keys each record of a transaction, value
-    chunks included, with the XID); the record alone when it has no key."""
-    at = next(i for i, r in enumerate(raws) if r.offset == offset)
-    key = raws[at].key
-    if key is None:
-        return [raws[at]]
-    first = last = at
-    while first > 0 and raws[first - 1].key == key:
-        first -= 1
-    while last + 1 < len(raws) and raws[last + 1].key == key:
-        last += 1
-    return raws[first : last + 1]
-
-
-def _run_ended(raws: list[Any], offset: int) -> bool:
-    """A record after ``offset`` with another key (or none) ends its run."""
-    at = next((i for i, r in enumerate(raws) if r.offset == offset), None)
-    if at is None:
-        return False
-    key = raws[at].key
-    return any(r.key != key or key is None for r in raws[at + 1 :])
+        if stop_after:
+            self._fail(ApplyHalted("parked a transaction and after_park = stop", xid=row.xid))

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 from drcommon.config import read_secret
-from drcommon.errors import ConfigError, DRError, RetriableSourceError, SinkError
+from drcommon.errors import ConfigError, DRError
 from drcommon.faults import FaultBoard, FaultMetrics, Severity
 from drcommon.http import Health, HealthStatus, HttpServer
 from drcommon.model import CaptureCheckpoint, ThreadRestart
@@ -21,15 +21,9 @@ from drcapture.catalog import LogCatalog
 from drcapture.checkpoints import load_checkpoint
 from drcapture.ddl import StaleDictionary
 from drcapture.dictionary.model import Dictionary
-from drcapture.errors import (
-    CaptureFenced,
-    DiskFull,
-    RedoCopyFound,
-    RedoUnreadable,
-    UndecodableChange,
-)
+from drcapture.errors import UndecodableChange
+from drcapture.faults import CaptureFaults
 from drcapture.filtering import TableFilter
-from drcapture.merge import CommitKey
 from drcapture.metrics import CaptureMetrics
 from drcapture.openstate import OpenStateStore
 from drcapture.pipeline import CapturePipeline
@@ -49,24 +43,6 @@ def _discard_spill(reader: ThreadReader) -> None:
     store = reader.assembler.store
     if isinstance(store, SpillingStore):
         store.discard()
-
-
-def _past(published: CommitKey | None, mark: CommitKey | None) -> bool:
-    return published is not None and (mark is None or published > mark)
-
-
-def fault_of(exc: BaseException) -> tuple[str, bool] | None:
-    """The part an attempt's failure is a fault of, and whether it needs a person
-    (``failing``) or passes by itself (``degraded``); None for a planned rebuild."""
-    if isinstance(exc, RedoCopyFound):
-        return None
-    if isinstance(exc, CaptureFenced):
-        return "kafka", True  # another capture with our capture_id publishes
-    if isinstance(exc, DiskFull):
-        return exc.part, False
-    if isinstance(exc, SinkError | RetriableSourceError | KafkaError):
-        return "kafka", False
-    return "capture", not (isinstance(exc, DRError) and exc.retriable)
 
 
 def load_dictionary(
@@ -122,11 +98,7 @@ class CaptureService(ServiceBase):
         self._task: asyncio.Task[None] | None = None
         self._http: HttpServer | None = None
         self._error: BaseException | None = None  # the error capture stopped on
-        self.faults = FaultBoard()
-        self._fault_metrics = FaultMetrics(self.metrics.metrics)
-        # Per part: the last commit published when an attempt failed on it; the fault
-        # ends once a later attempt publishes past it.
-        self._failed_after: dict[str, CommitKey | None] = {}
+        self._faults = CaptureFaults(settings, FaultMetrics(self.metrics.metrics))
         self._watcher: asyncio.Task[None] | None = None
         self._started_at = time.time()
         self._fence_requested = False
@@ -188,7 +160,7 @@ class CaptureService(ServiceBase):
                 if self._pipeline is None:
                     await self._attempt()
                 assert self._pipeline is not None
-                self.faults_board_clear("kafka")  # the producer started, the checkpoint read
+                self._faults.over("kafka")  # the producer started, the checkpoint read
                 await self._pipeline.run()
                 if self._pipeline.final_scn is not None:
                     # Fenced: stay up so control can read the final SCN, read nothing more.
@@ -219,34 +191,11 @@ class CaptureService(ServiceBase):
                 failed = True
                 if self._pipeline is not None and self._pipeline.published_at is not None:
                     backoff = 1.0  # it went on for a while: this is a new spell
-                self._failed(exc, backoff)
+                self._faults.failed(exc, self._pipeline, backoff)
             finally:
                 await self._close_attempt(failed)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.settings.restart.retry_max_seconds)
-
-    def _failed(self, exc: BaseException, backoff: float) -> None:
-        """Record an attempt's failure on the fault board and say when it is retried."""
-        fault = fault_of(exc)
-        if fault is None:  # not a fault: a planned rebuild (a copy of a damaged log found)
-            log.warning("restarting from the last checkpoint", extra={"reason": str(exc)})
-            return
-        part, failing = fault
-        change = self.faults.report(part, exc, now=time.time(), failing=failing)
-        pipeline = self._pipeline
-        self._failed_after[part] = pipeline.published_key if pipeline is not None else None
-        log.log(
-            logging.ERROR if change.line is not None else logging.WARNING,
-            "capture attempt failed; retrying from the last checkpoint",
-            extra={"part": part, "error": str(exc), "retry_in": backoff,
-                   "attempts": change.fault.attempts},
-        )  # fmt: skip
-
-    def faults_board_clear(self, part: str) -> None:
-        """``part`` works again: end its fault (logged once)."""
-        change = self.faults.clear(part, now=time.time())
-        if change is not None and change.line is not None:
-            log.warning(change.line, extra={"part": part})
 
     async def _attempt(self) -> None:
         """Build publisher, readers and pipeline from the checkpoint in Kafka."""
@@ -384,67 +333,16 @@ class CaptureService(ServiceBase):
             await asyncio.sleep(WATCH_INTERVAL)
 
     def _check(self, now: float) -> None:
-        pipeline = self._pipeline
-        if pipeline is not None:
-            self._check_publish(pipeline, now)
-            held = pipeline.faults()
-            if held:
-                # A damaged or missing log needs a person; an unreadable one may come back.
-                stuck = [f for f in held if not isinstance(f, RedoUnreadable)]
-                worst = min(stuck or held, key=lambda f: f.where.get("scn") or 0)
-                change = self.faults.report("redo", worst, now=now, failing=bool(stuck))
-                if change.line is not None:
-                    log.error(change.line, extra={"part": "redo"})
-            elif self.faults.get("redo") is not None:
-                self.faults_board_clear("redo")
-            if pipeline.state_fault is not None:
-                change = self.faults.report("state", pipeline.state_fault, now=now)
-                if change.line is not None:
-                    log.error(change.line, extra={"part": "state"})
-            elif self.faults.get("state") is not None and pipeline.state_saved:
-                self.faults_board_clear("state")
-            for part, key in list(self._failed_after.items()):
-                if part != "kafka" and _past(pipeline.published_key, key):
-                    del self._failed_after[part]
-                    self.faults_board_clear(part)  # an attempt published past where it failed
-        self._check_archive(now)
+        self._faults.check(self._pipeline, self._catalog, now)
         if self.faults.active():
             lag = self.status()["lag_seconds"]
             if lag is not None:
                 self.metrics.lag_seconds.set(lag)  # growing while the fault lasts
-        self._fault_metrics.update(self.faults, now)
 
-    def _check_archive(self, now: float) -> None:
-        """An archive location that cannot be listed (missing, unmounted): degraded
-        while it lasts (its logs are not found meanwhile)."""
-        unreachable = dict(self._catalog.unreachable)
-        if not unreachable:
-            if self.faults.get("archive") is not None:
-                self.faults_board_clear("archive")
-            return
-        change = self.faults.report("archive", next(iter(unreachable.values())), now=now,
-                                    facts={"locations": ", ".join(sorted(unreachable))})
-        if change.line is not None:
-            log.error(change.line, extra={"part": "archive"})
-
-    def _check_publish(self, pipeline: CapturePipeline, now: float) -> None:
-        since = pipeline.publishing_since
-        stall = self.settings.publish.stall_seconds
-        if since is not None and now - since >= stall:
-            if self.faults.get("kafka") is not None:
-                return  # reported; the fault's age grows on its own
-            error = SinkError(
-                f"Kafka has not acknowledged a publish for more than {stall:g} s; capture "
-                "waits for it (what it read since is not published yet; nothing is lost)",
-                bootstrap_servers=self.settings.kafka.bootstrap_servers,
-            )
-            change = self.faults.report("kafka", error, now=now, since=since)
-            if change.line is not None:
-                log.error(change.line, extra={"part": "kafka"})
-        elif since is None and pipeline.published_at is not None:
-            fault = self.faults.get("kafka")
-            if fault is not None and pipeline.published_at > fault.last_at:
-                self.faults_board_clear("kafka")
+    @property
+    def faults(self) -> FaultBoard:
+        """What capture waits out now (status and /health show it)."""
+        return self._faults.board
 
     def request_fence(self) -> dict[str, Any]:
         """Publish everything read, with a final watermark, then read no more."""

@@ -29,7 +29,7 @@ async def test_names_the_whole_await_chain() -> None:
 def test_a_transaction_run_is_the_records_around_it_with_its_key() -> None:
     from types import SimpleNamespace
 
-    from drapply.worker import transaction_run
+    from drapply.unreadable import transaction_run
 
     def raw(offset: int, key: bytes | None) -> SimpleNamespace:
         return SimpleNamespace(offset=offset, key=key)
