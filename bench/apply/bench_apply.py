@@ -38,6 +38,7 @@ import psycopg  # noqa: E402
 from drapply.adapters.base import Checkpoint, Stream  # noqa: E402
 from drapply.observer import AppliedTx, ApplyObserver  # noqa: E402
 from drapply.oneshot import apply_once  # noqa: E402
+from drapply.runtime import tune_gc  # noqa: E402
 from drapply.settings import ApplySettings, load_apply_settings  # noqa: E402
 from drapply.wiring import naming_for, topic_names  # noqa: E402
 from drcommon.config import KafkaSettings  # noqa: E402
@@ -251,6 +252,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
+    tune_gc()  # as drapply run/once do
     mix = await throughput(args)
     share = mix["rows_per_s"] / mix["copy_rows_per_s"]
     print(f"### apply — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
