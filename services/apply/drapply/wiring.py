@@ -8,6 +8,7 @@ from fnmatch import fnmatchcase
 from drcommon.topics import TopicNames
 
 from drapply.adapters.base import Stream, TargetSession
+from drapply.adapters.registry import open_target
 from drapply.applier import Applier
 from drapply.naming import Naming
 from drapply.observer import ApplyObserver
@@ -58,6 +59,8 @@ def applier_factory(
     """Appliers for one target; naming and policies are shared, planners per session."""
     naming = naming_for(settings, target)
     policies = Policies(settings.policies)
+    # Parallel apply's lanes connect by themselves (apply.parallel > 1 only).
+    connect = open_target(target).connect if settings.apply.parallel > 1 else None
 
     def make(session: TargetSession, stream: Stream) -> Applier:
         planner = Planner(naming, session.converter, settings.source)
@@ -69,6 +72,7 @@ def applier_factory(
             options=settings.apply,
             observer=observer,
             ddl_stop=settings.apply.ddl == "stop",
+            connect=connect,
         )
 
     return make
