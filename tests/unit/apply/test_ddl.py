@@ -37,6 +37,8 @@ from drapply.errors import DdlSyntaxError
 from drapply.naming import Naming, TableRef
 from drapply.settings import IdentifierCase, RenameSettings, TargetKind
 from drcommon.model import ColumnInfo
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 SI = Name("SI", "PERSON")
 
@@ -219,3 +221,24 @@ def test_oracle_runs_the_captured_text_within_the_allowlist() -> None:
         ("CREATE SEQUENCE S",))
     renamed = _plan("TRUNCATE TABLE PERSON", oracle, renames={"schemas": {"SI": "SI_DR"}})
     assert isinstance(renamed, Untranslatable) and "SI_DR.PERSON" in renamed.reason
+
+
+_PIECES = st.sampled_from([
+    "ALTER", "TABLE", "ADD", "DROP", "MODIFY", "CREATE", "INDEX", "UNIQUE", "ON", "(", ")",
+    ",", ".", "PERSON", '"Mixed"', "NUMBER(5,2)", "VARCHAR2(10 CHAR)", "DEFAULT", "'x'",
+    "NOT", "NULL", "PRIMARY", "KEY", "CONSTRAINT", "PARTITION", "RENAME", "TO", "COLUMN",
+    "TIMESTAMP(3)", "WITH", "TIME", "ZONE", "INTERVAL", "DAY", "SECOND", "--", "/*", "'",
+    '"', "COMMENT", "IS", "TRUNCATE", "SET", "UNUSED", "-", "7",
+])  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=14).map(" ".join) | st.text(max_size=60))
+def test_any_text_reads_or_fails_with_a_located_syntax_error(sql: str) -> None:
+    """Bad input gets the parser's own error with where it stopped, never a crash."""
+    try:
+        statement = parse(sql, "SI")
+    except DdlSyntaxError as error:
+        assert 0 <= error.where["at"] <= len(sql)
+    else:
+        assert statement.kind.value
