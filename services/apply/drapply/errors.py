@@ -64,9 +64,10 @@ class DdlSyntaxError(ParseError):
     """DDL text apply's reader does not understand (``at``: the character index)."""
 
 
-class DdlNotApplied(SinkError):
+class DdlNotApplied(ApplyHalted):
     """A DDL statement apply cannot execute on this target: the stream stops right
-    before it until a person applies it by hand and says so (``drapply ddl done``)."""
+    before its transaction until a person applies it by hand and says so
+    (``drapply ddl done``)."""
 
 
 class KafkaWriteFailed(RetriableSinkError):

@@ -30,8 +30,9 @@ class _Dr:
         self.settings = settings
         self.owner = owner
         self.naming = naming_for(settings, settings.target)
-        self.session: Any = open_target(settings.target).connect(admin=True)
-        self.session.ensure_schema(self.naming.schema(owner))
+        session: Any = open_target(settings.target).connect(admin=True)
+        session.ensure_schema(self.naming.schema(owner))
+        self.session = session
 
     def ddl(self, sql: str) -> None:
         plan = translate(parse(sql, self.owner), sql, self.settings.target.kind,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from drapply.ddl.parse import parse
+from drapply.ddl.runner import already_done
 from drapply.ddl.statement import (
     AddColumns,
     ConstraintKind,
@@ -155,13 +156,15 @@ def _plan(sql: str, kind: TargetKind = TargetKind.POSTGRESQL,
 def test_postgresql_translations() -> None:
     assert _plan("ALTER TABLE PERSON ADD (EMAIL VARCHAR2(10) DEFAULT 'o''k', N NUMBER "
                  "DEFAULT 3 NOT NULL)") == Execute((
-        """ALTER TABLE "si"."person" ADD COLUMN "email" text DEFAULT 'o''k'""",
-        'ALTER TABLE "si"."person" ADD COLUMN "n" numeric DEFAULT 3',
+        """ALTER TABLE "si"."person" ADD COLUMN IF NOT EXISTS "email" text DEFAULT 'o''k'""",
+        'ALTER TABLE "si"."person" ADD COLUMN IF NOT EXISTS "n" numeric DEFAULT 3',
     ))
     assert _plan("ALTER TABLE PERSON MODIFY (NAME VARCHAR2(200))") == Execute((
         'ALTER TABLE "si"."person" ALTER COLUMN "name" TYPE text USING "name"::text',))
     assert _plan("CREATE TABLE T (ID NUMBER PRIMARY KEY, D DATE)") == Execute((
-        'CREATE TABLE "si"."t" ("id" numeric, "d" timestamp, PRIMARY KEY ("id"))',))
+        'CREATE TABLE IF NOT EXISTS "si"."t" ("id" numeric, "d" timestamp, PRIMARY KEY ("id"))',))
+    assert _plan("ALTER TABLE PERSON DROP (A)") == Execute((
+        'ALTER TABLE "si"."person" DROP COLUMN IF EXISTS "a"',))
     assert _plan("CREATE INDEX IX ON PERSON (NAME)") == Execute((
         'CREATE INDEX IF NOT EXISTS "ix" ON "si"."person" ("name")',))
     assert _plan("ALTER TABLE PERSON ADD CONSTRAINT PK PRIMARY KEY (ID)") == Execute((
@@ -242,3 +245,20 @@ def test_any_text_reads_or_fails_with_a_located_syntax_error(sql: str) -> None:
         assert 0 <= error.where["at"] <= len(sql)
     else:
         assert statement.kind.value
+
+
+@pytest.mark.parametrize(
+    ("kind", "error", "done"),
+    [
+        (TargetKind.ORACLE, "ORA-01430: column being added already exists in table",
+         "ORA-01430"),
+        (TargetKind.ORACLE, "ORA-00942: table or view does not exist", "ORA-00942"),
+        (TargetKind.ORACLE, "ORA-01031: insufficient privileges", None),
+        (TargetKind.SQLITE, "SQLite: duplicate column name: REGION", "duplicate column name"),
+        (TargetKind.SQLITE, "SQLite: near \"X\": syntax error", None),
+        (TargetKind.POSTGRESQL, "PostgreSQL: relation \"t\" already exists", None),
+    ],
+)  # fmt: skip
+def test_a_repeated_ddl_is_told_from_a_refusal(kind: TargetKind, error: str,
+                                               done: str | None) -> None:  # fmt: skip
+    assert already_done(kind, error) == done

@@ -185,6 +185,10 @@ class _Sql:
         self.target = target
         self.naming = naming
         self.sqlite = kind is TargetKind.SQLITE
+        # PostgreSQL makes column changes repeatable (a replay runs them again); SQLite
+        # has no such clause, and the runner accepts its "already done" errors instead.
+        self.if_exists = "" if self.sqlite else "IF EXISTS "
+        self.if_not_exists = "" if self.sqlite else "IF NOT EXISTS "
 
     def plan(self, statement: Statement) -> Plan:
         handlers: dict[type, Callable[[object], Plan]] = {
@@ -233,7 +237,7 @@ class _Sql:
             default = self.default(column)
             if isinstance(default, Untranslatable):
                 return default
-            out.append(f"ALTER TABLE {table} ADD COLUMN {definition}{default}")
+            out.append(f"ALTER TABLE {table} ADD COLUMN {self.if_not_exists}{definition}{default}")
         return Execute(tuple(out))
 
     def default(self, column: Column) -> str | Untranslatable:
@@ -258,7 +262,7 @@ class _Sql:
         assert isinstance(statement, DropColumns)
         table = qualified(self.ref(statement.table))
         return Execute(tuple(
-            f"ALTER TABLE {table} DROP COLUMN {self.column(statement.table, name)}"
+            f"ALTER TABLE {table} DROP COLUMN {self.if_exists}{self.column(statement.table, name)}"
             for name in statement.names
         ))  # fmt: skip
 
@@ -302,7 +306,10 @@ class _Sql:
                 cols = ", ".join(self.column(statement.table, c) for c in constraint.columns)
                 word = "PRIMARY KEY" if constraint.kind is ConstraintKind.PRIMARY else "UNIQUE"
                 defs.append(f"{word} ({cols})")
-        return Execute((self.target.create_table_sql(self.ref(statement.table), defs),))
+        create = self.target.create_table_sql(self.ref(statement.table), defs)
+        # A replay (or a table apply made for rows before capture saw its CREATE) finds
+        # it there already.
+        return Execute((create.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1),))
 
     def drop_table(self, statement: object) -> Plan:
         assert isinstance(statement, DropTable)
