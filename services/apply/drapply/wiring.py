@@ -10,6 +10,8 @@ from drcommon.topics import TopicNames
 from drapply.adapters.base import Stream, TargetSession
 from drapply.adapters.registry import open_target
 from drapply.applier import Applier
+from drapply.ddl.runner import DdlHandling
+from drapply.ddl.translate import DdlOptions
 from drapply.naming import Naming
 from drapply.observer import ApplyObserver
 from drapply.plan import Planner
@@ -62,6 +64,10 @@ def applier_factory(
     # Parallel apply's lanes connect by themselves (apply.parallel > 1 only).
     connect = open_target(target).connect if settings.apply.parallel > 1 else None
 
+    options = DdlOptions(grants=settings.apply.ddl_grants,
+                         oracle_other=settings.apply.ddl_oracle_other)  # fmt: skip
+    ddl = DdlHandling(settings.apply.ddl, target.kind, naming, options)
+
     def make(session: TargetSession, stream: Stream) -> Applier:
         planner = Planner(naming, session.converter, settings.source)
         return Applier(
@@ -71,7 +77,7 @@ def applier_factory(
             policies=policies,
             options=settings.apply,
             observer=observer,
-            ddl_stop=settings.apply.ddl == "stop",
+            ddl=ddl,
             connect=connect,
         )
 
