@@ -589,9 +589,18 @@ class Applier:
             return self._apply_fast_values(record, message)
         bound = [self.planner.bind(c) for c in message.changes if self._wanted(record, c)]
         self._buffer.extend(bound)
-        if len(self._buffer) >= FLUSH_ROWS:
+        if len(self._buffer) >= self._flush_rows:
             self._flush_buffer()
         return len(bound)
+
+    @property
+    def _flush_rows(self) -> int:
+        """Buffered rows that are executed at once. Parallel apply keeps a transaction
+        of up to ``max_group_rows`` whole, so it can go to a lane as one group; beyond
+        that it streams on the stream's own session."""
+        if self._lanes is None or self._db_open:
+            return FLUSH_ROWS
+        return max(FLUSH_ROWS, self.options.max_group_rows)
 
     def _apply_fast_values(self, record: Record, message: TransactionMessage) -> int:
         """Changes with reassembled large values: each value is read back only when its
