@@ -54,8 +54,12 @@ def settings_for(
         kafka={"bootstrap_servers": args.bootstrap, "topic_prefix": prefix},
         source={"database": "BENCH", "schemas": ["*"]},
         target={"kind": "postgresql", "dsn": args.dsn, "control_schema": control},
-        apply={"fetch_timeout_ms": 20, "max_group_transactions": 500, "parallel": parallel,
-               "group_id": f"bench-{control}"},
+        apply={
+            "fetch_timeout_ms": 20,
+            "max_group_transactions": 500,
+            "parallel": parallel,
+            "group_id": f"bench-{control}",
+        },
         logging={"level": "WARNING"},
     )
 
