@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 import os
 import statistics
 from collections.abc import Iterable, Sequence
@@ -83,7 +84,7 @@ def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile of sorted ``values``."""
     if not values:
         return float("nan")
-    rank = max(1, min(len(values), round(p / 100 * len(values) + 0.5)))
+    rank = max(1, min(len(values), math.ceil(p / 100 * len(values))))
     return values[rank - 1]
 
 

@@ -138,7 +138,7 @@ def _records(steps: list[StepWrite]) -> tuple[list[bytes], list[tuple[int, int]]
     commits: list[int] = []
     for step in steps:
         base = len(records)
-        for k, record in enumerate(step.records):
+        for record in step.records:
             long_form = bool(record[L.RECORD_VLD] & L.VLD_LWN)
             records.append(_short(record) if records and long_form else record)
         shift = LWN_EXTRA if base and step.records[0][L.RECORD_VLD] & L.VLD_LWN else 0

@@ -55,13 +55,15 @@ def options(argv: list[str] | None) -> tuple[RunOptions, argparse.Namespace]:
     parser.add_argument("--mix", choices=["10", "100"], default="100",
                         help="share of the tables captured (bench/capture's mixes)")
     parser.add_argument("--quick", action="store_true",
-                        help="10 s at the rate, 2 MB logs, 1,000-transaction segments, verify")
+                        help="10 s at the rate, 2 MB logs, verify")
     parser.add_argument("--verify", action="store_true", help="compare the DR copy row by row")
     parser.add_argument("--log-mb", type=float, default=16, help="online log size")
     parser.add_argument("--tick-ms", type=float, default=5, help="LGWR write interval")
     parser.add_argument("--warmup-seconds", type=float, default=3)
     parser.add_argument("--seed", type=int, default=20261207)
     parser.add_argument("--drain-timeout", type=float, default=120)
+    parser.add_argument("--segment-size", type=int, default=1000,
+                        help="transactions per independently built piece of the plan")
     parser.add_argument("--workers", type=int, default=2, help="processes building redo")
     parser.add_argument("--capture-port", type=int, default=28701)
     parser.add_argument("--apply-port", type=int, default=28702)
@@ -73,11 +75,12 @@ def options(argv: list[str] | None) -> tuple[RunOptions, argparse.Namespace]:
     chosen = RunOptions(
         rate=0 if args.flat_out else args.rate, seconds=args.seconds,
         transactions=args.transactions, mix=args.mix, warmup_seconds=args.warmup_seconds,
-        seed=args.seed, log_mb=args.log_mb, tick_ms=args.tick_ms, workers=args.workers,
+        seed=args.seed, segment_size=args.segment_size, log_mb=args.log_mb,
+        tick_ms=args.tick_ms, workers=args.workers,
         ports=(args.capture_port, args.apply_port), root=args.root,
         drain_timeout=args.drain_timeout, verify=args.verify, keep=args.keep)
     if args.quick:
-        chosen = replace(chosen, seconds=min(args.seconds, 10), log_mb=2, segment_size=1000,
+        chosen = replace(chosen, seconds=min(args.seconds, 10), log_mb=2,
                          transactions=min(args.transactions, 3000), verify=True)
     return chosen, args
 
@@ -99,8 +102,9 @@ def report(result: dict[str, Any]) -> str:
                      f"third {lat['first_third_p50']:.0f} -> last {lat['last_third_p50']:.0f} "
                      f"ms ({lat['growth_ms_per_s']:+.1f} ms/s)")
     lines.append(f"  rates: {r}; drain after the load {result['drain_seconds']} s")
-    lines.append(f"  redo {b['redo'] / 1e6:.1f} MB (zlib per MiB {b['redo_zlib_1mib_chunks'] / 1e6:.1f}"
-                 f" MB); Kafka {b.get('kafka_total', 0) / 1e6:.2f} MB = "
+    lines.append(f"  redo {b['redo'] / 1e6:.1f} MB (zlib per MiB "
+                 f"{b['redo_zlib_1mib_chunks'] / 1e6:.1f} MB); Kafka "
+                 f"{b.get('kafka_total', 0) / 1e6:.2f} MB = "
                  f"{b.get('kafka_per_captured_change')} B per captured change, "
                  f"{b.get('kafka_per_mb_redo')} B per MB of redo (redo/WAN "
                  f"{b.get('redo_per_kafka')}x)")

@@ -205,7 +205,9 @@ def drill(kind: str, kafka: str, dsn: str, scratch: Path) -> dict[str, Any]:
             "rto_report_seconds": round(rto["seconds"], 3),
             "confirmation_sent_to_dr_serving_seconds": round(served - confirmed, 3),
             "steps": [{"id": s["id"], "state": s["state"], "attempts": s["attempts"],
-                       "seconds": None if s["seconds"] is None else round(s["seconds"], 3)}
+                       "seconds": None if s["seconds"] is None else round(s["seconds"], 3),
+                       "started_after_confirmation": None if s["started_at"] is None
+                       else round(s["started_at"] - rto["confirmed_at"], 3)}
                       for s in report["steps"]],
             "confirmed_to_first_step_seconds": round(
                 report["steps"][0]["started_at"] - rto["confirmed_at"], 3),
@@ -233,8 +235,10 @@ def report_lines(result: dict[str, Any]) -> str:
         lines.append(f"  confirmation -> first step {run['confirmed_to_first_step_seconds']} s")
         for step in run["steps"]:
             took = "-" if step["seconds"] is None else f"{step['seconds']:.2f} s"
-            lines.append(f"  {step['id']:<18} {step['state']:<10} {took:>9}   budget "
-                         f"{budget['steps'].get(step['id'], '-')}")
+            lines.append(f"  {step['id']:<18} {step['state']:<10} at "
+                         f"{step['started_after_confirmation']} s, took {took:>9} "
+                         f"({step['attempts']} attempt(s)); budget "
+                         f"{budget['steps'].get(step['id'], '-')} s")
     return "\n".join(lines)
 
 
