@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from drcontrol.canonical import digest
@@ -124,6 +124,8 @@ class CollectorOptions:
     collected_by: str
     dr_database_configured: bool
     rpo_seconds: float
+    # runbook -> how long its apps_switch step waits for appha (timeout of one attempt)
+    switch_step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 class EvidenceCollector:
@@ -173,7 +175,8 @@ class EvidenceCollector:
             "apply": {**app_meta, **(summarise_apply(app) if app else {})},
             "appha": {**ha_meta, "apps": [
                 {k: a.get(k) for k in ("name", "mode", "state", "active_site", "maintenance",
-                                       "blocked", "attestation")} for a in app_list]},
+                                       "blocked", "attestation", "budget")}
+                for a in app_list]},
             "kafka": {**k_meta, **(kafka or {})},
             "dr_database": {**db_meta, **(db or {})},
             "fencing": fencing_facts(capture_facts, app_list),
@@ -191,6 +194,7 @@ class EvidenceCollector:
             op_type=op.type, runbook=op.runbook, app=op.app,
             dr_database_configured=self._options.dr_database_configured,
             rpo_seconds=self._options.rpo_seconds,
+            switch_step_seconds=self._options.switch_step_seconds.get(op.runbook),
         )
         return Evidence(
             collected_at=self._clock(),

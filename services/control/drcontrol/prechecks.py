@@ -25,6 +25,7 @@ class CheckContext:
     app: str | None
     dr_database_configured: bool
     rpo_seconds: float
+    switch_step_seconds: float | None = None  # the runbook's apps_switch step bound
 
 
 def _reach(facts: dict[str, Any], peer: str) -> tuple[bool, str]:
@@ -123,6 +124,22 @@ def _apps_switchable(facts: dict[str, Any]) -> tuple[bool, str]:
     return True, f"appha can move {len(apps)} application(s)"
 
 
+def _switch_fits(facts: dict[str, Any], step_seconds: float, back: bool) -> tuple[bool, str]:
+    """Whether the runbook waits for appha's switch as long as appha may take: a step
+    that gives up first fails a switch appha is still carrying out correctly."""
+    key = "switchback" if back else "switch"
+    slow = []
+    for app in (facts.get("appha") or {}).get("apps", []):
+        worst = ((app.get("budget") or {}).get("switch_seconds") or {}).get(key)
+        if isinstance(worst, int | float) and worst > step_seconds:
+            slow.append(f"{app.get('name')} ({worst:g} s)")
+    if slow:
+        return False, (f"appha may take longer to switch {', '.join(slow)} than the runbook's "
+                       f"apps_switch step waits ({step_seconds:g} s): raise that step's "
+                       "timeout_seconds (runbooks.directory) or lower appha's bounds")
+    return True, f"appha's worst-case switch fits the step's {step_seconds:g} s"
+
+
 def _app_check(facts: dict[str, Any], app: str | None) -> tuple[bool, str]:
     names = [a.get("name") for a in (facts.get("appha") or {}).get("apps", [])]
     return app in names, f"application {app} {'is' if app in names else 'is not'} known to appha"
@@ -154,6 +171,9 @@ def evaluate(facts: dict[str, Any], ctx: CheckContext) -> list[CheckResult]:
         rows.append(("reverse_stream_ready", _reverse_stream(facts), False))
     if ctx.runbook in ("failover", "switchover", "switchback") and not drill:
         rows.append(("apps_switchable", _apps_switchable(facts), True))
+        if ctx.switch_step_seconds is not None:
+            fits = _switch_fits(facts, ctx.switch_step_seconds, ctx.runbook == "switchback")
+            rows.append(("apps_switch_within_step", fits, False))
     if is_app:
         rows.append(("app_known", _app_check(facts, ctx.app), True))
     return [CheckResult(name=name, ok=ok, required=req, detail=detail)

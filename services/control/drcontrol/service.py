@@ -73,6 +73,12 @@ def build_channels(settings: ControlSettings) -> list[Channel]:
     return channels
 
 
+def switch_step_bounds(runbooks: dict[str, Runbook]) -> dict[str, float]:
+    """Per runbook, how long its (live) apps_switch step waits for appha."""
+    return {name: step.timeout_seconds for name, book in runbooks.items()
+            for step in book.steps_for(drill=False) if step.kind == "apps_switch"}  # fmt: skip
+
+
 def load_checked_runbooks(settings: ControlSettings) -> dict[str, Runbook]:
     """Runbooks, with the budget validated against the targets (ConfigError otherwise)."""
     runbooks = load_runbooks(settings.runbooks.directory, KINDS, KNOWN)
@@ -127,7 +133,8 @@ class ControlService(ServiceBase):
         collector = EvidenceCollector(peers, site_group, CollectorOptions(
             collected_by=f"drcontrol@{socket.gethostname()}/{settings.sites.local_site}",
             dr_database_configured=settings.dr_database.kind is not None,
-            rpo_seconds=settings.targets.rpo_seconds), clock)
+            rpo_seconds=settings.targets.rpo_seconds,
+            switch_step_seconds=switch_step_bounds(runbooks)), clock)
         engine = Engine(EngineDeps(storage, recorder, bus, site_group, collector, peers,
                                    runbooks, settings, clock, notifier.notify, self.owner))
         watcher = Watcher(peers, site_group, storage, settings, clock, notifier.notify, bus,

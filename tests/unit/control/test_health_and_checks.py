@@ -102,3 +102,24 @@ def test_loss_estimate_failover_counts_lag_switchover_only_parked() -> None:
     assert failover.seconds == 3.0 and failover.transactions == 1
     assert failover.source_scn == 100 and failover.applied_scn == 90
     assert estimate_loss(facts(), "switchover", NOW).seconds == 0.0
+
+
+def test_a_switch_step_shorter_than_apphas_worst_case_is_said() -> None:
+    """control must wait for appha's switch as long as appha may take, or it fails a
+    switch appha is still carrying out correctly (the examples: 303 s against 240 s)."""
+    apps = [{"name": "his", "budget": {"switch_seconds": {"switch": 303.0, "switchback": 200.0}}},
+            {"name": "web", "budget": {"switch_seconds": {"switch": 60.0, "switchback": 60.0}}}]
+    seen = facts(appha={"reachable": True, "apps": apps})
+
+    def check(runbook: str, step: float | None) -> Any:
+        ctx = CheckContext(op_type=OpType.FAILOVER, runbook=runbook, app=None,
+                           dr_database_configured=True, rpo_seconds=60,
+                           switch_step_seconds=step)  # fmt: skip
+        return by_name(evaluate(seen, ctx)).get("apps_switch_within_step")
+
+    short = check("failover", 240.0)
+    assert not short.ok and not short.required
+    assert "his (303 s)" in short.detail and "web" not in short.detail
+    assert check("failover", 320.0).ok
+    assert check("switchback", 240.0).ok  # appha's switchback bound is what counts there
+    assert check("failover", None) is None
