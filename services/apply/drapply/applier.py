@@ -17,7 +17,7 @@ Two ways to apply:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -25,7 +25,14 @@ from drcommon.chunking import ChunkError, resolve, value_refs
 from drcommon.errors import DRError, ParseError, SinkError
 from drcommon.model import Operation, RowChange, TransactionMessage, Watermark
 
-from drapply.adapters.base import BoundChange, Checkpoint, ParkedRow, Stream, TargetSession
+from drapply.adapters.base import (
+    BoundChange,
+    Checkpoint,
+    LaneSession,
+    ParkedRow,
+    Stream,
+    TargetSession,
+)
 from drapply.ddl.runner import DdlHandling, run_ddl, touched_tables
 from drapply.errors import (
     AmbiguousRow,
@@ -33,6 +40,7 @@ from drapply.errors import (
     BadRecord,
     RetriableSinkError,
 )
+from drapply.lanes import Drained, Lanes
 from drapply.observer import AppliedTx, ApplyObserver
 from drapply.plan import Planner, batches
 from drapply.policy import ConflictKind, Policies, Resolution, decide
@@ -155,6 +163,8 @@ class Applier:
     _buffer: list[BoundChange] = field(default_factory=list)
     _buffer_value_bytes: int = 0
     _last: AppliedTx | None = None
+    connect: Callable[[], TargetSession] | None = None  # lanes' connections (parallel > 1)
+    _lanes: Lanes | None = None
 
     # -- position ------------------------------------------------------------------------------
     def open(self, start_offset: int) -> Checkpoint:
@@ -184,6 +194,7 @@ class Applier:
 
     def abort(self) -> Checkpoint:
         """Roll back anything open and go back to the committed checkpoint."""
+        self._quiesce()
         if self._db_open:
             try:
                 self.session.rollback()
@@ -214,13 +225,18 @@ class Applier:
     def feed(self, records: Sequence[Record], hold_at: int | None = None) -> FeedResult:
         """Apply records in order; see :class:`Outcome` for how it can end."""
         try:
-            return self._feed(records, hold_at)
+            result = self._feed(records, hold_at)
+            self._drain()  # between feeds no lane holds work: the checkpoint is committed
+            return result
         except _GroupFailed as failed:
             return self._isolate(failed.last_offset, failed.why)
         except BadRecord:
             failed_group = self._settle()
             if failed_group is not None:
                 return failed_group
+            raise
+        except BaseException:
+            self._quiesce()
             raise
 
     def _settle(self) -> FeedResult | None:
@@ -230,10 +246,10 @@ class Applier:
         if self._open is not None:
             self.abort()
             return None
-        if not self._db_open:
-            return None
         try:
-            self._commit()
+            if self._db_open or self._group:
+                self._commit()
+            self._drain()
         except _GroupFailed as failed:  # re-apply them one by one; the record fails again
             return self._isolate(failed.last_offset, failed.why)
         return None
@@ -319,9 +335,8 @@ class Applier:
             if message.last:
                 self._open = None
             return None
-        if not self._db_open:
-            self.session.begin(self.stream, self._cp.next_offset)
-            self._db_open = True
+        if not self._db_open and (tx.exact or self._parallel is None):
+            self._open_main()
         try:
             if tx.exact:
                 tx.rows += self._apply_exact(record, message, tx)
@@ -356,7 +371,8 @@ class Applier:
 
     def _isolate(self, last_offset: int, why: str) -> FeedResult:
         cp = self.abort()
-        self._isolate_until = last_offset
+        # A lane's group can fail while an isolation runs: keep isolating to the further end.
+        self._isolate_until = max(last_offset, self._isolate_until or -1)
         self.observer.isolating(
             self.stream, from_offset=cp.next_offset, until_offset=last_offset, why=why
         )
@@ -383,11 +399,12 @@ class Applier:
             tx.exact
             or len(self._group) >= self.options.max_group_transactions
             or self._group_rows >= self.options.max_group_rows
+            or (not self._db_open and len(self._buffer) >= FLUSH_ROWS // 2)
         ):
             self._commit()
 
     def _commit_if_boundary(self) -> None:
-        if self._db_open and self._open is None:
+        if self._open is None and (self._db_open or self._group):
             self._commit()
 
     def flush(self) -> None:
@@ -397,22 +414,14 @@ class Applier:
 
     def _commit(self) -> None:
         cp = self._cp
+        lanes = self._parallel
+        if lanes is not None and not self._db_open and self._buffer and self._fits(lanes):
+            self._dispatch(lanes, self._next_checkpoint(cp))
+            return
         if not self._db_open:
-            self.session.begin(self.stream, cp.next_offset)
-            self._db_open = True
-        last = self._last
-        replay_until = cp.replay_until
-        if replay_until is not None and self.position >= replay_until:
-            replay_until = None
-        new = replace(
-            cp,
-            next_offset=self.position,
-            commit_scn=last.commit_scn if last else cp.commit_scn,
-            xid=last.xid if last else cp.xid,
-            commit_ts=last.commit_ts if last else cp.commit_ts,
-            watermark_scn=self.watermark_scn,
-            replay_until=replay_until,
-        )
+            self._open_main()
+        new = self._next_checkpoint(cp)
+        tables = {c.table for c in self._buffer} if lanes is not None else set()
         try:
             self._flush_buffer()
             self.session.write_checkpoint(self.stream, new)
@@ -428,12 +437,101 @@ class Applier:
         self._group_exact = False
         self.checkpoint = new
         group, self._group, self._group_rows = self._group, [], 0
+        self._committed(group, cp, new)
+        if lanes is not None:
+            lanes.known.update(tables)
+
+    def _committed(self, group: list[AppliedTx], cp: Checkpoint, new: Checkpoint) -> None:
         self.totals.db_commits += 1
         self.totals.transactions += len(group)
         self.totals.rows += sum(t.rows for t in group)
         self.observer.committed(self.stream, group, new)
-        if cp.replay_until is not None and replay_until is None:
+        if cp.replay_until is not None and new.replay_until is None:
             self.observer.replay_done(self.stream, new)
+
+    def _next_checkpoint(self, cp: Checkpoint) -> Checkpoint:
+        """The checkpoint after the current group (and position)."""
+        last = self._last
+        replay_until = cp.replay_until
+        if replay_until is not None and self.position >= replay_until:
+            replay_until = None
+        return replace(
+            cp,
+            next_offset=self.position,
+            commit_scn=last.commit_scn if last else cp.commit_scn,
+            xid=last.xid if last else cp.xid,
+            commit_ts=last.commit_ts if last else cp.commit_ts,
+            watermark_scn=self.watermark_scn,
+            replay_until=replay_until,
+        )
+
+    # -- parallel apply (drapply.lanes) ----------------------------------------------------------
+    @property
+    def _parallel(self) -> Lanes | None:
+        """The stream's lanes when ``apply.parallel`` > 1 and the target allows it."""
+        if self._lanes is None and self.parallel_lanes > 1:
+            assert self.connect is not None
+            self._lanes = Lanes(
+                self.parallel_lanes, self.connect, self.stream,
+                self.options.parallel_lock_wait_seconds,
+            )  # fmt: skip
+        return self._lanes
+
+    @property
+    def parallel_lanes(self) -> int:
+        """Connections the stream applies on at once (1: serially on its own session)."""
+        if self.options.parallel <= 1 or self.connect is None:
+            return 1
+        return self.options.parallel if isinstance(self.session, LaneSession) else 1
+
+    def _fits(self, lanes: Lanes) -> bool:
+        """A group goes to a lane unless it writes a table no committed group has
+        written since start or its last DDL (created or described alone, serially)."""
+        known = lanes.known
+        return all(c.table in known for c in self._buffer)
+
+    def _dispatch(self, lanes: Lanes, new: Checkpoint) -> None:
+        changes, self._buffer = self._buffer, []
+        self._buffer_value_bytes = 0
+        group, self._group, self._group_rows = self._group, [], 0
+        self._group_exact = False
+        cp = self._cp
+        self._report(lanes.submit(changes, cp, new, group, self.position - 1))
+        self.checkpoint = new  # the end of what is dispatched; committed once drained
+
+    def _open_main(self) -> None:
+        """Begin on the stream's own session (after every lane has committed)."""
+        self._drain()
+        self.session.begin(self.stream, self._cp.next_offset)
+        self._db_open = True
+
+    def _drain(self) -> None:
+        """Wait for the lanes; a failed group rewinds the applier to the committed end
+        and raises ``_GroupFailed`` (its transactions are re-applied one at a time)."""
+        if self._lanes is not None and self._lanes.busy:
+            self._report(self._lanes.drain())
+
+    def _quiesce(self) -> None:
+        """Wait for the lanes before giving up (what committed stays committed)."""
+        try:
+            self._drain()
+        except _GroupFailed as failed:
+            log.warning("a parallel group failed while stopping",
+                        extra={"topic": self.stream.topic, "error": failed.why})  # fmt: skip
+
+    def _report(self, drained: Drained) -> None:
+        for job in drained.committed:
+            self._committed(job.txs, job.prev, job.new)
+        failed = drained.failed
+        if failed is not None:
+            self.checkpoint = failed.prev
+            raise _GroupFailed(failed.last_offset, f"parallel group: {failed.error}")
+
+    def close(self) -> None:
+        """Close the lanes' connections (the stream's own session is the caller's)."""
+        lanes, self._lanes = self._lanes, None
+        if lanes is not None:
+            lanes.close()
 
     # -- fast and exact ------------------------------------------------------------------------
     def _wanted(self, record: Record, change: RowChange) -> bool:
@@ -444,6 +542,8 @@ class Applier:
                 offset=record.offset,
             )
         if change.op is Operation.DDL:
+            if self._lanes is not None:
+                self._drain()  # every lane idle: their cached shapes can be dropped
             self._ddl(record, change)
             return False
         if self.planner.skipped(change):
@@ -479,16 +579,28 @@ class Applier:
         finally:
             for name in names:
                 self.planner.forget(change.owner, name)
-                self.session.forget_table(self.planner.naming.table(change.owner, name))
+                ref = self.planner.naming.table(change.owner, name)
+                self.session.forget_table(ref)
+                if self._lanes is not None:
+                    self._lanes.forget(ref)
 
     def _apply_fast(self, record: Record, message: TransactionMessage, tx: _OpenTx) -> int:
         if record.values is not None:
             return self._apply_fast_values(record, message)
         bound = [self.planner.bind(c) for c in message.changes if self._wanted(record, c)]
         self._buffer.extend(bound)
-        if len(self._buffer) >= FLUSH_ROWS:
+        if len(self._buffer) >= self._flush_rows:
             self._flush_buffer()
         return len(bound)
+
+    @property
+    def _flush_rows(self) -> int:
+        """Buffered rows that are executed at once. Parallel apply keeps a transaction
+        of up to ``max_group_rows`` whole, so it can go to a lane as one group; beyond
+        that it streams on the stream's own session."""
+        if self._lanes is None or self._db_open:
+            return FLUSH_ROWS
+        return max(FLUSH_ROWS, self.options.max_group_rows)
 
     def _apply_fast_values(self, record: Record, message: TransactionMessage) -> int:
         """Changes with reassembled large values: each value is read back only when its
@@ -523,6 +635,8 @@ class Applier:
 
     def _flush_buffer(self) -> None:
         """Execute the buffered changes of the group in batches (see plan.batches)."""
+        if not self._db_open:
+            self._open_main()
         buffered, self._buffer = self._buffer, []
         self._buffer_value_bytes = 0
         for run in batches(buffered):

@@ -49,9 +49,11 @@ def run(config: ConfigOption) -> None:
     """Run the apply service (consumer group, admin API) until SIGTERM/SIGINT."""
 
     async def body() -> int:
+        from drapply.runtime import tune_gc
         from drapply.service import ApplyService, serve
 
         settings = _settings(config)
+        tune_gc()
         return await serve(ApplyService(settings))
 
     _exit(run_main("drapply", body))
@@ -70,8 +72,10 @@ def once(
 
     async def body() -> int:
         from drapply.oneshot import apply_once
+        from drapply.runtime import tune_gc
 
         settings = _settings(config)
+        tune_gc()
         statuses = await apply_once(settings, until_idle=until_idle)
         now = datetime.now().astimezone()
         docs = {schema: st.document(now) for schema, st in statuses.items()}

@@ -62,6 +62,9 @@ class ApplyMetrics:
         self.lag_seconds = m.gauge("lag_seconds", "Seconds behind the source commit.", ("schema",))
         self.queue_depth = m.gauge("queue_depth", "Offsets between position and end.", ("schema",))
         self.state = m.gauge("state", "1 for the stream's current state.", ("schema", "state"))
+        self.parallel = m.gauge(
+            "parallel_lanes", "Connections the stream applies on at once.", ("schema",)
+        )
 
 
 class ReportingObserver(ApplyObserver):

@@ -170,6 +170,26 @@ class ApplyOptions(Section):
     )
     max_group_rows: int = Field(20000, ge=1, description="Rows in one grouped DB transaction.")
     fetch_max_records: int = Field(2000, ge=1, description="Records fetched per poll.")
+    parallel: int = Field(
+        1,
+        ge=1,
+        le=32,
+        description=(
+            "Connections one schema's stream applies on at once (docs/APPLY.md, parallel "
+            "apply): groups touching no common row run side by side and commit in source "
+            "order. 1: serially on one connection. PostgreSQL targets only; SQLite and "
+            "Oracle apply serially whatever is set (status shows what runs)."
+        ),
+    )
+    parallel_lock_wait_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description=(
+            "Parallel apply: a statement waiting longer than this for a row lock fails "
+            "its group, which is re-applied one transaction at a time."
+        ),
+    )
     fetch_timeout_ms: int = Field(200, ge=1, description="Longest wait of one poll.")
     ddl: Literal["execute", "skip", "stop"] = Field(
         "execute",

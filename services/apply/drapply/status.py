@@ -53,6 +53,7 @@ class StreamStatus:
     rows: int = 0
     replaying_until: int | None = None
     end_offset: int | None = None  # the topic's last stable offset, last seen
+    parallel: int = 1  # connections the stream applies on at once (apply.parallel, effective)
     faults: FaultBoard = field(default_factory=FaultBoard)
 
     def saw(self, scn: int) -> None:
@@ -102,6 +103,7 @@ class StreamStatus:
             "rows": self.rows,
             "replaying_until": self.replaying_until,
             "end_offset": self.end_offset,
+            "parallel": self.parallel,
         }
 
 

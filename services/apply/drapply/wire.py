@@ -2,25 +2,26 @@
 
 Measured (bench/README.md): pydantic validation of every row change, with its per-column
 type objects, costs more than everything else apply does per row. This reader parses
-with orjson, validates the envelope (transaction info) with the model, checks each row
-change by hand against the same rules, and builds the model objects without validating
-them again (``model_construct``). Anything it does not fully recognise returns ``None``
-and the record goes through ``serde.decode``, which then either reads it or names the
-exact problem. A test checks both readers agree on generated messages.
+the record with msgspec into typed structures (:class:`_Record`, :class:`_Change`: the
+field names and JSON types are checked in C, unknown fields refused), validates the
+envelope (transaction info) with the model, checks the rest of each row change by hand
+against the same rules, and builds the model objects without validating them again
+(``model_construct``). Anything it does not fully recognise returns ``None`` and the
+record goes through ``serde.decode``, which then either reads it or names the exact
+problem. A test checks both readers agree on generated messages.
 
 Every change carries its table's column types (``"columns":{…}``), which is most of a
-record's bytes and, once parsed, most of the work. The reader cuts each such object out
-of the document before parsing and parses each distinct one once: changes with the same
-bytes share one :class:`SharedColumns` map (hashable by identity, so the planner can key
-its compiled plans on it). Cutting is checked by parsing: a cut that is not exactly one
-JSON object of column types, or a document that does not parse after it, sends the record
-to the plain path.
+record's bytes and, once parsed, most of the work. msgspec hands each such object over
+as its raw bytes; each distinct one is parsed once: changes with the same bytes share
+one :class:`SharedColumns` map (hashable by identity, so the planner can key its
+compiled plans on it).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import orjson
 from drcommon.model import (
     SCHEMA_VERSION,
@@ -38,14 +39,10 @@ from drcommon.model import (
 )
 from pydantic import BaseModel, ValidationError
 
-_CHANGE_KEYS = frozenset(RowChange.model_fields)
 _INFO_KEYS = frozenset(ColumnInfo.model_fields)
 _OPS = {op.value: op for op in Operation}
 _INFO_CACHE: dict[tuple[Any, ...], ColumnInfo] = {}
-_PLAIN = frozenset({str, type(None)})
-_OPTIONAL = ("obj", "ddl", "row_id", "position", "undecoded")
-_MISSING: Any = object()
-_COLUMNS_KEY = b'"columns":{'
+_NO_COLUMNS = msgspec.Raw(b"{}")
 _COLUMNS_CACHE: dict[bytes, SharedColumns] = {}
 _CACHE_LIMIT = 100_000  # bounded: one entry per distinct column-type set
 _VALUE_KINDS: dict[Any, type[BaseModel]] = {
@@ -65,27 +62,84 @@ class SharedColumns(dict[str, ColumnInfo]):
     __hash__ = object.__hash__  # type: ignore[assignment]
 
 
+class _PlainChange(msgspec.Struct, forbid_unknown_fields=True):
+    """One row change as JSON has it, its values all strings or NULLs (nearly every
+    change): RowChange's fields, their JSON types checked by msgspec."""
+
+    op: str
+    owner: str
+    table: str
+    obj: int | None = None
+    pk: list[str] = []
+    before: dict[str, str | None] | None = None
+    after: dict[str, str | None] | None = None
+    columns: msgspec.Raw = _NO_COLUMNS
+    ddl: str | None = None
+    position: dict[str, Any] | None = None
+    row_id: str | None = None
+    undecoded: str | None = None
+
+
+class _Change(_PlainChange, forbid_unknown_fields=True):
+    """A change whose values may be objects (``kind``: invalid text, LOB writes, a
+    reference to a large value, …), checked afterwards by :func:`_image`."""
+
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class _PlainRecord(msgspec.Struct, forbid_unknown_fields=True):
+    """A ``tx`` record's envelope; the model validates it (less the changes)."""
+
+    v: int
+    kind: str
+    schema: str
+    tx: dict[str, Any]
+    changes_in_schema: int
+    changes: list[_PlainChange]
+    chunk: int = 0
+    last: bool = True
+
+
+class _Record(_PlainRecord, forbid_unknown_fields=True):
+    """The envelope of a record whose values may be objects."""
+
+    changes: list[_Change]  # type: ignore[assignment]
+
+
+_PLAIN_DECODER = msgspec.json.Decoder(_PlainRecord)
+_DECODER = msgspec.json.Decoder(_Record)
+
+
 def decode_transaction(value: bytes) -> TransactionMessage | None:
     """The record as a :class:`TransactionMessage`, or None to use the full decoder."""
-    cut = _cut_columns(value)
+    doc: _PlainRecord
+    plain = True
     try:
-        doc = orjson.loads(cut[0] if cut is not None else value)
-    except orjson.JSONDecodeError:
+        doc = _PLAIN_DECODER.decode(value)
+    except msgspec.ValidationError:
+        plain = False
+    except msgspec.DecodeError:
         return None
-    if not isinstance(doc, dict) or doc.get("v") != SCHEMA_VERSION or doc.get("kind") != "tx":
+    if not plain:  # values that are objects, or not a tx record at all
+        try:
+            doc = _DECODER.decode(value)
+        except msgspec.DecodeError:  # ValidationError too: serde reads or names it
+            return None
+    if doc.v != SCHEMA_VERSION or doc.kind != "tx":
         return None
-    changes = doc.get("changes")
-    if not isinstance(changes, list):
-        return None
-    segments = cut[1] if cut is not None else []
     rows = []
-    for raw in changes:
-        change = _change(raw, segments)
+    for raw in doc.changes:
+        change = _change(raw, plain)
         if change is None:
             return None
         rows.append(change)
     try:
-        envelope = TransactionMessage.model_validate({**doc, "changes": ()})
+        envelope = TransactionMessage.model_validate(
+            {"v": doc.v, "kind": doc.kind, "schema": doc.schema, "tx": doc.tx,
+             "changes_in_schema": doc.changes_in_schema, "chunk": doc.chunk,
+             "last": doc.last, "changes": ()}
+        )  # fmt: skip
     except ValidationError:
         return None
     return envelope.model_copy(update={"changes": tuple(rows)})
@@ -106,33 +160,6 @@ def decode_chunk(value: bytes) -> ValueChunk | None:
         return None
 
 
-def _cut_columns(value: bytes) -> tuple[bytes, list[SharedColumns | None]] | None:
-    """The document with each ``"columns":{…}`` replaced by ``"columns":N`` (N indexes the
-    returned list of parsed maps; None where a cut did not parse), or None if it has none.
-
-    A column-type object holds flat objects only, so it ends at the first ``}}`` (or is
-    ``{}``); a ``}}`` inside a string makes the cut unparsable, never a wrong map.
-    """
-    start = value.find(_COLUMNS_KEY)
-    if start < 0:
-        return None
-    parts = []
-    segments: list[SharedColumns | None] = []
-    pos = 0
-    while start >= 0:
-        body = start + len(_COLUMNS_KEY) - 1
-        end = body + 2 if value[body + 1 : body + 2] == b"}" else value.find(b"}}", body) + 2
-        if end < 2:
-            return None
-        parts.append(value[pos:start])
-        parts.append(b'"columns":%d' % len(segments))
-        segments.append(_shared_columns(value[body:end]))
-        pos = end
-        start = value.find(_COLUMNS_KEY, pos)
-    parts.append(value[pos:])
-    return b"".join(parts), segments
-
-
 def _shared_columns(segment: bytes) -> SharedColumns | None:
     found = _COLUMNS_CACHE.get(segment)
     if found is not None:
@@ -149,52 +176,29 @@ def _shared_columns(segment: bytes) -> SharedColumns | None:
     return shared
 
 
-def _change(raw: Any, segments: list[SharedColumns | None]) -> RowChange | None:
-    if type(raw) is not dict or not raw.keys() <= _CHANGE_KEYS:
+def _change(raw: _PlainChange, plain: bool) -> RowChange | None:
+    op = _OPS.get(raw.op)
+    if op is None:
         return None
-    op = _OPS.get(raw.get("op"))  # type: ignore[arg-type]
-    owner, table = raw.get("owner"), raw.get("table")
-    if op is None or type(owner) is not str or type(table) is not str:
-        return None
-    pk = raw.get("pk", _MISSING)
-    if pk is _MISSING:
-        pk = ()
-    elif type(pk) is not list or not all(type(k) is str for k in pk):
-        return None
-    before, after = _image(raw.get("before")), _image(raw.get("after"))
-    columns = _columns_of(raw.get("columns", _MISSING), segments)
+    before: Any = raw.before
+    after: Any = raw.after
+    if not plain:
+        before, after = _image(before), _image(after)
+    columns = _shared_columns(bytes(raw.columns))
     if before is False or after is False or columns is None:
         return None
-    fields: dict[str, Any] = {
-        "op": op, "owner": owner, "table": table, "obj": None, "pk": tuple(pk),
-        "before": before, "after": after, "columns": columns, "ddl": None, "position": None,
-        "row_id": None, "undecoded": None,
-    }  # fmt: skip
-    for key in _OPTIONAL:
-        if key in raw and not _optional(fields, key, raw[key]):
-            return None
-    return _construct(fields)
-
-
-def _columns_of(raw: Any, segments: list[SharedColumns | None]) -> dict[str, ColumnInfo] | None:
-    if raw is _MISSING:
-        return {}
-    if type(raw) is int:  # cut out by _cut_columns (a change never has a number here)
-        return segments[raw] if 0 <= raw < len(segments) else None
-    return _columns(raw)
-
-
-def _optional(fields: dict[str, Any], key: str, value: Any) -> bool:
-    """Check and store one of the rarely present fields; False when it does not fit."""
-    if key == "position":
+    position = None
+    if raw.position is not None:
         try:
-            value = SourcePosition.model_validate(value)
+            position = SourcePosition.model_validate(raw.position)
         except ValidationError:
-            return False
-    elif value is not None and not isinstance(value, int if key == "obj" else str):
-        return False
-    fields[key] = value
-    return True
+            return None
+    fields: dict[str, Any] = {
+        "op": op, "owner": raw.owner, "table": raw.table, "obj": raw.obj, "pk": tuple(raw.pk),
+        "before": before, "after": after, "columns": columns, "ddl": raw.ddl,
+        "position": position, "row_id": raw.row_id, "undecoded": raw.undecoded,
+    }  # fmt: skip
+    return _construct(fields)
 
 
 def _construct(fields: dict[str, Any]) -> RowChange:
@@ -208,14 +212,10 @@ def _construct(fields: dict[str, Any]) -> RowChange:
     return change
 
 
-def _image(raw: Any) -> dict[str, Any] | bool | None:
+def _image(raw: dict[str, Any] | None) -> dict[str, Any] | bool | None:
     """An image with exact values; False when something does not fit the model."""
     if raw is None:
         return None
-    if type(raw) is not dict:
-        return False
-    if set(map(type, raw.values())) <= _PLAIN:  # the usual case: strings and NULLs only
-        return raw
     for name, value in raw.items():
         if value is None or isinstance(value, str):
             continue

@@ -8,6 +8,7 @@ from fnmatch import fnmatchcase
 from drcommon.topics import TopicNames
 
 from drapply.adapters.base import Stream, TargetSession
+from drapply.adapters.registry import open_target
 from drapply.applier import Applier
 from drapply.ddl.runner import DdlHandling
 from drapply.ddl.translate import DdlOptions
@@ -60,6 +61,8 @@ def applier_factory(
     """Appliers for one target; naming and policies are shared, planners per session."""
     naming = naming_for(settings, target)
     policies = Policies(settings.policies)
+    # Parallel apply's lanes connect by themselves (apply.parallel > 1 only).
+    connect = open_target(target).connect if settings.apply.parallel > 1 else None
 
     options = DdlOptions(grants=settings.apply.ddl_grants,
                          oracle_other=settings.apply.ddl_oracle_other)  # fmt: skip
@@ -75,6 +78,7 @@ def applier_factory(
             options=settings.apply,
             observer=observer,
             ddl=ddl,
+            connect=connect,
         )
 
     return make

@@ -169,6 +169,7 @@ class StreamWorker:
         def close() -> None:
             if self._applier is not None:
                 self._applier.abort()
+                self._applier.close()
             if self._session is not None:
                 self._session.close()
 
@@ -192,6 +193,7 @@ class StreamWorker:
         checkpoint = await self._db(applier.open, 0)
         check_position(self.stream, checkpoint.next_offset, *bounds)
         self._applier = applier
+        self._parallel(applier.parallel_lanes)
         self._seek(checkpoint)
         if self._until_end:
             self.end_offset = bounds[1]
@@ -200,6 +202,17 @@ class StreamWorker:
             extra={"topic": self.stream.topic, "partition": self.stream.partition,
                    "offset": checkpoint.next_offset, "scn": checkpoint.commit_scn},
         )  # fmt: skip
+
+    def _parallel(self, lanes: int) -> None:
+        self.status.parallel = lanes
+        if self.deps.metrics is not None:
+            self.deps.metrics.parallel.labels(self.stream.owner).set(lanes)
+        wanted = self.deps.options.parallel
+        if lanes < wanted:
+            log.warning(
+                "apply.parallel is set but this target applies serially",
+                extra={"topic": self.stream.topic, "wanted": wanted, "lanes": lanes},
+            )
 
     def _seek(self, checkpoint: Checkpoint) -> None:
         self._move(checkpoint.next_offset)
@@ -295,9 +308,12 @@ class StreamWorker:
         st.queue_depth = 0 if caught_up else max(0, end - applied)
 
     async def _drop_session(self) -> None:
-        session, self._session, self._applier = self._session, None, None
+        session, self._session = self._session, None
+        applier, self._applier = self._applier, None
 
         def close() -> None:
+            if applier is not None:
+                applier.close()
             if session is not None:
                 try:
                     session.rollback()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from drcommon.model import ColumnInfo, Operation
 
@@ -195,6 +195,12 @@ class TargetSession(Protocol):
         when it is not at ``expected_offset`` (None: no checkpoint check)."""
         ...
 
+    def claim_checkpoint(self, stream: Stream, expected_offset: int) -> None:
+        """Inside a transaction begun without a check: lock the checkpoint row now and
+        raise ``CheckpointMoved`` unless it stands at ``expected_offset`` (parallel apply
+        takes it at its turn to commit, see :mod:`drapply.lanes`)."""
+        ...
+
     def write_checkpoint(self, stream: Stream, checkpoint: Checkpoint) -> None: ...
 
     def commit(self) -> None: ...
@@ -268,6 +274,17 @@ class TargetSession(Protocol):
 
     def set_state(self, key: str, value: str | None) -> None:
         """Set (or clear, with None) a persistent service flag; commits."""
+        ...
+
+
+@runtime_checkable
+class LaneSession(Protocol):
+    """A session that parallel apply may use as one of its lanes: the target lets
+    several writers work at once and can bound how long a statement waits for a lock
+    (a wait on a later lane's uncommitted row would otherwise never end)."""
+
+    def limit_lock_wait(self, seconds: float) -> None:
+        """Statements waiting longer than this for a lock fail (retriable)."""
         ...
 
 

@@ -200,12 +200,16 @@ class SqlControl:
         if expected_offset is None:
             return
         try:
-            current = self._read_checkpoint(stream, lock=True)
+            self.claim_checkpoint(stream, expected_offset)
         except BaseException:
             self.rollback()
             raise
+
+    def claim_checkpoint(self, stream: Stream, expected_offset: int) -> None:
+        """Lock the checkpoint row in the open transaction; ``CheckpointMoved`` unless it
+        stands at ``expected_offset`` (the caller rolls back)."""
+        current = self._read_checkpoint(stream, lock=True)
         if current is None or current.next_offset != expected_offset:
-            self.rollback()
             raise CheckpointMoved(
                 "checkpoint moved under this worker",
                 topic=stream.topic,

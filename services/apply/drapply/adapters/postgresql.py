@@ -339,6 +339,9 @@ class PostgresSession(SqlControl, SqlRows):
     def start(self) -> None:
         self._run(self._cur.execute, "BEGIN")
 
+    def limit_lock_wait(self, seconds: float) -> None:
+        self.execute(f"SET lock_timeout = {max(1, round(seconds * 1000))}")
+
     def begin(self, stream: Stream, expected_offset: int | None) -> None:
         super().begin(stream, expected_offset)
         self._enter_pipeline()
