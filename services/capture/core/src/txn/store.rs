@@ -1,0 +1,620 @@
+//! Where open transactions' pieces wait for their commit (`redo/txn/store.py`,
+//! `spill.py`). [`ChangeStore`] is the seam: pieces are appended per XID, read once at
+//! commit in redo order (SCN, sub-SCN; appended order among equals), dropped on
+//! rollback, and a partial rollback removes the newest piece that matches.
+//! [`MemoryStore`] keeps them in memory; [`SpillingStore`] keeps each transaction in
+//! memory up to a threshold, then in its own spill file (0600, appended records; a
+//! partial rollback leaves a tombstone in memory; commit reads the file in redo order
+//! with only each piece's key and offset in memory).
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::piece::{Fragment, LobRef, Piece, PieceKind, Raw, Values, in_redo_order, xid_text};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ops::Xid;
+use crate::records::Rba;
+
+/// Buffered pieces per transaction.
+pub trait ChangeStore: Send + Sync {
+    /// Add a piece at the end of `xid`'s list.
+    fn append(&mut self, xid: Xid, piece: Piece) -> Result<()>;
+    /// `xid`'s pieces in redo order.
+    fn pieces(&mut self, xid: Xid, each: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()>;
+    /// Remove and return the most recent piece of `xid` that `matches` accepts.
+    fn remove_last(&mut self, xid: Xid, matches: &dyn Fn(&Piece) -> bool) -> Result<Option<Piece>>;
+    /// Forget every piece of `xid`.
+    fn drop_xid(&mut self, xid: Xid);
+    /// How many pieces `xid` holds.
+    fn count(&self, xid: Xid) -> usize;
+    /// Estimated bytes held in memory.
+    fn memory_bytes(&self) -> u64 {
+        0
+    }
+    /// Transactions on disk now.
+    fn spilled_transactions(&self) -> u64 {
+        0
+    }
+    /// Bytes written to spill files so far.
+    fn spilled_bytes(&self) -> u64 {
+        0
+    }
+}
+
+/// Bytes: the piece's fixed part, its tuples and ints around the value bytes.
+pub const PIECE_OVERHEAD: u64 = 200;
+
+/// A cheap estimate of the memory a buffered piece holds (`piece_size`).
+pub fn piece_size(piece: &Piece) -> u64 {
+    let mut size = PIECE_OVERHEAD;
+    let mut add = |values: &Values| {
+        for (_, raw) in values {
+            size += 40 + raw.len() as u64;
+        }
+    };
+    add(&piece.before);
+    add(&piece.after);
+    add(&piece.supp);
+    for r in &piece.rows {
+        add(r);
+    }
+    size
+}
+
+fn key_of(xid: Xid) -> (u16, u16, u32) {
+    (xid.usn, xid.slot, xid.sqn.unwrap_or(u32::MAX))
+}
+
+/// Pieces in per-XID lists in memory (`MemoryStore`).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    open: std::collections::HashMap<(u16, u16, u32), Vec<Piece>>,
+}
+
+impl ChangeStore for MemoryStore {
+    fn append(&mut self, xid: Xid, piece: Piece) -> Result<()> {
+        self.open.entry(key_of(xid)).or_default().push(piece);
+        Ok(())
+    }
+
+    fn pieces(&mut self, xid: Xid, each: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()> {
+        let mut list = self.open.get(&key_of(xid)).cloned().unwrap_or_default();
+        in_redo_order(&mut list);
+        list.into_iter().try_for_each(each)
+    }
+
+    fn remove_last(&mut self, xid: Xid, matches: &dyn Fn(&Piece) -> bool) -> Result<Option<Piece>> {
+        let Some(items) = self.open.get_mut(&key_of(xid)) else {
+            return Ok(None);
+        };
+        Ok(items.iter().rposition(matches).map(|i| items.remove(i)))
+    }
+
+    fn drop_xid(&mut self, xid: Xid) {
+        self.open.remove(&key_of(xid));
+    }
+
+    fn count(&self, xid: Xid) -> usize {
+        self.open.get(&key_of(xid)).map_or(0, Vec::len)
+    }
+}
+
+#[derive(Debug)]
+struct Spilled {
+    path: PathBuf,
+    file: BufWriter<File>,
+    offsets: Vec<u64>,
+    keys: Vec<(u64, u64)>,
+    removed: Vec<bool>,
+    live: usize,
+    end: u64,
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    memory: Vec<Piece>,
+    size: u64,
+    spilled: Option<Spilled>,
+}
+
+/// In memory up to `threshold` bytes per transaction, then on disk (`SpillingStore`).
+#[derive(Debug)]
+pub struct SpillingStore {
+    directory: PathBuf,
+    threshold: u64,
+    open: std::collections::HashMap<(u16, u16, u32), Open>,
+    spilled_bytes: u64,
+    buffer: Vec<u8>,
+}
+
+fn io_error(err: std::io::Error, path: &std::path::Path) -> Error {
+    Error::from(err).at("file", path.display().to_string())
+}
+
+impl SpillingStore {
+    /// A store spilling into `directory` (made if missing; spill files a crash left
+    /// there are removed: their transactions are rebuilt from redo).
+    pub fn new(directory: PathBuf, threshold: u64) -> Result<Self> {
+        std::fs::create_dir_all(&directory).map_err(|e| io_error(e, &directory))?;
+        let entries = std::fs::read_dir(&directory).map_err(|e| io_error(e, &directory))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "spill") {
+                std::fs::remove_file(&path).map_err(|e| io_error(e, &path))?;
+            }
+        }
+        Ok(SpillingStore {
+            directory,
+            threshold,
+            open: std::collections::HashMap::new(),
+            spilled_bytes: 0,
+            buffer: Vec::new(),
+        })
+    }
+
+    fn spill(&mut self, xid: Xid) -> Result<()> {
+        let path = self.directory.join(format!("{}.spill", xid_text(&xid)));
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(true).read(true).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&path).map_err(|e| io_error(e, &path))?;
+        let mut spilled = Spilled {
+            path,
+            file: BufWriter::with_capacity(1 << 16, file),
+            offsets: Vec::new(),
+            keys: Vec::new(),
+            removed: Vec::new(),
+            live: 0,
+            end: 0,
+        };
+        let entry = self.open.entry(key_of(xid)).or_default();
+        for piece in std::mem::take(&mut entry.memory) {
+            self.spilled_bytes += write_piece(&mut spilled, &piece, &mut self.buffer)?;
+        }
+        entry.size = 0;
+        entry.spilled = Some(spilled);
+        Ok(())
+    }
+
+    fn read(spilled: &mut Spilled, index: usize) -> Result<Piece> {
+        spilled
+            .file
+            .flush()
+            .map_err(|e| io_error(e, &spilled.path))?;
+        let file = spilled.file.get_mut();
+        file.seek(SeekFrom::Start(spilled.offsets[index]))
+            .map_err(|e| io_error(e, &spilled.path))?;
+        let mut head = [0u8; 4];
+        file.read_exact(&mut head)
+            .map_err(|e| io_error(e, &spilled.path))?;
+        let mut data = vec![0u8; u32::from_le_bytes(head) as usize];
+        file.read_exact(&mut data)
+            .map_err(|e| io_error(e, &spilled.path))?;
+        decode_piece(&data)
+    }
+}
+
+fn write_piece(spilled: &mut Spilled, piece: &Piece, buffer: &mut Vec<u8>) -> Result<u64> {
+    buffer.clear();
+    encode_piece(piece, buffer);
+    let length = u32::try_from(buffer.len())
+        .map_err(|_| Error::new(ErrorKind::Value, "a piece too large to spill"))?;
+    spilled.offsets.push(spilled.end);
+    spilled.keys.push(piece.key());
+    spilled.removed.push(false);
+    spilled.live += 1;
+    let w = &mut spilled.file;
+    w.write_all(&length.to_le_bytes())
+        .and_then(|()| w.write_all(buffer))
+        .map_err(|e| io_error(e, &spilled.path))?;
+    spilled.end += 4 + u64::from(length);
+    Ok(4 + u64::from(length))
+}
+
+impl ChangeStore for SpillingStore {
+    fn append(&mut self, xid: Xid, piece: Piece) -> Result<()> {
+        let entry = self.open.entry(key_of(xid)).or_default();
+        if let Some(spilled) = entry.spilled.as_mut() {
+            self.spilled_bytes += write_piece(spilled, &piece, &mut self.buffer)?;
+            return Ok(());
+        }
+        entry.size += piece_size(&piece);
+        entry.memory.push(piece);
+        if entry.size > self.threshold {
+            self.spill(xid)?;
+        }
+        Ok(())
+    }
+
+    fn pieces(&mut self, xid: Xid, each: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()> {
+        let Some(entry) = self.open.get_mut(&key_of(xid)) else {
+            return Ok(());
+        };
+        let Some(spilled) = entry.spilled.as_mut() else {
+            let mut list = entry.memory.clone();
+            in_redo_order(&mut list);
+            return list.into_iter().try_for_each(each);
+        };
+        let mut order: Vec<usize> = (0..spilled.keys.len()).collect();
+        order.sort_by_key(|&i| spilled.keys[i]); // stable: appended order among equals
+        for index in order {
+            if !spilled.removed[index] {
+                each(Self::read(spilled, index)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_last(&mut self, xid: Xid, matches: &dyn Fn(&Piece) -> bool) -> Result<Option<Piece>> {
+        let Some(entry) = self.open.get_mut(&key_of(xid)) else {
+            return Ok(None);
+        };
+        let Some(spilled) = entry.spilled.as_mut() else {
+            let Some(i) = entry.memory.iter().rposition(matches) else {
+                return Ok(None);
+            };
+            let piece = entry.memory.remove(i);
+            entry.size -= piece_size(&piece);
+            return Ok(Some(piece));
+        };
+        for index in (0..spilled.offsets.len()).rev() {
+            if spilled.removed[index] {
+                continue;
+            }
+            let piece = Self::read(spilled, index)?;
+            if matches(&piece) {
+                spilled.removed[index] = true;
+                spilled.live -= 1;
+                return Ok(Some(piece));
+            }
+        }
+        Ok(None)
+    }
+
+    fn drop_xid(&mut self, xid: Xid) {
+        if let Some(entry) = self.open.remove(&key_of(xid))
+            && let Some(spilled) = entry.spilled
+        {
+            let path = spilled.path.clone();
+            drop(spilled);
+            let _ = std::fs::remove_file(path); // gone already: nothing to do
+        }
+    }
+
+    fn count(&self, xid: Xid) -> usize {
+        match self.open.get(&key_of(xid)) {
+            None => 0,
+            Some(Open {
+                spilled: Some(s), ..
+            }) => s.live,
+            Some(e) => e.memory.len(),
+        }
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        self.open.values().map(|e| e.size).sum()
+    }
+
+    fn spilled_transactions(&self) -> u64 {
+        self.open.values().filter(|e| e.spilled.is_some()).count() as u64
+    }
+
+    fn spilled_bytes(&self) -> u64 {
+        self.spilled_bytes
+    }
+}
+
+impl Drop for SpillingStore {
+    fn drop(&mut self) {
+        for (_, entry) in self.open.drain() {
+            if let Some(spilled) = entry.spilled {
+                let _ = std::fs::remove_file(&spilled.path); // best effort at shutdown
+            }
+        }
+    }
+}
+
+// --- the spill record: a private, versionless format (files never outlive the process) ---
+
+fn put_u64(out: &mut Vec<u8>, v: u64) {
+    let mut v = v;
+    loop {
+        let b = (v & 0x7F) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn put_i64(out: &mut Vec<u8>, v: i64) {
+    put_u64(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_u64(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+fn put_opt(out: &mut Vec<u8>, v: Option<u64>) {
+    match v {
+        None => out.push(0),
+        Some(v) => {
+            out.push(1);
+            put_u64(out, v);
+        }
+    }
+}
+
+fn put_pair(out: &mut Vec<u8>, v: Option<(u64, u64)>) {
+    match v {
+        None => out.push(0),
+        Some((a, b)) => {
+            out.push(1);
+            put_u64(out, a);
+            put_u64(out, b);
+        }
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, v: Option<&str>) {
+    match v {
+        None => out.push(0),
+        Some(s) => {
+            out.push(1);
+            put_bytes(out, s.as_bytes());
+        }
+    }
+}
+
+fn put_values(out: &mut Vec<u8>, values: &Values) {
+    put_u64(out, values.len() as u64);
+    for (col, raw) in values {
+        put_i64(out, *col);
+        match raw {
+            Raw::Null => out.push(0),
+            Raw::Bytes(b) => {
+                out.push(1);
+                put_bytes(out, b);
+            }
+            Raw::NotInRedo(r) => {
+                out.push(2);
+                put_bytes(out, r.as_bytes());
+            }
+            Raw::Part(f) => {
+                out.push(3);
+                put_bytes(out, &f.data);
+                out.push(u8::from(f.continues) | u8::from(f.goes_on) << 1);
+                put_u64(out, f.at.0);
+                put_u64(out, f.at.1);
+                put_pair(out, f.next);
+            }
+        }
+    }
+}
+
+const KINDS: [PieceKind; 10] = [
+    PieceKind::Row,
+    PieceKind::Multi,
+    PieceKind::Direct,
+    PieceKind::Ddl,
+    PieceKind::Undecoded,
+    PieceKind::Iot,
+    PieceKind::LobPage,
+    PieceKind::LobWrite,
+    PieceKind::LobChange,
+    PieceKind::LobVoid,
+];
+
+/// A piece as a spill record.
+pub fn encode_piece(p: &Piece, out: &mut Vec<u8>) {
+    out.push(KINDS.iter().position(|k| *k == p.kind).unwrap_or(0) as u8);
+    put_u64(out, u64::from(p.rba.sequence));
+    put_u64(out, p.rba.block);
+    put_u64(out, p.rba.offset);
+    put_u64(out, p.scn);
+    put_u64(out, p.sub_scn);
+    put_opt(out, p.con_id);
+    put_u64(out, p.obj);
+    put_u64(out, p.data_obj);
+    put_i64(out, p.redo_code);
+    put_i64(out, p.undo_code);
+    put_u64(out, p.bdba);
+    put_i64(out, p.slot);
+    out.extend_from_slice(&[p.fb, p.supp_type, p.supp_fb, u8::from(p.compressed)]);
+    put_pair(out, p.row);
+    put_values(out, &p.before);
+    put_values(out, &p.after);
+    put_values(out, &p.supp);
+    put_u64(out, p.rows.len() as u64);
+    for r in &p.rows {
+        put_values(out, r);
+    }
+    put_u64(out, p.slots.len() as u64);
+    for s in &p.slots {
+        put_i64(out, *s);
+    }
+    put_str(out, p.ddl.as_deref());
+    put_str(out, p.undecoded.as_deref());
+    put_str(out, p.before_rest.as_deref());
+    put_str(out, p.after_rest.as_deref());
+    match &p.lob {
+        None => out.push(0),
+        Some(l) => {
+            out.push(1);
+            put_bytes(out, &l.lid);
+            put_i64(out, l.column);
+            put_i64(out, l.op);
+            match l.length {
+                None => out.push(0),
+                Some(n) => {
+                    out.push(1);
+                    put_i64(out, n);
+                }
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+fn damaged() -> Error {
+    Error::corrupt("spill file damaged: a piece does not read back")
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Result<u8> {
+        let b = *self.data.get(self.at).ok_or_else(damaged)?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        let mut v = 0u64;
+        for shift in (0..70).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7F).checked_shl(shift).ok_or_else(damaged)?;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(damaged())
+    }
+
+    fn i64(&mut self) -> Result<i64> {
+        let v = self.u64()?;
+        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
+
+    fn bytes(&mut self) -> Result<&[u8]> {
+        let n = usize::try_from(self.u64()?).map_err(|_| damaged())?;
+        let end = self.at.checked_add(n).ok_or_else(damaged)?;
+        let b = self.data.get(self.at..end).ok_or_else(damaged)?;
+        self.at = end;
+        Ok(b)
+    }
+
+    fn opt(&mut self) -> Result<Option<u64>> {
+        Ok(if self.byte()? == 0 {
+            None
+        } else {
+            Some(self.u64()?)
+        })
+    }
+
+    fn pair(&mut self) -> Result<Option<(u64, u64)>> {
+        Ok(if self.byte()? == 0 {
+            None
+        } else {
+            Some((self.u64()?, self.u64()?))
+        })
+    }
+
+    fn text(&mut self) -> Result<Option<String>> {
+        if self.byte()? == 0 {
+            return Ok(None);
+        }
+        let b = self.bytes()?;
+        Ok(Some(String::from_utf8(b.to_vec()).map_err(|_| damaged())?))
+    }
+
+    fn values(&mut self) -> Result<Values> {
+        let n = self.u64()?;
+        let mut out = Vec::with_capacity(usize::try_from(n.min(4096)).unwrap_or(0));
+        for _ in 0..n {
+            let col = self.i64()?;
+            let raw = match self.byte()? {
+                0 => Raw::Null,
+                1 => Raw::Bytes(self.bytes()?.into()),
+                2 => Raw::NotInRedo(Arc::from(
+                    std::str::from_utf8(self.bytes()?).map_err(|_| damaged())?,
+                )),
+                3 => {
+                    let data: Box<[u8]> = self.bytes()?.into();
+                    let flags = self.byte()?;
+                    let at = (self.u64()?, self.u64()?);
+                    Raw::Part(Box::new(Fragment {
+                        data,
+                        continues: flags & 1 != 0,
+                        goes_on: flags & 2 != 0,
+                        at,
+                        next: self.pair()?,
+                    }))
+                }
+                _ => return Err(damaged()),
+            };
+            out.push((col, raw));
+        }
+        Ok(out)
+    }
+}
+
+/// A spill record back into its piece.
+pub fn decode_piece(data: &[u8]) -> Result<Piece> {
+    let mut r = Reader { data, at: 0 };
+    let kind = *KINDS.get(usize::from(r.byte()?)).ok_or_else(damaged)?;
+    let rba = Rba {
+        sequence: u32::try_from(r.u64()?).map_err(|_| damaged())?,
+        block: r.u64()?,
+        offset: r.u64()?,
+    };
+    let mut p = Piece::empty(
+        kind,
+        &super::piece::At {
+            rba,
+            scn: r.u64()?,
+            sub_scn: r.u64()?,
+        },
+    );
+    p.con_id = r.opt()?;
+    p.obj = r.u64()?;
+    p.data_obj = r.u64()?;
+    p.redo_code = r.i64()?;
+    p.undo_code = r.i64()?;
+    p.bdba = r.u64()?;
+    p.slot = r.i64()?;
+    p.fb = r.byte()?;
+    p.supp_type = r.byte()?;
+    p.supp_fb = r.byte()?;
+    p.compressed = r.byte()? != 0;
+    p.row = r.pair()?;
+    p.before = r.values()?;
+    p.after = r.values()?;
+    p.supp = r.values()?;
+    let n = r.u64()?;
+    for _ in 0..n {
+        p.rows.push(r.values()?);
+    }
+    let n = r.u64()?;
+    for _ in 0..n {
+        p.slots.push(r.i64()?);
+    }
+    p.ddl = r.text()?;
+    p.undecoded = r.text()?;
+    p.before_rest = r.text()?.map(Arc::from);
+    p.after_rest = r.text()?.map(Arc::from);
+    if r.byte()? != 0 {
+        let lid: Box<[u8]> = r.bytes()?.into();
+        let column = r.i64()?;
+        let op = r.i64()?;
+        let length = if r.byte()? == 0 { None } else { Some(r.i64()?) };
+        p.lob = Some(LobRef {
+            lid,
+            column,
+            op,
+            length,
+        });
+    }
+    Ok(p)
+}
