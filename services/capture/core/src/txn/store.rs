@@ -110,6 +110,8 @@ struct Spilled {
     removed: Vec<bool>,
     live: usize,
     end: u64,
+    /// The file's position is at `end` (a read moves it).
+    at_end: bool,
 }
 
 #[derive(Debug, Default)]
@@ -172,6 +174,7 @@ impl SpillingStore {
             removed: Vec::new(),
             live: 0,
             end: 0,
+            at_end: true,
         };
         let entry = self.open.entry(key_of(xid)).or_default();
         for piece in std::mem::take(&mut entry.memory) {
@@ -187,6 +190,7 @@ impl SpillingStore {
             .file
             .flush()
             .map_err(|e| io_error(e, &spilled.path))?;
+        spilled.at_end = false;
         let file = spilled.file.get_mut();
         file.seek(SeekFrom::Start(spilled.offsets[index]))
             .map_err(|e| io_error(e, &spilled.path))?;
@@ -205,6 +209,13 @@ fn write_piece(spilled: &mut Spilled, piece: &Piece, buffer: &mut Vec<u8>) -> Re
     encode_piece(piece, buffer);
     let length = u32::try_from(buffer.len())
         .map_err(|_| Error::new(ErrorKind::Value, "a piece too large to spill"))?;
+    if !spilled.at_end {
+        spilled
+            .file
+            .seek(SeekFrom::Start(spilled.end))
+            .map_err(|e| io_error(e, &spilled.path))?;
+        spilled.at_end = true;
+    }
     spilled.offsets.push(spilled.end);
     spilled.keys.push(piece.key());
     spilled.removed.push(false);
@@ -617,4 +628,88 @@ pub fn decode_piece(data: &[u8]) -> Result<Piece> {
         });
     }
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::txn::piece::At;
+
+    fn piece(scn: u64, data: &[u8]) -> Piece {
+        let at = At {
+            rba: Rba {
+                sequence: 1,
+                block: 2,
+                offset: 16,
+            },
+            scn,
+            sub_scn: 0,
+        };
+        let mut p = Piece::empty(PieceKind::Row, &at);
+        p.after = vec![(1, Raw::Bytes(data.into()))];
+        p
+    }
+
+    #[test]
+    fn a_spilled_transaction_reads_back_after_removals_and_appends() {
+        let dir = std::env::temp_dir().join(format!("drcore-spill-{}", std::process::id()));
+        let mut store = SpillingStore::new(dir.clone(), 0).unwrap();
+        let xid = Xid {
+            usn: 1,
+            slot: 2,
+            sqn: Some(3),
+        };
+        for n in 0..3 {
+            store.append(xid, piece(10 + n, &[n as u8; 5])).unwrap();
+        }
+        let gone = store.remove_last(xid, &|p| p.scn == 11).unwrap().unwrap();
+        assert_eq!(gone.scn, 11);
+        store.append(xid, piece(5, b"late")).unwrap();
+        assert_eq!(store.count(xid), 3);
+        let mut seen = Vec::new();
+        store
+            .pieces(xid, &mut |p| {
+                seen.push(p.scn);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, vec![5, 10, 12]);
+        store.drop_xid(xid);
+        assert_eq!(store.count(xid), 0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_piece_survives_the_spill_record() {
+        let mut p = piece(7, b"abc");
+        p.before = vec![
+            (-3, Raw::Null),
+            (2, Raw::NotInRedo(Arc::from("why"))),
+            (
+                4,
+                Raw::Part(Box::new(Fragment {
+                    data: b"xy".to_vec().into(),
+                    continues: true,
+                    goes_on: false,
+                    at: (9, 1),
+                    next: Some((10, 2)),
+                })),
+            ),
+        ];
+        p.rows = vec![vec![(1, Raw::Bytes(b"r".to_vec().into()))]];
+        p.slots = vec![1, -2];
+        p.ddl = Some("create table t (a int)".into());
+        p.lob = Some(LobRef {
+            lid: b"0123456789".to_vec().into(),
+            column: 3,
+            op: 1,
+            length: Some(-1),
+        });
+        p.con_id = Some(3);
+        p.row = Some((1, 2));
+        let mut out = Vec::new();
+        encode_piece(&p, &mut out);
+        assert_eq!(decode_piece(&out).unwrap(), p);
+        assert!(decode_piece(&out[..out.len() - 1]).is_err());
+    }
 }
