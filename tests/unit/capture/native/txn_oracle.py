@@ -35,6 +35,7 @@ from tests.unit.capture.native.oracle import Error, describe
 
 LIMITS = [(1000, RecordLimits()), (2, RecordLimits(1024, 5120))]
 COMMIT_RBA = "0x000001.00000002.0010"
+BUDGET = 997  # records per read
 
 
 @dataclass
@@ -128,9 +129,13 @@ def python_run(logs: Sequence[bytes], setup: Setup) -> Run:
     try:
         for n, data in enumerate(logs):
             redo = RedoFile(BytesSource(data, "t.arc"))
-            for record in iter_records(redo, ReadState(), counters):
-                for tx in asm.feed(record):
-                    run.commits.append(_python_commit(tx))
+            batch: list[Any] = []  # a read's commits are lost when it fails, as in the core
+            for n_read, record in enumerate(iter_records(redo, ReadState(), counters), 1):
+                batch.extend(_python_commit(tx) for tx in asm.feed(record))
+                if n_read % BUDGET == 0:
+                    run.commits.extend(batch)
+                    batch = []
+            run.commits.extend(batch)
             state = asm.export_state()
             run.steps.append((dict(asm.counters), [(str(t.xid), t.start_scn, t.start_rba)
                                                    for t in asm.open_transactions()], state,
@@ -162,7 +167,7 @@ def native_run(logs: Sequence[bytes], setup: Setup) -> Run:
         for n, data in enumerate(logs):
             core.open(NativeRedoFile(data, name="t.arc"), ReadState())
             while True:
-                batch = core.read(997)
+                batch = core.read(BUDGET)
                 run.commits.extend(_native_commit(tx) for tx in batch.commits)
                 if batch.ended:
                     break
