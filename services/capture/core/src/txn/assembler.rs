@@ -4,7 +4,7 @@
 //! drops them; a partial rollback removes exactly the piece it undid. Records that change
 //! no captured object are handled from their opcodes and object numbers (the triage).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::changes::{Context, marked_change, to_row_change};
@@ -82,7 +82,7 @@ pub type Counters = BTreeMap<String, u64>;
 #[derive(Debug, Default)]
 struct OpenSet {
     order: BTreeMap<u64, OpenTransaction>,
-    index: HashMap<(u16, u16, Option<u32>), u64>,
+    index: IntMap<(u16, u16, Option<u32>), u64>,
     next: u64,
 }
 
@@ -640,46 +640,35 @@ impl Assembler {
         let marked = self.options.on_undecodable == OnUndecodable::PublishMarked;
         let mut lobs = LobAssembly::new(xid, &self.ctx.database_charset);
         let mut grouper = Grouper::default();
-        let mut rows: Vec<LogicalRow> = Vec::new();
         let mut out: Vec<RowChange<'static>> = Vec::new();
         let mut compressed = 0u64;
         let dictionary = Arc::clone(&self.dictionary);
         let ctx = &self.ctx;
-        let mut emit = |rows: &mut Vec<LogicalRow>,
-                        lobs: &mut LobAssembly,
-                        out: &mut Vec<RowChange<'static>>|
-         -> Result<()> {
-            for row in rows.drain(..) {
+        {
+            let mut each = |piece: Piece| -> Result<()> {
+                if piece.kind.is_lob() {
+                    lobs.keep(piece);
+                    return Ok(());
+                }
+                let mut emit = |row: LogicalRow<'_>| -> Result<()> {
+                    if row.compressed {
+                        compressed += 1;
+                    }
+                    out.push(decode_row(&row, &dictionary, ctx, &mut lobs, marked)?);
+                    Ok(())
+                };
+                grouper.push(piece, &mut emit)
+            };
+            self.store.take(xid, &mut each)?;
+            let mut emit = |row: LogicalRow<'_>| -> Result<()> {
                 if row.compressed {
                     compressed += 1;
                 }
-                let table = dictionary.table_for(row.obj).map(|t| &**t);
-                let change = match to_row_change(&row, table, ctx, lobs) {
-                    Ok(c) => c,
-                    Err(err) if err.kind() == ErrorKind::Undecodable && marked => {
-                        let mut plain = row.clone();
-                        plain.before = None;
-                        plain.after = None;
-                        plain.undecoded = Some(err.to_string());
-                        to_row_change(&plain, table, ctx, lobs)?
-                    }
-                    Err(err) => return Err(err),
-                };
-                out.push(change);
-            }
-            Ok(())
-        };
-        let mut each = |piece: Piece| -> Result<()> {
-            if piece.kind.is_lob() {
-                lobs.keep(piece);
-                return Ok(());
-            }
-            grouper.push(piece, &mut rows)?;
-            emit(&mut rows, &mut lobs, &mut out)
-        };
-        self.store.pieces(xid, &mut each)?;
-        grouper.finish(&mut rows)?;
-        emit(&mut rows, &mut lobs, &mut out)?;
+                out.push(decode_row(&row, &dictionary, ctx, &mut lobs, marked)?);
+                Ok(())
+            };
+            grouper.finish(&mut emit)?;
+        }
         if compressed > 0 {
             self.count("compressed_rows", compressed);
         }
@@ -744,6 +733,29 @@ impl Assembler {
             }
         }
         Ok(out)
+    }
+}
+
+/// One row named and decoded; under `publish_marked` a row that does not decode becomes
+/// a marked change without images.
+fn decode_row(
+    row: &LogicalRow<'_>,
+    dictionary: &Dictionary,
+    ctx: &Context,
+    lobs: &mut LobAssembly,
+    marked: bool,
+) -> Result<RowChange<'static>> {
+    let table = dictionary.table_for(row.obj).map(|t| &**t);
+    match to_row_change(row, table, ctx, lobs) {
+        Ok(c) => Ok(c),
+        Err(err) if err.kind() == ErrorKind::Undecodable && marked => {
+            let mut plain = row.clone();
+            plain.before = None;
+            plain.after = None;
+            plain.undecoded = Some(err.to_string());
+            to_row_change(&plain, table, ctx, lobs)
+        }
+        Err(err) => Err(err),
     }
 }
 

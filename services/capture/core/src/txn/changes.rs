@@ -78,7 +78,7 @@ pub fn decode_column(raw: &[u8], column: &ColumnDef, ctx: &Context) -> Result<Va
     }
 }
 
-fn hex_value(raw: &Val) -> Value<'static> {
+fn hex_value(raw: &Val<'_>) -> Value<'static> {
     match raw {
         Val::Null => Value::Null,
         Val::Bytes(b) => Value::Text(Cow::Owned(hex_upper(b))),
@@ -103,6 +103,11 @@ struct Names<'t> {
 }
 
 impl Names<'_> {
+    /// Names are distinct and no `COL n` is in play: ids stand for names.
+    fn plain(&self) -> bool {
+        self.extra.is_empty() && self.table.is_some_and(|t| t.plain_names)
+    }
+
     fn base(&self) -> usize {
         self.table.map_or(0, |t| t.columns.len())
     }
@@ -134,7 +139,12 @@ impl Names<'_> {
 }
 
 fn put(image: &mut Image<'static>, names: &Names<'_>, id: ColumnId, value: Value<'static>) {
-    // an image is a dict by name: a name set again keeps its place
+    // an image is a dict by name: a name set again keeps its place (an image's columns
+    // are distinct, so with distinct names that cannot happen)
+    if names.plain() {
+        image.push(Entry { column: id, value });
+        return;
+    }
     if let Some(slot) = image.iter_mut().find(|e| e.column == id) {
         slot.value = value;
         return;
@@ -151,13 +161,21 @@ fn has_name(image: &Image<'static>, names: &Names<'_>, name: &str) -> bool {
     image.iter().any(|e| names.name_of(e.column) == name)
 }
 
-fn sorted(values: &RawImage) -> Vec<&(Col, Val)> {
-    let mut out: Vec<&(Col, Val)> = values.iter().collect();
+/// `has_name` of a table column (its id when the names are plain).
+fn has_column(image: &Image<'static>, names: &Names<'_>, id: ColumnId, name: &str) -> bool {
+    if names.plain() {
+        return image.iter().any(|e| e.column == id);
+    }
+    has_name(image, names, name)
+}
+
+fn sorted<'v, 'g>(values: &'v RawImage<'g>) -> Vec<&'v (Col, Val<'g>)> {
+    let mut out: Vec<&(Col, Val<'g>)> = values.iter().collect();
     out.sort_by_key(|(c, _)| *c);
     out
 }
 
-fn unknown_image(values: Option<&RawImage>, names: &mut Names<'_>) -> Option<Image<'static>> {
+fn unknown_image(values: Option<&RawImage<'_>>, names: &mut Names<'_>) -> Option<Image<'static>> {
     let values = values?;
     let mut image = Vec::with_capacity(values.len());
     for (col, raw) in sorted(values) {
@@ -168,15 +186,15 @@ fn unknown_image(values: Option<&RawImage>, names: &mut Names<'_>) -> Option<Ima
     Some(image)
 }
 
-struct Side<'r> {
-    row: &'r LogicalRow,
+struct Side<'r, 'g> {
+    row: &'r LogicalRow<'g>,
     table: &'r TableDef,
     after: bool,
 }
 
 fn known_image(
-    values: Option<&RawImage>,
-    side: &Side<'_>,
+    values: Option<&RawImage<'_>>,
+    side: &Side<'_, '_>,
     names: &mut Names<'_>,
     ctx: &Context,
     lobs: &mut LobAssembly,
@@ -246,8 +264,8 @@ fn add_missing(
     let Some(image) = image else { return };
     for &index in &table.stored {
         let column = &table.columns[index];
-        if !has_name(image, names, &column.name) {
-            let id = index as ColumnId;
+        let id = index as ColumnId;
+        if !has_column(image, names, id, &column.name) {
             image.push(Entry {
                 column: id,
                 value: value(column),
@@ -258,7 +276,7 @@ fn add_missing(
 }
 
 fn check_iot_key(
-    row: &LogicalRow,
+    row: &LogicalRow<'_>,
     table: &TableDef,
     sides: [(&str, Option<&Image<'static>>); 2],
     names: &Names<'_>,
@@ -266,6 +284,7 @@ fn check_iot_key(
     for (side, image) in sides {
         let Some(image) = image else { continue };
         let missing = table.pk.iter().any(|name| !has_name(image, names, name));
+        // (names: an IOT's key is checked by name, as Python does)
         if missing || table.pk.is_empty() {
             let mut found: Vec<String> = image
                 .iter()
@@ -331,7 +350,7 @@ fn shape_of(names: &Names<'_>, obj: u64) -> Arc<TableShape> {
 /// Name and decode one logical row (`to_row_change`; `table` None: an object without
 /// dictionary).
 pub fn to_row_change(
-    row: &LogicalRow,
+    row: &LogicalRow<'_>,
     table: Option<&TableDef>,
     ctx: &Context,
     lobs: &mut LobAssembly,
@@ -397,7 +416,7 @@ pub fn to_row_change(
     change.before = before;
     change.after = after;
     change.columns = names.listed;
-    change.ddl = row.ddl.clone().map(Cow::Owned);
+    change.ddl = row.ddl.map(|d| Cow::Owned(d.to_owned()));
     change.position = Some(SourcePosition {
         db_id: ctx.db_id,
         db_name: Arc::clone(&ctx.db_name),

@@ -80,6 +80,9 @@ pub struct TableDef {
     pub by_seg: IntMap<i64, usize>,
     /// Indexes of the stored columns (`seg_col > 0`), in order.
     pub stored: Vec<usize>,
+    /// Column names are distinct and none looks like `COL n`: a change's images can go
+    /// by column ids alone.
+    pub plain_names: bool,
 }
 
 impl TableDef {
@@ -112,7 +115,12 @@ impl TableDef {
                 stored.push(i);
             }
         }
+        let mut seen = std::collections::HashSet::new();
+        let plain_names = columns
+            .iter()
+            .all(|c| !c.name.starts_with("COL ") && seen.insert(c.name.as_str()));
         TableDef {
+            plain_names,
             obj,
             owner,
             name,

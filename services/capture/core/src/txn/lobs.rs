@@ -92,15 +92,15 @@ pub struct LobAssembly {
 }
 
 /// Where a value is being decoded, for refusals (`_Where`).
-pub struct LobAt<'r> {
-    pub row: &'r LogicalRow,
+pub struct LobAt<'r, 'g> {
+    pub row: &'r LogicalRow<'g>,
     pub table: &'r TableDef,
     pub column: &'r ColumnDef,
     pub after: bool,
     pub unchanged: bool,
 }
 
-impl LobAt<'_> {
+impl LobAt<'_, '_> {
     fn refuse(&self, xid: &Xid, message: impl Into<Cow<'static, str>>) -> Error {
         Error::undecodable(message)
             .at("table", format!("{}.{}", self.table.owner, self.table.name))
@@ -253,7 +253,7 @@ impl LobAssembly {
     }
 
     /// The published value of a LOB column's locator `raw` in one image (`value`).
-    pub fn value(&mut self, raw: &[u8], at: &LobAt<'_>) -> Result<LobValue> {
+    pub fn value(&mut self, raw: &[u8], at: &LobAt<'_, '_>) -> Result<LobValue> {
         let column = at.column;
         let parsed = parse_locator(raw).and_then(|locator| {
             let wanted = lob_kind(column.type_code, column.charset_form);
@@ -323,7 +323,12 @@ impl LobAssembly {
         }
     }
 
-    fn out_of_row(&mut self, locator: &Locator<'_>, key: Key, at: &LobAt<'_>) -> Result<Vec<u8>> {
+    fn out_of_row(
+        &mut self,
+        locator: &Locator<'_>,
+        key: Key,
+        at: &LobAt<'_, '_>,
+    ) -> Result<Vec<u8>> {
         let length = locator.length.unwrap_or(0);
         if length == 0 {
             return Ok(Vec::new());

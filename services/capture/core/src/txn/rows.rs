@@ -9,29 +9,32 @@
 //! the points where the Python generator yields them (the caller decodes each row before
 //! the next piece, as the Python consumer does).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::piece::{Col, Fragment, Piece, PieceKind, Raw, Values};
+use super::piece::{Col, Fragment, Piece, PieceKind, Raw};
 use crate::error::{Error, Result};
 use crate::ops::iot::leaf;
 use crate::ops::kdo::{FB_HEAD, FB_LAST, FB_NEXT, code};
 use crate::records::Rba;
 use crate::wire::model::Operation;
 
-/// A column's value once assembled (`common.Value`).
+/// A column's value once assembled (`common.Value`), borrowed from the pieces of its
+/// row change (a column joined from parts is owned).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Val {
+pub enum Val<'g> {
     Null,
-    Bytes(Box<[u8]>),
-    NotInRedo(Arc<str>),
+    Bytes(Cow<'g, [u8]>),
+    NotInRedo(&'g Arc<str>),
 }
 
 /// An image: columns in insertion order (Python's dict), unique numbers.
-pub type Image = Vec<(Col, Val)>;
+pub type Image<'g> = Vec<(Col, Val<'g>)>;
 
-/// One row change (or DDL) before names and values are decoded (`LogicalRow`).
+/// One row change (or DDL) before names and values are decoded (`LogicalRow`); it
+/// borrows the pieces it was made of.
 #[derive(Debug, Clone)]
-pub struct LogicalRow {
+pub struct LogicalRow<'g> {
     pub op: Operation,
     pub obj: u64,
     pub data_obj: u64,
@@ -40,16 +43,16 @@ pub struct LogicalRow {
     pub sub_scn: u64,
     pub con_id: Option<u64>,
     pub row: Option<(u64, u64)>,
-    pub before: Option<Image>,
-    pub after: Option<Image>,
-    pub ddl: Option<String>,
+    pub before: Option<Image<'g>>,
+    pub after: Option<Image<'g>>,
+    pub ddl: Option<&'g str>,
     pub compressed: bool,
     pub undecoded: Option<String>,
     pub before_rest: Option<Arc<str>>,
     pub after_rest: Option<Arc<str>>,
 }
 
-fn set(image: &mut Image, col: Col, value: Val) {
+fn set<'g>(image: &mut Image<'g>, col: Col, value: Val<'g>) {
     match image.iter_mut().find(|(c, _)| *c == col) {
         Some(slot) => slot.1 = value,
         None => image.push((col, value)),
@@ -58,25 +61,25 @@ fn set(image: &mut Image, col: Col, value: Val) {
 
 /// One image from the parts' columns, later parts winning, split columns joined
 /// (`_merge`); `Err(message)` when they cannot be.
-fn merge(parts: &[&Values]) -> std::result::Result<Image, String> {
-    let mut out: Image = Vec::new();
+fn merge<'g>(
+    values: impl Iterator<Item = &'g (Col, Raw)>,
+) -> std::result::Result<Image<'g>, String> {
+    let mut out: Image<'g> = Vec::new();
     let mut split: Vec<(Col, Vec<&Fragment>)> = Vec::new();
-    for part in parts {
-        for (col, value) in part.iter() {
-            match value {
-                Raw::Part(f) => match split.iter_mut().find(|(c, _)| c == col) {
-                    Some((_, list)) => list.push(f),
-                    None => split.push((*col, vec![f])),
-                },
-                Raw::Null => set(&mut out, *col, Val::Null),
-                Raw::Bytes(b) => set(&mut out, *col, Val::Bytes(b.clone())),
-                Raw::NotInRedo(r) => set(&mut out, *col, Val::NotInRedo(r.clone())),
-            }
+    for (col, value) in values {
+        match value {
+            Raw::Part(f) => match split.iter_mut().find(|(c, _)| c == col) {
+                Some((_, list)) => list.push(f),
+                None => split.push((*col, vec![f])),
+            },
+            Raw::Null => set(&mut out, *col, Val::Null),
+            Raw::Bytes(b) => set(&mut out, *col, Val::Bytes(Cow::Borrowed(b))),
+            Raw::NotInRedo(r) => set(&mut out, *col, Val::NotInRedo(r)),
         }
     }
     for (col, fragments) in split {
         let joined = join(col, &fragments)?;
-        set(&mut out, col, Val::Bytes(joined.into()));
+        set(&mut out, col, Val::Bytes(Cow::Owned(joined)));
     }
     Ok(out)
 }
@@ -197,7 +200,7 @@ fn slot_u64(slot: i64) -> u64 {
     u64::try_from(slot).unwrap_or(0)
 }
 
-fn row_of(op: Operation, first: &Piece, group: &[Piece]) -> LogicalRow {
+fn row_of<'g>(op: Operation, first: &Piece, group: &[Piece]) -> LogicalRow<'g> {
     LogicalRow {
         op,
         obj: first.obj,
@@ -217,13 +220,13 @@ fn row_of(op: Operation, first: &Piece, group: &[Piece]) -> LogicalRow {
     }
 }
 
-fn undecoded_row(group: &[Piece], op: Operation, reason: String) -> LogicalRow {
+fn undecoded_row<'g>(group: &[Piece], op: Operation, reason: String) -> LogicalRow<'g> {
     let mut row = row_of(op, &group[0], group);
     row.undecoded = Some(reason);
     row
 }
 
-fn group_row(group: &[Piece]) -> Result<Option<LogicalRow>> {
+fn group_row(group: &[Piece]) -> Result<Option<LogicalRow<'_>>> {
     let op = op_of(group);
     if let Some(reason) = group.iter().find_map(|p| p.undecoded.clone()) {
         return Ok(Some(undecoded_row(
@@ -234,16 +237,11 @@ fn group_row(group: &[Piece]) -> Result<Option<LogicalRow>> {
     }
     let Some(op) = op else { return Ok(None) };
     check_overflow_joined(op, group)?;
-    let supp: Values = group.iter().flat_map(|p| p.supp.iter().cloned()).collect();
-    let undo: Values = group
-        .iter()
-        .flat_map(|p| p.before.iter().cloned())
-        .collect();
-    let redo: Values = group.iter().flat_map(|p| p.after.iter().cloned()).collect();
+    let supp = || group.iter().flat_map(|p| p.supp.iter());
     let before = if op == Operation::Insert {
         None
     } else {
-        match merge(&[&supp, &undo]) {
+        match merge(supp().chain(group.iter().flat_map(|p| p.before.iter()))) {
             Ok(image) => Some(image),
             Err(why) => return Ok(Some(undecoded_row(group, op, why))),
         }
@@ -251,16 +249,18 @@ fn group_row(group: &[Piece]) -> Result<Option<LogicalRow>> {
     let after = if op == Operation::Delete {
         None
     } else {
-        match merge(&[&supp, &redo]) {
+        match merge(supp().chain(group.iter().flat_map(|p| p.after.iter()))) {
             Ok(image) => Some(image),
             Err(why) => return Ok(Some(undecoded_row(group, op, why))),
         }
     };
     let before_rest = group.iter().find_map(|p| p.before_rest.clone());
     let after_rest = group.iter().find_map(|p| p.after_rest.clone());
+    let undo_empty = group.iter().all(|p| p.before.is_empty());
+    let redo_empty = group.iter().all(|p| p.after.is_empty());
     if op == Operation::Update
-        && redo.is_empty()
-        && undo.is_empty()
+        && redo_empty
+        && undo_empty
         && before_rest.is_none()
         && after_rest.is_none()
     {
@@ -279,13 +279,13 @@ fn group_row(group: &[Piece]) -> Result<Option<LogicalRow>> {
     Ok(Some(row))
 }
 
-fn multi_rows(piece: &Piece, out: &mut Vec<LogicalRow>) {
+fn multi_rows(piece: &Piece, emit: &mut Emit<'_>) -> Result<()> {
     let Some(op) = row_code_op(piece.redo_code) else {
-        return;
+        return Ok(());
     };
     for (k, image) in piece.rows.iter().enumerate() {
         // whole rows of one block: no part of a split column
-        let values = merge(&[image]).unwrap_or_default();
+        let values = merge(image.iter()).unwrap_or_default();
         let slot = piece.slots.get(k).copied().unwrap_or(0);
         let mut row = row_of(op, piece, std::slice::from_ref(piece));
         row.row = Some((piece.bdba, slot_u64(slot)));
@@ -294,8 +294,9 @@ fn multi_rows(piece: &Piece, out: &mut Vec<LogicalRow>) {
         } else if op == Operation::Insert {
             row.after = Some(values);
         }
-        out.push(row);
+        emit(row)?;
     }
+    Ok(())
 }
 
 fn same_row(first: &Piece, piece: &Piece) -> bool {
@@ -305,40 +306,43 @@ fn same_row(first: &Piece, piece: &Piece) -> bool {
     first.row.is_none() || piece.row.is_none() || first.row == piece.row
 }
 
+/// Where rows go as they are made: decoded before the next piece is taken.
+pub type Emit<'e> = dyn FnMut(LogicalRow<'_>) -> Result<()> + 'e;
+
 /// The streaming form of `assemble`: [`Grouper::push`] each piece in redo order, then
-/// [`Grouper::finish`].
+/// [`Grouper::finish`]; each row goes to `emit` when it is complete, where the Python
+/// generator yields it.
 #[derive(Debug, Default)]
 pub struct Grouper {
     group: Vec<Piece>,
 }
 
 impl Grouper {
-    fn flush(&mut self, out: &mut Vec<LogicalRow>) -> Result<()> {
+    fn flush(&mut self, emit: &mut Emit<'_>) -> Result<()> {
         if self.group.is_empty() {
             return Ok(());
         }
-        let group = std::mem::take(&mut self.group);
-        if let Some(row) = group_row(&group)? {
-            out.push(row);
-        }
-        Ok(())
+        let found = group_row(&self.group).and_then(|row| match row {
+            Some(row) => emit(row),
+            None => Ok(()),
+        });
+        self.group.clear();
+        found
     }
 
-    /// Take one (non-LOB) piece; the rows it closes go to `out`, in order.
-    pub fn push(&mut self, piece: Piece, out: &mut Vec<LogicalRow>) -> Result<()> {
+    /// Take one (non-LOB) piece; the rows it closes go to `emit`, in order.
+    pub fn push(&mut self, piece: Piece, emit: &mut Emit<'_>) -> Result<()> {
         match piece.kind {
             PieceKind::Ddl => {
-                self.flush(out)?;
+                self.flush(emit)?;
                 let mut row = row_of(Operation::Ddl, &piece, &[]);
                 row.row = None;
-                row.ddl = piece.ddl;
-                out.push(row);
-                return Ok(());
+                row.ddl = piece.ddl.as_deref();
+                return emit(row);
             }
             PieceKind::Multi | PieceKind::Direct => {
-                self.flush(out)?;
-                multi_rows(&piece, out);
-                return Ok(());
+                self.flush(emit)?;
+                return multi_rows(&piece, emit);
             }
             _ => {}
         }
@@ -347,23 +351,23 @@ impl Grouper {
                 self.group.push(piece);
                 return Ok(());
             }
-            self.flush(out)?;
+            self.flush(emit)?;
             self.group.push(piece);
-            return self.flush(out);
+            return self.flush(emit);
         }
         if piece.supp_first() || self.group.first().is_some_and(|g| !same_row(g, &piece)) {
-            self.flush(out)?;
+            self.flush(emit)?;
         }
         let last = piece.supp_last();
         self.group.push(piece);
         if last {
-            self.flush(out)?;
+            self.flush(emit)?;
         }
         Ok(())
     }
 
     /// The last open row.
-    pub fn finish(&mut self, out: &mut Vec<LogicalRow>) -> Result<()> {
-        self.flush(out)
+    pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<()> {
+        self.flush(emit)
     }
 }

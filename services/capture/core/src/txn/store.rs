@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use super::piece::{Fragment, LobRef, Piece, PieceKind, Raw, Values, in_redo_order, xid_text};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ops::Xid;
+use crate::ops::{IntMap, Xid};
 use crate::records::Rba;
 
 /// Buffered pieces per transaction.
@@ -23,6 +23,8 @@ pub trait ChangeStore: Send + Sync {
     fn append(&mut self, xid: Xid, piece: Piece) -> Result<()>;
     /// `xid`'s pieces in redo order.
     fn pieces(&mut self, xid: Xid, each: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()>;
+    /// `xid`'s pieces in redo order, taken out of the store (a commit's last look).
+    fn take(&mut self, xid: Xid, each: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()>;
     /// Remove and return the most recent piece of `xid` that `matches` accepts.
     fn remove_last(&mut self, xid: Xid, matches: &dyn Fn(&Piece) -> bool) -> Result<Option<Piece>>;
     /// Forget every piece of `xid`.
@@ -70,7 +72,7 @@ fn key_of(xid: Xid) -> (u16, u16, u32) {
 /// Pieces in per-XID lists in memory (`MemoryStore`).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    open: std::collections::HashMap<(u16, u16, u32), Vec<Piece>>,
+    open: IntMap<(u16, u16, u32), Vec<Piece>>,
 }
 
 impl ChangeStore for MemoryStore {
@@ -81,6 +83,12 @@ impl ChangeStore for MemoryStore {
 
     fn pieces(&mut self, xid: Xid, each: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()> {
         let mut list = self.open.get(&key_of(xid)).cloned().unwrap_or_default();
+        in_redo_order(&mut list);
+        list.into_iter().try_for_each(each)
+    }
+
+    fn take(&mut self, xid: Xid, each: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()> {
+        let mut list = self.open.remove(&key_of(xid)).unwrap_or_default();
         in_redo_order(&mut list);
         list.into_iter().try_for_each(each)
     }
@@ -126,7 +134,7 @@ struct Open {
 pub struct SpillingStore {
     directory: PathBuf,
     threshold: u64,
-    open: std::collections::HashMap<(u16, u16, u32), Open>,
+    open: IntMap<(u16, u16, u32), Open>,
     spilled_bytes: u64,
     buffer: Vec<u8>,
 }
@@ -150,7 +158,7 @@ impl SpillingStore {
         Ok(SpillingStore {
             directory,
             threshold,
-            open: std::collections::HashMap::new(),
+            open: IntMap::default(),
             spilled_bytes: 0,
             buffer: Vec::new(),
         })
@@ -260,6 +268,21 @@ impl ChangeStore for SpillingStore {
             }
         }
         Ok(())
+    }
+
+    fn take(&mut self, xid: Xid, each: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()> {
+        let Some(entry) = self.open.get_mut(&key_of(xid)) else {
+            return Ok(());
+        };
+        if entry.spilled.is_none() {
+            let mut list = std::mem::take(&mut entry.memory);
+            self.drop_xid(xid);
+            in_redo_order(&mut list);
+            return list.into_iter().try_for_each(each);
+        }
+        let found = self.pieces(xid, each);
+        self.drop_xid(xid);
+        found
     }
 
     fn remove_last(&mut self, xid: Xid, matches: &dyn Fn(&Piece) -> bool) -> Result<Option<Piece>> {
