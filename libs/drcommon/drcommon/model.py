@@ -324,11 +324,33 @@ class DeadLetter(BaseModel):
     message: TransactionMessage
 
 
+class PoisonLetter(BaseModel):
+    """A record of a schema topic that could not be read (not a message, or breaking the
+    chunk protocol), parked under ``policy = "park"`` with the rest of its transaction:
+    its bytes as they were (base64), its key (capture keys every record of a transaction
+    with the XID) and headers, and why it could not be read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    v: int = SCHEMA_VERSION
+    kind: Literal["poison"] = "poison"
+    topic: str
+    partition: int
+    offset: int
+    schema_name: str = Field(alias="schema")
+    key: str | None = None
+    error: str
+    parked_at: datetime
+    value_b64: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # (name, value as base64)
+
+
 Message = (
     TransactionMessage | ValueChunk | Watermark | Heartbeat | CaptureCheckpoint | DeadLetter
+    | PoisonLetter
 )
 
-KNOWN_KINDS = {"tx", "value_chunk", "watermark", "heartbeat", "checkpoint", "dead_letter"}
+KNOWN_KINDS = {"tx", "value_chunk", "watermark", "heartbeat", "checkpoint", "dead_letter",
+               "poison"}
 
 
 def check_version(version: object, *, where: str) -> None:

@@ -20,6 +20,7 @@ from drcommon.model import (
     DeadLetter,
     Heartbeat,
     Message,
+    PoisonLetter,
     TransactionInfo,
     TransactionMessage,
     ValueChunk,
@@ -34,6 +35,7 @@ _BY_KIND: dict[str, type[BaseModel]] = {
     "heartbeat": Heartbeat,
     "checkpoint": CaptureCheckpoint,
     "dead_letter": DeadLetter,
+    "poison": PoisonLetter,
 }
 
 CONTENT_TYPE = b"application/json"
@@ -116,6 +118,7 @@ def decode(data: bytes, *, where: str = "message") -> Message:
         ) from None
     assert isinstance(
         message,
-        TransactionMessage | ValueChunk | Watermark | Heartbeat | CaptureCheckpoint | DeadLetter,
+        TransactionMessage | ValueChunk | Watermark | Heartbeat | CaptureCheckpoint | DeadLetter
+        | PoisonLetter,
     )
     return message

@@ -193,6 +193,11 @@ class Applier:
         return cp
 
     @property
+    def checkpoint_offset(self) -> int:
+        """The next offset in the committed checkpoint."""
+        return self._cp.next_offset
+
+    @property
     def _cp(self) -> Checkpoint:
         assert self.checkpoint is not None, "open() first"
         return self.checkpoint
@@ -333,6 +338,18 @@ class Applier:
         if message.last:
             self._finish(tx, record)
         return None
+
+    @property
+    def isolating_through(self) -> int | None:
+        """The last offset being re-applied one transaction at a time (None: not)."""
+        return self._isolate_until
+
+    def isolate_through(self, last_offset: int, why: str) -> int:
+        """Roll back to the checkpoint and re-apply up to ``last_offset`` one Oracle
+        transaction per database transaction; returns the offset to seek to."""
+        result = self._isolate(last_offset, why)
+        assert result.rewind_to is not None
+        return result.rewind_to
 
     def _isolate(self, last_offset: int, why: str) -> FeedResult:
         cp = self.abort()

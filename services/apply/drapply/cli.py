@@ -209,6 +209,30 @@ def load(
 
 
 @app.command()
+def skip(
+    config: ConfigOption,
+    schema: Annotated[str, typer.Option(help="The Oracle schema whose stream stopped.")],
+    offset: Annotated[int, typer.Option(help="Offset of the record it stopped on.")],
+    reason: Annotated[str, typer.Option(help="Why it is skipped (kept in the audit table).")],
+    requested_by: Annotated[str, typer.Option(help="Who decides (kept in the audit table).")],
+    partition: Annotated[int, typer.Option(help="The topic's partition.")] = 0,
+) -> None:
+    """Move a stream stopped on a record that cannot be applied past it and the rest of
+    its transaction: audited, kept on the dead-letter topic, recorded as a discarded
+    parked transaction. A running service follows within seconds."""
+
+    async def body() -> int:
+        from drapply.skip import skip_record
+
+        settings = _settings(config)
+        _print_json(await skip_record(settings, schema, offset, reason=reason,
+                                      requested_by=requested_by, partition=partition))
+        return 0
+
+    _exit(run_main("drapply", body))
+
+
+@app.command()
 def compare(
     config: ConfigOption,
     requested_by: Annotated[str, typer.Option(help="Who asks (kept with the report).")],

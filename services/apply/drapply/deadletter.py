@@ -12,6 +12,7 @@ is (topic, partition, first offset); readers of the topic deduplicate on the sam
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -24,12 +25,12 @@ from aiokafka.errors import KafkaError
 from drcommon import serde
 from drcommon.chunking import value_refs
 from drcommon.config import KafkaSettings
-from drcommon.errors import RetriableSinkError
+from drcommon.errors import DRError
 from drcommon.kafka import TopicSpec, committed_consumer, ensure_topics, transactional_producer
-from drcommon.model import DeadLetter, TransactionMessage, ValueChunk
+from drcommon.model import DeadLetter, PoisonLetter, TransactionMessage, ValueChunk
 
 from drapply.applier import ParkRequest, Record
-from drapply.errors import BadRecord
+from drapply.errors import BadRecord, KafkaWriteFailed
 from drapply.values import REF_MARKER, Spill, ValueAssembler, ValueSet
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class DeadLetters:
             try:
                 await producer.start()
             except KafkaError as exc:
-                raise RetriableSinkError(f"dead-letter producer: {exc}") from exc
+                raise KafkaWriteFailed(f"dead-letter producer: {exc}") from exc
             self._producer = producer
         return self._producer
 
@@ -105,13 +106,69 @@ class DeadLetters:
                         last = record.offset
                     sent = [meta.offset for meta in await asyncio.gather(*pending)]
             except KafkaError as exc:
-                raise RetriableSinkError(f"publishing to the dead-letter topic: {exc}") from exc
+                raise KafkaWriteFailed(f"publishing to the dead-letter topic: {exc}") from exc
             log.warning(
                 "parked transaction",
                 extra={"topic": topic, "partition": partition, "offset": request.first_offset,
                        "xid": request.xid, "scn": request.commit_scn, "error": request.error},
             )  # fmt: skip
             return last, tuple(sent)
+
+
+    async def publish_raw(
+        self, schema: str, raws: Sequence[Any], error: str
+    ) -> tuple[tuple[int, ...], int]:
+        """Park records as Kafka delivered them: a transaction holding a record that
+        cannot be read. Readable ``tx`` records go as dead letters, ``value_chunk``
+        records as they were, the unreadable one as a :class:`PoisonLetter` with its
+        bytes. Returns (dead-letter offsets, the commit SCN of the transaction, 0 if no
+        record of it could be read)."""
+        async with self._lock:
+            producer = await self._started()
+            pending: list[Any] = []
+            parked_at = datetime.now(UTC)
+            commit_scn = 0
+            try:
+                async with producer.transaction():
+                    for raw in raws:
+                        body, headers, scn = _parked_form(schema, raw, error, parked_at)
+                        commit_scn = commit_scn or scn
+                        pending.append(await producer.send(
+                            self.topic, body, key=raw.key, headers=headers))  # fmt: skip
+                    sent = [meta.offset for meta in await asyncio.gather(*pending)]
+            except KafkaError as exc:
+                raise KafkaWriteFailed(f"publishing to the dead-letter topic: {exc}") from exc
+            return tuple(sent), commit_scn
+
+
+def _parked_form(
+    schema: str, raw: Any, error: str, parked_at: datetime
+) -> tuple[bytes, list[tuple[str, bytes]], int]:
+    """A record of a transaction being parked as it goes to the dead-letter topic."""
+    headers = [(k, bytes(v)) for k, v in raw.headers or ()]
+    where = f"topic={raw.topic} partition={raw.partition} offset={raw.offset}"
+    try:
+        if raw.value is None:
+            raise BadRecord("record has no value", where=where)
+        message = serde.decode(raw.value, where=where)
+    except DRError:
+        poison = PoisonLetter(
+            topic=raw.topic, partition=raw.partition, offset=raw.offset, schema_name=schema,
+            key=raw.key.decode("utf-8", "replace") if raw.key is not None else None,
+            error=error, parked_at=parked_at,
+            value_b64=base64.b64encode(raw.value).decode() if raw.value is not None else None,
+            headers=tuple((k, base64.b64encode(v).decode()) for k, v in headers),
+        )  # fmt: skip
+        return serde.encode(poison), serde.headers_for(poison), 0
+    if isinstance(message, TransactionMessage):
+        letter = DeadLetter(
+            topic=raw.topic, partition=raw.partition, offsets=(raw.offset,),
+            schema_name=message.schema_name, xid=message.tx.xid,
+            commit_scn=message.tx.commit_scn, error=error, parked_at=parked_at,
+            message=message,
+        )  # fmt: skip
+        return serde.encode(letter), serde.headers_for(letter), message.tx.commit_scn
+    return raw.value, headers, 0  # a value chunk goes as it was (a retry rebuilds it)
 
 
 def _value_chunks(record: Record, message: TransactionMessage) -> Iterator[ValueChunk]:
@@ -180,6 +237,12 @@ def _parked(values: ValueAssembler, topic: str, offset: int, body: bytes) -> Par
     if isinstance(letter, ValueChunk):
         values.chunk(offset, letter)
         return None
+    if isinstance(letter, PoisonLetter):
+        raise BadRecord(
+            "the parked transaction holds a record that cannot be read: it cannot be "
+            "applied; discard it (and re-apply the rows from the source if needed)",
+            where=where, offset=letter.offset, error=letter.error,
+        )  # fmt: skip
     if not isinstance(letter, DeadLetter):
         raise BadRecord("not a dead letter", where=where)
     if values.pending or REF_MARKER in body:

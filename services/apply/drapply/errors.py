@@ -15,6 +15,7 @@ __all__ = [
     "BatchMismatch",
     "CheckpointMoved",
     "ConflictError",
+    "KafkaWriteFailed",
     "RetriableSinkError",
     "TargetError",
     "UnconfiguredTable",
@@ -55,3 +56,7 @@ class BatchMismatch(SinkError):
 class ApplyHalted(SinkError):
     """A schema stopped on purpose (policy ``stop``): the checkpoint stays before the
     transaction that could not be applied."""
+
+
+class KafkaWriteFailed(RetriableSinkError):
+    """Writing to Kafka (the dead-letter topic) failed; it is retried like a fetch."""

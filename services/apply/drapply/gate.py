@@ -35,6 +35,10 @@ class Gate:
         self._event.set()
         self._event = asyncio.Event()
 
+    def load(self, hold_at: int | None, stopped: bool) -> None:
+        """The state persisted in the target, read at start (before any stream runs)."""
+        self._set(hold_at, stopped)
+
     def hold(self, scn: int) -> None:
         """Apply everything with commit SCN <= scn, then hold."""
         self._set(scn, self._state.stopped)

@@ -93,6 +93,9 @@ async def apply_once(
             for stream, owner in parts
         ]
         await asyncio.gather(*(w.run() for w in workers))
+        # The queue each stream leaves behind, from the topics' ends (a stream stopped
+        # on an error reports what waits after it).
+        await asyncio.gather(*(w.measure_queue() for w in workers))
     finally:
         await dead_letters.stop()
         await consumer.stop()

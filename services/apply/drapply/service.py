@@ -6,6 +6,15 @@ checkpoint stored in the target (Kafka's committed offsets are not used), on rev
 its worker finishes its step and stops. The gate (hold/stop) is persisted in the target
 so a restart keeps holding. The admin API (:mod:`drapply.api`) records intent on the
 gate or starts a replay; the workers act.
+
+Faults are waited out, never exited on: the admin API serves from the start; reading the
+gate (the database) and starting the consumer (Kafka) are retried with capped backoff
+until they answer; a failing topic refresh or end-offset query is a ``kafka`` fault
+until one succeeds again; a stream's own waits are in its status. ``/health`` is
+``degraded`` while something is waited out, ``failing`` when a schema stopped on an
+error (a person must act). The consumer joins its group with a static member id
+(``apply.group_instance_id``), so a restarted instance gets its partitions back at once
+instead of after the session timeout of the member it replaces.
 """
 
 from __future__ import annotations
@@ -16,12 +25,16 @@ import functools
 import logging
 import os
 import socket
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+from aiokafka.errors import KafkaError
 from drcommon.errors import DRError
-from drcommon.http import Health, HealthStatus, HttpServer
+from drcommon.faults import FaultBoard, FaultMetrics
+from drcommon.http import Health, HttpServer
 from drcommon.kafka import TopicSpec, ensure_topics, unreachable
 from drcommon.service import ServiceBase, serve_until_signal
 
@@ -35,7 +48,14 @@ from drapply.parked import ParkedWork
 from drapply.replay import ReplayRequest, locate, new_audit, replay_into, replay_topics
 from drapply.settings import PRIMARY, ApplySettings
 from drapply.source import PartitionSource, stream_consumer
-from drapply.status import StreamState, StreamStatus, overall, utcnow
+from drapply.status import (
+    StreamState,
+    StreamStatus,
+    fault_documents,
+    overall,
+    service_health,
+    utcnow,
+)
 from drapply.wiring import (
     applier_factory,
     explicit_schemas,
@@ -45,9 +65,10 @@ from drapply.wiring import (
     stream_for,
     topic_names,
 )
-from drapply.worker import StreamWorker, WorkerDeps
+from drapply.worker import MAX_BACKOFF, StreamWorker, WorkerDeps
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 HOLD_KEY = "hold_at_scn"
 STOP_KEY = "stopped"
 # A revoked worker gets REVOKE_WAIT to finish its step; the group waits a little longer
@@ -56,6 +77,18 @@ STOP_KEY = "stopped"
 REVOKE_WAIT = 25.0
 REBALANCE_TIMEOUT_MS = 30_000
 REVOKE_REPORT_EVERY = 2.0
+PROBE_SECONDS = 2.0  # how often the topics' ends are asked for (queue depth, Kafka up)
+PROBE_TIMEOUT = 5.0  # an answer slower than this is a kafka fault
+
+
+async def _kafka_call(
+    settings: ApplySettings, call: Awaitable[T], timeout: float = PROBE_TIMEOUT
+) -> T:
+    """A consumer or admin call with a deadline; Kafka's errors become ours (retriable)."""
+    try:
+        return await asyncio.wait_for(call, timeout)
+    except (KafkaError, TimeoutError, OSError) as exc:
+        raise unreachable(settings.kafka, exc) from None
 
 
 class _Observer(ReportingObserver):
@@ -129,6 +162,8 @@ class ApplyService(ServiceBase):
         self.parked = ParkedWork(settings)
         self.checks = DataChecks(settings, self.metrics.registry, lambda: self.gate.state.stopped)
         self.workers: dict[TopicPartition, tuple[StreamWorker, asyncio.Task[None]]] = {}
+        self.faults = FaultBoard()  # the process's own: reaching Kafka, reading the gate
+        self._fault_metrics = FaultMetrics(self.metrics.registry)
         self.http: HttpServer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._topics: dict[str, str] = {}
@@ -140,10 +175,9 @@ class ApplyService(ServiceBase):
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
+        """Serve the admin API, then connect in the background (see the module doc)."""
         self.loop = asyncio.get_running_loop()
         self._ended = self.loop.create_future()
-        hold, stopped = await asyncio.to_thread(self._load_gate)
-        self.gate = Gate(hold, stopped)
         self._deps = WorkerDeps(
             target=self.target,
             make_applier=applier_factory(self.settings, self.settings.target, _Observer(self)),
@@ -152,39 +186,92 @@ class ApplyService(ServiceBase):
             dead_letters=self.dead_letters,
             metrics=self.metrics,
         )
+        await self._start_http()
+        self._spawn(self._run(), "topics")
+        self._spawn(self._gauge_loop(), "gauges")
+
+    async def _run(self) -> None:
+        """Read the gate, start the consumer (each retried until it answers), follow topics."""
+        hold, stopped = await self._until_up("database", lambda: asyncio.to_thread(self._load_gate))
+        self.gate.load(hold, stopped)
+        await self.checks.start()  # the database answered: read the last verification
         explicit = explicit_schemas(self.settings)
         if explicit:
-            await ensure_topics(
-                self.settings.kafka, [TopicSpec(self.names.schema(s)) for s in explicit]
-            )
-        self._consumer = self._make_consumer()
-        try:
-            await asyncio.wait_for(self._consumer.start(), 30)
-        except (OSError, TimeoutError, Exception) as exc:
-            await self._consumer.stop()
-            raise unreachable(self.settings.kafka, exc) from None
-        await self._refresh_topics()
-        self._spawn(self._topic_loop(), "topics")
-        self._spawn(self._gauge_loop(), "gauges")
-        await self.checks.start()
-        await self._start_http()
+            specs = [TopicSpec(self.names.schema(s)) for s in explicit]
+            await self._until_up("kafka", lambda: _kafka_call(
+                self.settings, ensure_topics(self.settings.kafka, specs), 60.0))  # fmt: skip
+        self._consumer = await self._until_up("kafka", self._start_consumer)
         log.info(
             "apply started",
             extra={"instance": self.instance, "group": self.settings.apply.group_id,
-                   "hold_at_scn": hold, "stopped": stopped},
+                   "member": self.member_id, "hold_at_scn": hold, "stopped": stopped},
         )  # fmt: skip
+        await self._topic_loop()
+
+    async def _until_up(self, part: str, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()`` until it answers; each failure a fault of ``part`` (capped backoff)."""
+        backoff = self.settings.apply.retry_backoff_seconds
+        while True:
+            try:
+                result = await call()
+            except DRError as exc:
+                if not exc.retriable:
+                    raise
+                self._fault(part, exc)
+            else:
+                self._fault_over(part)
+                return result
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+
+    async def _start_consumer(self) -> AIOKafkaConsumer:
+        consumer = self._make_consumer()
+        try:
+            await asyncio.wait_for(consumer.start(), 30)
+        except (OSError, TimeoutError, Exception) as exc:
+            await consumer.stop()
+            raise unreachable(self.settings.kafka, exc) from None
+        self._consumer = consumer
+        try:
+            await self._refresh_topics()
+        except DRError:
+            self._consumer = None
+            await consumer.stop()
+            raise
+        return consumer
+
+    @property
+    def member_id(self) -> str | None:
+        """The static group member id (None: dynamic membership)."""
+        configured = self.settings.apply.group_instance_id
+        port = self.settings.http.port
+        if configured is None:  # a port chosen at random is not stable: dynamic then
+            return f"drapply-{socket.gethostname()}-{port}" if port else None
+        return configured or None
 
     def _make_consumer(self) -> AIOKafkaConsumer:
         options = self.settings.apply
         return stream_consumer(
             self.settings.kafka,
             group_id=options.group_id,
+            group_instance_id=self.member_id,
             client_id=f"drapply-{self.instance}",
             partition_assignment_strategy=(RoundRobinPartitionAssignor,),
             session_timeout_ms=options.session_timeout_ms,
             heartbeat_interval_ms=options.heartbeat_interval_ms,
             rebalance_timeout_ms=max(REBALANCE_TIMEOUT_MS, options.session_timeout_ms),
         )
+
+    def _fault(self, part: str, exc: BaseException) -> None:
+        change = self.faults.report(part, exc, now=time.time())
+        log.log(logging.ERROR if change.line is not None else logging.WARNING,
+                "waiting for the %s", part,
+                extra={"part": part, "error": str(exc), "attempts": change.fault.attempts})
+
+    def _fault_over(self, part: str) -> None:
+        change = self.faults.clear(part, now=time.time())
+        if change is not None:
+            log.warning(change.line, extra={"part": part})
 
     async def _start_http(self) -> None:
         from drapply.api import build_app
@@ -237,7 +324,9 @@ class ApplyService(ServiceBase):
     # -- topics and partitions -----------------------------------------------------------------
     async def _refresh_topics(self) -> None:
         assert self._consumer is not None
-        found = schema_topics(self.settings, await self._consumer.topics())
+        found = schema_topics(
+            self.settings, await _kafka_call(self.settings, self._consumer.topics())
+        )
         if found and found.keys() != self._topics.keys():
             log.info("subscribing", extra={"topics": sorted(found)})
             self._consumer.subscribe(topics=sorted(found), listener=_Listener(self))
@@ -249,7 +338,9 @@ class ApplyService(ServiceBase):
             try:
                 await self._refresh_topics()
             except DRError as exc:
-                log.warning("topic refresh failed", extra={"error": str(exc)})
+                self._fault("kafka", exc)
+            else:
+                self._fault_over("kafka")
 
     def assign(self, assigned: set[TopicPartition]) -> None:
         """Start a worker per newly assigned partition (it seeks to its checkpoint)."""
@@ -328,38 +419,73 @@ class ApplyService(ServiceBase):
         now = utcnow()
         streams = list(self.statuses.values())
         gate = self.gate.state
+        shared = self.faults.get("kafka")
+        health = self.health()
         return {
             "state": overall([s.state for s in streams], stopped=gate.stopped,
                              hold_at=gate.hold_at),
-            "schemas": {s.schema: s.document(now) for s in streams},
+            "health": health.status.value,
+            "faults": self.fault_documents(now.timestamp()),
+            "schemas": {s.schema: s.document(now, shared) for s in streams},
             "measured_at": now.isoformat(),
             "hold_at_scn": gate.hold_at,
             "instance": self.instance,
             "verification": self.checks.verification(),
+            "member_id": self.member_id,
         }  # fmt: skip
 
+    def fault_documents(self, now: float) -> list[dict[str, Any]]:
+        """The process's faults, then each stream's (with its schema)."""
+        return fault_documents(self.faults, list(self.statuses.values()), now)
+
     def health(self) -> Health:
-        states = [s.state for s in self.statuses.values()]
-        details = {"instance": self.instance, "streams": len(states)}
-        if self._consumer is None:
-            return Health(HealthStatus.FAILING, {**details, "error": "consumer not running"})
-        if any(s is StreamState.ERROR for s in states):
-            return Health(HealthStatus.FAILING, {**details, "error": "a schema is in error"})
-        if self.gate.state.stopped:
-            return Health(HealthStatus.DEGRADED, {**details, "note": "stopped by request"})
-        return Health(HealthStatus.OK, details)
+        """See :func:`drapply.status.service_health`."""
+        return service_health(
+            list(self.statuses.values()), self.faults, time.time(),
+            {"instance": self.instance, "streams": len(self.statuses)},
+            connecting=self._consumer is None, stopped=self.gate.state.stopped,
+        )  # fmt: skip
 
     async def _gauge_loop(self) -> None:
+        """Every second: the queue behind each stream from the topics' ends (which also
+        tells whether Kafka answers), then the metrics."""
         m = self.metrics
+        last_probe = 0.0
         while True:
+            if time.monotonic() - last_probe >= PROBE_SECONDS:
+                last_probe = time.monotonic()
+                try:
+                    await self._measure()
+                except Exception:  # a bug here must not stop apply, nor go unseen
+                    log.exception("measuring the queues failed")
             now = utcnow()
+            shared = self.faults.get("kafka")
             for s in list(self.statuses.values()):
                 m.lag_scn.labels(s.schema).set(s.lag_scn() or 0)
-                m.lag_seconds.labels(s.schema).set(s.lag_seconds(now) or 0)
+                m.lag_seconds.labels(s.schema).set(
+                    s.lag_seconds(now, bool(shared or s.faults.active())) or 0)
                 m.queue_depth.labels(s.schema).set(s.queue_depth or 0)
                 for state in StreamState:
                     m.state.labels(s.schema, state.value).set(1 if s.state is state else 0)
+            self._fault_metrics.update(self.faults, now.timestamp())
             await asyncio.sleep(1.0)
+
+    async def _measure(self) -> None:
+        """The end of every assigned partition, in one request: queue depths, and a
+        ``kafka`` fault while Kafka does not answer."""
+        consumer, workers = self._consumer, dict(self.workers)
+        if consumer is None or not workers:
+            return
+        try:
+            ends = await _kafka_call(self.settings, consumer.end_offsets(list(workers)))
+        except DRError as exc:
+            self._fault("kafka", exc)
+            return
+        self._fault_over("kafka")
+        for tp, (worker, _task) in workers.items():
+            end = ends.get(tp)
+            if end is not None:
+                worker._queue(int(end))
 
     # -- replay --------------------------------------------------------------------------------
     async def replay(self, request: ReplayRequest, operation_id: str | None = None) -> str:

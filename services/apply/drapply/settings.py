@@ -155,6 +155,16 @@ class ApplyOptions(Section):
     """How records are consumed and grouped."""
 
     group_id: str = Field("drapply", description="Kafka consumer group (assignment only).")
+    group_instance_id: str | None = Field(
+        None,
+        description=(
+            "Static member id in the group (KIP-345): a restarted instance takes its "
+            "partitions back at once instead of after the session timeout. Unset: "
+            "drapply-<host name>-<http.port>, stable across restarts and distinct per "
+            "instance on a host (none with http.port = 0); \"\" turns static membership "
+            "off. Two running instances must never share one."
+        ),
+    )
     max_group_transactions: int = Field(
         500, ge=1, description="Oracle transactions grouped into one DB transaction at most."
     )

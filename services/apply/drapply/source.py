@@ -97,6 +97,7 @@ class Fetched:
     records: list[Record]
     error: DRError | None = None
     seen_scn: int | None = None
+    error_offset: int | None = None  # the offset of the record ``error`` is about
 
 
 class PartitionSource:
@@ -157,7 +158,7 @@ class PartitionSource:
             try:
                 record = self._record(raw)
             except DRError as exc:
-                out.error = exc
+                out.error, out.error_offset = exc, raw.offset
                 break
             if record is None:
                 continue
@@ -166,6 +167,17 @@ class PartitionSource:
             out.seen_scn = scn if out.seen_scn is None else max(out.seen_scn, scn)
             out.records.append(record)
         return out
+
+    async def fetch_raw(self, max_records: int, timeout_ms: int) -> list[Any]:
+        """The next records as Kafka delivered them (nothing decoded): for parking a
+        record that cannot be read, with the rest of its transaction."""
+        try:
+            batches = await self.consumer.getmany(
+                self.tp, timeout_ms=timeout_ms, max_records=max_records
+            )
+        except KafkaError as exc:
+            raise RetriableSourceError(f"fetch failed: {exc}", topic=self.tp.topic) from exc
+        return list(batches.get(self.tp, []))
 
     def _record(self, raw: Any) -> Record | None:
         """A fetched record as a :class:`Record`; None for a value chunk (kept until its

@@ -2,16 +2,25 @@
 
 Written by the stream's worker and observer (two threads, plain attribute stores),
 read as a snapshot. Lag: ``lag_scn`` is the highest SCN seen on the topic (transactions
-and watermarks) minus what is applied; ``lag_seconds`` is zero when nothing is queued,
-else the age (now - source commit time) of the last applied transaction.
+and watermarks) minus what is applied; ``lag_seconds`` is zero when nothing is queued
+and nothing stands in the way, else the age (now - source commit time) of the last
+applied transaction: it grows while a fault lasts. ``queue_depth`` is the offsets
+between the applied position and the end of the topic (its last stable offset, as last
+fetched or asked for), also while the stream is stopped or in error.
+
+``faults`` holds what the stream waits for (``database``, ``kafka``): since when, the
+last error, how many attempts failed; the worker clears it once a step gets through.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from drcommon.faults import Fault, FaultBoard
+from drcommon.http import Health, HealthStatus
 
 
 class StreamState(StrEnum):
@@ -43,6 +52,8 @@ class StreamStatus:
     transactions: int = 0
     rows: int = 0
     replaying_until: int | None = None
+    end_offset: int | None = None  # the topic's last stable offset, last seen
+    faults: FaultBoard = field(default_factory=FaultBoard)
 
     def saw(self, scn: int) -> None:
         if self.seen_scn is None or scn > self.seen_scn:
@@ -54,22 +65,30 @@ class StreamStatus:
             return None if not done else 0
         return max(0, self.seen_scn - done)
 
-    def lag_seconds(self, now: datetime) -> float | None:
-        if self.queue_depth == 0:
+    def lag_seconds(self, now: datetime, waiting: bool = False) -> float | None:
+        if self.queue_depth == 0 and not (waiting or self.faults.active()):
             return 0.0
         if self.source_commit_ts is None:
             return None
         return max(0.0, (now - self.source_commit_ts).total_seconds())
 
-    def document(self, now: datetime) -> dict[str, Any]:
-        """The ``schemas.<SCHEMA>`` object of ``GET /api/v1/status``."""
+    def document(self, now: datetime, shared: Fault | None = None) -> dict[str, Any]:
+        """The ``schemas.<SCHEMA>`` object of ``GET /api/v1/status``; ``shared`` is a
+        fault of the whole process (Kafka away) the stream waits on too."""
+        own = self.faults.active()
+        waiting = own[0] if own else shared
+        epoch = now.timestamp()
         return {
+            "waiting_on": waiting.part if waiting else None,
+            "waiting_since": _iso(_utc(waiting.since)) if waiting else None,
+            "last_error": waiting.error if waiting else None,
+            "faults": [f.document(epoch) for f in own],
             "state": self.state.value,
             "applied_scn": self.applied_scn,
             "applied_xid": self.applied_xid,
             "source_commit_ts": _iso(self.source_commit_ts),
             "lag_scn": self.lag_scn(),
-            "lag_seconds": self.lag_seconds(now),
+            "lag_seconds": self.lag_seconds(now, waiting is not None),
             "queue_depth": self.queue_depth,
             "hold_at_scn": self.hold_at_scn,
             "error": self.error,
@@ -82,6 +101,7 @@ class StreamStatus:
             "transactions": self.transactions,
             "rows": self.rows,
             "replaying_until": self.replaying_until,
+            "end_offset": self.end_offset,
         }
 
 
@@ -94,6 +114,44 @@ def overall(states: list[StreamState], *, stopped: bool, hold_at: int | None) ->
     if hold_at is not None and states and all(s is StreamState.HOLDING for s in states):
         return "holding"
     return "running"
+
+
+def fault_documents(
+    board: FaultBoard, streams: list[StreamStatus], now: float
+) -> list[dict[str, Any]]:
+    """The process's faults (``board``), then each stream's, named by its schema."""
+    docs = board.documents(now)
+    for s in streams:
+        docs.extend({**doc, "schema": s.schema} for doc in s.faults.documents(now))
+    return docs
+
+
+def service_health(
+    streams: list[StreamStatus], board: FaultBoard, now: float, details: dict[str, Any], *,
+    connecting: bool, stopped: bool,
+) -> Health:  # fmt: skip
+    """``failing`` when a schema stopped on an error (a person must act); ``degraded``
+    while a fault is waited out (Kafka, the database), while connecting, or while apply
+    is stopped by request; ``ok`` otherwise. Details name the faults and the error."""
+    faults = fault_documents(board, streams, now)
+    if faults:
+        details = {**details, "error": faults[0]["error"], "faults": faults}
+    errors = {s.schema: s.error for s in streams if s.state is StreamState.ERROR}
+    if errors:
+        schema, error = next(iter(errors.items()))
+        return Health(HealthStatus.FAILING, {**details, "error": f"{schema}: {error}",
+                                             "schemas_in_error": sorted(errors)})
+    if faults:
+        return Health(HealthStatus.DEGRADED, details)
+    if connecting:
+        return Health(HealthStatus.DEGRADED, {**details, "note": "connecting"})
+    if stopped:
+        return Health(HealthStatus.DEGRADED, {**details, "note": "stopped by request"})
+    return Health(HealthStatus.OK, details)
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -4,8 +4,10 @@ The worker owns the stream's target session (in a one-thread executor, so the
 connection is only ever used by one thread) and its position in the consumer. Each step
 takes a snapshot of the gate, then fetches or feeds; the applier's answer (held,
 rewind, park) and errors decide the next step. Retriable errors back off and resume
-from the checkpoint in the target; other errors put the stream in ``error`` until the
-operator resumes it.
+from the checkpoint in the target, the stream's status naming what it waits for (the
+``database`` or ``kafka``), since when and the last error, until a step gets through;
+other errors put the stream in ``error`` until the operator resumes it (or moves its
+checkpoint past the record, ``drapply skip``).
 """
 
 from __future__ import annotations
@@ -14,23 +16,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from drcommon.errors import DRError
-from drcommon.model import TransactionMessage
+from drcommon.errors import DRError, ParseError, SourceError
 
 from drapply.adapters.base import Checkpoint, ParkedRow, Stream, Target, TargetSession
 from drapply.applier import Applier, FeedResult, Outcome, ParkRequest, Record
 from drapply.deadletter import DeadLetters
-from drapply.errors import ApplyHalted, BadRecord, CheckpointMoved
+from drapply.errors import ApplyHalted, BadRecord, CheckpointMoved, KafkaWriteFailed
 from drapply.gate import Gate
 from drapply.metrics import ApplyMetrics
-from drapply.settings import ApplyOptions
+from drapply.parking import Parking
+from drapply.settings import ApplyOptions, ConflictPolicy
 from drapply.source import Fetched, PartitionSource
-from drapply.status import StreamState, StreamStatus, utcnow
+from drapply.status import StreamState, StreamStatus
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -100,6 +102,8 @@ class StreamWorker:
         self._applier: Applier | None = None
         self._pending: list[Record] = []
         self._pending_error: DRError | None = None
+        self._pending_error_offset: int | None = None
+        self._unreadable_at: int | None = None  # offset of the record an error is about
         self._stopping = False
         self._finished = False
         self._error_version: int | None = None
@@ -113,6 +117,7 @@ class StreamWorker:
         self._kafka_call: asyncio.Future[Any] | None = None
         self._fetch_position: int | None = None
         self._ahead: asyncio.Task[Fetched] | None = None
+        self._parking = Parking(stream, source, deps.dead_letters, self._db)
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -197,7 +202,7 @@ class StreamWorker:
         )  # fmt: skip
 
     def _seek(self, checkpoint: Checkpoint) -> None:
-        self.source.seek(checkpoint.next_offset)
+        self._move(checkpoint.next_offset)
         self._pending = []
         self._pending_error = None
         st = self.status
@@ -205,20 +210,36 @@ class StreamWorker:
         st.source_commit_ts, st.position = checkpoint.commit_ts, checkpoint.next_offset
         st.watermark_scn, st.replaying_until = checkpoint.watermark_scn, checkpoint.replay_until
 
+    def _move(self, offset: int) -> None:
+        """Seek the stream's partition; what was fetched before no longer counts."""
+        self.source.seek(offset)
+        self._fetch_position = None
+
     async def _guarded(self, body: Callable[[], Any]) -> None:
         try:
             await body()
             self._backoff = self.deps.options.retry_backoff_seconds
+            if self.status.faults.active():
+                self._recovered()
         except asyncio.CancelledError:
             raise
         except CheckpointMoved as exc:
             log.warning("checkpoint moved; re-reading it", extra={"error": str(exc)})
             await self._reload()
         except DRError as exc:
-            if exc.retriable:
-                await self._retry_later(exc)
-            else:
-                self._fail(exc)
+            await self._after(exc)
+
+    async def _after(self, exc: DRError, *, parking: bool = False) -> None:
+        """Retry later, park a record that cannot be read, or stop in ``error``."""
+        if exc.retriable:
+            await self._retry_later(exc)
+        elif isinstance(exc, ParseError) and not parking:
+            try:
+                await self._unreadable(exc)
+            except DRError as again:  # parking it failed (Kafka, the database)
+                await self._after(again, parking=True)
+        else:
+            self._fail(exc)
 
     async def _reload(self) -> None:
         if self._applier is None:
@@ -228,13 +249,50 @@ class StreamWorker:
 
     async def _retry_later(self, exc: DRError) -> None:
         self._count_error("retriable")
-        log.warning(
+        part = "kafka" if isinstance(exc, SourceError | KafkaWriteFailed) else "database"
+        change = self.status.faults.report(part, exc, now=time.time())
+        log.log(
+            logging.ERROR if change.line is not None else logging.WARNING,
             "retriable error; backing off",
-            extra={"topic": self.stream.topic, "error": str(exc), "seconds": self._backoff},
-        )
+            extra={"topic": self.stream.topic, "part": part, "error": str(exc),
+                   "seconds": self._backoff, "attempts": change.fault.attempts},
+        )  # fmt: skip
         await self._drop_session()
         await asyncio.sleep(self._backoff)
         self._backoff = min(self._backoff * 2, MAX_BACKOFF)
+
+    def _recovered(self) -> None:
+        now = time.time()
+        for fault in self.status.faults.active():
+            change = self.status.faults.clear(fault.part, now=now)
+            if change is not None:
+                log.warning(change.line, extra={"topic": self.stream.topic, "part": fault.part})
+
+    async def measure_queue(self) -> None:
+        """Ask Kafka for the topic's end: the queue behind the applied position (also
+        for a stream stopped on an error). Kafka not answering leaves it as it was."""
+        with contextlib.suppress(DRError):
+            self._queue(await self.source.end())
+
+    def _queue(self, end: int) -> None:
+        """The queue behind the stream: the offsets between the applied position and the
+        end (transaction markers included); zero once a freely running stream has fetched
+        to the end and applied all of it (the end then lies past a marker)."""
+        st = self.status
+        st.end_offset = end
+        applier = self._applier
+        applied = applier.position if applier is not None else st.position
+        caught_up = (
+            st.state in (StreamState.RUNNING, StreamState.HOLDING)
+            and not st.faults.active()
+            and applier is not None
+            and not applier.in_transaction
+            and not self._pending
+            and self._pending_error is None
+            and self._fetch_position is not None
+            and self._fetch_position >= end
+        )
+        st.queue_depth = 0 if caught_up else max(0, end - applied)
 
     async def _drop_session(self) -> None:
         session, self._session, self._applier = self._session, None, None
@@ -255,6 +313,8 @@ class StreamWorker:
         self._count_error("fatal")
         self.status.state = StreamState.ERROR
         self.status.error = str(exc)
+        if self._applier is not None:
+            self.status.position = self._applier.position
         self._error_version = self.deps.gate.state.version
         log.error(
             "stream stopped on error",
@@ -306,7 +366,7 @@ class StreamWorker:
         gate = self.deps.gate.state
         self.status.hold_at_scn = gate.hold_at
         if self._error_version is not None:
-            if await self.deps.gate.changed(self._error_version, 1.0):
+            if await self.deps.gate.changed(self._error_version, 1.0) or await self._skipped():
                 self._error_version = None
                 self.status.error = None
                 self.status.state = StreamState.RUNNING
@@ -335,6 +395,7 @@ class StreamWorker:
             await self._handle(result, gate.version, ahead)
         elif self._pending_error is not None:
             error, self._pending_error = self._pending_error, None
+            self._unreadable_at = self._pending_error_offset
             raise error
         else:
             await self._idle()
@@ -350,6 +411,7 @@ class StreamWorker:
 
     async def _accept(self, fetched: Fetched) -> None:
         self._pending, self._pending_error = fetched.records, fetched.error
+        self._pending_error_offset = fetched.error_offset
         if fetched.records:
             self._last_progress = time.monotonic()
         if fetched.seen_scn is not None:
@@ -406,6 +468,7 @@ class StreamWorker:
             if extra is not None:  # keep what was read beyond the held transaction
                 self._pending = self._pending + extra.records
                 self._pending_error = extra.error
+                self._pending_error_offset = extra.error_offset
             if self._until_end:  # a bounded run (replay up to an SCN) ends here
                 self._finished = True
                 return
@@ -413,7 +476,7 @@ class StreamWorker:
         elif result.outcome is Outcome.REWIND:
             assert result.rewind_to is not None
             await self._discard(ahead)
-            self.source.seek(result.rewind_to)
+            self._move(result.rewind_to)
             self._pending, self._pending_error = [], None
         elif result.outcome is Outcome.PARK:
             assert result.park is not None
@@ -431,10 +494,10 @@ class StreamWorker:
         )
         self.status.state = StreamState.HOLDING if held else StreamState.RUNNING
         self.status.watermark_scn = applier.watermark_scn
+        self.status.position = applier.position
         end = self.source.known_end()
-        if end is not None and self._fetch_position is not None:
-            # Offsets not fetched yet plus fetched records not applied yet.
-            self.status.queue_depth = max(0, end - self._fetch_position) + len(self._pending)
+        if end is not None:
+            self._queue(end)
 
     async def _idle(self) -> None:
         applier = self.applier
@@ -457,6 +520,20 @@ class StreamWorker:
             self._last_external_check = now
             await self._check_external()
 
+    async def _skipped(self) -> bool:
+        """In error: has someone moved the checkpoint past the record (``drapply skip``)?"""
+        now = time.monotonic()
+        if self._applier is None or now - self._last_external_check < EXTERNAL_CHECK_SECONDS:
+            return False
+        self._last_external_check = now
+        applier = self._applier
+        stored = await self._db(applier.session.load_checkpoint, self.stream, applier.position)
+        if stored.next_offset == applier.checkpoint_offset:
+            return False
+        log.warning("the checkpoint was moved while the stream stood in error; following it",
+                    extra={"topic": self.stream.topic, "offset": stored.next_offset})
+        return True
+
     async def _check_external(self) -> None:
         """Notice a checkpoint moved by someone else (a replay from the CLI) while idle."""
         applier = self.applier
@@ -470,41 +547,63 @@ class StreamWorker:
             )
             await self._reload()
 
+    # -- records that cannot be read ---------------------------------------------------------
+    async def _unreadable(self, exc: ParseError) -> None:
+        """A record that cannot be read, or breaks the chunk protocol. First the
+        transactions before it are applied one by one (so a stop lands right before its
+        transaction, not before its group); then, under the schema's ``park`` policy (the
+        first ``[[policies]]`` rule covering all of its tables), it is parked with the
+        rest of its transaction, otherwise the stream stops in ``error`` before it."""
+        offset, self._unreadable_at = self._unreadable_at, None
+        if offset is None and isinstance(exc.where.get("offset"), int):
+            offset = int(exc.where["offset"])
+        applier = self._applier
+        if applier is None or offset is None:
+            self._fail(exc)
+            return
+        through = applier.isolating_through
+        if through is None or through < offset:
+            # Everything before its transaction is applied first, one transaction per
+            # database transaction: only the broken transaction is left open.
+            rewind = await self._db(applier.isolate_through, offset, str(exc))
+            await self._discard(self._ahead)
+            self._move(rewind)
+            self._pending, self._pending_error = [], None
+            return
+        await self._db(applier.abort)  # the broken transaction's first records
+        policy = applier.policies.for_table(self.stream.owner, "*")
+        if policy.policy is ConflictPolicy.PARK:
+            await self._park_unreadable(offset, str(exc), policy.stop_after_park)
+        else:  # stopped right before its transaction: 'drapply skip' can move past it
+            self._fail(exc)
+
+    async def _park_unreadable(self, offset: int, error: str, stop_after: bool) -> None:
+        self._move(self.applier.checkpoint_offset)
+        row = await self._parking.unreadable(offset, error, self.applier)
+        log.warning(
+            "parked a transaction holding a record that cannot be read",
+            extra={"topic": self.stream.topic, "partition": self.stream.partition,
+                   "offset": offset, "xid": row.xid, "first": row.first_offset,
+                   "last": row.last_offset, "error": error},
+        )  # fmt: skip
+        self._parked(row, stop_after)
+
     # -- parking -------------------------------------------------------------------------------
     async def _park(self, request: ParkRequest) -> None:
-        self.source.seek(request.first_offset)
+        self._move(request.first_offset)
         self._pending, self._pending_error = [], None
-        last, dl_offsets = await self.deps.dead_letters.publish(
-            self.stream.topic, self.stream.partition, request, self._chunks(request)
-        )
-        row = ParkedRow(
-            topic=self.stream.topic, partition=self.stream.partition,
-            first_offset=request.first_offset, last_offset=last, schema=self.stream.schema,
-            xid=request.xid, commit_scn=request.commit_scn, error=request.error,
-            parked_at=utcnow(), dl_offsets=dl_offsets,
-        )  # fmt: skip
-        await self._db(self.applier.record_parked, row)
-        self.source.seek(last + 1)
+        try:
+            row = await self._parking.transaction(request, self.applier)
+        except ParseError:  # it holds a record that cannot be read: _unreadable parks it
+            self._unreadable_at = self._parking.error_offset
+            raise
+        self._parked(row, request.stop_after)
+
+    def _parked(self, row: ParkedRow, stop_after: bool) -> None:
+        self._move(row.last_offset + 1)
+        self._pending, self._pending_error = [], None
         self.status.parked += 1
         if self.deps.metrics is not None:
             self.deps.metrics.parked.labels(self.stream.owner).inc()
-        if request.stop_after:
-            self._fail(ApplyHalted("parked a transaction and after_park = stop", xid=request.xid))
-
-    async def _chunks(self, request: ParkRequest) -> AsyncIterator[Record]:
-        """The parked transaction's records, read again from its first offset."""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            fetched = await self.source.fetch(100, 500)
-            for record in fetched.records:
-                message = record.message
-                if record.offset < request.first_offset:
-                    continue
-                if not isinstance(message, TransactionMessage) or message.tx.xid != request.xid:
-                    raise BadRecord("parked transaction ended early", offset=record.offset)
-                yield record
-                if message.last:
-                    return
-            if fetched.error is not None:
-                raise fetched.error
-        raise BadRecord("timed out re-reading a transaction to park", xid=request.xid)
+        if stop_after:
+            self._fail(ApplyHalted("parked a transaction and after_park = stop", xid=row.xid))

@@ -4,18 +4,21 @@ Archived logs are recognised by their redo header, not by their names: names are
 convention (``arch1_15_1224959854.dbf``, ``thread_1_seq_15.arc`` …), headers are facts.
 Headers are read once per (location, signature) and cached. Where logs live is a
 :class:`~drcapture.stores.LogStore` (local or NFS directories today). When several places hold the
-same log, the first configured place wins. A gap in the sequence of a thread is an
-explicit :class:`~drcommon.errors.MissingLog`, never skipped.
+same log, the first configured place wins, unless a reader found that copy damaged
+(:meth:`LogCatalog.mark_damaged`): then any other copy wins, until the damaged file
+changes. A gap in the sequence of a thread is an explicit
+:class:`~drcommon.errors.MissingLog`, never skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drcommon.errors import DRError, MissingLog
+from drcommon.errors import DRError, MissingLog, SourceError
 
 from drcapture.redo.blocks import RedoFile, RedoHeader
 from drcapture.stores import LocalFiles, LogStore, Signature, local_stores
@@ -98,22 +101,60 @@ class LogCatalog:
         self._online = LocalFiles(tuple(online), "online logs")
         self._cache: dict[str, tuple[Signature, LogFile | None]] = {}
         self._by_key: dict[tuple[int, int], LogFile] = {}
+        self._damaged: dict[str, Signature | None] = {}  # location -> signature when found
         self.unreadable: dict[str, str] = {}
+        self.unreachable: dict[str, str] = {}  # locations that cannot be listed: why
 
     def refresh(self) -> None:
         """Re-scan the places; cheap when nothing changed. Archived copies win over
         online logs of the same sequence: they are complete and cannot be reused."""
         found: dict[tuple[int, int], LogFile] = {}
         for store in self._stores:
-            for location, signature in store.entries():
+            try:
+                listed = list(store.entries())
+            except SourceError as exc:  # its logs are not found meanwhile; said in status
+                if self.unreachable.get(store.name) != str(exc):
+                    log.warning("an archive location cannot be listed",
+                                extra={"location": store.name, "error": str(exc)})
+                self.unreachable[store.name] = str(exc)
+                continue
+            self.unreachable.pop(store.name, None)
+            for location, signature in listed:
+                if self._still_damaged(location, signature):
+                    continue
                 entry = self._describe(store, location, signature)
                 if entry is not None:
                     found.setdefault((entry.thread, entry.sequence), entry)
-        for location, _ in self._online.entries():
+        for location, signature in self._online.entries():
+            if self._still_damaged(location, signature):
+                continue
             entry = self._describe_online(location)
             if entry is not None:
                 found.setdefault((entry.thread, entry.sequence), entry)
         self._by_key = found
+
+    def mark_damaged(self, location: str) -> None:
+        """A reader found this copy damaged: other copies of its log win over it until
+        the file changes (replaced by a good copy, or an online log written on)."""
+        signature = None
+        for store in (*self._stores, self._online):
+            with contextlib.suppress(SourceError):
+                signature = next((sig for loc, sig in store.entries() if loc == location),
+                                 signature)  # fmt: skip
+        self._damaged[location] = signature
+
+    def _still_damaged(self, location: str, signature: Signature) -> bool:
+        if location not in self._damaged:
+            return False
+        if self._damaged[location] == signature:
+            return True
+        del self._damaged[location]  # the file changed: worth reading again
+        return False
+
+    @property
+    def damaged(self) -> list[str]:
+        """Copies found damaged and not changed since."""
+        return sorted(self._damaged)
 
     def _describe_online(self, location: str) -> LogFile | None:
         """An online log's header is rewritten at every log switch: never cached."""
@@ -180,4 +221,6 @@ class LogCatalog:
             scn_from=before.next_scn if before else None,
             scn_to=after.first_scn if after else None,
             searched=", ".join(store.name for store in self._stores),
+            # A damaged copy is not recognised as a log: name what could not be read.
+            unreadable=", ".join(sorted(self.unreadable)) or None,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from drcommon import serde
 from drcommon.config import KafkaSettings
@@ -32,24 +32,33 @@ async def load_checkpoint(
         await consumer.stop()
         raise unreachable(kafka, exc) from None
     try:
-        partitions = consumer.partitions_for_topic(topic) or {0}
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        latest: CaptureCheckpoint | None = None
-        wanted = capture_id.encode()
-        for tp in tps:
-            while await consumer.position(tp) < ends[tp]:
-                batch = await consumer.getmany(tp, timeout_ms=1000)
-                for record in batch.get(tp, []):
-                    if record.key != wanted or record.value is None:
-                        continue
-                    where = f"{topic}/{tp.partition}/{record.offset}"
-                    message = serde.decode(record.value, where=where)
-                    if not isinstance(message, CaptureCheckpoint):
-                        raise SourceError("not a checkpoint record", where=where)
-                    latest = message
-        return latest
+        return await _newest(consumer, topic, capture_id)
+    except KafkaError as exc:
+        raise unreachable(kafka, exc) from None
     finally:
         await consumer.stop()
+
+
+async def _newest(
+    consumer: AIOKafkaConsumer, topic: str, capture_id: str
+) -> CaptureCheckpoint | None:
+    """The newest checkpoint record of ``capture_id`` on ``topic`` (None: none)."""
+    partitions = consumer.partitions_for_topic(topic) or {0}
+    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(tps)
+    await consumer.seek_to_beginning(*tps)
+    ends = await consumer.end_offsets(tps)
+    latest: CaptureCheckpoint | None = None
+    wanted = capture_id.encode()
+    for tp in tps:
+        while await consumer.position(tp) < ends[tp]:
+            batch = await consumer.getmany(tp, timeout_ms=1000)
+            for record in batch.get(tp, []):
+                if record.key != wanted or record.value is None:
+                    continue
+                where = f"{topic}/{tp.partition}/{record.offset}"
+                message = serde.decode(record.value, where=where)
+                if not isinstance(message, CaptureCheckpoint):
+                    raise SourceError("not a checkpoint record", where=where)
+                latest = message
+    return latest

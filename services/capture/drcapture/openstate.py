@@ -22,6 +22,8 @@ from typing import Any
 import orjson
 from drcommon.errors import SourceError
 
+from drcapture.errors import StateDiskFull, free_bytes, is_disk_full
+
 log = logging.getLogger(__name__)
 
 STATE_FORMAT = "drcapture-open-transactions"
@@ -67,11 +69,22 @@ class OpenStateStore:
         name = f"open-{digest[:24]}.json"
         final = self._directory / name
         temp = final.with_suffix(".tmp")
-        fd = os.open(temp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(body)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            fd = os.open(temp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(body)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            if not is_disk_full(exc):
+                raise
+            raise StateDiskFull(
+                "the state directory's disk is full: the open transactions could not be "
+                "saved (a restart reads from older logs meanwhile); tried again at the "
+                "next save", path=str(temp), needed_bytes=len(body),
+                free_bytes=free_bytes(self._directory), error=exc.strerror,
+            ) from exc  # fmt: skip
         temp.replace(final)
         self._prune(keep=name)
         return SavedState(f"{name}:{digest}", dict(positions), dict(scns), requires_published)

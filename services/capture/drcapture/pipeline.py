@@ -5,6 +5,12 @@ loop keeps serving health checks); its commits go into the RAC merger unless the
 already published before a restart; released commits join the current batch; the batch
 is published, with the checkpoint and the due watermarks, when it is full, old enough,
 or when a watermark or checkpoint is due anyway.
+
+A thread held at damage or a missing log (:attr:`ThreadReader.fault`) holds the merge at
+the last SCN it read, so everything committed before it on every thread is published;
+threads already past that SCN are not read on (their commits could not go out anyway).
+Following the archive, the pipeline waits there for the log to be readable; reading
+files, it publishes that prefix and then raises the fault.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from drcommon.errors import MissingLog
 from drcommon.model import CaptureCheckpoint, Heartbeat, ThreadRestart, TransactionInfo
 
 from drcapture.ddl import StaleDictionary, layout_ddl, split_at_layout_ddl
+from drcapture.errors import RedoDamaged, RedoUnreadable, StateDiskFull
 from drcapture.merge import CommitKey, RacMerger
 from drcapture.metrics import CaptureMetrics
 from drcapture.openstate import OpenStateStore, SavedState
@@ -79,6 +87,7 @@ class CapturePipeline:
             readers, grace=settings.source.idle_thread_grace
         )
         self._published = published_key(checkpoint)
+        self._acked = self._published
         if self._published is None and settings.source.start_scn is not None:
             # First synchronisation: the DR copy holds everything committed up to start_scn.
             self._published = CommitKey(settings.source.start_scn, 2**31, (2**32, 2**32, 2**16))
@@ -99,6 +108,10 @@ class CapturePipeline:
         self._last_state_save = time.monotonic()
         self._zone = ZoneInfo(settings.source.redo_timezone)
         self.stats = PipelineStats()
+        self.publishing_since: float | None = None  # wall clock: a publish is in flight
+        self.published_at: float | None = None  # wall clock of the last publish Kafka took
+        self.state_fault: StateDiskFull | None = None  # the last save of open transactions
+        self.state_saved = False  # a save of open transactions went through
         self.done = False
         self.fence_requested = False
         self.final_scn: int | None = None
@@ -114,6 +127,12 @@ class CapturePipeline:
     def readers(self) -> dict[int, ThreadReader]:
         return self._readers
 
+    @property
+    def published_key(self) -> CommitKey | None:
+        """The commit order key of the last transaction Kafka acknowledged (or, before
+        the first publish, the one this pipeline resumed after)."""
+        return self._acked
+
     async def run(self) -> None:
         """Cycle until every thread finished (files mode) or until cancelled."""
         while not self.done:
@@ -124,7 +143,10 @@ class CapturePipeline:
     async def cycle(self) -> bool:
         """One pass over every thread; True when something was read or published."""
         progressed = False
+        held_at = self.held_at()
         for thread, reader in self._readers.items():
+            if held_at is not None and reader.fault is None and reader.last_scn > held_at:
+                continue  # past a held thread: nothing more of it can be released
             result = await asyncio.to_thread(reader.read, RECORD_BUDGET)
             now = time.monotonic()
             self._metrics.observe_read(thread, result.records, result.bytes)
@@ -147,10 +169,13 @@ class CapturePipeline:
         self._batch.extend(released)
         finished = all(r.finished for r in self._readers.values()) and not self._merger.pending()
         finished = finished or (fencing and not self._merger.pending())
-        if await self._maybe_publish(force=finished or self._ddl_stop is not None):
+        stuck = self._files_stuck()
+        if await self._maybe_publish(force=finished or stuck or self._ddl_stop is not None):
             progressed = True
         if self._ddl_stop is not None:
             self._stop_for_ddl(self._ddl_stop)
+        if stuck:
+            raise min(self.faults(), key=lambda f: f.where.get("scn", 0))
         if finished:
             if fencing:
                 self.final_scn = self._last_watermark_scn
@@ -161,6 +186,24 @@ class CapturePipeline:
                 )
             self.done = True
         return progressed
+
+    def faults(self) -> list[RedoDamaged | MissingLog | RedoUnreadable]:
+        """Why threads stand still (a damaged, missing or unreadable log), if any do."""
+        return [r.fault for r in self._readers.values() if r.fault is not None]
+
+    def held_at(self) -> int | None:
+        """The lowest SCN a held thread has read to (None: no thread is held)."""
+        held = [r.last_scn for r in self._readers.values() if r.fault is not None]
+        return min(held) if held else None
+
+    def _files_stuck(self) -> bool:
+        """Reading files: a thread is held and every other one is done or past it, so
+        what can be published before the damage is (True: publish it, then stop)."""
+        held_at = self.held_at()
+        if self._settings.source.mode != "files" or held_at is None:
+            return False
+        return all(r.fault is not None or r.finished or r.last_scn > held_at
+                   for r in self._readers.values())  # fmt: skip
 
     def _fence_if_due(self) -> bool:
         """When a fence is requested and everything written is read: no thread will
@@ -193,6 +236,8 @@ class CapturePipeline:
             return
         state = self._merger.threads.get(thread)
         timeout = self._settings.source.archive_idle_timeout
+        if self._readers[thread].fault is not None:  # held at damage: it has more redo
+            return
         if state is None or state.closed or now - since < timeout:
             return
         if state.caught_up_at is not None:  # an online log reports the thread quiet itself
@@ -255,6 +300,7 @@ class CapturePipeline:
             self._published = key
         checkpoint = self._checkpoint()
         started = time.monotonic()
+        self.publishing_since = time.time()
         sent = await self._publisher.publish(
             outgoing,
             checkpoint,
@@ -264,6 +310,8 @@ class CapturePipeline:
             limits=self._settings.publish.record_limits(),
         )
         self._last_publish = time.monotonic()
+        self.published_at, self.publishing_since = time.time(), None
+        self._acked = self._published
         self._last_watermark_scn = watermark
         self._check_retention()
         self._metrics.observe_publish(outgoing, sent, self._last_publish - started, watermark)
@@ -337,13 +385,20 @@ class CapturePipeline:
             return
         unpublished = [commit_key(tx) for tx in self._batch_and_pending()]
         last = max(unpublished) if unpublished else None
-        self._saved = store.write(
-            {t: r.assembler.export_state() for t, r in self._readers.items()},
-            positions,
-            {t: r.last_scn for t, r in self._readers.items()},
-            (last.scn, last.thread, last.rba) if last else None,
-        )
         self._last_state_save = now
+        try:
+            self._saved = store.write(
+                {t: r.assembler.export_state() for t, r in self._readers.items()},
+                positions,
+                {t: r.last_scn for t, r in self._readers.items()},
+                (last.scn, last.thread, last.rba) if last else None,
+            )
+        except StateDiskFull as exc:  # capture goes on; the checkpoints keep older states
+            if self.state_fault is None:
+                log.error("saving the open transactions failed", extra={"error": str(exc)})
+            self.state_fault = exc
+            return
+        self.state_fault, self.state_saved = None, True
         log.info(
             "saved open transactions for a bounded restart",
             extra={"ref": self._saved.ref, "positions": positions},

@@ -32,6 +32,7 @@ from drcommon.model import (
 )
 from drcommon.topics import TopicNames
 
+from drcapture.errors import CaptureFenced
 from drcapture.publish_records import OutRecord, RecordLimits, schema_records
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,10 @@ class Publisher:
     async def _ensure(self, specs: list[TopicSpec]) -> None:
         if not specs:
             return
-        created = await ensure_topics(self._kafka, specs)
+        try:
+            created = await ensure_topics(self._kafka, specs)
+        except KafkaError as exc:
+            raise SinkError(f"creating topics failed: {exc}") from exc
         for name in created:
             log.info("created topic", extra={"topic": name})
         self._known_topics.update(s.name for s in specs)
@@ -205,7 +209,7 @@ class Publisher:
                     headers=serde.headers_for(checkpoint),
                 )
         except ProducerFenced as exc:
-            raise SinkError(
+            raise CaptureFenced(
                 "another capture with the same capture_id took over (producer fenced)",
                 capture_id=self._capture_id,
             ) from exc

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from drcommon.config import read_secret
 from drcommon.errors import ConfigError, DRError
+from drcommon.faults import FaultBoard, FaultMetrics, Severity
 from drcommon.http import Health, HealthStatus, HttpServer
 from drcommon.model import CaptureCheckpoint, ThreadRestart
 from drcommon.service import ServiceBase
@@ -19,6 +22,7 @@ from drcapture.checkpoints import load_checkpoint
 from drcapture.ddl import StaleDictionary
 from drcapture.dictionary.model import Dictionary
 from drcapture.errors import UndecodableChange
+from drcapture.faults import CaptureFaults
 from drcapture.filtering import TableFilter
 from drcapture.metrics import CaptureMetrics
 from drcapture.openstate import OpenStateStore
@@ -32,6 +36,13 @@ from drcapture.spill import SpillingStore
 from drcapture.thread_reader import ThreadReader
 
 log = logging.getLogger(__name__)
+WATCH_INTERVAL = 1.0  # seconds between looks at what the pipeline shows (status, metrics)
+
+
+def _discard_spill(reader: ThreadReader) -> None:
+    store = reader.assembler.store
+    if isinstance(store, SpillingStore):
+        store.discard()
 
 
 def load_dictionary(
@@ -87,7 +98,9 @@ class CaptureService(ServiceBase):
         self._pipeline: CapturePipeline | None = None
         self._task: asyncio.Task[None] | None = None
         self._http: HttpServer | None = None
-        self._error: BaseException | None = None
+        self._error: BaseException | None = None  # the error capture stopped on
+        self._faults = CaptureFaults(settings, FaultMetrics(self.metrics.metrics))
+        self._watcher: asyncio.Task[None] | None = None
         self._started_at = time.time()
         self._fence_requested = False
 
@@ -123,6 +136,7 @@ class CaptureService(ServiceBase):
             await self._attempt()  # fail fast: a one-shot run reports its first error
         self._task = asyncio.create_task(self._supervise(), name="capture-supervisor")
         self._task.add_done_callback(self._pipeline_ended)
+        self._watcher = asyncio.create_task(self._watch(), name="capture-watch")
         if self._serve_http:
             from drcapture.api import build_app
 
@@ -137,14 +151,17 @@ class CaptureService(ServiceBase):
 
     async def _supervise(self) -> None:
         """Run the pipeline; in follow mode, rebuild it from the last checkpoint after a
-        failure that may pass (Kafka, a missing or damaged log being restored), with
-        backoff. The error stays visible in status and /health until it recovers."""
+        failure that may pass (Kafka away, a full spill disk), waiting 1 s, then twice as
+        long each time up to ``restart.retry_max_seconds`` (back to 1 s once a publish
+        went through). The fault stays in status and /health until capture gets past it."""
         backoff = 1.0
         while True:
+            failed = False
             try:
                 if self._pipeline is None:
                     await self._attempt()
                 assert self._pipeline is not None
+                self._faults.over("kafka")  # the producer started, the checkpoint read
                 await self._pipeline.run()
                 if self._pipeline.final_scn is not None:
                     # Fenced: stay up so control can read the final SCN, read nothing more.
@@ -167,20 +184,19 @@ class CaptureService(ServiceBase):
                 )
                 self._pipeline = None
                 continue
-            except DRError as exc:
+            except (DRError, KafkaError) as exc:
                 # A change that cannot be decoded fails the same way on every retry.
                 if self.settings.source.mode == "files" or isinstance(
                         exc, ConfigError | UndecodableChange):
                     raise
-                self._error = exc
-                log.error(
-                    "capture failed; restarting from the last checkpoint",
-                    extra={"error": str(exc), "retry_in": backoff},
-                )
+                failed = True
+                if self._pipeline is not None and self._pipeline.published_at is not None:
+                    backoff = 1.0  # it went on for a while: this is a new spell
+                self._faults.failed(exc, self._pipeline, backoff)
             finally:
-                await self._close_attempt()
+                await self._close_attempt(failed)
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 60.0)
+            backoff = min(backoff * 2, self.settings.restart.retry_max_seconds)
 
     async def _attempt(self) -> None:
         """Build publisher, readers and pipeline from the checkpoint in Kafka."""
@@ -203,7 +219,6 @@ class CaptureService(ServiceBase):
             )
         self._pipeline = CapturePipeline(s, readers, publisher, checkpoint, self.metrics)
         self._pipeline.fence_requested = self._fence_requested
-        self._error = None
 
     def _restart_positions(
         self, checkpoint: CaptureCheckpoint | None
@@ -253,15 +268,20 @@ class CaptureService(ServiceBase):
             on_direct_load=s.source.on_direct_load,
         )
 
-    async def _close_attempt(self) -> None:
-        """After a run ends or fails: keep the pipeline for status, drop the producer."""
+    async def _close_attempt(self, failed: bool) -> None:
+        """After a run ends or fails: keep the pipeline for status, drop the producer
+        (and, after a failure, the pipeline: the next attempt starts from the checkpoint)."""
         if self._publisher is not None and (
-            self._pipeline is None or not self._pipeline.done or self._error is not None
+            self._pipeline is None or not self._pipeline.done or failed
         ):
             await self._publisher.stop()
             self._publisher = None
-            if self._error is not None:
-                self._pipeline = None
+        if failed:
+            if self._pipeline is not None:
+                for reader in self._pipeline.readers.values():
+                    # Its spill files are of no use now: free their disk at once.
+                    await asyncio.to_thread(_discard_spill, reader)
+            self._pipeline = None
 
     def _pipeline_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():
@@ -276,6 +296,10 @@ class CaptureService(ServiceBase):
             await asyncio.shield(self._task)
 
     async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
         if self._task is not None and not self._task.done():
             self._task.cancel()
             try:
@@ -290,11 +314,36 @@ class CaptureService(ServiceBase):
             await self._http.stop()
 
     def health(self) -> Health:
+        """``ok``; ``degraded`` while waiting out a fault it retries by itself (Kafka
+        away, a full spill disk, a slow publish); ``failing`` when it cannot progress
+        without a person (a damaged or missing log, a fenced producer, a stop on error)."""
         if self._error is not None:
-            return Health(HealthStatus.FAILING, {"error": str(self._error)})
+            return Health(HealthStatus.FAILING, {"state": self.state, "error": str(self._error)})
         if self._task is None:
             return Health(HealthStatus.FAILING, {"error": "not started"})
-        return Health(HealthStatus.OK, {"state": self.state})
+        return self.faults.health({"state": self.state}, time.time())
+
+    async def _watch(self) -> None:
+        """Every second: faults the pipeline shows without failing (a publish Kafka does
+        not acknowledge, a thread held at damage) onto the board, and the metrics."""
+        while True:
+            try:
+                self._check(time.time())
+            except Exception:  # a bug here must not stop capture, nor go unseen
+                log.exception("checking capture's faults failed")
+            await asyncio.sleep(WATCH_INTERVAL)
+
+    def _check(self, now: float) -> None:
+        self._faults.check(self._pipeline, self._catalog, now)
+        if self.faults.active():
+            lag = self.status()["lag_seconds"]
+            if lag is not None:
+                self.metrics.lag_seconds.set(lag)  # growing while the fault lasts
+
+    @property
+    def faults(self) -> FaultBoard:
+        """What capture waits out now (status and /health show it)."""
+        return self._faults.board
 
     def request_fence(self) -> dict[str, Any]:
         """Publish everything read, with a final watermark, then read no more."""
@@ -310,9 +359,12 @@ class CaptureService(ServiceBase):
 
     @property
     def state(self) -> str:
+        """``running`` (also while waiting out a fault it retries by itself),
+        ``failed`` (stopped on an error, or held where a person must act), ``fenced``,
+        ``stopped``."""
         if self._pipeline is not None and self._pipeline.final_scn is not None:
             return "fenced"
-        if self._error is not None:
+        if self._error is not None or self.faults.severity() is Severity.FAILING:
             return "failed"
         if self._task is None or self._task.done():
             return "stopped"
@@ -339,6 +391,7 @@ class CaptureService(ServiceBase):
                     "caught_up": reader.caught_up,
                     "quiet": bool(state and state.caught_up_at is not None),
                     "closed": bool(state and state.closed),
+                    "held": str(reader.fault) if reader.fault is not None else None,
                 }
             info = pipeline.stats.last_commit
             if info is not None:
@@ -348,9 +401,16 @@ class CaptureService(ServiceBase):
                     "commit_ts": info.commit_ts.isoformat(),
                 }
                 lag = max(0.0, time.time() - info.commit_ts.timestamp())
+            if pipeline.publishing_since is not None:
+                lag = max(lag or 0.0, time.time() - pipeline.publishing_since)
+        now = time.time()
+        worst = self.faults.active()
+        error = str(self._error) if self._error else (worst[0].error if worst else None)
         return {
             "state": self.state,
-            "error": str(self._error) if self._error else None,
+            "health": self.health().status.value,
+            "error": error,
+            "faults": self.faults.documents(now),
             "threads": threads,
             "safe_scn": pipeline.merger.watermark() if pipeline else None,
             "fence_requested": bool(pipeline and pipeline.fence_requested),

@@ -155,6 +155,14 @@ class PublishSettings(Section):
         1000, ge=1, description="Row changes per Kafka record before a transaction is chunked."
     )
     watermark_interval: float = Field(1.0, gt=0, description="Seconds between watermarks.")
+    stall_seconds: float = Field(
+        10.0,
+        gt=0,
+        description=(
+            "A publish Kafka has not acknowledged for this long is reported while it lasts "
+            "(status faults, /health degraded, part kafka)."
+        ),
+    )
     replication_factor: int = Field(1, ge=1, description="For topics capture creates.")
     max_value_bytes: int = Field(
         256 * 1024,
@@ -202,6 +210,14 @@ class RestartSettings(Section):
         True, description="Save open transactions when one spans older logs."
     )
     persist_interval: float = Field(30.0, gt=0, description="Seconds between saved states.")
+    retry_max_seconds: float = Field(
+        15.0,
+        ge=1,
+        description=(
+            "After a failure that may pass (Kafka away, a full spill disk), capture retries "
+            "from its checkpoint after 1 s, doubling up to this."
+        ),
+    )
 
 
 class CaptureSettings(ServiceSettings):

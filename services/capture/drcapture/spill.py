@@ -6,17 +6,24 @@ pickles, private to this process: mode 0600 in capture's state directory). A par
 rollback removes the newest matching piece, in memory or on disk (a tombstone: the
 file is only appended to). Commit reads the file in redo order without loading it whole:
 each piece's (SCN, sub-SCN) stays in memory beside its offset.
+
+A full disk (or quota) while spilling is :class:`~drcapture.errors.SpillDiskFull`
+naming the file, the transaction, the bytes it needed and those free; every spill file
+of the store is removed at once (their transactions are read from redo again when
+capture retries from its checkpoint), so the disk is not left full. Writes go straight
+to the file (``pwrite``), so a full disk shows where it happens, not at a later flush.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
+from drcapture.errors import SpillDiskFull, free_bytes, is_disk_full
 from drcapture.redo.ops.common import Fragment
 from drcapture.redo.txn.pieces import Piece, in_redo_order, redo_key
 from drcapture.redo.xid import Xid
@@ -37,7 +44,8 @@ def piece_size(piece: Piece) -> int:
 @dataclass(slots=True)
 class _Spilled:
     path: Path
-    handle: BinaryIO
+    fd: int
+    size: int = 0  # bytes written so far (where the next piece goes)
     offsets: list[int] = field(default_factory=list)
     keys: list[tuple[int, int]] = field(default_factory=list)  # redo_key of each piece
     removed: set[int] = field(default_factory=set)
@@ -70,30 +78,64 @@ class SpillingStore:
             if entry.size > self._threshold:
                 self._spill(xid, entry)
             return
-        self._write(entry.spilled, piece)
+        self._write(xid, entry.spilled, piece)
 
     def _spill(self, xid: Xid, entry: _Open) -> None:
         path = self._directory / f"{xid}.spill"
-        fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_RDWR, 0o600)
-        spilled = _Spilled(path, os.fdopen(fd, "w+b"))
-        for piece in entry.memory:
-            self._write(spilled, piece)
-        entry.memory, entry.size, entry.spilled = [], 0, spilled
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_RDWR, 0o600)
+        except OSError as exc:
+            raise self._full(exc, xid, path, entry.size) from exc
+        spilled = _Spilled(path, fd)
+        memory, entry.memory, entry.size, entry.spilled = entry.memory, [], 0, spilled
+        for piece in memory:
+            self._write(xid, spilled, piece)
 
-    def _write(self, spilled: _Spilled, piece: Piece) -> None:
+    def _write(self, xid: Xid, spilled: _Spilled, piece: Piece) -> None:
         data = pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL)
-        spilled.handle.seek(0, os.SEEK_END)
-        spilled.offsets.append(spilled.handle.tell())
+        record = len(data).to_bytes(4, "little") + data
+        at = spilled.size
+        try:
+            done = 0
+            while done < len(record):
+                done += os.pwrite(spilled.fd, record[done:], at + done)
+        except OSError as exc:
+            raise self._full(exc, xid, spilled.path, len(record)) from exc
+        spilled.size += len(record)
+        spilled.offsets.append(at)
         spilled.keys.append(redo_key(piece))
-        spilled.handle.write(len(data).to_bytes(4, "little"))
-        spilled.handle.write(data)
-        self.spilled_bytes += len(data) + 4
+        self.spilled_bytes += len(record)
+
+    def _full(self, exc: OSError, xid: Xid, path: Path, needed: int) -> Exception:
+        """A write failed: a full disk becomes SpillDiskFull, after every spill file of
+        this store is removed (the store is unusable from here: the attempt restarts
+        from the checkpoint). Other errors pass unchanged."""
+        if not is_disk_full(exc):
+            return exc
+        spilled = sum(e.spilled.size for e in self._open.values() if e.spilled is not None)
+        self.discard()
+        return SpillDiskFull(
+            "the spill directory's disk is full: a large open transaction could not be "
+            "written out; its spill files are removed and capture retries from its "
+            "checkpoint once there is room",
+            path=str(path), xid=str(xid), needed_bytes=needed, spilled_bytes=spilled,
+            free_bytes=free_bytes(self._directory), error=exc.strerror,
+        )  # fmt: skip
+
+    def discard(self) -> None:
+        """Close and remove every spill file (the store is not used again)."""
+        for entry in self._open.values():
+            if entry.spilled is not None:
+                with contextlib.suppress(OSError):
+                    os.close(entry.spilled.fd)
+                entry.spilled.path.unlink(missing_ok=True)
+        self._open.clear()
 
     @staticmethod
     def _read(spilled: _Spilled, index: int) -> Piece:
-        spilled.handle.seek(spilled.offsets[index])
-        length = int.from_bytes(spilled.handle.read(4), "little")
-        piece = pickle.loads(spilled.handle.read(length))
+        at = spilled.offsets[index]
+        length = int.from_bytes(os.pread(spilled.fd, 4, at), "little")
+        piece = pickle.loads(os.pread(spilled.fd, length, at + 4))
         assert isinstance(piece, Piece)
         return piece
 
@@ -106,7 +148,6 @@ class SpillingStore:
         return self._iter_spilled(entry.spilled)
 
     def _iter_spilled(self, spilled: _Spilled) -> Iterator[Piece]:
-        spilled.handle.flush()
         keys = spilled.keys
         order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: appended order
         for index in order:
@@ -125,7 +166,6 @@ class SpillingStore:
                     return piece
             return None
         spilled = entry.spilled
-        spilled.handle.flush()
         for index in range(len(spilled.offsets) - 1, -1, -1):
             if index in spilled.removed:
                 continue
@@ -138,7 +178,7 @@ class SpillingStore:
     def drop(self, xid: Xid) -> None:
         entry = self._open.pop(xid, None)
         if entry is not None and entry.spilled is not None:
-            entry.spilled.handle.close()
+            os.close(entry.spilled.fd)
             entry.spilled.path.unlink(missing_ok=True)
 
     def count(self, xid: Xid) -> int:

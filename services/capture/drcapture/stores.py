@@ -15,6 +15,8 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Protocol
 
+from drcommon.errors import SourceError
+
 from drcapture.redo.blocks import BlockSource, FileSource
 
 Signature = tuple[int, int]  # (size, modification time in ns) or any value that changes
@@ -49,9 +51,14 @@ class LocalDirectory:
         return str(self.path)
 
     def entries(self) -> Iterator[tuple[str, Signature]]:
-        if not self.path.is_dir():
-            return
-        for item in sorted(self.path.iterdir()):
+        """The matching files; :class:`~drcommon.errors.SourceError` when the directory
+        cannot be listed (missing, unmounted, no permission)."""
+        try:
+            items = sorted(self.path.iterdir())
+        except OSError as exc:
+            raise SourceError("an archive directory cannot be listed", directory=str(self.path),
+                              error=exc.strerror or str(exc)) from exc  # fmt: skip
+        for item in items:
             if not any(fnmatch(item.name, p) for p in self.patterns):
                 continue
             try:

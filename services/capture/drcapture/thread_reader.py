@@ -8,6 +8,13 @@ It never skips: the next log of a thread is sequence + 1, found through the
 :class:`~drcapture.catalog.LogCatalog`; if a later log exists but that one does not,
 :class:`~drcommon.errors.MissingLog` stops capture with the thread, sequence and SCN
 range named.
+
+Where reading cannot go on — a damaged block (:class:`~drcapture.errors.RedoDamaged`),
+a missing log — the reader *holds*: :meth:`ThreadReader.read` returns the commits read
+before it, and :attr:`ThreadReader.fault` says why it stands still. Every later call
+looks again: for the missing log, or for another copy of the damaged one (the catalog
+sets the damaged copy aside until its file changes), and reads on from exactly where it
+stopped. The pipeline merges the other threads up to the held one meanwhile.
 """
 
 from __future__ import annotations
@@ -17,10 +24,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from drcommon.errors import DRError, MissingLog, SourceError
+from drcommon.errors import CorruptRedo, DRError, MissingLog, SourceError
 
 from drcapture.catalog import LogCatalog, LogFile
 from drcapture.dictionary.model import TableDef
+from drcapture.errors import RedoCopyFound, RedoDamaged, RedoUnreadable
 from drcapture.redo.binary import SCN_MAX
 from drcapture.redo.blocks import BlockStatus, RedoFile
 from drcapture.redo.ops.direct import DirectLoad
@@ -86,14 +94,19 @@ class ThreadReader:
         self.last_scn = start_scn or 0
         self.finished = False
         self.caught_up = False  # the last read ended at the end of what is readable now
+        # Why reading stands still (a damaged or missing log), None while it goes on.
+        self.fault: RedoDamaged | MissingLog | RedoUnreadable | None = None
+        self._broken = False  # the record iterator died on damage: reopen a copy to go on
+        self._rebuild = False  # damage surfaced while feeding: the assembler must be rebuilt
 
     @property
     def current_log(self) -> LogFile | None:
         return self._log
 
     def _open(self, entry: LogFile, state: ReadState) -> None:
+        redo = entry.open()  # first: a log that cannot be opened changes nothing
         self._log = entry
-        self._redo = entry.open()
+        self._redo = redo
         self._state = state
         self._records = iter_records(self._redo, state, self.counters)
         log.info(
@@ -109,10 +122,11 @@ class ThreadReader:
                 self.catalog.check_gap(self.thread, self._start.sequence)
                 older = [s for s in self.catalog.sequences(self.thread) if s < self._start.sequence]
                 if older or not self._follow:
-                    raise SourceError(
-                        "the log to resume from is not available",
+                    raise MissingLog(
+                        "the log to resume from is in none of the configured locations",
                         thread=self.thread,
                         sequence=self._start.sequence,
+                        scn_from=self.last_scn or None,
                     )
                 return False
             self._open(
@@ -146,27 +160,123 @@ class ThreadReader:
         return True
 
     def read(self, budget: int) -> ReadResult:
-        """Read up to ``budget`` records; say whether the thread is at its written end."""
+        """Read up to ``budget`` records; say whether the thread is at its written end.
+        At damage or a missing log the commits read before it come back and the reader
+        holds (:attr:`fault`); each later call tries to go on."""
         result = ReadResult(scn=self.last_scn)
         self.caught_up = False
         if self.finished:
             result.finished = result.caught_up = True
             return result
+        if self._broken and not self._reopen_copy():
+            return result
+        try:
+            self._read(result, budget)
+        except MissingLog as exc:
+            self._hold(exc)
+            return result
+        except OSError as exc:  # opening a log: nothing moved, the next read tries again
+            self._hold(self._unreadable(exc))
+            return result
+        if self.fault is not None and not self._broken:
+            log.warning("the thread reads on", extra={"redo_thread": self.thread,
+                                                      "after": str(self.fault)})  # fmt: skip
+            self.fault = None
+        return result
+
+    def _read(self, result: ReadResult, budget: int) -> None:
         if self._records is None and not self._open_first():
-            return self._at_end(result)
+            self._at_end(result)
+            return
         while result.records < budget:
             assert self._records is not None
-            record, self._pending = self._pending or next(self._records, None), None
+            try:
+                record, self._pending = self._pending or next(self._records, None), None
+            except CorruptRedo as exc:
+                self._damaged(exc, in_feed=False)
+                return
+            except OSError as exc:  # the file went away under us: read on when it is back
+                self._broken = True
+                self._hold(self._unreadable(exc))
+                return
             if record is None:
                 if self._log_complete():
                     if not self._advance():
-                        return self._at_end(result)
+                        self._at_end(result)
+                        return
                     continue
-                if self._online_moved_on():
-                    continue
-                return self._at_end(result)
-            self._feed(record, result)
-        return result
+                try:
+                    if self._online_moved_on():
+                        continue
+                except CorruptRedo as exc:
+                    self._damaged(exc, in_feed=False)
+                    return
+                self._at_end(result)
+                return
+            try:
+                self._feed(record, result)
+            except CorruptRedo as exc:
+                self._damaged(exc, in_feed=True)
+                return
+
+    def _unreadable(self, exc: OSError) -> RedoUnreadable:
+        current = self._log
+        return RedoUnreadable(
+            "a redo log cannot be read just now; capture waits and reads on from here",
+            thread=self.thread, sequence=current.sequence if current else None,
+            file=exc.filename or (current.location if current else None),
+            scn=self.last_scn, error=exc.strerror or str(exc),
+        )  # fmt: skip
+
+    def _hold(self, fault: RedoDamaged | MissingLog | RedoUnreadable) -> None:
+        if self.fault is None or str(self.fault) != str(fault):
+            log.error("the thread stands still", extra={"redo_thread": self.thread,
+                                                        "error": str(fault)})  # fmt: skip
+        self.fault = fault
+
+    def _damaged(self, exc: CorruptRedo, *, in_feed: bool) -> None:
+        """Hold at damage in the current log; set that copy aside."""
+        current = self._log
+        assert current is not None
+        self.catalog.mark_damaged(current.location)
+        self._broken = True
+        self._rebuild = self._rebuild or in_feed
+        where = exc.where
+        self._hold(RedoDamaged(
+            "damaged redo: every transaction committed before it is published; capture "
+            "waits here for a good copy of this log in any configured archive directory",
+            thread=self.thread, sequence=current.sequence,
+            file=where.get("file", current.location), block=where.get("block"),
+            rba=where.get("rba"), scn=self.last_scn,
+            log_scns=f"{current.first_scn}..{current.next_scn}", damage=exc.message,
+        ))  # fmt: skip
+
+    def _reopen_copy(self) -> bool:
+        """After damage: read on from another copy of the log (or the same file,
+        changed), from exactly where the damage stopped reading. False: none yet."""
+        current = self._log
+        assert current is not None and self._state is not None
+        self.catalog.refresh()
+        entry = self.catalog.find(self.thread, current.sequence)
+        if entry is None:
+            return False
+        if self._rebuild:  # the assembler saw part of a record: start again from the checkpoint
+            raise RedoCopyFound("a copy of a damaged log to read again from the checkpoint",
+                                thread=self.thread, sequence=current.sequence,
+                                file=entry.location)  # fmt: skip
+        log.warning("reading on from a readable copy of the log",
+                    extra={"redo_thread": self.thread, "sequence": current.sequence,
+                           "file": entry.location, "stopped_in": current.location})  # fmt: skip
+        try:
+            self._open(entry, self._state)  # same block numbering: on from where it stopped
+        except CorruptRedo:
+            self.catalog.mark_damaged(entry.location)
+            return False
+        except OSError as exc:
+            self._hold(self._unreadable(exc))
+            return False
+        self._broken = False
+        return True
 
     def _online_moved_on(self) -> bool:
         """At the written end of an online log: has more appeared, or has it switched?
@@ -282,7 +392,7 @@ class ThreadReader:
         assert self._log is not None and self._state is not None
         return not self._log.online and self._state.stopped is BlockStatus.OK
 
-    def _at_end(self, result: ReadResult) -> ReadResult:
+    def _at_end(self, result: ReadResult) -> None:
         """Nothing more to read now. Only the end of an *online* log says the instance
         is quiet; the end of the archived logs only says every commit before the last
         log's next SCN has been read (the current online log may hold more)."""
@@ -295,7 +405,6 @@ class ThreadReader:
             result.scn = self.last_scn
         if not self._follow:
             self.finished = result.finished = True
-        return result
 
     def restart_point(self) -> Rba | None:
         """Where a restart must begin to rebuild every transaction not yet committed."""

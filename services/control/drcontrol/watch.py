@@ -61,6 +61,9 @@ class AlertState:
     apply_error: bool = False
     apps_down: frozenset[str] = field(default_factory=frozenset)
     dr_differs: frozenset[str] = field(default_factory=frozenset)  # schemas verified unequal
+    # Waiting out a fault (Kafka away, the DR database stopped …): /health "degraded".
+    capture_degraded: bool = False
+    apply_degraded: bool = False
 
 
 def lag_view(snapshot: Snapshot, unknown_since: float | None, where: str | None,
@@ -93,7 +96,8 @@ def _capture_stopped(snapshot: Snapshot) -> bool:
     reading = snapshot.capture
     if reading is None:
         return False
-    return not reading.ok or reading.data.get("state") in ("stopped", "failed")
+    return (not reading.ok or reading.data.get("state") in ("stopped", "failed")
+            or reading.data.get("health") == "failing")
 
 
 def _apply_error(snapshot: Snapshot) -> bool:
@@ -103,7 +107,17 @@ def _apply_error(snapshot: Snapshot) -> bool:
     if not reading.ok:
         return True
     summary = summarise_apply(reading.data)
-    return summary["state"] == "failed" or bool(summary["schemas_in_error"])
+    return (summary["state"] == "failed" or bool(summary["schemas_in_error"])
+            or reading.data.get("health") == "failing")
+
+
+def _degraded(reading: Reading | None) -> bool:
+    """The peer answers and says it waits out a fault (its /health is degraded)."""
+    return reading is not None and reading.ok and reading.data.get("health") == "degraded"
+
+
+def _faults(reading: Reading | None) -> list[Any] | None:
+    return reading.data.get("faults") if reading is not None and reading.ok else None
 
 
 def app_down(app: dict[str, Any]) -> bool:
@@ -139,6 +153,8 @@ def decide_alerts(prev: AlertState, snapshot: Snapshot, lag_threshold: float,
         apply_error=_apply_error(snapshot),
         apps_down=_apps_down(snapshot),
         dr_differs=_dr_differs(snapshot),
+        capture_degraded=_degraded(snapshot.capture),
+        apply_degraded=_degraded(snapshot.apply),
     )
     out: list[tuple[str, dict[str, Any]]] = []
 
@@ -151,9 +167,15 @@ def decide_alerts(prev: AlertState, snapshot: Snapshot, lag_threshold: float,
     capture = snapshot.capture
     edge("alert.capture_stopped", prev.capture_stopped, now.capture_stopped,
          {"error": capture.error if capture else None,
-          "capture_state": capture.data.get("state") if capture and capture.ok else None})
+          "capture_state": capture.data.get("state") if capture and capture.ok else None,
+          "faults": _faults(capture)})
     edge("alert.apply_error", prev.apply_error, now.apply_error,
-         {"error": snapshot.apply.error if snapshot.apply else None})
+         {"error": snapshot.apply.error if snapshot.apply else None,
+          "faults": _faults(snapshot.apply)})
+    edge("alert.capture_degraded", prev.capture_degraded, now.capture_degraded,
+         {"faults": _faults(snapshot.capture)})
+    edge("alert.apply_degraded", prev.apply_degraded, now.apply_degraded,
+         {"faults": _faults(snapshot.apply)})
     for app in sorted(now.apps_down - prev.apps_down):
         out.append(("alert.app_down", {"app": app, "state": "firing"}))
     for app in sorted(prev.apps_down - now.apps_down):
@@ -257,6 +279,8 @@ class Watcher:
         self._firing.labels("lag").set(int(alerts.lag_high))
         self._firing.labels("capture_stopped").set(int(alerts.capture_stopped))
         self._firing.labels("apply_error").set(int(alerts.apply_error))
+        self._firing.labels("capture_degraded").set(int(alerts.capture_degraded))
+        self._firing.labels("apply_degraded").set(int(alerts.apply_degraded))
         self._firing.labels("app_down").set(len(alerts.apps_down))
         self._firing.labels("dr_differs").set(len(alerts.dr_differs))
 

@@ -99,6 +99,9 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(
             proc.start()
         await producing
         await wait_for(lambda: _applied(settings, published, schemas), 240, "all applied")
+        # The last incarnation may have just been started (its predecessors can apply
+        # everything before being killed): a SIGTERM before it is up kills it outright.
+        await wait_for(proc.status, 30, "the last apply process up")
         assert proc.terminate() == 0, (tmp_path / "apply.log").read_text()[-3000:]
     finally:
         proc.kill()

@@ -6,9 +6,10 @@ made, reached the way the container reaches them (each ``/run/secrets/…`` file
 pointed at the host copy, which is what the secret mount does). What must happen:
 
 * appha and control: their check commands (``drappha check``, ``drcontrol budget``) pass;
-* capture and apply: ``run`` gets past configuration and stops, exit code 2, exactly
-  where it first needs something only the site has (the dictionary snapshot exported from
-  the RAC; the DR database server).
+* capture: ``run`` gets past configuration and stops, exit code 2, exactly where it
+  first needs something only the site has (the dictionary snapshot exported from the RAC);
+* apply: ``run`` gets past configuration and waits for the DR database server, saying it
+  is unreachable (an outage is waited out, not exited on); it stops cleanly on SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,9 @@ def test_service_command_starts_with_its_site_config(
     oracle_target = program == "drapply" and getattr(settings, "target").kind == "oracle"  # noqa: B009
     if oracle_target and importlib.util.find_spec("drapply.adapters.oracle") is None:
         pytest.skip("drapply has no Oracle target adapter yet (drapply.adapters.oracle)")
+    if program == "drapply":
+        _apply_waits_for_its_database(compose, service, settings, tmp_path)
+        return
     result = subprocess.run(
         _argv(compose, service, program),
         env=_environment(compose, service, program, tmp_path),
@@ -90,15 +95,42 @@ def test_service_command_starts_with_its_site_config(
     elif program == "drcontrol":
         assert result.returncode == 0, output
         assert "RTO budget" in output and "VIOLATION" not in output
-    elif program == "drcapture":
+    else:
         assert result.returncode == 2, output
         assert "cannot read the dictionary snapshot" in output, output
         assert "file=/var/lib/drcapture/dictionary.json" in output
-    else:
-        assert result.returncode == 2, output
-        target = getattr(settings, "target")  # noqa: B009
-        host = target.dsn.split("host=")[1].split()[0] if "host=" in target.dsn else ""
+
+
+def _apply_waits_for_its_database(
+    compose: Compose, service: str, settings: object, tmp_path: Path
+) -> None:
+    target = getattr(settings, "target")  # noqa: B009
+    host = target.dsn.split("host=")[1].split()[0] if "host=" in target.dsn else ""
+    log = tmp_path / "apply.out"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            _argv(compose, service, "drapply"),
+            env=_environment(compose, service, "drapply", tmp_path),
+            cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        output = ""
+        while time.monotonic() < deadline and process.poll() is None:
+            output = log.read_text(errors="replace")
+            if "unreachable" in output and host in output:
+                break
+            time.sleep(0.2)
+        assert process.poll() is None, "apply exited: " + log.read_text(errors="replace")
         assert "unreachable" in output and host in output, output
+    finally:
+        process.terminate()
+        code = process.wait(60)
+    output = log.read_text(errors="replace")
+    assert code == 0, output
+    assert "Traceback" not in output, output
+    assert "invalid configuration" not in output, output
+    assert "cannot read secret file" not in output, output
 
 
 def test_a_wrong_setting_is_caught(secrets_root: Path, tmp_path: Path) -> None:

@@ -169,3 +169,32 @@ def test_batches_keep_order_per_row_and_merge_the_rest() -> None:
     # The move 3 -> 9 comes before the insert of 9 (it frees nothing, but 9 is its row).
     assert order.index(("update", 3)) < order.index(("insert", 9))
     assert len(out[0]) == 3  # inserts of 1, 2 and 3 share the first statement
+
+
+def test_service_health_is_the_worst_of_errors_faults_and_requests() -> None:
+    from drapply.status import StreamState, StreamStatus, service_health
+    from drcommon.faults import FaultBoard
+    from drcommon.http import HealthStatus
+
+    board, hr, fin = FaultBoard(), StreamStatus("HR", "t.HR", 0), StreamStatus("FIN", "t.FIN", 0)
+
+    def health(**flags: bool) -> tuple[HealthStatus, dict[str, object]]:
+        report = service_health([hr, fin], board, 100.0, {"instance": "i"},
+                                connecting=flags.get("connecting", False),
+                                stopped=flags.get("stopped", False))
+        return report.status, report.details
+
+    assert health()[0] is HealthStatus.OK
+    assert health(stopped=True)[0] is HealthStatus.DEGRADED
+    assert health(connecting=True) == (HealthStatus.DEGRADED, {"instance": "i",
+                                                                "note": "connecting"})
+    hr.faults.report("database", "PostgreSQL is unreachable", now=90.0)
+    status, details = health()
+    assert status is HealthStatus.DEGRADED and details["error"] == "PostgreSQL is unreachable"
+    assert details["faults"][0]["schema"] == "HR" and details["faults"][0]["seconds"] == 10.0
+    board.report("kafka", "Kafka is unreachable", now=95.0)
+    assert [f["part"] for f in health()[1]["faults"]] == ["kafka", "database"]
+    fin.state, fin.error = StreamState.ERROR, "not JSON"
+    status, details = health()
+    assert status is HealthStatus.FAILING and details["error"] == "FIN: not JSON"
+    assert details["schemas_in_error"] == ["FIN"]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
+import orjson
 import pytest
+from drcapture.errors import SpillDiskFull, StateDiskFull
+from drcapture.openstate import STATE_FORMAT, STATE_VERSION, OpenStateStore
 from drcapture.redo.txn.pieces import Piece, PieceKind
 from drcapture.redo.txn.store import MemoryStore
 from drcapture.redo.xid import Xid
@@ -87,3 +91,40 @@ def test_large_transaction_leaves_memory(tmp_path: Path) -> None:
     store.drop(xid)
     assert not spill_file.exists()
     assert piece_size(_piece(1)) > 0
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_is_named_and_every_spill_file_removed(tmp_path: Path) -> None:
+    """Writing a spill file on a full disk (here /dev/full, which answers every write
+    with ENOSPC, no privileges needed) raises SpillDiskFull with the file, the
+    transaction and the bytes needed, and leaves no spill file behind."""
+    store = SpillingStore(tmp_path, threshold_bytes=2000)
+    fine, doomed = Xid(1, 2, 1), Xid(1, 2, 2)
+    for n in range(30):
+        store.append(fine, _piece(n, size=50))  # spills to a real file
+    assert (tmp_path / f"{fine}.spill").exists()
+    (tmp_path / f"{doomed}.spill").symlink_to("/dev/full")  # its file: on a full disk
+    with pytest.raises(SpillDiskFull) as caught:
+        for n in range(30):
+            store.append(doomed, _piece(n, size=50))
+    where = caught.value.where
+    assert where["path"] == str(tmp_path / f"{doomed}.spill")
+    assert where["xid"] == str(doomed) and where["needed_bytes"] > 0
+    assert where["free_bytes"] is not None and "No space left" in where["error"]
+    assert caught.value.retriable
+    assert list(tmp_path.glob("*.spill")) == [], "partial and other spill files removed"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_state_disk_is_named_and_its_temporary_file_removed(tmp_path: Path) -> None:
+    """The same for the saved open transactions: named, the temporary file removed."""
+    state = {"format": STATE_FORMAT, "version": STATE_VERSION, "positions": {"1": [1, 2, 0]},
+             "scns": {"1": 5}, "threads": {"1": {"open": []}}}
+    body = orjson.dumps(state)
+    temp = tmp_path / f"open-{hashlib.sha256(body).hexdigest()[:24]}.tmp"
+    temp.symlink_to("/dev/full")  # where this state is written first: a full disk
+    with pytest.raises(StateDiskFull) as caught:
+        OpenStateStore(tmp_path).write({1: {"open": []}}, {1: (1, 2, 0)}, {1: 5}, None)
+    assert caught.value.where["path"] == str(temp)
+    assert caught.value.where["needed_bytes"] == len(body)
+    assert not list(tmp_path.iterdir()), "the temporary file removed"

@@ -123,3 +123,28 @@ def test_report_of_a_drill_whose_switch_was_simulated() -> None:
     report = build_report(op, [step], now=3.0, rto_target=900)
     assert report["headline"] == "SUCCEEDED: every step done"
     assert report["fencing"]["apps"] == {"his": None}
+
+
+def test_degraded_and_failing_peers_raise_their_alerts() -> None:
+    """A service waiting out a fault says ``health: degraded`` (alert.*_degraded, with its
+    faults); one that needs a person says ``failing`` (capture_stopped / apply_error)."""
+    kafka = [{"part": "kafka", "severity": "degraded", "error": "Kafka is unreachable"}]
+
+    def peers(capture: str, apply: str) -> Snapshot:
+        return Snapshot(1.0,
+                        capture=Reading({"state": "running", "health": capture,
+                                         "faults": kafka if capture != "ok" else []}, 1.0),
+                        apply=Reading({"state": "running", "health": apply, "faults": [],
+                                       "schemas": {}}, 1.0))  # fmt: skip
+
+    state, notes = decide_alerts(AlertState(), peers("degraded", "degraded"), 60)
+    assert {(k, d["state"]) for k, d in notes} == {("alert.capture_degraded", "firing"),
+                                                   ("alert.apply_degraded", "firing")}
+    assert dict(notes)["alert.capture_degraded"]["faults"] == kafka
+    state, notes = decide_alerts(state, peers("failing", "failing"), 60)
+    assert {(k, d["state"]) for k, d in notes} == {
+        ("alert.capture_degraded", "resolved"), ("alert.apply_degraded", "resolved"),
+        ("alert.capture_stopped", "firing"), ("alert.apply_error", "firing")}
+    _, notes = decide_alerts(state, peers("ok", "ok"), 60)
+    assert {(k, d["state"]) for k, d in notes} == {("alert.capture_stopped", "resolved"),
+                                                   ("alert.apply_error", "resolved")}

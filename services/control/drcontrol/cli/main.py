@@ -79,7 +79,8 @@ def _status(data: dict[str, Any]) -> None:
                    f"(drctl blocks ack {app_name} -m …)")
     typer.echo(_lag_line(data))
     alerts = data["alerts"]
-    firing = [name for name in ("lag_high", "capture_stopped", "apply_error") if alerts[name]]
+    firing = [name for name in ("lag_high", "capture_stopped", "apply_error",
+                                "capture_degraded", "apply_degraded") if alerts.get(name)]
     firing += [f"app_down:{a}" for a in alerts["apps_down"]]
     typer.echo(f"alerts: {', '.join(firing) or 'none'}")
     for op in data["open_operations"]:

@@ -29,6 +29,8 @@ TITLES = {
     "alert.capture_stopped": "Capture stopped / 捕获停止",
     "alert.app_down": "Application down / 应用故障",
     "alert.apply_error": "Apply in error / 应用复制错误",
+    "alert.capture_degraded": "Capture waiting out a fault / 捕获等待故障恢复",
+    "alert.apply_degraded": "Apply waiting out a fault / 应用复制等待故障恢复",
     "alert.audit_chain": "Audit chain broken or unanchored / 审计链异常",
     "alert.break_glass_locked": "Break-glass locked after wrong codes / 紧急授权已锁定",
     "operation.split_brain_accepted": "Possible split brain ACCEPTED / 已接受脑裂风险",

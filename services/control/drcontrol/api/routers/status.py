@@ -47,7 +47,9 @@ async def status(ctx: Ctx, who: CurrentUser) -> dict[str, Any]:
         "lag_history": [{"at": at, "lag_seconds": lag} for at, lag in ctx.watcher.lag_history],
         "alerts": {"lag_high": alerts.lag_high, "capture_stopped": alerts.capture_stopped,
                    "apply_error": alerts.apply_error, "apps_down": sorted(alerts.apps_down),
-                   "dr_differs": sorted(alerts.dr_differs)},
+                   "dr_differs": sorted(alerts.dr_differs),
+                   "capture_degraded": alerts.capture_degraded,
+                   "apply_degraded": alerts.apply_degraded},
         "open_operations": [{"id": op.id, "type": op.type.value, "state": op.state.value}
                             for op in live],
         "engine_running": ctx.engine.busy_with,

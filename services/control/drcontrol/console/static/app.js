@@ -341,6 +341,8 @@ function showAlerts(status, apps) {
   if (a.lag_high) items.push("复制延迟超限 replication lag above the threshold");
   if (a.capture_stopped) items.push("捕获停止 capture stopped or unreachable");
   if (a.apply_error) items.push("应用复制错误 apply in error or unreachable");
+  if (a.capture_degraded) items.push("捕获等待故障恢复 capture waiting out a fault");
+  if (a.apply_degraded) items.push("应用复制等待故障恢复 apply waiting out a fault");
   for (const app of a.apps_down) items.push(`应用故障 application down: ${app}`);
   for (const schema of a.dr_differs || []) {
     items.push(`DR 副本与源不一致 the DR copy differs from the source: ${schema}`);
