@@ -75,6 +75,7 @@ def core_txn(path: Path, dictionary_path: Path, tables: list[str], serialise: bo
     records = transactions = changes = out = size = 0
     while True:
         batch = core.read(BUDGET)
+        batch.raise_error()
         records += batch.records
         for tx in batch.commits:
             transactions += 1

@@ -25,13 +25,12 @@ from drcommon.errors import (
     DRError,
     ParseError,
     SinkError,
-    SourceError,
     UnsupportedFormat,
 )
 from drcommon.model import TransactionInfo
 
 from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, TableDef
-from drcapture.errors import UndecodableChange
+from drcapture.errors import DirectLoadGap, SpillDiskFull, UndecodableChange, free_bytes
 from drcapture.native import NativeRedoFile, time_zones
 from drcapture.publish_records import OutRecord, RecordLimits
 from drcapture.redo.binary import redo_time
@@ -41,11 +40,6 @@ from drcapture.redo.records import Rba, ReadState
 from drcapture.redo.txn.state import check_state_version, piece_from_json
 from drcapture.redo.xid import Xid
 from drcapture.values.errors import MalformedValue, UnknownCharset
-
-
-class DirectLoadGap(SourceError):
-    """Rows written by a direct-path load into a captured table cannot be replicated."""
-
 
 _ERRORS: Final[dict[str, type[DRError]]] = {
     "ParseError": ParseError,
@@ -57,17 +51,30 @@ _ERRORS: Final[dict[str, type[DRError]]] = {
     "UnknownCharset": UnknownCharset,
     "ConfigError": ConfigError,
     "DirectLoadGap": DirectLoadGap,
+    "SpillDiskFull": SpillDiskFull,
 }
 _STATUS: Final = {status.value: status for status in BlockStatus}
 
 
-def _raise(exc: Exception) -> NoReturn:
+def _error(exc: BaseException, spill: Path | None = None) -> BaseException:
+    """The project's exception for what the core raised (an ``OSError`` stays one)."""
+    if not isinstance(exc, _core.CoreError):
+        return exc
     kind, message, facts = exc.args
     if kind == "ValueError":
-        raise ValueError(message) from None
-    where = {key: Rba(*value) if key == "rba" and isinstance(value, tuple) else value
-             for key, value in facts}
-    raise _ERRORS[kind](message, **where) from None
+        return ValueError(message)
+    where: dict[str, Any] = {
+        key: Rba(*value) if key == "rba" and isinstance(value, tuple) else value
+        for key, value in facts}
+    if kind == "SpillDiskFull":  # the free bytes, told where Python tells them
+        error = where.pop("error", None)
+        where["free_bytes"] = free_bytes(spill) if spill is not None else None
+        where["error"] = error
+    return _ERRORS[kind](message, **where)
+
+
+def _raise(exc: BaseException, spill: Path | None = None) -> NoReturn:
+    raise _error(exc, spill) from None
 
 
 def _info(column: ColumnDef, charsets: Charsets) -> tuple[Any, ...]:
@@ -126,13 +133,23 @@ class CoreOptions:
 
 @dataclass(slots=True)
 class CoreBatch:
-    """What one :meth:`ThreadCore.read` produced."""
+    """What one :meth:`ThreadCore.read` produced: up to an error, if there was one."""
 
     commits: list[NativeCommit] = field(default_factory=list)
     records: int = 0
     bytes: int = 0
     scn: int = 0
     ended: bool = False  # the walk reached the end of what is readable now
+    # What stopped the read early (a DRError, or an OSError from the operating system),
+    # and where: "walk" (blocks, records, vectors) or "feed" (the record's operations,
+    # rows, values, the spill store). The batch holds what was read before it.
+    error: BaseException | None = None
+    stage: str | None = None
+
+    def raise_error(self) -> None:
+        """Raise :attr:`error` if there is one."""
+        if self.error is not None:
+            raise self.error
 
 
 class NativeCommit:
@@ -262,6 +279,7 @@ class ThreadCore:
     def __init__(self, dictionary: Dictionary, options: CoreOptions) -> None:
         self.options = options
         spill = None
+        self._spill = options.spill_directory
         if options.spill_directory is not None:
             spill = (str(options.spill_directory), options.spill_threshold)
         first = options.start
@@ -285,15 +303,22 @@ class ThreadCore:
                                     state.stopped.value))
 
     def read(self, budget: int, state: ReadState | None = None) -> CoreBatch:
-        """Read up to ``budget`` records of the open log (``state`` follows the walk)."""
-        try:
-            commits, records, size, scn, ended, found = self._core.read(budget)
-        except _core.CoreError as exc:
-            _raise(exc)
+        """Read up to ``budget`` records of the open log (``state`` follows the walk),
+        the GIL released. An error does not raise: it ends the batch (see
+        :class:`CoreBatch`)."""
+        commits, records, size, scn, ended, found, failed = self._core.read(budget)
         if state is not None and found is not None:
             state.next_block, state.resume_offset = found[0], found[1]
             state.stopped = _STATUS[found[2]]
-        return CoreBatch([NativeCommit(c) for c in commits], records, size, scn, ended)
+        batch = CoreBatch([NativeCommit(c) for c in commits], records, size, scn, ended)
+        if failed is not None:
+            batch.stage, raised = failed
+            batch.error = _error(raised, self._spill)
+        return batch
+
+    def discard(self) -> None:
+        """Remove every spill file of this core (after a failed attempt)."""
+        self._core.discard()
 
     @property
     def last_rba(self) -> Rba | None:

@@ -84,6 +84,7 @@ def _read_one(path: Path, core: ThreadCore, progress: TextIO | None) -> Iterator
     next_report = PROGRESS_EVERY_BYTES
     while True:
         batch = core.read(READ_BUDGET, state)
+        batch.raise_error()
         yield from batch.commits
         done = state.next_block * redo.block_size
         if progress is not None and done >= next_report and not batch.ended:

@@ -32,6 +32,8 @@ pub enum ErrorKind {
     UnknownCharset,
     /// `drcommon.errors.ConfigError`: a configuration the core refuses to start with.
     Config,
+    /// `drcapture.errors.SpillDiskFull` (a retriable `DiskFull`): the spill disk is full.
+    SpillDiskFull,
     /// `drcapture.thread_reader.DirectLoadGap` (a `SourceError`): a direct-path load into
     /// a captured table.
     DirectLoadGap,
@@ -55,6 +57,7 @@ impl ErrorKind {
             ErrorKind::UnknownCharset => "UnknownCharset",
             ErrorKind::Config => "ConfigError",
             ErrorKind::DirectLoadGap => "DirectLoadGap",
+            ErrorKind::SpillDiskFull => "SpillDiskFull",
         }
     }
 }

@@ -168,6 +168,7 @@ def native_run(logs: Sequence[bytes], setup: Setup) -> Run:
             core.open(NativeRedoFile(data, name="t.arc"), ReadState())
             while True:
                 batch = core.read(BUDGET)
+                batch.raise_error()  # its commits are lost, as a failed read's
                 run.commits.extend(_native_commit(tx) for tx in batch.commits)
                 if batch.ended:
                     break

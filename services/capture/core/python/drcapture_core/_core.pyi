@@ -214,7 +214,16 @@ class ThreadCore:
     def open(self, file: RedoFile, state: tuple[int, int, str]) -> None: ...
     def read(
         self, budget: int
-    ) -> tuple[list[Commit], int, int, int, bool, tuple[int, int, str] | None]: ...
+    ) -> tuple[
+        list[Commit],
+        int,
+        int,
+        int,
+        bool,
+        tuple[int, int, str] | None,
+        tuple[str, BaseException] | None,
+    ]: ...
+    def discard(self) -> None: ...
     @property
     def last_rba(self) -> RbaTupleIn | None: ...
     @property

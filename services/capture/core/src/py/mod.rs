@@ -41,7 +41,7 @@ fn fact_to_py(py: Python<'_>, fact: &Fact) -> PyResult<Py<PyAny>> {
     })
 }
 
-fn to_py_err(err: Error) -> PyErr {
+pub(super) fn to_py_err(err: Error) -> PyErr {
     Python::attach(|py| {
         if err.kind() == ErrorKind::Io {
             let errno = err.facts().iter().find_map(|(k, v)| match (k, v) {

@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use super::wire::{limits, record_tuple};
-use super::{IntoPyResult, PyRedoFile, PyTimeZones, status_of};
+use super::{IntoPyResult, PyRedoFile, PyTimeZones, status_of, to_py_err};
 use crate::ops::{IntMap, Xid};
 use crate::records::{Rba, ReadState};
 use crate::txn::assembler::{
@@ -21,7 +21,7 @@ use crate::txn::assembler::{
 use crate::txn::dict::{ColumnDef, Dictionary, IotDef, TableDef};
 use crate::txn::piece::{At, Fragment, LobRef, Piece, PieceKind, Raw, Values, xid_text};
 use crate::txn::store::{ChangeStore, MemoryStore, SpillingStore};
-use crate::txn::thread::{OnDirectLoad, ThreadCore};
+use crate::txn::thread::{OnDirectLoad, Stage, ThreadCore};
 use crate::wire::json::{Timestamp, write_str};
 use crate::wire::model::{ColumnInfo, Operation, Transaction, TransactionInfo};
 use crate::wire::records::transaction_records;
@@ -413,7 +413,8 @@ impl PyThreadCore {
     }
 
     /// Read up to `budget` records without the GIL: (commits, records, bytes, scn,
-    /// ended, state).
+    /// ended, state, error): `error` is None or ("walk" | "feed", the exception), the
+    /// batch then holding what was read before it.
     #[allow(clippy::type_complexity)]
     fn read<'py>(
         &mut self,
@@ -426,9 +427,10 @@ impl PyThreadCore {
         u64,
         bool,
         Option<(u64, u64, &'static str)>,
+        Option<(&'static str, Py<PyAny>)>,
     )> {
         let inner = &mut self.inner;
-        let batch = py.detach(|| inner.read(budget)).py()?;
+        let batch = py.detach(|| inner.read(budget));
         let commits = PyList::empty(py);
         for c in batch.commits {
             commits.append(Bound::new(py, PyCommit::of(c))?)?;
@@ -437,6 +439,16 @@ impl PyThreadCore {
             .inner
             .state()
             .map(|s| (s.next_block, s.resume_offset, s.stopped.value()));
+        let error = match batch.error {
+            None => None,
+            Some((err, stage)) => {
+                let stage = match stage {
+                    Stage::Walk => "walk",
+                    Stage::Feed => "feed",
+                };
+                Some((stage, to_py_err(err).into_value(py).into_any()))
+            }
+        };
         Ok((
             commits,
             batch.records,
@@ -444,7 +456,13 @@ impl PyThreadCore {
             batch.scn,
             batch.ended,
             state,
+            error,
         ))
+    }
+
+    /// Remove every spill file of this core (after a failed attempt).
+    fn discard(&mut self) {
+        self.inner.discard();
     }
 
     #[getter]

@@ -8,7 +8,6 @@
 //! with only each piece's key and offset in memory).
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -43,6 +42,8 @@ pub trait ChangeStore: Send + Sync {
     fn spilled_bytes(&self) -> u64 {
         0
     }
+    /// Forget everything and remove what is on disk (after a failed attempt).
+    fn discard(&mut self) {}
 }
 
 /// Bytes: the piece's fixed part, its tuples and ints around the value bytes.
@@ -112,14 +113,13 @@ impl ChangeStore for MemoryStore {
 #[derive(Debug)]
 struct Spilled {
     path: PathBuf,
-    file: BufWriter<File>,
+    file: File,
     offsets: Vec<u64>,
     keys: Vec<(u64, u64)>,
     removed: Vec<bool>,
     live: usize,
+    /// Bytes written so far (where the next piece goes).
     end: u64,
-    /// The file's position is at `end` (a read moves it).
-    at_end: bool,
 }
 
 #[derive(Debug, Default)]
@@ -130,6 +130,12 @@ struct Open {
 }
 
 /// In memory up to `threshold` bytes per transaction, then on disk (`SpillingStore`).
+///
+/// A full disk (or quota) while spilling is `SpillDiskFull` naming the file, the
+/// transaction, the bytes it needed and those already spilled; every spill file of the
+/// store is removed at once (their transactions are read from redo again when capture
+/// retries from its checkpoint). Writes go straight to the file (`pwrite`), so a full
+/// disk shows where it happens, not at a later flush.
 #[derive(Debug)]
 pub struct SpillingStore {
     directory: PathBuf,
@@ -141,6 +147,22 @@ pub struct SpillingStore {
 
 fn io_error(err: std::io::Error, path: &std::path::Path) -> Error {
     Error::from(err).at("file", path.display().to_string())
+}
+
+/// No space left on the device, or the disk quota exceeded (`is_disk_full`).
+fn is_disk_full(err: &std::io::Error) -> bool {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    matches!(err.raw_os_error(), Some(ENOSPC | EDQUOT))
+}
+
+/// `strerror` of an OS error (Rust's text without its " (os error N)").
+fn strerror(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
 }
 
 impl SpillingStore {
@@ -164,6 +186,46 @@ impl SpillingStore {
         })
     }
 
+    /// Close and remove every spill file (the store is not used again).
+    pub fn discard(&mut self) {
+        for (_, entry) in self.open.drain() {
+            if let Some(spilled) = entry.spilled {
+                let _ = std::fs::remove_file(&spilled.path); // gone already: nothing to do
+            }
+        }
+    }
+
+    /// A write failed: a full disk becomes `SpillDiskFull` after every spill file of the
+    /// store is removed; other errors pass as they are (with the file).
+    fn failed(
+        &mut self,
+        err: std::io::Error,
+        xid: Xid,
+        path: &std::path::Path,
+        needed: u64,
+    ) -> Error {
+        if !is_disk_full(&err) {
+            return io_error(err, path);
+        }
+        let spilled: u64 = self
+            .open
+            .values()
+            .filter_map(|e| e.spilled.as_ref().map(|s| s.end))
+            .sum();
+        self.discard();
+        Error::new(
+            ErrorKind::SpillDiskFull,
+            "the spill directory's disk is full: a large open transaction could not be \
+             written out; its spill files are removed and capture retries from its \
+             checkpoint once there is room",
+        )
+        .at("path", path.display().to_string())
+        .at("xid", xid_text(&xid))
+        .at("needed_bytes", needed)
+        .at("spilled_bytes", spilled)
+        .at("error", strerror(&err))
+    }
+
     fn spill(&mut self, xid: Xid) -> Result<()> {
         let path = self.directory.join(format!("{}.spill", xid_text(&xid)));
         let mut options = OpenOptions::new();
@@ -173,75 +235,108 @@ impl SpillingStore {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options.open(&path).map_err(|e| io_error(e, &path))?;
-        let mut spilled = Spilled {
+        let size = self.open.get(&key_of(xid)).map_or(0, |e| e.size);
+        let file = match options.open(&path) {
+            Ok(file) => file,
+            Err(err) => return Err(self.failed(err, xid, &path, size)),
+        };
+        let entry = self.open.entry(key_of(xid)).or_default();
+        let memory = std::mem::take(&mut entry.memory);
+        entry.size = 0;
+        entry.spilled = Some(Spilled {
             path,
-            file: BufWriter::with_capacity(1 << 16, file),
+            file,
             offsets: Vec::new(),
             keys: Vec::new(),
             removed: Vec::new(),
             live: 0,
             end: 0,
-            at_end: true,
-        };
-        let entry = self.open.entry(key_of(xid)).or_default();
-        for piece in std::mem::take(&mut entry.memory) {
-            self.spilled_bytes += write_piece(&mut spilled, &piece, &mut self.buffer)?;
+        });
+        for piece in memory {
+            self.write(xid, &piece)?;
         }
-        entry.size = 0;
-        entry.spilled = Some(spilled);
         Ok(())
     }
 
-    fn read(spilled: &mut Spilled, index: usize) -> Result<Piece> {
-        spilled
-            .file
-            .flush()
-            .map_err(|e| io_error(e, &spilled.path))?;
-        spilled.at_end = false;
-        let file = spilled.file.get_mut();
-        file.seek(SeekFrom::Start(spilled.offsets[index]))
-            .map_err(|e| io_error(e, &spilled.path))?;
+    fn write(&mut self, xid: Xid, piece: &Piece) -> Result<()> {
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.clear();
+        buffer.extend_from_slice(&[0; 4]);
+        encode_piece(piece, &mut buffer);
+        let length = u32::try_from(buffer.len() - 4)
+            .map_err(|_| Error::new(ErrorKind::Value, "a piece too large to spill"))?;
+        buffer[..4].copy_from_slice(&length.to_le_bytes());
+        let written = {
+            let Some(spilled) = self
+                .open
+                .get_mut(&key_of(xid))
+                .and_then(|e| e.spilled.as_mut())
+            else {
+                self.buffer = buffer;
+                return Ok(());
+            };
+            write_at(&spilled.file, &buffer, spilled.end)
+                .map(|()| {
+                    spilled.offsets.push(spilled.end);
+                    spilled.keys.push(piece.key());
+                    spilled.removed.push(false);
+                    spilled.live += 1;
+                    spilled.end += buffer.len() as u64;
+                })
+                .map_err(|err| (err, spilled.path.clone()))
+        };
+        let needed = buffer.len() as u64;
+        self.buffer = buffer;
+        match written {
+            Ok(()) => {
+                self.spilled_bytes += needed;
+                Ok(())
+            }
+            Err((err, path)) => Err(self.failed(err, xid, &path, needed)),
+        }
+    }
+
+    fn read(spilled: &Spilled, index: usize) -> Result<Piece> {
+        let at = spilled.offsets[index];
         let mut head = [0u8; 4];
-        file.read_exact(&mut head)
-            .map_err(|e| io_error(e, &spilled.path))?;
+        read_at(&spilled.file, &mut head, at).map_err(|e| io_error(e, &spilled.path))?;
         let mut data = vec![0u8; u32::from_le_bytes(head) as usize];
-        file.read_exact(&mut data)
-            .map_err(|e| io_error(e, &spilled.path))?;
+        read_at(&spilled.file, &mut data, at + 4).map_err(|e| io_error(e, &spilled.path))?;
         decode_piece(&data)
     }
 }
 
-fn write_piece(spilled: &mut Spilled, piece: &Piece, buffer: &mut Vec<u8>) -> Result<u64> {
-    buffer.clear();
-    encode_piece(piece, buffer);
-    let length = u32::try_from(buffer.len())
-        .map_err(|_| Error::new(ErrorKind::Value, "a piece too large to spill"))?;
-    if !spilled.at_end {
-        spilled
-            .file
-            .seek(SeekFrom::Start(spilled.end))
-            .map_err(|e| io_error(e, &spilled.path))?;
-        spilled.at_end = true;
-    }
-    spilled.offsets.push(spilled.end);
-    spilled.keys.push(piece.key());
-    spilled.removed.push(false);
-    spilled.live += 1;
-    let w = &mut spilled.file;
-    w.write_all(&length.to_le_bytes())
-        .and_then(|()| w.write_all(buffer))
-        .map_err(|e| io_error(e, &spilled.path))?;
-    spilled.end += 4 + u64::from(length);
-    Ok(4 + u64::from(length))
+#[cfg(unix)]
+fn write_at(file: &File, data: &[u8], at: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(data, at)
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, data: &mut [u8], at: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(data, at)
+}
+
+#[cfg(not(unix))]
+fn write_at(mut file: &File, data: &[u8], at: u64) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    file.seek(SeekFrom::Start(at))?;
+    file.write_all(data)
+}
+
+#[cfg(not(unix))]
+fn read_at(mut file: &File, data: &mut [u8], at: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(at))?;
+    file.read_exact(data)
 }
 
 impl ChangeStore for SpillingStore {
     fn append(&mut self, xid: Xid, piece: Piece) -> Result<()> {
         let entry = self.open.entry(key_of(xid)).or_default();
-        if let Some(spilled) = entry.spilled.as_mut() {
-            self.spilled_bytes += write_piece(spilled, &piece, &mut self.buffer)?;
-            return Ok(());
+        if entry.spilled.is_some() {
+            return self.write(xid, &piece);
         }
         entry.size += piece_size(&piece);
         entry.memory.push(piece);
@@ -252,10 +347,10 @@ impl ChangeStore for SpillingStore {
     }
 
     fn pieces(&mut self, xid: Xid, each: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()> {
-        let Some(entry) = self.open.get_mut(&key_of(xid)) else {
+        let Some(entry) = self.open.get(&key_of(xid)) else {
             return Ok(());
         };
-        let Some(spilled) = entry.spilled.as_mut() else {
+        let Some(spilled) = entry.spilled.as_ref() else {
             let mut list = entry.memory.clone();
             in_redo_order(&mut list);
             return list.into_iter().try_for_each(each);
@@ -342,15 +437,15 @@ impl ChangeStore for SpillingStore {
     fn spilled_bytes(&self) -> u64 {
         self.spilled_bytes
     }
+
+    fn discard(&mut self) {
+        SpillingStore::discard(self);
+    }
 }
 
 impl Drop for SpillingStore {
     fn drop(&mut self) {
-        for (_, entry) in self.open.drain() {
-            if let Some(spilled) = entry.spilled {
-                let _ = std::fs::remove_file(&spilled.path); // best effort at shutdown
-            }
-        }
+        self.discard();
     }
 }
 

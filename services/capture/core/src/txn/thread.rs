@@ -27,7 +27,16 @@ pub enum OnDirectLoad {
 /// A direct-path load into a captured table: the facts `DirectLoadGap` names.
 pub type DirectLoadFacts = Vec<(&'static str, Fact)>;
 
-/// What one [`ThreadCore::read`] produced.
+/// Where a read failed: walking the log (blocks, record headers, vectors) or feeding a
+/// record to the assembler (its operations, rows, values, the spill store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Walk,
+    Feed,
+}
+
+/// What one [`ThreadCore::read`] produced: the records read and the commits made before
+/// it stopped, and why it stopped early, if it did.
 #[derive(Debug, Default)]
 pub struct Batch {
     pub commits: Vec<Committed>,
@@ -36,6 +45,8 @@ pub struct Batch {
     pub scn: u64,
     /// The walk reached the end of what is readable now (the state says why).
     pub ended: bool,
+    /// The error that ended the read, and where.
+    pub error: Option<(Error, Stage)>,
 }
 
 /// One thread's walk and assembler.
@@ -111,22 +122,31 @@ impl ThreadCore {
         self.walker.as_ref().map(RecordWalker::file)
     }
 
-    /// Read up to `budget` records of the open log.
-    pub fn read(&mut self, budget: u64) -> Result<Batch> {
+    /// Read up to `budget` records of the open log. An error ends the read: the batch
+    /// holds what was read before it (a record whose feeding failed is counted, its
+    /// commits are not), and the error with where it happened.
+    pub fn read(&mut self, budget: u64) -> Batch {
         let mut batch = Batch {
             scn: self.last_scn,
             ..Batch::default()
         };
         let Some(walker) = self.walker.as_mut() else {
             batch.ended = true;
-            return Ok(batch);
+            return batch;
         };
         let (endian, wide) = (walker.file().endian(), walker.file().header.wide_vectors());
-        let sequence = walker.file().header.sequence;
+        let mut done: Vec<Committed> = Vec::new();
         while batch.records < budget {
-            let Some(view) = walker.next_record()? else {
-                batch.ended = true;
-                break;
+            let view = match walker.next_record() {
+                Ok(Some(view)) => view,
+                Ok(None) => {
+                    batch.ended = true;
+                    break;
+                }
+                Err(err) => {
+                    batch.error = Some((err, Stage::Walk));
+                    break;
+                }
             };
             self.op_counters.tally(view.slots);
             batch.records += 1;
@@ -137,27 +157,33 @@ impl ThreadCore {
             {
                 continue;
             }
-            debug_assert_eq!(rba.sequence, sequence);
             let rec = RecordRef::of(&view, endian, wide);
             let at = At {
                 rba,
                 scn: view.header.scn,
                 sub_scn: u64::from(view.header.sub_scn),
             };
-            if view.slots.iter().any(|s| s.layer == 19 && s.code == 1) {
-                check_direct_load(
-                    &mut self.decoder,
-                    &rec,
-                    &self.by_data_obj,
-                    self.on_direct_load,
-                    self.assembler.options.thread,
-                    &mut self.direct_load_rows,
-                    &mut self.direct_loads,
-                )?;
-            }
             // 0 is "no time recorded" (`redo_time` gives None)
             let time = view.header.timestamp.filter(|t| *t != 0);
-            self.assembler.feed(&rec, &at, time, &mut batch.commits)?;
+            let fed = (|| {
+                if view.slots.iter().any(|s| s.layer == 19 && s.code == 1) {
+                    check_direct_load(
+                        &mut self.decoder,
+                        &rec,
+                        &self.by_data_obj,
+                        self.on_direct_load,
+                        self.assembler.options.thread,
+                        &mut self.direct_load_rows,
+                        &mut self.direct_loads,
+                    )?;
+                }
+                self.assembler.feed(&rec, &at, time, &mut done)
+            })();
+            if let Err(err) = fed {
+                batch.error = Some((err, Stage::Feed));
+                break;
+            }
+            batch.commits.append(&mut done);
             self.last_rba = Some(rba);
             self.last_scn = self.last_scn.max(view.header.scn);
             if time.is_some() {
@@ -165,7 +191,12 @@ impl ThreadCore {
             }
             batch.scn = self.last_scn;
         }
-        Ok(batch)
+        batch
+    }
+
+    /// Remove every spill file (after a failed attempt; the core is not used again).
+    pub fn discard(&mut self) {
+        self.assembler.store.discard();
     }
 }
 
