@@ -66,7 +66,9 @@ def _config(tmp: Path, archive: Path, dictionary: Path) -> Path:
             "dictionary": {"kind": "snapshot", "path": str(dictionary)},
             "filter": {"include": ["SI.*", "HIS.*"]},
             "publish": {"max_batch_seconds": 0.02, "watermark_interval": 0.1},
-            "restart": {"persist_interval": 0.1},
+            # Longer than capture takes to read and publish everything: the open
+            # transactions are then saved while the source is idle, not on a publish.
+            "restart": {"persist_interval": 1.0},
             "spill": {"directory": str(tmp / "spill")},
             "http": {"port": 0},
             "logging": {"format": "text", "level": "WARNING"},

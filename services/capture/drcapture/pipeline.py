@@ -304,7 +304,10 @@ class CapturePipeline:
             watermark > self._last_watermark_scn
             and now - self._last_publish >= publish.watermark_interval
         )
-        if not (full or aged or mark_due or force):
+        # An idle source still gets its open transactions saved: otherwise a restart
+        # after a quiet night re-reads every log since the oldest open transaction.
+        state_due = self._open_state_due(now) is not None
+        if not (full or aged or mark_due or state_due or force):
             return False
         batch, self._batch = self._batch, []
         await self._publish(batch, watermark)
@@ -382,24 +385,34 @@ class CapturePipeline:
                 )
                 self._retention_warned[thread] = needed
 
-    def _maybe_save_open_state(self) -> None:
-        """Save the open transactions when one of them started in an older log than the
-        one being read (so it would pin a classic restart), at most every interval."""
-        store = self._state_store
-        now = time.monotonic()
-        if store is None or now - self._last_state_save < self._settings.restart.persist_interval:
-            return
+    def _open_state_due(self, now: float) -> dict[int, tuple[int, int, int]] | None:
+        """The positions to save the open transactions at, when a save is due: one of
+        them started in an older log than the one being read (so it would pin a classic
+        restart), the interval has passed and the readers moved since the last save."""
+        if self._state_store is None:
+            return None
+        if now - self._last_state_save < self._settings.restart.persist_interval:
+            return None
         positions: dict[int, tuple[int, int, int]] = {}
         spans = False
         for thread, reader in self._readers.items():
             if reader.last_rba is None:
-                return
+                return None
             rba = reader.last_rba
             positions[thread] = (rba.sequence, rba.block, rba.offset)
             opened = reader.core.open_transactions()
             if opened and Rba.parse(opened[0].start_rba).sequence < rba.sequence:
                 spans = True
-        if not spans:
+        if not spans or (self._saved is not None and self._saved.positions == positions):
+            return None
+        return positions
+
+    def _maybe_save_open_state(self) -> None:
+        """Save the open transactions when a save is due (see _open_state_due)."""
+        store = self._state_store
+        now = time.monotonic()
+        positions = self._open_state_due(now)
+        if store is None or positions is None:
             return
         unpublished = [commit_key(tx) for tx in self._batch_and_pending()]
         last = max(unpublished) if unpublished else None
