@@ -13,6 +13,11 @@ committed transaction (what the service publishes), against the raw read.
   (:meth:`NativeCommit.records` with the production limits): the bytes exist in
   Python, ready for the producer. The transaction and change counts are checked
   against what the writer put in the log.
+* **reader**: the service's own path instead: a :class:`drcapture.thread_reader.ThreadReader`
+  over a log catalog holding the file (``--reader``), reading in the pipeline's record
+  budget, each commit made a :class:`drcapture.publish.NativeTransaction` and its
+  records serialised as the publisher asks for them. Run alone in its process, its
+  peak RSS is what capturing the log costs in memory.
 * **raw read**: the file read sequentially in 1 MiB chunks (page cache warm).
 * **--rac N**: N thread cores, each in its own Python thread over the same log (as N RAC
   threads' logs of that size), against one on one core: the GIL is released for the
@@ -43,12 +48,16 @@ from typing import Any
 
 import biglog
 from drcapture import native_ops
+from drcapture.catalog import LogCatalog
 from drcapture.dictionary.snapshot import load_snapshot_file
 from drcapture.filtering import TableFilter
 from drcapture.native import NativeRedoFile
 from drcapture.native_txn import CoreOptions, ThreadCore
+from drcapture.pipeline import RECORD_BUDGET
+from drcapture.publish import NativeTransaction
 from drcapture.publish_records import RecordLimits
 from drcapture.redo.records import ReadState
+from drcapture.thread_reader import ThreadReader
 from run import DEFAULT_CACHE, EXCLUDE, MIXES, ensure_log, machine, raw_read, summary, timed
 from triage import skip_reasons
 from workload_gen import OWNER
@@ -88,6 +97,31 @@ def core_txn(path: Path, dictionary_path: Path, tables: list[str], serialise: bo
             return records, transactions, changes, out, size
 
 
+def reader_txn(path: Path, dictionary_path: Path, tables: list[str], spill: Path) -> Counts:
+    """The service's path over the whole log: a ThreadReader on a catalog of the file,
+    every commit's Kafka records as the publisher takes them."""
+    dictionary = load_snapshot_file(dictionary_path)
+    wanted = TableFilter(tuple(f"{OWNER}.{t}" for t in tables), EXCLUDE)
+    core = ThreadCore(dictionary, CoreOptions(
+        thread=1, db_id=dictionary.db_id, db_name=dictionary.db_name, wanted=wanted,
+        spill_directory=spill / "thread-1", spill_threshold=THRESHOLD))
+    reader = ThreadReader(1, LogCatalog(files=[path]), core, start_scn=None, follow=False)
+    records = transactions = changes = out = size = 0
+    while True:
+        result = reader.read(RECORD_BUDGET)
+        if reader.fault is not None:
+            raise reader.fault
+        records += result.records
+        for tx in result.commits:
+            transactions += 1
+            changes += tx.changes_total
+            found = NativeTransaction(tx.info(COMMIT_TS), tx).records(MAX_CHANGES, LIMITS)
+            out += len(found)
+            size += sum(len(r.value) for r in found)
+        if result.finished:
+            return records, transactions, changes, out, size
+
+
 def measure(name: str, work: Callable[[], tuple[int, ...]], repeat: int,
             size: int) -> tuple[dict[str, Any], tuple[int, ...]]:
     """``repeat`` timed runs; the figures and what the last run counted."""
@@ -111,7 +145,7 @@ def measure(name: str, work: Callable[[], tuple[int, ...]], repeat: int,
 
 
 def run_mixes(path: Path, directory: Path, facts: biglog.LogFacts, mixes: list[str],
-              repeat: int, size: int, spill: Path) -> dict[str, Any]:
+              repeat: int, size: int, spill: Path, reader: bool = False) -> dict[str, Any]:
     results: dict[str, Any] = {}
     raw_t, _ = timed(lambda: raw_read(path))
     results["raw read"] = {"mb_s_wall": size / raw_t.wall / 1e6,
@@ -121,8 +155,11 @@ def run_mixes(path: Path, directory: Path, facts: biglog.LogFacts, mixes: list[s
     for mix in mixes:
         tables = MIXES[mix]
         want = facts.expected(tables)
-        work = partial(core_txn, path, directory / biglog.DICTIONARY_NAME, tables, True, spill)
-        results[f"core txn {mix}%"], counts = measure(f"core txn {mix}%", work, repeat, size)
+        dictionary = directory / biglog.DICTIONARY_NAME
+        name = f"{'reader' if reader else 'core txn'} {mix}%"
+        work = (partial(reader_txn, path, dictionary, tables, spill) if reader
+                else partial(core_txn, path, dictionary, tables, True, spill))
+        results[name], counts = measure(name, work, repeat, size)
         if (counts[1], counts[2]) != want:
             raise SystemExit(f"mix {mix}: read {counts[1]} transactions / {counts[2]} "
                              f"changes, the log holds {want[0]} / {want[1]}")
@@ -174,10 +211,11 @@ def run_rac(path: Path, directory: Path, threads: int, mix: str, spill: Path,
         finally:
             os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     alone()
-    one = time.perf_counter() - started
-    print(f"  1 thread on 1 core: {size / one / 1e6:,.1f} MB/s wall", flush=True)
+    one, one_cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"  1 thread on 1 core: {size / one / 1e6:,.1f} MB/s wall, "
+          f"{size / one_cpu / 1e6:,.1f} MB/s CPU", flush=True)
     errors: list[BaseException] = []
 
     def worker(n: int) -> None:
@@ -187,22 +225,24 @@ def run_rac(path: Path, directory: Path, threads: int, mix: str, spill: Path,
             errors.append(exc)
 
     workers = [threading.Thread(target=worker, args=(n + 1,)) for n in range(threads)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    many = time.perf_counter() - started
+    many, many_cpu = time.perf_counter() - started, time.process_time() - cpu
     if errors:
         raise errors[0]
     cores = len(os.sched_getaffinity(0))
     rate_one, rate_many = size / one / 1e6, threads * size / many / 1e6
     print(f"  {threads} threads on {cores} cores: {rate_many:,.1f} MB/s wall "
-          f"({rate_many / rate_one:.2f}x)", flush=True)
+          f"({rate_many / rate_one:.2f}x), {threads * size / many_cpu / 1e6:,.1f} MB/s CPU, "
+          f"{many_cpu / many:.2f} cores busy", flush=True)
     return {"threads": threads, "cores": cores, "mix_percent": int(mix),
             "one_thread_one_core_mb_s_wall": rate_one, "seconds_one": one,
-            "all_threads_mb_s_wall": rate_many, "seconds_all": many,
-            "speedup": rate_many / rate_one}
+            "seconds_one_cpu": one_cpu, "all_threads_mb_s_wall": rate_many,
+            "seconds_all": many, "seconds_all_cpu": many_cpu,
+            "cores_busy": many_cpu / many, "speedup": rate_many / rate_one}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="processes that build the log when it is not cached")
     parser.add_argument("--rac", type=int, default=0, help="threads read in parallel")
     parser.add_argument("--stages", action="store_true", help="each stage alone")
+    parser.add_argument("--reader", action="store_true",
+                        help="the service's ThreadReader path instead of the bare core")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     args = parser.parse_args(argv)
     directory, facts = ensure_log(args.cache, args.size_gb, args.seed, args.workers)
@@ -232,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
             results = run_stages(path, directory, args.repeat, size, spill)
         else:
             mixes = ["10", "100"] if args.mix == "both" else [args.mix]
-            results = run_mixes(path, directory, facts, mixes, args.repeat, size, spill)
+            results = run_mixes(path, directory, facts, mixes, args.repeat, size, spill,
+                                args.reader)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(f"peak RSS: {peak / 2**20:,.0f} MiB", flush=True)
     if args.json:

@@ -209,11 +209,12 @@ class NativeCommit:
         return list(self._commit.ddl())
 
     def info(self, commit_ts: datetime) -> TransactionInfo:
-        """The event model's header with this commit time."""
-        return TransactionInfo(xid=str(self.xid), commit_scn=self.commit_scn,
-                               commit_ts=commit_ts, thread=self.thread,
-                               commit_rba=self.commit_rba, start_scn=self.start_scn,
-                               changes_total=self.changes_total, schemas=self.schemas)
+        """The event model's header with this commit time (its other fields read from
+        the core at once)."""
+        xid, scn, thread, rba, start_scn, changes, schemas = self._commit.header()
+        return TransactionInfo(xid=xid, commit_scn=scn, commit_ts=commit_ts, thread=thread,
+                               commit_rba=rba, start_scn=start_scn, changes_total=changes,
+                               schemas=schemas)
 
     def records(self, commit_ts: datetime, max_changes: int,
                 limits: RecordLimits) -> tuple[bytes, list[OutRecord]]:

@@ -713,6 +713,25 @@ impl PyCommit {
         self.tx.info.schemas.clone()
     }
 
+    /// The event model's header but the commit time, in one crossing: (xid, commit
+    /// SCN, thread, commit RBA, start SCN, changes, schemas), the texts as Python's.
+    #[allow(clippy::type_complexity)]
+    fn header<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(&str, u64, u64, &str, Option<u64>, u64, Bound<'py, PyTuple>)> {
+        let info = &self.tx.info;
+        Ok((
+            &info.xid,
+            info.commit_scn,
+            info.thread,
+            &info.commit_rba,
+            info.start_scn,
+            info.changes_total,
+            PyTuple::new(py, &info.schemas)?,
+        ))
+    }
+
     /// The DDL changes: (owner, table, statement) in order.
     fn ddl(&self) -> Vec<(String, String, Option<String>)> {
         self.tx
