@@ -155,10 +155,23 @@ class CoreBatch:
 class NativeCommit:
     """A committed transaction held in the core (its changes are not Python objects)."""
 
-    __slots__ = ("_commit",)
+    __slots__ = ("_commit", "_prepared")
 
     def __init__(self, commit: Any) -> None:
         self._commit = commit
+        # (commit time, max_changes, limits) -> (key, records), made ahead by prepare()
+        self._prepared: tuple[tuple[datetime, int, RecordLimits],
+                              tuple[bytes, list[OutRecord]]] | None = None
+
+    def prepare(self, commit_ts: datetime, max_changes: int, limits: RecordLimits) -> None:
+        """Serialise the records now (in the reader's thread, beside the other threads'
+        reads) for a later :meth:`records` with the same arguments. An error is left for
+        that call to raise, where the publisher meets it."""
+        try:
+            self._prepared = ((commit_ts, max_changes, limits),
+                              self.records(commit_ts, max_changes, limits))
+        except (DRError, ValueError):
+            self._prepared = None
 
     @property
     def xid(self) -> Xid:
@@ -219,7 +232,11 @@ class NativeCommit:
     def records(self, commit_ts: datetime, max_changes: int,
                 limits: RecordLimits) -> tuple[bytes, list[OutRecord]]:
         """``(key, records)``: what :func:`drcapture.publish.transaction_records` writes
-        for this transaction at ``commit_ts`` (an aware time)."""
+        for this transaction at ``commit_ts`` (an aware time); what :meth:`prepare` made
+        for the same arguments, if it did."""
+        prepared = self._prepared
+        if prepared is not None and prepared[0] == (commit_ts, max_changes, limits):
+            return prepared[1]
         offset = commit_ts.utcoffset()
         offset_us = None
         if offset is not None:

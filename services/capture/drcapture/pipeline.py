@@ -213,7 +213,7 @@ class CapturePipeline:
             if not (held_at is not None and reader.fault is None and reader.last_scn > held_at)
         }
         results = await asyncio.gather(
-            *(asyncio.to_thread(r.read, RECORD_BUDGET) for r in reading.values()),
+            *(asyncio.to_thread(self._read_one, r) for r in reading.values()),
             return_exceptions=True,
         )
         done: list[tuple[int, ReadResult]] = []
@@ -222,6 +222,19 @@ class CapturePipeline:
                 raise outcome
             done.append((thread, outcome))
         return done
+
+    def _read_one(self, reader: ThreadReader) -> ReadResult:
+        """One thread's read, in its worker thread, and its commits' Kafka records made
+        there too (what the publisher sends later): serialising runs beside the other
+        threads' reads instead of on the event loop."""
+        result = reader.read(RECORD_BUDGET)
+        publish = self._settings.publish
+        limits = publish.record_limits()
+        for tx in result.commits:
+            moment = tx.commit_ts
+            if moment is not None:
+                tx.prepare(self._aware(moment), publish.max_changes_per_message, limits)
+        return result
 
     def _fence_if_due(self) -> bool:
         """When a fence is requested and everything written is read: no thread will

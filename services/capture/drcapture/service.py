@@ -385,7 +385,7 @@ class CaptureService(ServiceBase):
                     "scn": reader.last_scn,
                     "oldest_needed_sequence": point.sequence if point else None,
                     "older_logs_kept": pipeline.retention()[thread]["older_logs_kept"],
-                    "open_transactions": len(reader.core.open_transactions()),
+                    "open_transactions": reader.open_transactions,
                     "caught_up": reader.caught_up,
                     "quiet": bool(state and state.caught_up_at is not None),
                     "closed": bool(state and state.closed),

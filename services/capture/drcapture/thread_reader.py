@@ -90,21 +90,22 @@ class ThreadReader:
         self.fault: RedoDamaged | MissingLog | RedoUnreadable | None = None
         self._broken = False  # the walk died on damage: reopen a copy to go on
         self._rebuild = False  # damage surfaced while feeding: the assembler must be rebuilt
+        # What the core says, as of the end of the last read: the status and the
+        # pipeline look at these while the next read holds the core in a worker thread.
+        self.last_rba: Rba | None = None  # the newest record fed (the start before any)
+        self.last_time: datetime | None = None  # redo time of the newest record with one
+        self.direct_load_rows = 0  # direct-path rows let through (``warn``)
+        self.open_transactions = 0
+        self._oldest_open: Rba | None = None
+        self._snapshot()
 
-    @property
-    def last_rba(self) -> Rba | None:
-        """The newest record fed to the assembler (the start before any)."""
-        return self.core.last_rba
-
-    @property
-    def last_time(self) -> datetime | None:
-        """Redo time of the newest record read that has one."""
-        return self.core.last_time
-
-    @property
-    def direct_load_rows(self) -> int:
-        """Rows of direct-path loads into captured tables let through (``warn``)."""
-        return self.core.direct_load_rows
+    def _snapshot(self) -> None:
+        core = self.core
+        self.last_rba, self.last_time = core.last_rba, core.last_time
+        self.direct_load_rows = core.direct_load_rows
+        opened = core.open_transactions()
+        self.open_transactions = len(opened)
+        self._oldest_open = min(Rba.parse(t.start_rba) for t in opened) if opened else None
 
     @property
     def current_log(self) -> LogFile | None:
@@ -175,21 +176,30 @@ class ThreadReader:
         if self.finished:
             result.finished = result.caught_up = True
             return result
-        if self._broken and not self._reopen_copy():
-            return result
         try:
-            self._read(result, budget)
-        except MissingLog as exc:
-            self._hold(exc)
-            return result
-        except OSError as exc:  # opening a log: nothing moved, the next read tries again
-            self._hold(self._unreadable(exc))
-            return result
+            if not self._go_on(result, budget):
+                return result
+        finally:
+            self._snapshot()
         if self.fault is not None and not self._broken:
             log.warning("the thread reads on", extra={"redo_thread": self.thread,
                                                       "after": str(self.fault)})  # fmt: skip
             self.fault = None
         return result
+
+    def _go_on(self, result: ReadResult, budget: int) -> bool:
+        """Read on into ``result``; False when the reader holds (or still does)."""
+        if self._broken and not self._reopen_copy():
+            return False
+        try:
+            self._read(result, budget)
+        except MissingLog as exc:
+            self._hold(exc)
+            return False
+        except OSError as exc:  # opening a log: nothing moved, the next read tries again
+            self._hold(self._unreadable(exc))
+            return False
+        return True
 
     def _read(self, result: ReadResult, budget: int) -> None:
         if self._redo is None and not self._open_first():
@@ -387,9 +397,9 @@ class ThreadReader:
             self.finished = result.finished = True
 
     def restart_point(self) -> Rba | None:
-        """Where a restart must begin to rebuild every transaction not yet committed."""
-        opened = self.core.open_transactions()
-        if opened:
-            oldest = min(Rba.parse(t.start_rba) for t in opened)
+        """Where a restart must begin to rebuild every transaction not yet committed (as
+        of the end of the last read)."""
+        oldest = self._oldest_open
+        if oldest is not None:
             return min(oldest, self.last_rba) if self.last_rba else oldest
         return self.last_rba
