@@ -21,7 +21,9 @@ committed transaction (what the service publishes), against the raw read.
 * **raw read**: the file read sequentially in 1 MiB chunks (page cache warm).
 * **--rac N**: N thread cores, each in its own Python thread over the same log (as N RAC
   threads' logs of that size), against one on one core: the GIL is released for the
-  reads, so the OS threads run on every core. Wall time is the figure.
+  reads, so the OS threads run on every core. Wall time is the figure; the same work in
+  N processes (no GIL shared) in the same run says what the threads would reach on the
+  machine as loaded at that moment.
 * **--stages**: the core's walk alone, walk + triage (``triage_log``), walk + triage +
   decoding, the thread core without serialising, and with it: each stage's cost per
   record is the difference.
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import sys
@@ -233,16 +236,32 @@ def run_rac(path: Path, directory: Path, threads: int, mix: str, spill: Path,
     many, many_cpu = time.perf_counter() - started, time.process_time() - cpu
     if errors:
         raise errors[0]
+    # The same work in as many processes (no GIL shared): what the threads would reach
+    # if the GIL held them back nowhere, on this machine at this moment.
+    context = multiprocessing.get_context("fork")
+    procs = [context.Process(target=core_txn, args=(path, dictionary, tables, True, spill, n + 1))
+             for n in range(threads)]
+    started = time.perf_counter()
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    apart = time.perf_counter() - started
+    if any(p.exitcode for p in procs):
+        raise SystemExit("a process of the comparison failed")
     cores = len(os.sched_getaffinity(0))
     rate_one, rate_many = size / one / 1e6, threads * size / many / 1e6
     print(f"  {threads} threads on {cores} cores: {rate_many:,.1f} MB/s wall "
           f"({rate_many / rate_one:.2f}x), {threads * size / many_cpu / 1e6:,.1f} MB/s CPU, "
-          f"{many_cpu / many:.2f} cores busy", flush=True)
+          f"{many_cpu / many:.2f} cores busy; {threads} processes: "
+          f"{threads * size / apart / 1e6:,.1f} MB/s wall (their time / the threads' "
+          f"{apart / many:.2f})", flush=True)
     return {"threads": threads, "cores": cores, "mix_percent": int(mix),
             "one_thread_one_core_mb_s_wall": rate_one, "seconds_one": one,
             "seconds_one_cpu": one_cpu, "all_threads_mb_s_wall": rate_many,
             "seconds_all": many, "seconds_all_cpu": many_cpu,
-            "cores_busy": many_cpu / many, "speedup": rate_many / rate_one}
+            "cores_busy": many_cpu / many, "speedup": rate_many / rate_one,
+            "seconds_processes": apart, "threads_over_processes": apart / many}
 
 
 def main(argv: list[str] | None = None) -> int:
