@@ -39,3 +39,12 @@ def list_parked(settings: ApplySettings, state: str | None = "parked") -> list[d
         return [asdict(row) for row in session.parked(state)]
     finally:
         session.close()
+
+
+def list_ddl(settings: ApplySettings, schema: str | None = None) -> list[dict[str, Any]]:
+    """The DDL log of the primary target: every DDL record and what apply did with it."""
+    session = open_target(settings.target).connect(admin=True)
+    try:
+        return [asdict(row) for row in session.ddl_log(schema)]
+    finally:
+        session.close()

@@ -26,6 +26,7 @@ from drcommon.errors import DRError, ParseError, SinkError
 from drcommon.model import Operation, RowChange, TransactionMessage, Watermark
 
 from drapply.adapters.base import BoundChange, Checkpoint, ParkedRow, Stream, TargetSession
+from drapply.ddl.runner import DdlHandling, run_ddl, touched_tables
 from drapply.errors import (
     AmbiguousRow,
     ApplyHalted,
@@ -140,7 +141,7 @@ class Applier:
     policies: Policies
     options: ApplyOptions
     observer: ApplyObserver = field(default_factory=ApplyObserver)
-    ddl_stop: bool = False
+    ddl: DdlHandling | None = None  # None: DDL records are skipped (counted, logged)
     checkpoint: Checkpoint | None = None
     position: int = 0
     watermark_scn: int | None = None
@@ -279,6 +280,8 @@ class Applier:
             )
         self._check_schema(record, message)
         exact = self._isolate_until is not None and record.offset <= self._isolate_until
+        # A DDL is a barrier: its transaction is applied alone, after the group before it.
+        exact = exact or self._runs_ddl(message)
         if exact and (self._db_open or self.position > self._cp.next_offset):
             self._commit()  # exact mode: one Oracle transaction per database transaction
         replaying = record.offset < (self._cp.replay_until or 0)
@@ -441,22 +444,42 @@ class Applier:
                 offset=record.offset,
             )
         if change.op is Operation.DDL:
-            self.planner.forget(change.owner, change.table)
-            self.session.forget_table(self.planner.table_ref(change))
-            if self.ddl_stop:
-                raise ApplyHalted(
-                    "DDL record and apply.ddl = stop",
-                    table=f"{change.owner}.{change.table}",
-                    offset=record.offset,
-                )
-            self.totals.skipped += 1
-            self.observer.skipped(self.stream, "ddl", change.table, offset=record.offset)
+            self._ddl(record, change)
             return False
         if self.planner.skipped(change):
             self.totals.skipped += 1
             self.observer.skipped(self.stream, "skip_tables", change.table, offset=record.offset)
             return False
         return True
+
+    def _runs_ddl(self, message: TransactionMessage) -> bool:
+        return (self.ddl is not None and self.ddl.mode == "execute"
+                and any(c.op is Operation.DDL for c in message.changes))  # fmt: skip
+
+    def _ddl(self, record: Record, change: RowChange) -> None:
+        """Run, skip or stop on a DDL change (``apply.ddl``); cached shapes of the
+        tables it touches are dropped either way."""
+        handling = self.ddl
+        names = [change.table]
+        try:
+            if handling is None or handling.mode == "skip":
+                self.totals.skipped += 1
+                self.observer.skipped(self.stream, "ddl", change.table, offset=record.offset)
+            elif handling.mode == "stop":
+                table = f"{change.owner}.{change.table}"
+                raise ApplyHalted("DDL record and apply.ddl = stop", table=table,
+                                  offset=record.offset)  # fmt: skip
+            else:
+                assert self._open is not None
+                self._flush_buffer()  # the rows before it reach the table first
+                statement, row = run_ddl(self.session, handling, self.stream, record.offset,
+                                         self._open.message.tx, change)  # fmt: skip
+                names = touched_tables(statement, change)
+                self.observer.ddl(self.stream, row)
+        finally:
+            for name in names:
+                self.planner.forget(change.owner, name)
+                self.session.forget_table(self.planner.naming.table(change.owner, name))
 
     def _apply_fast(self, record: Record, message: TransactionMessage, tx: _OpenTx) -> int:
         if record.values is not None:

@@ -21,6 +21,9 @@ from drapply.settings import PRIMARY, ApplySettings, load_apply_settings
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 parked_app = typer.Typer(help="Parked transactions: list, retry, discard.", no_args_is_help=True)
 app.add_typer(parked_app, name="parked")
+ddl_app = typer.Typer(help="DDL records: what apply did with them; ones applied by hand.",
+                      no_args_is_help=True)  # fmt: skip
+app.add_typer(ddl_app, name="ddl")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The site's apply TOML file.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -376,6 +379,47 @@ def _parked_decision(
         work = ParkedWork(_settings(config))
         decide = work.retry if decision == "retry" else work.discard
         _print_json(await decide(xid, requested_by, comment))
+        return 0
+
+    _exit(run_main("drapply", body))
+
+
+@ddl_app.command("list")
+def ddl_list(
+    config: ConfigOption,
+    schema: Annotated[str | None, typer.Option(help="One Oracle schema (default: all).")] = None,
+) -> None:
+    """DDL records apply met: the statement, what ran on the target, or why nothing did."""
+
+    async def body() -> int:
+        from drapply.admin import list_ddl
+
+        settings = _settings(config)
+        _print_json(await asyncio.to_thread(list_ddl, settings, schema))
+        return 0
+
+    _exit(run_main("drapply", body))
+
+
+@ddl_app.command("done")
+def ddl_done(
+    config: ConfigOption,
+    schema: Annotated[str, typer.Option(help="The Oracle schema whose stream stopped.")],
+    scn: Annotated[int, typer.Option(help="Commit SCN of the DDL (from the error).")],
+    reason: Annotated[str, typer.Option(help="What was done by hand (kept in the audit).")],
+    requested_by: Annotated[str, typer.Option(help="Who did it (kept in the audit).")],
+    partition: Annotated[int, typer.Option(help="The topic's partition.")] = 0,
+) -> None:
+    """A stream stopped before a DDL apply cannot run: after a person applied it on the
+    DR database by hand, move past it (audited, recorded in the DDL log). A running
+    service follows within seconds."""
+
+    async def body() -> int:
+        from drapply.ddl.done import ddl_done as done
+
+        settings = _settings(config)
+        _print_json(await done(settings, schema, scn, reason=reason,
+                               requested_by=requested_by, partition=partition))  # fmt: skip
         return 0
 
     _exit(run_main("drapply", body))

@@ -15,6 +15,8 @@ __all__ = [
     "BatchMismatch",
     "CheckpointMoved",
     "ConflictError",
+    "DdlNotApplied",
+    "DdlSyntaxError",
     "KafkaWriteFailed",
     "RetriableSinkError",
     "TargetError",
@@ -56,6 +58,16 @@ class BatchMismatch(SinkError):
 class ApplyHalted(SinkError):
     """A schema stopped on purpose (policy ``stop``): the checkpoint stays before the
     transaction that could not be applied."""
+
+
+class DdlSyntaxError(ParseError):
+    """DDL text apply's reader does not understand (``at``: the character index)."""
+
+
+class DdlNotApplied(ApplyHalted):
+    """A DDL statement apply cannot execute on this target: the stream stops right
+    before its transaction until a person applies it by hand and says so
+    (``drapply ddl done``)."""
 
 
 class KafkaWriteFailed(RetriableSinkError):

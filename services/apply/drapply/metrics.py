@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from drcommon.metrics import Metrics
 
-from drapply.adapters.base import BoundChange, Checkpoint, Stream
+from drapply.adapters.base import BoundChange, Checkpoint, DdlLogRow, Stream
 from drapply.observer import AppliedTx, ApplyObserver
 from drapply.policy import ConflictKind, Resolution
 from drapply.status import StreamStatus
@@ -46,6 +46,10 @@ class ApplyMetrics:
         self.skipped = m.counter(
             "skipped_total", "Changes skipped on purpose.", ("schema", "reason")
         )
+        self.ddl = m.counter(
+            "ddl_total", "DDL records by kind and outcome (executed, no_effect, already_done).",
+            ("schema", "kind", "outcome"),
+        )  # fmt: skip
         self.isolations = m.counter(
             "isolations_total", "Grouped transactions re-applied one by one.", ("schema",)
         )
@@ -138,6 +142,16 @@ class ReportingObserver(ApplyObserver):
             "skipped change",
             extra={"topic": stream.topic, "offset": offset, "table": table, "reason": reason},
         )
+
+    def ddl(self, stream: Stream, row: DdlLogRow) -> None:
+        self._m.ddl.labels(stream.owner, row.kind, row.outcome).inc()
+        log.warning(
+            "DDL applied" if row.outcome != "no_effect" else "DDL has no effect on this target",
+            extra={"topic": stream.topic, "offset": row.record_offset, "scn": row.commit_scn,
+                   "xid": row.xid, "table": row.table, "kind": row.kind,
+                   "outcome": row.outcome, "statements": list(row.executed),
+                   "reason": row.reason},
+        )  # fmt: skip
 
     def isolating(self, stream: Stream, *, from_offset: int, until_offset: int, why: str) -> None:
         self._m.isolations.labels(stream.owner).inc()

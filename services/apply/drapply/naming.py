@@ -59,6 +59,10 @@ class Naming:
             self._tables[key] = ref
         return ref
 
+    def identifier(self, name: str) -> str:
+        """Any other object's name (an index, a constraint): the case policy only."""
+        return fold(name, self._case)
+
     def column(self, owner: str, table: str, column: str) -> str:
         key = (owner, table, column)
         name = self._columns.get(key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from drapply.adapters.base import BoundChange, Checkpoint, Stream
+from drapply.adapters.base import BoundChange, Checkpoint, DdlLogRow, Stream
 from drapply.policy import ConflictKind, Resolution
 
 
@@ -51,6 +51,9 @@ class ApplyObserver:
     def isolating(self, stream: Stream, *, from_offset: int, until_offset: int, why: str) -> None:
         """A grouped transaction failed; re-applying one at a time to find the culprit."""
 
+    def ddl(self, stream: Stream, row: DdlLogRow) -> None:
+        """A DDL record ran (or had nothing to do); it commits with the group."""
+
     def replay_done(self, stream: Stream, checkpoint: Checkpoint) -> None:
         """The stream passed the offset a replay had to reach."""
 
@@ -82,6 +85,10 @@ class TeeObserver(ApplyObserver):
     def skipped(self, stream: Stream, reason: str, table: str, *, offset: int) -> None:
         for o in self._observers:
             o.skipped(stream, reason, table, offset=offset)
+
+    def ddl(self, stream: Stream, row: DdlLogRow) -> None:
+        for o in self._observers:
+            o.ddl(stream, row)
 
     def isolating(self, stream: Stream, *, from_offset: int, until_offset: int, why: str) -> None:
         for o in self._observers:

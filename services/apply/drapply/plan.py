@@ -202,6 +202,10 @@ class Planner:
     def table_ref(self, change: RowChange) -> TableRef:
         return self._naming.table(change.owner, change.table)
 
+    @property
+    def naming(self) -> Naming:
+        return self._naming
+
     def forget(self, owner: str, table: str) -> None:
         """Drop compiled shapes of a table (after DDL: its column types may have changed)."""
         for key in [k for k in self._shapes if k[0] == owner and k[1] == table]:

@@ -171,8 +171,19 @@ class ApplyOptions(Section):
     max_group_rows: int = Field(20000, ge=1, description="Rows in one grouped DB transaction.")
     fetch_max_records: int = Field(2000, ge=1, description="Records fetched per poll.")
     fetch_timeout_ms: int = Field(200, ge=1, description="Longest wait of one poll.")
-    ddl: Literal["skip", "stop"] = Field(
-        "skip", description="DDL records: skip (counted, logged) or stop the schema."
+    ddl: Literal["execute", "skip", "stop"] = Field(
+        "execute",
+        description="DDL records: execute them at their place in the stream (translated "
+        "for PostgreSQL/SQLite; see docs/APPLY.md), skip them (counted, logged) or stop "
+        "the schema before them.",
+    )
+    ddl_grants: bool = Field(
+        False, description="Run GRANT/REVOKE on an Oracle target (else: no effect, logged)."
+    )
+    ddl_oracle_other: bool = Field(
+        False,
+        description="Run statements outside the DDL allowlist (views, sequences, code) on an "
+        "Oracle target; else they stop the schema for a person to decide.",
     )
     session_timeout_ms: int = Field(10000, ge=6000, description="Consumer group session.")
     heartbeat_interval_ms: int = Field(3000, ge=100, description="Consumer heartbeats.")

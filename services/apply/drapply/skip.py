@@ -50,7 +50,7 @@ async def skip_record(
     names = topic_names(settings)
     stream = stream_for(naming_for(settings, settings.target), names.schema(schema), schema,
                         partition)  # fmt: skip
-    checkpoint = await asyncio.to_thread(_checkpoint, settings, stream)
+    checkpoint = await asyncio.to_thread(stream_checkpoint, settings, stream)
     start = checkpoint.next_offset
     if offset < start:
         raise SkipRefused("the stream is already past this offset", topic=stream.topic,
@@ -88,7 +88,8 @@ async def skip_record(
             "xid": row.xid, "dead_letter_offsets": list(dl_offsets), "audit_id": audit}
 
 
-def _checkpoint(settings: ApplySettings, stream: Stream) -> Checkpoint:
+def stream_checkpoint(settings: ApplySettings, stream: Stream) -> Checkpoint:
+    """The stream's checkpoint as the target holds it (refused when it has none)."""
     session = open_target(settings.target).connect(admin=True)
     try:
         for checkpoint in session.checkpoints():

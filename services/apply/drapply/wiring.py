@@ -9,6 +9,8 @@ from drcommon.topics import TopicNames
 
 from drapply.adapters.base import Stream, TargetSession
 from drapply.applier import Applier
+from drapply.ddl.runner import DdlHandling
+from drapply.ddl.translate import DdlOptions
 from drapply.naming import Naming
 from drapply.observer import ApplyObserver
 from drapply.plan import Planner
@@ -59,6 +61,10 @@ def applier_factory(
     naming = naming_for(settings, target)
     policies = Policies(settings.policies)
 
+    options = DdlOptions(grants=settings.apply.ddl_grants,
+                         oracle_other=settings.apply.ddl_oracle_other)  # fmt: skip
+    ddl = DdlHandling(settings.apply.ddl, target.kind, naming, options)
+
     def make(session: TargetSession, stream: Stream) -> Applier:
         planner = Planner(naming, session.converter, settings.source)
         return Applier(
@@ -68,7 +74,7 @@ def applier_factory(
             policies=policies,
             options=settings.apply,
             observer=observer,
-            ddl_stop=settings.apply.ddl == "stop",
+            ddl=ddl,
         )
 
     return make

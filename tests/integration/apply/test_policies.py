@@ -97,7 +97,8 @@ async def test_skipped_tables_and_ddl_are_counted_not_applied(
 ) -> None:
     schema = f"D{unique[:6].upper()}"
     settings = make_settings(
-        "sqlite", source={"database": "ORCL", "skip_tables": [f"{schema}.TMP_*"]}
+        "sqlite", source={"database": "ORCL", "skip_tables": [f"{schema}.TMP_*"]},
+        apply={"ddl": "skip"},
     )
     source = SyntheticSource([schema], seed=13)
     data = [source.transaction(schema, 3) for _ in range(5)]

@@ -74,7 +74,15 @@ def test_a_target_the_settings_cannot_meet_is_refused_naming_keys() -> None:
         validate(budget)
     key = caught.value.where["key"]
     assert "targets.rto_seconds" in key and "targets.detection_seconds" in key
-    assert "runbooks.failover.steps.wait_holding" in key
+    assert "runbooks.failover.steps.switch_apps" in key
+
+
+def test_shipped_runbooks_promise_what_the_drill_bench_measured_against() -> None:
+    """The worst cases bench/README.md ("RTO") sets beside the measured drills."""
+    budget = compute(settings(), books())
+    seconds = {name: budget.runbooks[name].seconds
+               for name in ("failover", "switchover", "switchback")}
+    assert seconds == {"failover": 615.0, "switchover": 645.0, "switchback": 649.0}
 
 
 @pytest.mark.parametrize(("overrides", "text"), [

@@ -128,6 +128,26 @@ class ParkedRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DdlLogRow:
+    """One DDL record and what apply did with it (the ``ddl_log`` table)."""
+
+    topic: str
+    partition: int
+    record_offset: int
+    schema: str  # the Oracle schema
+    xid: str
+    commit_scn: int
+    table: str
+    kind: str  # drapply.ddl.statement.DdlKind
+    outcome: str  # executed | no_effect | by_hand
+    statement: str  # as captured
+    executed: tuple[str, ...]  # what ran on the target
+    reason: str
+    applied_at: datetime
+    applied_by: str | None = None  # who applied it by hand (drapply ddl done)
+
+
+@dataclass(frozen=True, slots=True)
 class AuditRow:
     """One replay, retry or discard: who, what range, result."""
 
@@ -190,6 +210,16 @@ class TargetSession(Protocol):
         """Forget what is known about a table (after DDL)."""
         ...
 
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement (a DDL's translation); returns the row count."""
+        ...
+
+    def column_type(self, info: ColumnInfo) -> str:
+        """The target's type for an Oracle column (as apply creates tables)."""
+        ...
+
+    def create_table_sql(self, ref: TableRef, defs: list[str]) -> str: ...
+
     def execute_run(self, changes: Sequence[BoundChange], *, overwrite: bool) -> None:
         """Apply changes of one run key in a batch; raises ``BatchMismatch`` (now, or from
         :meth:`commit` on targets that pipeline) unless every change touched its row."""
@@ -221,6 +251,14 @@ class TargetSession(Protocol):
     ) -> None: ...
 
     def add_audit(self, row: AuditRow) -> None: ...
+
+    def record_ddl(self, stream: Stream, row: DdlLogRow) -> None:
+        """Record a DDL record's outcome, in the current transaction."""
+        ...
+
+    def ddl_log(self, schema: str | None) -> list[DdlLogRow]:
+        """The DDL records applied, of one Oracle schema or (None) of all."""
+        ...
 
     def finish_audit(self, audit_id: str, result: str, outcome: dict[str, Any]) -> None: ...
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from drapply.adapters.base import AuditRow, Checkpoint, ParkedRow, Stream
+from drapply.adapters.base import AuditRow, Checkpoint, DdlLogRow, ParkedRow, Stream
 from drapply.errors import CheckpointMoved, TargetError
 
 CHECKPOINT_COLUMNS = (
@@ -23,6 +23,11 @@ CHECKPOINT_COLUMNS = (
 PARKED_COLUMNS = (
     "topic", "partition_no", "first_offset", "last_offset", "schema_name", "xid", "commit_scn",
     "error", "parked_at", "state", "dl_offsets", "resolved_by", "resolved_at", "comment_text",
+)  # fmt: skip
+DDL_COLUMNS = (
+    "topic", "partition_no", "record_offset", "schema_name", "xid", "commit_scn",
+    "table_name", "ddl_kind", "outcome", "statement", "executed", "reason", "applied_at",
+    "applied_by",
 )  # fmt: skip
 AUDIT_COLUMNS = (
     "audit_id", "action", "requested_by", "detail", "started_at", "result", "finished_at",
@@ -38,6 +43,7 @@ class SqlControl:
     """Control-table statements; the dialect supplies names, types and execution."""
 
     text_type = "TEXT"
+    long_text_type = "TEXT"
     int_type = "BIGINT"
     ts_type = "TEXT"
     for_update = " FOR UPDATE"
@@ -108,6 +114,14 @@ class SqlControl:
             f"last_offset {i}, schema_name {t}, xid {t}, commit_scn {i}, error {t}, "
             f"parked_at {ts}, state {t}, dl_offsets {t}, resolved_by {t}, resolved_at {ts}, "
             f"comment_text {t}, PRIMARY KEY (topic, partition_no, first_offset)",
+        )
+        self.create_if_missing(
+            self.control_table("ddl_log", schema),
+            f"topic {t} NOT NULL, partition_no {i} NOT NULL, record_offset {i} NOT NULL, "
+            f"schema_name {t}, xid {t}, commit_scn {i}, table_name {t}, ddl_kind {t}, "
+            f"outcome {t}, statement {self.long_text_type}, executed {self.long_text_type}, "
+            f"reason {t}, applied_at {ts}, applied_by {t}, "
+            "PRIMARY KEY (topic, partition_no, record_offset)",
         )
 
     def global_tables_ddl(self) -> None:
@@ -302,6 +316,44 @@ class SqlControl:
             f"AND first_offset = {self.ph(6)}",
             (state, by, self.ts_param(now()), comment, row.topic, row.partition, row.first_offset),
         )
+
+    # -- DDL log -----------------------------------------------------------------------------
+    def record_ddl(self, stream: Stream, row: DdlLogRow) -> None:
+        table = self.control_table("ddl_log", stream.schema)
+        # A DDL replayed after a crash on Oracle (its statement commits by itself) finds
+        # its row: the newer outcome replaces it.
+        self.execute(
+            f"DELETE FROM {table} WHERE topic = {self.ph(0)} AND partition_no = {self.ph(1)} "
+            f"AND record_offset = {self.ph(2)}",
+            (row.topic, row.partition, row.record_offset),
+        )
+        self.execute(
+            f"INSERT INTO {table} ({', '.join(DDL_COLUMNS)}) "
+            f"VALUES ({self._placeholders(len(DDL_COLUMNS))})",
+            (
+                row.topic, row.partition, row.record_offset, row.schema, row.xid,
+                row.commit_scn, row.table, row.kind, row.outcome, row.statement,
+                json.dumps(list(row.executed)), row.reason, self.ts_param(row.applied_at),
+                row.applied_by,
+            ),
+        )  # fmt: skip
+
+    def stream_ddl_log(self, schema: str | None) -> list[DdlLogRow]:
+        rows = self.query(
+            f"SELECT {', '.join(DDL_COLUMNS)} FROM {self.control_table('ddl_log', schema)} "
+            "ORDER BY topic, record_offset"
+        )
+        out = []
+        for r in rows:
+            applied_at = self.ts_value(r[12])
+            assert applied_at is not None
+            out.append(DdlLogRow(
+                topic=r[0], partition=int(r[1]), record_offset=int(r[2]), schema=r[3],
+                xid=r[4], commit_scn=int(r[5]), table=r[6], kind=r[7], outcome=r[8],
+                statement=str(r[9]), executed=tuple(json.loads(str(r[10]) or "[]")),
+                reason=r[11] or "", applied_at=applied_at, applied_by=r[13],
+            ))  # fmt: skip
+        return out
 
     # -- audit and state ---------------------------------------------------------------------
     def _committed(self, sql: str, params: Sequence[Any]) -> None:

@@ -26,7 +26,14 @@ import oracledb
 from drcommon.dbtls import oracle_params
 from drcommon.model import ColumnInfo, ImageValue
 
-from drapply.adapters.base import BoundChange, Checkpoint, ParkedRow, Stream, TableShape
+from drapply.adapters.base import (
+    BoundChange,
+    Checkpoint,
+    DdlLogRow,
+    ParkedRow,
+    Stream,
+    TableShape,
+)
 from drapply.adapters.control import SqlControl
 from drapply.adapters.sqlbase import LobRowKey, SqlRows, qualified, quote
 from drapply.errors import RetriableSinkError, TargetError, ValueNotStorable
@@ -240,6 +247,7 @@ class OracleSession(SqlControl, SqlRows):
 
     kind = "oracle"
     text_type = "VARCHAR2(4000)"
+    long_text_type = "CLOB"
     int_type = "NUMBER(19)"
     ts_type = "TIMESTAMP(6) WITH TIME ZONE"
 
@@ -411,3 +419,7 @@ class OracleSession(SqlControl, SqlRows):
 
     def parked(self, state: str | None = None) -> list[ParkedRow]:
         return self.stream_parked(None, state)
+
+    def ddl_log(self, schema: str | None) -> list[DdlLogRow]:
+        rows = self.stream_ddl_log(None)
+        return rows if schema is None else [r for r in rows if r.schema == schema]

@@ -27,7 +27,14 @@ from drcommon.errors import DRError
 from drcommon.model import ColumnInfo, ImageValue
 from psycopg import errors as pg_errors
 
-from drapply.adapters.base import BoundChange, Checkpoint, ParkedRow, Stream, TableShape
+from drapply.adapters.base import (
+    BoundChange,
+    Checkpoint,
+    DdlLogRow,
+    ParkedRow,
+    Stream,
+    TableShape,
+)
 from drapply.adapters.control import SqlControl
 from drapply.adapters.sqlbase import LobRowKey, SqlRows, qualified, quote
 from drapply.errors import BatchMismatch, RetriableSinkError, TargetError
@@ -412,3 +419,7 @@ class PostgresSession(SqlControl, SqlRows):
 
     def parked(self, state: str | None = None) -> list[ParkedRow]:
         return self.stream_parked(None, state)
+
+    def ddl_log(self, schema: str | None) -> list[DdlLogRow]:
+        rows = self.stream_ddl_log(None)
+        return rows if schema is None else [r for r in rows if r.schema == schema]

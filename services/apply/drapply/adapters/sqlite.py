@@ -23,7 +23,7 @@ from typing import Any
 from drcommon.model import ColumnInfo
 from drcommon.topics import escape_name, unescape_name
 
-from drapply.adapters.base import Checkpoint, ParkedRow, Stream, TableShape
+from drapply.adapters.base import Checkpoint, DdlLogRow, ParkedRow, Stream, TableShape
 from drapply.adapters.control import SqlControl
 from drapply.adapters.sqlbase import LobRowKey, SqlRows, qualified, quote
 from drapply.errors import RetriableSinkError, TargetError, UnconfiguredTable
@@ -248,3 +248,7 @@ class SqliteSession(SqlControl, SqlRows):
         for schema in sorted(self._attached):
             out.extend(self.stream_parked(schema, state))
         return sorted(out, key=lambda p: p.parked_at)
+
+    def ddl_log(self, schema: str | None) -> list[DdlLogRow]:
+        rows = [row for s in sorted(self._attached) for row in self.stream_ddl_log(s)]
+        return rows if schema is None else [r for r in rows if r.schema == schema]

@@ -1,0 +1,1 @@
+"""Benchmarks (scripts and the packages they share); results in bench/README.md."""
