@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drcommon.errors import DRError, MissingLog, SourceError
+from drcommon.errors import ConfigError, DRError, MissingLog, SourceError
 
+from drcapture.native import NativeRedoFile
 from drcapture.redo.blocks import RedoFile, RedoHeader
-from drcapture.stores import LocalFiles, LogStore, Signature, local_stores
+from drcapture.stores import LocalFiles, LogStore, Signature, local_path, local_stores
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,19 @@ class LogFile:
         """The log, opened for reading (online logs tolerate unwritten blocks)."""
         return RedoFile(self.store.open(self.location), online=self.online)
 
+    def open_native(self) -> NativeRedoFile:
+        """The log opened in the compiled core, which reads it as a local file; a store
+        without local files is refused (:mod:`drcapture.stores`)."""
+        path = local_path(self.store, self.location)
+        if path is None:
+            raise ConfigError(
+                "this log store holds no local files, and capture's compiled core reads "
+                "redo from local files only (a block source for other stores is not built "
+                "yet); configure a local or NFS archive directory",
+                store=self.store.name, file=self.location,
+            )  # fmt: skip
+        return NativeRedoFile(path, name=self.location, online=self.online)
+
     def reread(self) -> LogFile:
         """The same location described again (an online log's header changes)."""
         redo = self.open()
@@ -104,10 +119,17 @@ class LogCatalog:
         self._damaged: dict[str, Signature | None] = {}  # location -> signature when found
         self.unreadable: dict[str, str] = {}
         self.unreachable: dict[str, str] = {}  # locations that cannot be listed: why
+        # The RAC threads' readers share the catalog and run at once (each read in its
+        # own OS thread): one at a time looks at the places or marks a copy damaged.
+        self._lock = threading.RLock()
 
     def refresh(self) -> None:
         """Re-scan the places; cheap when nothing changed. Archived copies win over
         online logs of the same sequence: they are complete and cannot be reused."""
+        with self._lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         found: dict[tuple[int, int], LogFile] = {}
         for store in self._stores:
             try:
@@ -136,6 +158,10 @@ class LogCatalog:
     def mark_damaged(self, location: str) -> None:
         """A reader found this copy damaged: other copies of its log win over it until
         the file changes (replaced by a good copy, or an online log written on)."""
+        with self._lock:
+            self._mark_damaged(location)
+
+    def _mark_damaged(self, location: str) -> None:
         signature = None
         for store in (*self._stores, self._online):
             with contextlib.suppress(SourceError):

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from drcommon.errors import SourceError
-from drcommon.model import Operation, RowChange
 
 _STRIP_COMMENTS = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
 _SPACES = re.compile(r"\s+")
@@ -52,19 +51,28 @@ def changes_layout(sql: str) -> bool:
     return bool(_LAYOUT_CHANGES.match(text))
 
 
-class _HasChanges(Protocol):
-    @property
-    def changes(self) -> Sequence[RowChange]: ...
+class DdlChange(NamedTuple):
+    """A DDL statement of a transaction and the table it names."""
+
+    owner: str
+    table: str
+    ddl: str | None
 
 
-T = TypeVar("T", bound=_HasChanges)
+class _HasDdl(Protocol):
+    def ddl(self) -> Sequence[tuple[str, str, str | None]]:
+        """The transaction's DDL changes: (owner, table, statement), in order."""
+        ...
 
 
-def layout_ddl(tx: _HasChanges) -> RowChange | None:
+T = TypeVar("T", bound=_HasDdl)
+
+
+def layout_ddl(tx: _HasDdl) -> DdlChange | None:
     """The first DDL in a transaction that changes a captured table's layout."""
-    for change in tx.changes:
-        if change.op is Operation.DDL and changes_layout(change.ddl or ""):
-            return change
+    for owner, table, ddl in tx.ddl():
+        if changes_layout(ddl or ""):
+            return DdlChange(owner, table, ddl)
     return None
 
 

@@ -6,10 +6,18 @@ import errno
 import shutil
 from pathlib import Path
 
-from drcommon.errors import CorruptRedo, DRError, ParseError, RetriableSourceError, SinkError
+from drcommon.errors import (
+    CorruptRedo,
+    DRError,
+    ParseError,
+    RetriableSourceError,
+    SinkError,
+    SourceError,
+)
 
 __all__ = [
     "CaptureFenced",
+    "DirectLoadGap",
     "DiskFull",
     "RedoCopyFound",
     "RedoDamaged",
@@ -28,6 +36,10 @@ class UndecodableChange(ParseError):
     of where it is (table or object, XID, SCN, RBA, opcode); what capture then does is
     ``source.on_undecodable``: stop (the default), or publish the change marked
     ``undecoded``. Never a silent skip."""
+
+
+class DirectLoadGap(SourceError):
+    """Rows written by a direct-path load into a captured table cannot be replicated."""
 
 
 class RedoDamaged(CorruptRedo):

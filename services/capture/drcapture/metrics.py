@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from drcommon.metrics import Metrics
 
-from drcapture.publish import CommittedTransaction
+from drcapture.publish import Publishable
 
 
 class CaptureMetrics:
@@ -52,10 +52,10 @@ class CaptureMetrics:
         self.redo_bytes.labels(label).inc(size)
 
     def observe_publish(
-        self, batch: Sequence[CommittedTransaction], sent: int, seconds: float, watermark: int
+        self, batch: Sequence[Publishable], sent: int, seconds: float, watermark: int
     ) -> None:
         self.transactions.inc(len(batch))
-        self.changes.inc(sum(len(tx.changes) for tx in batch))
+        self.changes.inc(sum(tx.change_count for tx in batch))
         self.kafka_records.inc(sent)
         self.publish_seconds.observe(seconds)
         self.watermark.set(watermark)

@@ -8,8 +8,8 @@ parsers' own objects (``UndoRecord``, ``RowOp``, ``TxBegin`` …) built from the
 result, and raises the same ``DRError`` subclasses with the same messages and facts, so
 the differential tests compare with ``==``.
 
-This is the binding the tests use; production will not build a Python object per
-operation (the assembler moves into the core in phase 2b, see docs/CAPTURE.md).
+This is the binding the tests use; production builds no Python object per operation (the
+core's ThreadCore assembles transactions itself, see :mod:`drcapture.native_txn`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Offline tools behind ``drcapture decode`` and ``drcapture dump`` (no Kafka).
 
-``decode`` reads the given files per thread (each thread's files in sequence order),
-assembles committed transactions and prints them in global commit order — the same
-decoding the service does, as a batch job and a support tool.
+``decode`` reads the given files per thread (each thread's files in sequence order) in
+the compiled core (:class:`~drcapture.native_txn.ThreadCore`, what the service reads
+with), and prints the committed changes in global commit order — the same decoding the
+service does, as a batch job and a support tool.
 """
 
 from __future__ import annotations
@@ -16,16 +17,13 @@ from typing import Any, TextIO
 from drcapture.catalog import read_log_file
 from drcapture.dictionary.model import Dictionary
 from drcapture.filtering import TableFilter
-from drcapture.pipeline import commit_key
+from drcapture.merge import CommitKey
+from drcapture.native import NativeRedoFile
+from drcapture.native_txn import CoreOptions, NativeCommit, ThreadCore
 from drcapture.redo.blocks import FileSource, RedoFile
-from drcapture.redo.ops.dispatch import OpCounters
 from drcapture.redo.reader import iter_records
-from drcapture.redo.render import decode_dicts, dump_lines
-from drcapture.redo.txn.assembler import (
-    AssemblerOptions,
-    CommittedTransaction,
-    TransactionAssembler,
-)
+from drcapture.redo.records import Rba, ReadState
+from drcapture.redo.render import dump_lines
 
 PROGRESS_EVERY_BYTES = 64 * 1024 * 1024
 
@@ -52,45 +50,68 @@ def decode_transactions(
     *,
     include_unknown: bool = False,
     progress: TextIO | None = None,
-) -> list[CommittedTransaction]:
+) -> list[NativeCommit]:
     """Every committed transaction in ``files`` (all threads), in commit order."""
     by_thread: dict[int, list[tuple[int, Path]]] = {}
     for path in files:
         entry = read_log_file(path)
         by_thread.setdefault(entry.thread, []).append((entry.sequence, path))
-    committed: list[CommittedTransaction] = []
-    counters = OpCounters()
+    committed: list[NativeCommit] = []
     for thread, logs in sorted(by_thread.items()):
-        assembler = TransactionAssembler(
-            dictionary,
-            AssemblerOptions(
-                thread=thread,
-                db_id=dictionary.db_id,
-                db_name=dictionary.db_name,
-                include_unknown=include_unknown,
-                wanted=table_filter,
-            ),
-        )
+        core = ThreadCore(dictionary, CoreOptions(
+            thread=thread, db_id=dictionary.db_id, db_name=dictionary.db_name,
+            include_unknown=include_unknown, wanted=table_filter))
         for _, path in sorted(logs):
-            committed.extend(_read_one(path, assembler, counters, progress))
-    committed.sort(key=commit_key)
+            committed.extend(_read_one(path, core, progress))
+    committed.sort(key=_commit_key)
     return committed
 
 
-def _read_one(
-    path: Path, assembler: TransactionAssembler, counters: OpCounters, progress: TextIO | None
-) -> Iterator[CommittedTransaction]:
-    redo = RedoFile(FileSource(path))
+def _commit_key(tx: NativeCommit) -> CommitKey:
+    rba = Rba.parse(tx.commit_rba)
+    return CommitKey(tx.commit_scn, tx.thread, (rba.sequence, rba.block, rba.offset))
+
+
+READ_BUDGET = 20_000  # records per call into the core
+
+
+def _read_one(path: Path, core: ThreadCore, progress: TextIO | None) -> Iterator[NativeCommit]:
+    redo = NativeRedoFile(path)
     total = redo.block_size * (redo.last_block + 1)
+    state = ReadState()
+    core.open(redo, state)
     started = time.monotonic()
     next_report = PROGRESS_EVERY_BYTES
-    for record in iter_records(redo, counters=counters):
-        yield from assembler.feed(record)
-        done = record.record.rba.block * redo.block_size
-        if progress is not None and done >= next_report:
+    while True:
+        batch = core.read(READ_BUDGET, state)
+        batch.raise_error()
+        yield from batch.commits
+        done = state.next_block * redo.block_size
+        if progress is not None and done >= next_report and not batch.ended:
             rate = done / max(time.monotonic() - started, 1e-9) / 1e6
             progress.write(f"{path.name}: {done * 100 // total}% ({rate:.0f} MB/s)\n")
-            next_report += PROGRESS_EVERY_BYTES
+            next_report = done + PROGRESS_EVERY_BYTES
+        if batch.ended:
+            return
+
+
+def decode_dicts(transactions: list[NativeCommit]) -> Iterator[dict[str, Any]]:
+    """Committed changes as JSON-able dicts (one per row change)."""
+    for txn in transactions:
+        xid = txn.xid
+        commit_ts = txn.commit_ts
+        head = {"xid": str(xid), "xid_hex": xid.logminer, "commit_scn": txn.commit_scn,
+                "commit_ts": commit_ts.isoformat() if commit_ts else None}
+        for line in txn.change_lines():
+            change = json.loads(line)
+            position = change.get("position")
+            yield {
+                **head, "owner": change["owner"], "table": change["table"],
+                "op": change["op"], "before": change.get("before"),
+                "after": change.get("after"), "ddl": change.get("ddl"),
+                "rba": position["rba"] if position else None,
+                "row_id": change.get("row_id"),
+            }
 
 
 def decode_files(

@@ -16,7 +16,6 @@ files, it publishes that prefix and then raises the fault.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -30,13 +29,13 @@ from drcapture.ddl import StaleDictionary, layout_ddl, split_at_layout_ddl
 from drcapture.errors import RedoDamaged, RedoUnreadable, StateDiskFull
 from drcapture.merge import CommitKey, RacMerger
 from drcapture.metrics import CaptureMetrics
+from drcapture.native_txn import NativeCommit as CommittedTransaction
 from drcapture.openstate import OpenStateStore, SavedState
-from drcapture.publish import CommittedTransaction as Outgoing
+from drcapture.publish import NativeTransaction as Outgoing
 from drcapture.publish import Publisher
 from drcapture.redo.records import Rba
-from drcapture.redo.txn.assembler import CommittedTransaction
 from drcapture.settings import CaptureSettings
-from drcapture.thread_reader import ThreadReader
+from drcapture.thread_reader import ReadResult, ThreadReader
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +142,7 @@ class CapturePipeline:
     async def cycle(self) -> bool:
         """One pass over every thread; True when something was read or published."""
         progressed = False
-        held_at = self.held_at()
-        for thread, reader in self._readers.items():
-            if held_at is not None and reader.fault is None and reader.last_scn > held_at:
-                continue  # past a held thread: nothing more of it can be released
-            result = await asyncio.to_thread(reader.read, RECORD_BUDGET)
+        for thread, result in await self._read_all():
             now = time.monotonic()
             self._metrics.observe_read(thread, result.records, result.bytes)
             for tx in result.commits:
@@ -204,6 +199,42 @@ class CapturePipeline:
             return False
         return all(r.fault is not None or r.finished or r.last_scn > held_at
                    for r in self._readers.values())  # fmt: skip
+
+    async def _read_all(self) -> list[tuple[int, ReadResult]]:
+        """Every thread's read, at once: each in its own OS thread (the core releases the
+        GIL). All reads end before any result is used (the first error, in thread order,
+        is raised then), and results come in thread order: the merge and what is
+        published do not depend on timing."""
+        held_at = self.held_at()
+        reading = {
+            thread: reader
+            for thread, reader in self._readers.items()
+            # past a held thread: nothing more of it can be released
+            if not (held_at is not None and reader.fault is None and reader.last_scn > held_at)
+        }
+        results = await asyncio.gather(
+            *(asyncio.to_thread(self._read_one, r) for r in reading.values()),
+            return_exceptions=True,
+        )
+        done: list[tuple[int, ReadResult]] = []
+        for thread, outcome in zip(reading, results, strict=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
+            done.append((thread, outcome))
+        return done
+
+    def _read_one(self, reader: ThreadReader) -> ReadResult:
+        """One thread's read, in its worker thread, and its commits' Kafka records made
+        there too (what the publisher sends later): serialising runs beside the other
+        threads' reads instead of on the event loop."""
+        result = reader.read(RECORD_BUDGET)
+        publish = self._settings.publish
+        limits = publish.record_limits()
+        for tx in result.commits:
+            moment = tx.commit_ts
+            if moment is not None:
+                tx.prepare(self._aware(moment), publish.max_changes_per_message, limits)
+        return result
 
     def _fence_if_due(self) -> bool:
         """When a fence is requested and everything written is read: no thread will
@@ -321,7 +352,7 @@ class CapturePipeline:
         self._metrics.order_violations.set(self._merger.order_violations)
         for item in outgoing:
             self.stats.transactions += 1
-            self.stats.changes += len(item.changes)
+            self.stats.changes += item.change_count
             self.stats.schemas.update(item.info.schemas)
             self.stats.last_commit = item.info
         self.stats.records_sent += sent
@@ -382,7 +413,7 @@ class CapturePipeline:
                 return None
             rba = reader.last_rba
             positions[thread] = (rba.sequence, rba.block, rba.offset)
-            opened = reader.assembler.open_transactions()
+            opened = reader.core.open_transactions()
             if opened and Rba.parse(opened[0].start_rba).sequence < rba.sequence:
                 spans = True
         if not spans or (self._saved is not None and self._saved.positions == positions):
@@ -401,7 +432,7 @@ class CapturePipeline:
         self._last_state_save = now
         try:
             self._saved = store.write(
-                {t: r.assembler.export_state() for t, r in self._readers.items()},
+                {t: r.core.export_state() for t, r in self._readers.items()},
                 positions,
                 {t: r.last_scn for t, r in self._readers.items()},
                 (last.scn, last.thread, last.rba) if last else None,
@@ -437,12 +468,10 @@ class CapturePipeline:
         return moment.replace(tzinfo=self._zone).astimezone(UTC)
 
     def _outgoing(self, tx: CommittedTransaction) -> Outgoing:
-        info = (
-            tx.info()
-            if tx.commit_ts is None or tx.commit_ts.tzinfo
-            else dataclasses.replace(tx, commit_ts=self._aware(tx.commit_ts)).info()
-        )
-        return Outgoing(info, tx.changes)
+        moment = tx.commit_ts
+        if moment is None:
+            raise ValueError(f"transaction {tx.xid} has no commit time")
+        return Outgoing(tx.info(self._aware(moment)), tx)
 
     def _heartbeat(self, watermark: int) -> Heartbeat:
         """The source time the watermark stands for: the oldest of the newest redo times

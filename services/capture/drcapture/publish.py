@@ -25,6 +25,7 @@ from drcommon.kafka import COMPACTED_TOPIC_CONFIG, TopicSpec, ensure_topics, tra
 from drcommon.model import (
     CaptureCheckpoint,
     Heartbeat,
+    Operation,
     RowChange,
     TransactionInfo,
     TransactionMessage,
@@ -33,6 +34,7 @@ from drcommon.model import (
 from drcommon.topics import TopicNames
 
 from drcapture.errors import CaptureFenced
+from drcapture.native_txn import NativeCommit
 from drcapture.publish_records import OutRecord, RecordLimits, schema_records
 
 log = logging.getLogger(__name__)
@@ -44,10 +46,57 @@ TRANSACTION_TIMEOUT_MS = 900_000
 
 @dataclass(frozen=True, slots=True)
 class CommittedTransaction:
-    """A committed Oracle transaction with its captured row changes, in redo order."""
+    """A committed Oracle transaction with its captured row changes, in redo order, as
+    Python objects (tests and tools; the service publishes :class:`NativeTransaction` s,
+    whose changes stay in the compiled core)."""
 
     info: TransactionInfo
     changes: Sequence[RowChange]
+
+    def schemas(self) -> set[str]:
+        """The schemas its changes belong to (one topic each)."""
+        return {c.owner for c in self.changes}
+
+    @property
+    def change_count(self) -> int:
+        return len(self.changes)
+
+    def ddl(self) -> list[tuple[str, str, str | None]]:
+        """Its DDL changes: (owner, table, statement)."""
+        return [(c.owner, c.table, c.ddl) for c in self.changes if c.op is Operation.DDL]
+
+    def records(self, max_changes: int, limits: RecordLimits) -> Iterator[OutRecord]:
+        """Its Kafka records (:func:`transaction_records`)."""
+        return transaction_records(self, max_changes, limits)
+
+
+@dataclass(frozen=True, slots=True)
+class NativeTransaction:
+    """A committed transaction read by the compiled core, with the commit time it is
+    published at: its records are serialised in the core, byte for byte what
+    :func:`transaction_records` writes for the same changes."""
+
+    info: TransactionInfo
+    commit: NativeCommit
+
+    def schemas(self) -> set[str]:
+        """The schemas its changes belong to (one topic each)."""
+        return set(self.info.schemas)
+
+    @property
+    def change_count(self) -> int:
+        return self.info.changes_total
+
+    def ddl(self) -> list[tuple[str, str, str | None]]:
+        """Its DDL changes: (owner, table, statement)."""
+        return self.commit.ddl()
+
+    def records(self, max_changes: int, limits: RecordLimits) -> list[OutRecord]:
+        """Its Kafka records, serialised in the core (the GIL released meanwhile)."""
+        return self.commit.records(self.info.commit_ts, max_changes, limits)[1]
+
+
+Publishable = CommittedTransaction | NativeTransaction
 
 
 def by_schema(tx: CommittedTransaction) -> dict[str, list[RowChange]]:
@@ -157,7 +206,7 @@ class Publisher:
 
     async def publish(
         self,
-        batch: Sequence[CommittedTransaction],
+        batch: Sequence[Publishable],
         checkpoint: CaptureCheckpoint,
         *,
         watermark_scn: int | None,
@@ -175,12 +224,12 @@ class Publisher:
         producer = self._producer
         if producer is None:
             raise SinkError("publisher is not started")
-        await self.ensure_schemas({c.owner for tx in batch for c in tx.changes})
+        await self.ensure_schemas({s for tx in batch for s in tx.schemas()})
         sent = 0
         try:
             async with producer.transaction():
                 for tx in batch:
-                    for record in transaction_records(tx, max_changes, limits):
+                    for record in tx.records(max_changes, limits):
                         await producer.send(
                             self._names.schema(record.schema),
                             record.value,

@@ -25,14 +25,13 @@ from drcapture.errors import UndecodableChange
 from drcapture.faults import CaptureFaults
 from drcapture.filtering import TableFilter
 from drcapture.metrics import CaptureMetrics
+from drcapture.native_txn import CoreOptions, ThreadCore
 from drcapture.openstate import OpenStateStore
 from drcapture.pipeline import CapturePipeline
 from drcapture.publish import Publisher
 from drcapture.redo.ops.dispatch import OpCounters
 from drcapture.redo.records import Rba
-from drcapture.redo.txn.assembler import AssemblerOptions, TransactionAssembler
 from drcapture.settings import CaptureSettings, DictionarySettings
-from drcapture.spill import SpillingStore
 from drcapture.thread_reader import ThreadReader
 
 log = logging.getLogger(__name__)
@@ -40,9 +39,7 @@ WATCH_INTERVAL = 1.0  # seconds between looks at what the pipeline shows (status
 
 
 def _discard_spill(reader: ThreadReader) -> None:
-    store = reader.assembler.store
-    if isinstance(store, SpillingStore):
-        store.discard()
+    reader.core.discard()
 
 
 def load_dictionary(
@@ -241,31 +238,32 @@ class CaptureService(ServiceBase):
         states: dict[int, dict[str, Any]] | None,
     ) -> ThreadReader:
         s = self.settings
-        store = SpillingStore(s.spill.directory / f"thread-{thread}", s.spill.threshold_bytes)
-        assembler = TransactionAssembler(
+        restart = positions.get(thread)
+        core = ThreadCore(
             self._dictionary,
-            AssemblerOptions(
+            CoreOptions(
                 thread=thread,
                 db_id=self._dictionary.db_id,
                 db_name=self._dictionary.db_name or s.database,
                 wanted=self._filter,
                 on_undecodable=s.source.on_undecodable,
+                on_direct_load=s.source.on_direct_load,
+                spill_directory=s.spill.directory / f"thread-{thread}",
+                spill_threshold=s.spill.threshold_bytes,
+                start=Rba(restart.sequence, restart.block, restart.offset) if restart else None,
+                start_exclusive=bool(restart and restart.exclusive and states is not None),
+                start_scn=s.source.read_from_scn or s.source.start_scn or 0,
             ),
-            store=store,
         )
-        restart = positions.get(thread)
         if states is not None and thread in states:
-            assembler.import_state(states[thread])
+            core.import_state(states[thread])
         return ThreadReader(
             thread,
             self._catalog,
-            assembler,
-            start=Rba(restart.sequence, restart.block, restart.offset) if restart else None,
-            start_exclusive=bool(restart and restart.exclusive and states is not None),
+            core,
             start_scn=s.source.read_from_scn or s.source.start_scn,
             follow=s.source.mode != "files",
             counters=self.counters,
-            on_direct_load=s.source.on_direct_load,
         )
 
     async def _close_attempt(self, failed: bool) -> None:
@@ -387,7 +385,7 @@ class CaptureService(ServiceBase):
                     "scn": reader.last_scn,
                     "oldest_needed_sequence": point.sequence if point else None,
                     "older_logs_kept": pipeline.retention()[thread]["older_logs_kept"],
-                    "open_transactions": len(reader.assembler.open_transactions()),
+                    "open_transactions": reader.open_transactions,
                     "caught_up": reader.caught_up,
                     "quiet": bool(state and state.caught_up_at is not None),
                     "closed": bool(state and state.closed),

@@ -1,10 +1,16 @@
 """Where redo logs live, behind one small interface.
 
 A :class:`LogStore` lists the logs it holds (with a signature that changes when a log
-changes) and opens one as a :class:`~drcapture.redo.blocks.BlockSource`. The catalog and
-the readers know nothing else about it. Local and NFS directories and explicit file lists
-are here; an ASM store (``DBMS_DISKGROUP`` reads over ``oracledb``) or an SSH store
-(``asyncssh`` SFTP reads) implements the same three members and plugs in unchanged.
+changes) and opens one as a :class:`~drcapture.redo.blocks.BlockSource`. The catalog
+knows nothing else about it. Local and NFS directories and explicit file lists are here;
+an ASM store (``DBMS_DISKGROUP`` reads over ``oracledb``) or an SSH store (``asyncssh``
+SFTP reads) implements the same three members and plugs into the catalog unchanged.
+
+Reading a log's records is the compiled core's work, and the core reads local files: a
+store whose logs are local files says where (:func:`local_path`); the readers then hand
+that path to the core. A store without local files (ASM, SSH) is listed and its headers
+are read, but capture refuses to read its records (``ConfigError``) until the core gets a
+block source for it: never a silent slower path.
 """
 
 from __future__ import annotations
@@ -71,6 +77,10 @@ class LocalDirectory:
     def open(self, location: str) -> BlockSource:
         return FileSource(Path(location))
 
+    def local_path(self, location: str) -> Path:
+        """The log's local file (the core reads it directly)."""
+        return Path(location)
+
 
 @dataclass(frozen=True, slots=True)
 class LocalFiles:
@@ -93,6 +103,17 @@ class LocalFiles:
 
     def open(self, location: str) -> BlockSource:
         return FileSource(Path(location))
+
+    def local_path(self, location: str) -> Path:
+        """The log's local file (the core reads it directly)."""
+        return Path(location)
+
+
+def local_path(store: LogStore, location: str) -> Path | None:
+    """Where ``store`` keeps the log at ``location`` as a local file, or None when it
+    does not (its ``local_path`` member, which stores of local files have)."""
+    found = getattr(store, "local_path", None)
+    return found(location) if callable(found) else None
 
 
 def local_stores(directories: Iterable[Path], patterns: str) -> list[LogStore]:

@@ -1,7 +1,10 @@
-"""Reading one RAC thread: log after log by sequence, records into its assembler.
+"""Reading one RAC thread: log after log by sequence, records into its core.
 
-A :class:`ThreadReader` is synchronous and CPU-bound; the pipeline calls :meth:`read`
-with a record budget (in a worker thread) and gets back the commits it produced, how
+A :class:`ThreadReader` follows one thread's logs (which log comes next, online logs,
+gaps, damaged copies); the records are walked, decoded and assembled into committed
+transactions by its :class:`~drcapture.native_txn.ThreadCore` in the compiled core, with
+the GIL released. The pipeline calls :meth:`read` with a record budget (in a worker
+thread; the threads' reads run in parallel) and gets back the commits it produced, how
 far it got, and whether it is at the end of the redo written so far.
 
 It never skips: the next log of a thread is sequence + 1, found through the
@@ -20,35 +23,34 @@ stopped. The pipeline merges the other threads up to the held one meanwhile.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from drcommon.errors import CorruptRedo, DRError, MissingLog, SourceError
+from drcommon.errors import CorruptRedo, DRError, MissingLog
 
 from drcapture.catalog import LogCatalog, LogFile
-from drcapture.dictionary.model import TableDef
-from drcapture.errors import RedoCopyFound, RedoDamaged, RedoUnreadable
+from drcapture.errors import DirectLoadGap, RedoCopyFound, RedoDamaged, RedoUnreadable
+from drcapture.native import NativeRedoFile
+from drcapture.native_txn import CoreBatch, NativeCommit, ThreadCore
 from drcapture.redo.binary import SCN_MAX
-from drcapture.redo.blocks import BlockStatus, RedoFile
-from drcapture.redo.ops.direct import DirectLoad
-from drcapture.redo.ops.dispatch import OpCounters, ParsedRecord, UndecodableOp
-from drcapture.redo.reader import iter_records
+from drcapture.redo.blocks import BlockStatus
+from drcapture.redo.ops.dispatch import OpCounters
 from drcapture.redo.records import Rba, ReadState
-from drcapture.redo.txn.assembler import CommittedTransaction, TransactionAssembler
+from drcapture.redo.xid import Xid
+
+__all__ = ["DirectLoadGap", "ReadResult", "ThreadReader"]
 
 log = logging.getLogger(__name__)
-
-
-class DirectLoadGap(SourceError):
-    """Rows written by a direct-path load into a captured table cannot be replicated."""
+# The threads' readers run at once and add to one set of vector counters.
+_COUNTERS = threading.Lock()
 
 
 @dataclass(slots=True)
 class ReadResult:
     """What one :meth:`ThreadReader.read` call produced."""
 
-    commits: list[CommittedTransaction] = field(default_factory=list)
+    commits: list[NativeCommit] = field(default_factory=list)
     records: int = 0
     bytes: int = 0
     scn: int = 0
@@ -64,51 +66,57 @@ class ThreadReader:
         self,
         thread: int,
         catalog: LogCatalog,
-        assembler: TransactionAssembler,
+        core: ThreadCore,
         *,
-        start: Rba | None,
         start_scn: int | None,
         follow: bool,
         counters: OpCounters | None = None,
-        start_exclusive: bool = False,
-        on_direct_load: str = "stop",
     ) -> None:
         self.thread = thread
         self.catalog = catalog
-        self.assembler = assembler
+        self.core = core
         self.counters = counters if counters is not None else OpCounters()
+        self._seen: tuple[dict[str, int], dict[str, int], dict[str, int]] = ({}, {}, {})
         self._follow = follow
-        self._start = start
-        self._start_exclusive = start_exclusive  # the record at ``start`` was already read
-        self._on_direct_load = on_direct_load
-        self._by_data_obj: dict[int, TableDef] | None = None
-        self.direct_load_rows = 0
+        self._start = core.options.start  # the core passes over the records before it
         self._start_scn = start_scn
         self._log: LogFile | None = None
-        self._redo: RedoFile | None = None
+        self._redo: NativeRedoFile | None = None
         self._state: ReadState | None = None
-        self._records: Iterator[ParsedRecord] | None = None
-        self._pending: ParsedRecord | None = None
-        self.last_rba: Rba | None = start
-        self.last_time: datetime | None = None  # redo time of the newest record read
         self.last_scn = start_scn or 0
         self.finished = False
         self.caught_up = False  # the last read ended at the end of what is readable now
         # Why reading stands still (a damaged or missing log), None while it goes on.
         self.fault: RedoDamaged | MissingLog | RedoUnreadable | None = None
-        self._broken = False  # the record iterator died on damage: reopen a copy to go on
+        self._broken = False  # the walk died on damage: reopen a copy to go on
         self._rebuild = False  # damage surfaced while feeding: the assembler must be rebuilt
+        # What the core says, as of the end of the last read: the status and the
+        # pipeline look at these while the next read holds the core in a worker thread.
+        self.last_rba: Rba | None = None  # the newest record fed (the start before any)
+        self.last_time: datetime | None = None  # redo time of the newest record with one
+        self.direct_load_rows = 0  # direct-path rows let through (``warn``)
+        self.open_transactions = 0
+        self._oldest_open: Rba | None = None
+        self._snapshot()
+
+    def _snapshot(self) -> None:
+        core = self.core
+        self.last_rba, self.last_time = core.last_rba, core.last_time
+        self.direct_load_rows = core.direct_load_rows
+        opened = core.open_transactions()
+        self.open_transactions = len(opened)
+        self._oldest_open = min(Rba.parse(t.start_rba) for t in opened) if opened else None
 
     @property
     def current_log(self) -> LogFile | None:
         return self._log
 
     def _open(self, entry: LogFile, state: ReadState) -> None:
-        redo = entry.open()  # first: a log that cannot be opened changes nothing
+        redo = entry.open_native()  # first: a log that cannot be opened changes nothing
         self._log = entry
         self._redo = redo
         self._state = state
-        self._records = iter_records(self._redo, state, self.counters)
+        self.core.open(redo, state)
         log.info(
             "reading redo log",
             extra={"redo_thread": self.thread, "sequence": entry.sequence, "file": entry.location},
@@ -168,56 +176,99 @@ class ThreadReader:
         if self.finished:
             result.finished = result.caught_up = True
             return result
-        if self._broken and not self._reopen_copy():
-            return result
         try:
-            self._read(result, budget)
-        except MissingLog as exc:
-            self._hold(exc)
-            return result
-        except OSError as exc:  # opening a log: nothing moved, the next read tries again
-            self._hold(self._unreadable(exc))
-            return result
+            if not self._go_on(result, budget):
+                return result
+        finally:
+            self._snapshot()
         if self.fault is not None and not self._broken:
             log.warning("the thread reads on", extra={"redo_thread": self.thread,
                                                       "after": str(self.fault)})  # fmt: skip
             self.fault = None
         return result
 
+    def _go_on(self, result: ReadResult, budget: int) -> bool:
+        """Read on into ``result``; False when the reader holds (or still does)."""
+        if self._broken and not self._reopen_copy():
+            return False
+        try:
+            self._read(result, budget)
+        except MissingLog as exc:
+            self._hold(exc)
+            return False
+        except OSError as exc:  # opening a log: nothing moved, the next read tries again
+            self._hold(self._unreadable(exc))
+            return False
+        return True
+
     def _read(self, result: ReadResult, budget: int) -> None:
-        if self._records is None and not self._open_first():
+        if self._redo is None and not self._open_first():
             self._at_end(result)
             return
         while result.records < budget:
-            assert self._records is not None
-            try:
-                record, self._pending = self._pending or next(self._records, None), None
-            except CorruptRedo as exc:
-                self._damaged(exc, in_feed=False)
+            assert self._state is not None
+            batch = self.core.read(budget - result.records, self._state)
+            if not self._take(batch, result):
                 return
-            except OSError as exc:  # the file went away under us: read on when it is back
-                self._broken = True
-                self._hold(self._unreadable(exc))
-                return
-            if record is None:
-                if self._log_complete():
-                    if not self._advance():
-                        self._at_end(result)
-                        return
-                    continue
-                try:
-                    if self._online_moved_on():
-                        continue
-                except CorruptRedo as exc:
-                    self._damaged(exc, in_feed=False)
+            if not batch.ended:
+                continue  # the budget is spent
+            if self._log_complete():
+                if not self._advance():
+                    self._at_end(result)
                     return
+                continue
+            moved = self._online_moved_on(result)
+            if moved is None:
+                return  # held at damage
+            if not moved:
                 self._at_end(result)
                 return
-            try:
-                self._feed(record, result)
-            except CorruptRedo as exc:
-                self._damaged(exc, in_feed=True)
-                return
+
+    def _take(self, batch: CoreBatch, result: ReadResult) -> bool:
+        """Add a read's records and commits to ``result``; False when it ended in damage
+        or an unreadable file (the reader now holds); other errors are raised."""
+        result.commits.extend(batch.commits)
+        result.records += batch.records
+        result.bytes += batch.bytes
+        self.last_scn = max(self.last_scn, batch.scn)
+        result.scn = self.last_scn
+        self._notes()
+        exc = batch.error
+        if exc is None:
+            return True
+        if isinstance(exc, CorruptRedo):
+            self._damaged(exc, in_feed=batch.stage == "feed")
+            return False
+        if isinstance(exc, OSError) and batch.stage == "walk":
+            self._broken = True  # the file went away under us: read on when it is back
+            self._hold(self._unreadable(exc))
+            return False
+        raise exc
+
+    def _notes(self) -> None:
+        """What the core noted to log, logged; its vector counts added to the shared
+        counters."""
+        decoded, skipped, unknown = self.core.op_counters()
+        with _COUNTERS:
+            for now, seen, total in zip((decoded, skipped, unknown), self._seen,
+                                        (self.counters.decoded, self.counters.skipped,
+                                         self.counters.unknown), strict=True):  # fmt: skip
+                for key, value in now.items():
+                    if value != seen.get(key, 0):
+                        total[key] += value - seen.get(key, 0)
+        self._seen = (decoded, skipped, unknown)
+        warned, unmatched, marked, loads = self.core.take_notes()
+        if warned:
+            log.warning("LOB redo that names no table or transaction is left out",
+                        extra={"redo_thread": self.thread})  # fmt: skip
+        for xid, rba, obj in unmatched:
+            log.warning("partial rollback matched no buffered change",
+                        extra={"xid": str(Xid(*xid)), "rba": rba, "obj": obj})  # fmt: skip
+        for xid, table, rba, reason in marked:
+            log.error("published a change capture could not decode", extra={
+                "xid": str(Xid(*xid)), "table": table, "rba": rba, "reason": reason})
+        for facts in loads:
+            log.error("direct-path load rows not replicated", extra=dict(facts))
 
     def _unreadable(self, exc: OSError) -> RedoUnreadable:
         current = self._log
@@ -278,12 +329,13 @@ class ThreadReader:
         self._broken = False
         return True
 
-    def _online_moved_on(self) -> bool:
+    def _online_moved_on(self, result: ReadResult) -> bool | None:
         """At the written end of an online log: has more appeared, or has it switched?
 
         True when reading can go on now (new blocks, the archived copy, or the next log);
-        False when the thread is simply caught up. An online log reused before we read
-        it to the end, with no archived copy, is a gap: MissingLog.
+        False when the thread is simply caught up; None when the look found damage (the
+        reader holds). An online log reused before we read it to the end, with no
+        archived copy, is a gap: MissingLog.
         """
         assert self._log is not None and self._state is not None and self._redo is not None
         if not self._log.online:
@@ -317,75 +369,13 @@ class ThreadReader:
         switched = fresh.next_scn != SCN_MAX
         # Look again from where we stopped: blocks written since (before the switch, if
         # there was one) are read first; only an empty look after a switch moves on.
-        self._records = iter_records(self._redo, self._state, self.counters)
-        peeked = next(self._records, None)
-        if peeked is not None:
-            self._pending = peeked
+        self.core.open(self._redo, self._state)
+        look = self.core.read(1, self._state)
+        if not self._take(look, result):
+            return None
+        if look.records:
             return True
         return switched and self._advance()
-
-    def _feed(self, record: ParsedRecord, result: ReadResult) -> None:
-        raw = record.record
-        result.records += 1
-        result.bytes += raw.header.length
-        if self._start is not None and (
-            raw.rba < self._start or (self._start_exclusive and raw.rba == self._start)
-        ):
-            return
-        if any(slot.layer == 19 and slot.code == 1 for slot in raw.slots):
-            self._check_direct_load(record)
-        result.commits.extend(self.assembler.feed(record))
-        self.last_rba = raw.rba
-        if raw.header.scn > self.last_scn:
-            self.last_scn = raw.header.scn
-        if raw.header.timestamp is not None:
-            self.last_time = raw.header.timestamp
-        result.scn = self.last_scn
-
-    def _check_direct_load(self, record: ParsedRecord) -> None:
-        """A direct-path load (19.1) writes whole blocks with no per-row change and no
-        transaction id in the vector: its rows cannot be published as row changes. Into a
-        captured table that is a gap in the DR copy, so it is never passed over silently."""
-        for parsed in record.ops:
-            op = parsed.op
-            refused = isinstance(op, UndecodableOp) and (op.layer, op.code) == (19, 1)
-            if not refused and not isinstance(op, DirectLoad):
-                continue
-            data_obj = op.data_obj if isinstance(op, DirectLoad) else parsed.vector.header.data_obj
-            table = self._table_by_data_obj(data_obj)
-            if isinstance(op, DirectLoad) and not op.rows and not _loaded_iot_block(op, table):
-                continue
-            wanted = self.assembler.options.wanted
-            if table is None or (wanted is not None and not wanted(table.owner, table.name)):
-                continue
-            rows = len(op.rows) if isinstance(op, DirectLoad) else 0
-            self.direct_load_rows += rows
-            facts = {
-                "table": f"{table.owner}.{table.name}",
-                "rows": rows if rows else "unknown",
-                "block": op.reason if isinstance(op, UndecodableOp) else None,
-                "scn": record.record.header.scn,
-                "rba": str(record.record.rba),
-                "redo_thread": self.thread,
-            }
-            if self._on_direct_load == "stop":
-                raise DirectLoadGap(
-                    "a direct-path load (INSERT /*+ APPEND */, SQL*Loader direct) wrote rows "
-                    "into a captured table; redo holds them as blocks, not row changes, so "
-                    "they cannot be replicated. Re-synchronise the table (docs/CAPTURE.md) and "
-                    "restart, or set source.on_direct_load=warn to go on without them",
-                    **facts,
-                )
-            log.error("direct-path load rows not replicated", extra=facts)
-
-    def _table_by_data_obj(self, data_obj: int) -> TableDef | None:
-        if self._by_data_obj is None:
-            tables = self.assembler.dictionary.tables.values()
-            self._by_data_obj = {t.data_obj or t.obj: t for t in tables}
-            for t in tables:  # an IOT's index: its data object taken as its object number
-                if t.iot is not None and t.iot.index_obj is not None:
-                    self._by_data_obj.setdefault(t.iot.index_obj, t)
-        return self._by_data_obj.get(data_obj)
 
     def _log_complete(self) -> bool:
         """True when the current log is an archived (finished) one read to its end."""
@@ -407,15 +397,9 @@ class ThreadReader:
             self.finished = result.finished = True
 
     def restart_point(self) -> Rba | None:
-        """Where a restart must begin to rebuild every transaction not yet committed."""
-        opened = self.assembler.open_transactions()
-        if opened:
-            oldest = min(Rba.parse(t.start_rba) for t in opened)
+        """Where a restart must begin to rebuild every transaction not yet committed (as
+        of the end of the last read)."""
+        oldest = self._oldest_open
+        if oldest is not None:
             return min(oldest, self.last_rba) if self.last_rba else oldest
         return self.last_rba
-
-
-def _loaded_iot_block(load: DirectLoad, table: TableDef | None) -> bool:
-    """An IOT's rows are its index's leaf rows: a loaded index block of a captured IOT is
-    loaded rows too (not decoded: their count is not known)."""
-    return table is not None and table.iot is not None and not load.table_block

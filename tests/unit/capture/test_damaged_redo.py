@@ -11,11 +11,8 @@ from pathlib import Path
 from drcapture.catalog import LogCatalog
 from drcapture.errors import RedoDamaged, RedoUnreadable
 from drcapture.filtering import TableFilter
-from drcapture.redo.txn.assembler import (
-    AssemblerOptions,
-    CommittedTransaction,
-    TransactionAssembler,
-)
+from drcapture.native_txn import CoreOptions, ThreadCore
+from drcapture.native_txn import NativeCommit as CommittedTransaction
 from drcapture.synth.workload_build import build_workload
 from drcapture.synth.workload_result import BuiltWorkload
 from drcapture.thread_reader import ThreadReader
@@ -31,11 +28,11 @@ def _built() -> BuiltWorkload:
 
 
 def _reader(built: BuiltWorkload, *dirs: Path) -> ThreadReader:
-    assembler = TransactionAssembler(
-        built.dictionary, AssemblerOptions(thread=1, wanted=TableFilter(("SI.*", "HIS.*")))
+    core = ThreadCore(
+        built.dictionary, CoreOptions(thread=1, wanted=TableFilter(("SI.*", "HIS.*")))
     )
     catalog = LogCatalog(list(dirs), patterns="*.arc")
-    return ThreadReader(1, catalog, assembler, start=None, start_scn=None, follow=True)
+    return ThreadReader(1, catalog, core, start_scn=None, follow=True)
 
 
 def _drain(reader: ThreadReader, into: list[CommittedTransaction]) -> None:

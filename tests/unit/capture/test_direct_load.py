@@ -10,8 +10,8 @@ import pytest
 from drcapture.catalog import LogCatalog
 from drcapture.dictionary.model import ColumnDef, Dictionary, IotDef, TableDef
 from drcapture.filtering import TableFilter
+from drcapture.native_txn import CoreOptions, ThreadCore
 from drcapture.redo.ops.direct import COLB_DATA_NTAB, COLB_HEADER, COLB_ITC, COLB_ITL_ENTRY
-from drcapture.redo.txn.assembler import AssemblerOptions, TransactionAssembler
 from drcapture.synth.writer import write_records
 from drcapture.thread_reader import DirectLoadGap, ThreadReader
 
@@ -29,19 +29,11 @@ def _reader(fixtures: Path, tmp: Path, include: str, mode: str,
         data_obj=75656,
         columns=(ColumnDef(col_no=1, seg_col=1, name="C1", type_code=1),),
     )
-    assembler = TransactionAssembler(
+    core = ThreadCore(
         Dictionary(tables={75656: table}),
-        AssemblerOptions(thread=1, wanted=TableFilter((include,))),
+        CoreOptions(thread=1, wanted=TableFilter((include,)), on_direct_load=mode),
     )
-    return ThreadReader(
-        1,
-        LogCatalog(files=[log]),
-        assembler,
-        start=None,
-        start_scn=None,
-        follow=False,
-        on_direct_load=mode,
-    )
+    return ThreadReader(1, LogCatalog(files=[log]), core, start_scn=None, follow=False)
 
 
 def test_direct_load_into_captured_table_stops(redo_fixtures: Path, tmp_path: Path) -> None:
@@ -98,10 +90,9 @@ def test_direct_load_of_a_captured_iots_index_block_stops(redo_fixtures: Path,
     dictionary = Dictionary(tables={iot.obj: iot})
     dictionary.add_iot_segments()
     for include, stops in (("APP.*", True), ("HR.*", False)):
-        assembler = TransactionAssembler(
-            dictionary, AssemblerOptions(thread=1, wanted=TableFilter((include,))))
-        reader = ThreadReader(1, LogCatalog(files=[log]), assembler, start=None,
-                              start_scn=None, follow=False, on_direct_load="stop")
+        core = ThreadCore(dictionary, CoreOptions(thread=1, wanted=TableFilter((include,)),
+                                                  on_direct_load="stop"))
+        reader = ThreadReader(1, LogCatalog(files=[log]), core, start_scn=None, follow=False)
         if stops:
             with pytest.raises(DirectLoadGap) as caught:
                 reader.read(100)

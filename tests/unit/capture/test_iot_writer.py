@@ -1,7 +1,8 @@
 """Index-organized tables written by the synthetic writer: records shaped field by field
 like Oracle's (oracdc Op10_30_Test / Op10_35_Test), workloads read back exactly by
-``drcapture.offline.decode_transactions``, and a replica built from what is read equals
-the source — on every platform layout, and over random workloads (hypothesis)."""
+``decode_transactions`` (the Python reader, ``tests/unit/capture/python_decode.py``),
+and a replica built from what is read equals the source — on every platform layout, and
+over random workloads (hypothesis)."""
 
 from __future__ import annotations
 

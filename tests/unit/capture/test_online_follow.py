@@ -13,9 +13,9 @@ from pathlib import Path
 from drcapture.catalog import LogCatalog
 from drcapture.dictionary.olr import load_olr_checkpoint_file
 from drcapture.filtering import TableFilter
+from drcapture.native_txn import CoreOptions, ThreadCore
 from drcapture.redo import layout as L
 from drcapture.redo.checksum import compute_checksum
-from drcapture.redo.txn.assembler import AssemblerOptions, TransactionAssembler
 from drcapture.thread_reader import ThreadReader
 from drcommon.errors import MissingLog
 
@@ -33,11 +33,11 @@ def _reader(fixtures: Path, online: Path, archive: Path) -> ThreadReader:
     dictionary = load_olr_checkpoint_file(
         fixtures / "free23-insert" / "olr-checkpoint-2266634.json"
     )
-    assembler = TransactionAssembler(
-        dictionary, AssemblerOptions(thread=1, wanted=TableFilter(("OLR_TEST.*",)))
+    core = ThreadCore(
+        dictionary, CoreOptions(thread=1, wanted=TableFilter(("OLR_TEST.*",)))
     )
     catalog = LogCatalog([archive], patterns="*.dbf", online=[online])
-    return ThreadReader(1, catalog, assembler, start=None, start_scn=None, follow=True)
+    return ThreadReader(1, catalog, core, start_scn=None, follow=True)
 
 
 def _write_blocks(target: Path, source: bytes, upto: int, header: bytes) -> None:

@@ -128,3 +128,38 @@ def test_a_full_state_disk_is_named_and_its_temporary_file_removed(tmp_path: Pat
     assert caught.value.where["path"] == str(temp)
     assert caught.value.where["needed_bytes"] == len(body)
     assert not list(tmp_path.iterdir()), "the temporary file removed"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_the_cores_full_spill_disk_is_the_same_error(tmp_path: Path) -> None:
+    """The service spills in the compiled core: a full disk there is the same
+    SpillDiskFull (message and facts, retriable), raised by the thread's read, and no
+    spill file is left behind."""
+    from drcapture.catalog import LogCatalog
+    from drcapture.filtering import TableFilter
+    from drcapture.native_txn import CoreOptions, ThreadCore
+    from drcapture.synth.workload_build import build_workload
+    from drcapture.thread_reader import ThreadReader
+
+    from tests.support.workloads import random_workload
+
+    built = build_workload(random_workload(7, transactions=30, threads=1, switch_every=8))
+    paths = built.write(tmp_path / "logs")
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    doomed = str(built.expected[len(built.expected) // 2].xid)
+    core = ThreadCore(built.dictionary, CoreOptions(
+        thread=1, wanted=TableFilter(("SI.*", "HIS.*")), spill_directory=spill,
+        spill_threshold=0))  # fmt: skip
+    # after the store's start, which clears files left by an earlier run
+    (spill / f"{doomed}.spill").symlink_to("/dev/full")
+    reader = ThreadReader(1, LogCatalog(files=paths), core, start_scn=None, follow=False)
+    with pytest.raises(SpillDiskFull) as caught:
+        for _ in range(1000):
+            reader.read(100)
+    assert caught.value.message.startswith("the spill directory's disk is full")
+    where = caught.value.where
+    assert where["path"] == str(spill / f"{doomed}.spill") and where["xid"] == doomed
+    assert where["needed_bytes"] > 0 and where["free_bytes"] is not None
+    assert "No space left" in where["error"] and caught.value.retriable
+    assert list(spill.glob("*.spill")) == [], "partial and other spill files removed"

@@ -1,5 +1,6 @@
-"""Workloads written as redo and read back by the capture reader (drcapture.offline's
-``decode_transactions``: catalog, record parsing, opcode dispatch, transaction assembly,
+"""Workloads written as redo and read back by the capture reader
+(``tests/unit/capture/python_decode.decode_transactions``, the Python reader that is the
+core's test oracle: catalog, record parsing, opcode dispatch, transaction assembly,
 value decoding): the reader must report exactly the transactions the description implies.
 """
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from drcapture.dictionary.model import Charsets, OracleType
-from drcapture.offline import decode_transactions, load_dictionary_file
+from drcapture.offline import load_dictionary_file
 from drcapture.redo.blocks import BytesSource, FileSource, RedoFile
 from drcapture.redo.ops.dispatch import decode_record
 from drcapture.redo.ops.undo import TxBegin
@@ -45,6 +46,8 @@ from drcapture.synth.workload_build import (
 from drcapture.synth.workload_state import WorkloadError
 from drcapture.synth.writer_records import PLATFORMS
 from drcommon.model import ColumnValue, Operation, RowChange
+
+from tests.unit.capture.python_decode import decode_transactions
 
 FREE23_INSERT = (
     Path(__file__).resolve().parents[3].parent

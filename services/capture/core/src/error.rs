@@ -27,6 +27,16 @@ pub enum ErrorKind {
     Io,
     /// `drcommon.errors.SinkError`: what capture cannot write (a record over its limit).
     Sink,
+    /// `drcapture.values.errors.UnknownCharset` (an `UnsupportedFormat`): a character set
+    /// without codec.
+    UnknownCharset,
+    /// `drcommon.errors.ConfigError`: a configuration the core refuses to start with.
+    Config,
+    /// `drcapture.errors.SpillDiskFull` (a retriable `DiskFull`): the spill disk is full.
+    SpillDiskFull,
+    /// `drcapture.thread_reader.DirectLoadGap` (a `SourceError`): a direct-path load into
+    /// a captured table.
+    DirectLoadGap,
     /// Python's `ValueError`: an argument the Python function refuses the same way (the
     /// serialiser's record limits too small to cut a value with).
     Value,
@@ -44,6 +54,10 @@ impl ErrorKind {
             ErrorKind::Io => "OSError",
             ErrorKind::Sink => "SinkError",
             ErrorKind::Value => "ValueError",
+            ErrorKind::UnknownCharset => "UnknownCharset",
+            ErrorKind::Config => "ConfigError",
+            ErrorKind::DirectLoadGap => "DirectLoadGap",
+            ErrorKind::SpillDiskFull => "SpillDiskFull",
         }
     }
 }

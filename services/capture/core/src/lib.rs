@@ -24,3 +24,9 @@ pub mod wire;
 
 #[cfg(feature = "python")]
 mod py;
+
+/// mimalloc for every allocation of the core (and of nothing else in the process: Python
+/// keeps its own allocator). Small, short-lived allocations dominate the transaction
+/// layer; mimalloc's per-thread free lists suit them and the threads reading RAC logs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

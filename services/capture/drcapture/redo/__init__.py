@@ -1,4 +1,7 @@
-"""Byte-level Oracle redo reading: files, blocks, records, change vectors, operations.
+"""Byte-level Oracle redo reading in Python: files, blocks, records, change vectors,
+operations. The service reads with the compiled core (:mod:`drcapture.native_txn`);
+this package is the reference its differential tests compare it with, and what
+``drcapture dump`` renders records with.
 
 Entry points: :class:`drcapture.redo.blocks.RedoFile` over a
 :class:`~drcapture.redo.blocks.BlockSource`, :func:`drcapture.redo.reader.iter_records`,

@@ -160,26 +160,55 @@ class TableState:
 
 
 class Codec:
-    """Column values to stored bytes, refusing values that are not canonical."""
+    """Column values to stored bytes, refusing values that are not canonical.
+
+    What it works out is remembered (a builder encodes the same columns and values over
+    and over): each table's columns by name, and the bytes of every value it accepted.
+    A refused value is not remembered, so it is refused again each time."""
 
     def __init__(self, charsets: Charsets) -> None:
         self.charsets = charsets
+        # by id(table): hashing a table hashes all its columns; the table is kept beside
+        # its entry, so an id is not reused while the entry lives
+        self._columns: dict[int, tuple[Table, dict[str, ColumnDef]]] = {}
+        self._encoded: dict[tuple[int, str, ColumnValue], bytes | None] = {}
+
+    def _column(self, table: Table, name: str) -> ColumnDef:
+        known = self._columns.get(id(table))
+        if known is None or known[0] is not table:
+            if known is not None:  # another table at a dead one's address
+                self._encoded.clear()
+            names = table.column_names()
+            known = self._columns[id(table)] = (table, {
+                n: column_def(table, i) for i, n in enumerate(names) if n not in names[:i]})
+        column = known[1].get(name)
+        if column is None:
+            raise WorkloadError(f"{table.name} has no column {name!r}")
+        return column
 
     def encode(self, table: Table, name: str, value: ColumnValue,
                lobs: Mapping[str, bytes] | None = None) -> bytes | None:
         """Stored bytes of ``value`` in column ``name`` (a LOB column: its locator, from
         ``lobs``)."""
-        names = table.column_names()
-        if name not in names:
-            raise WorkloadError(f"{table.name} has no column {name!r}")
-        column = column_def(table, names.index(name))
+        column = self._column(table, name)
         if column.type_code in LOB_TYPES and value is not None:
             if lobs is None or name not in lobs:
                 raise WorkloadError(f"{table.name}.{name} has no LOB stored for {value!r}")
             return lobs[name]
+        try:
+            key = (id(table), name, value)
+            return self._encoded[key]
+        except TypeError:  # a value object that is not hashable: not remembered
+            return self._checked(table, column, value)
+        except KeyError:
+            raw = self._encoded[key] = self._checked(table, column, value)
+            return raw
+
+    def _checked(self, table: Table, column: ColumnDef, value: ColumnValue) -> bytes | None:
         raw = encode_column(value, column, self.charsets)
         if decode_column(raw, column, self.charsets) != value:
-            raise WorkloadError(f"value {value!r} of {table.name}.{name} is not canonical")
+            raise WorkloadError(f"value {value!r} of {table.name}.{column.name} is not "
+                                "canonical")
         return raw
 
     def row(self, table: Table, values: dict[str, ColumnValue],

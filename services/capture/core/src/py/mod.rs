@@ -18,6 +18,7 @@ use crate::records::{Rba, ReadState, RecordHeader, RecordWalker, scan};
 use crate::values::datetimes::TimeZones;
 use crate::vectors::VectorSlot;
 
+mod txn;
 mod values;
 mod wire;
 
@@ -40,7 +41,7 @@ fn fact_to_py(py: Python<'_>, fact: &Fact) -> PyResult<Py<PyAny>> {
     })
 }
 
-fn to_py_err(err: Error) -> PyErr {
+pub(super) fn to_py_err(err: Error) -> PyErr {
     Python::attach(|py| {
         if err.kind() == ErrorKind::Io {
             let errno = err.facts().iter().find_map(|(k, v)| match (k, v) {
@@ -84,7 +85,7 @@ fn endian_of(order: &str) -> PyResult<Endian> {
     }
 }
 
-fn status_of(value: &str) -> PyResult<BlockStatus> {
+pub(super) fn status_of(value: &str) -> PyResult<BlockStatus> {
     BlockStatus::from_value(value)
         .ok_or_else(|| PyValueError::new_err(format!("not a block status: {value:?}")))
 }
@@ -147,7 +148,7 @@ fn record_tuple<'py>(
 /// An opened redo log (block 0 and block 1 checked).
 #[pyclass(name = "RedoFile", module = "drcapture_core._core", frozen)]
 struct PyRedoFile {
-    inner: Arc<RedoFile>,
+    pub(super) inner: Arc<RedoFile>,
 }
 
 #[pymethods]
@@ -361,6 +362,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops::register(m)?;
     values::register(m)?;
     wire::register(m)?;
+    txn::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -313,14 +313,17 @@ pub(crate) struct PyWireTransaction {
     inner: Transaction<'static>,
 }
 
-fn limits(max_value_bytes: usize, max_record_bytes: usize) -> RecordLimits {
+pub(super) fn limits(max_value_bytes: usize, max_record_bytes: usize) -> RecordLimits {
     RecordLimits {
         max_value_bytes,
         max_record_bytes,
     }
 }
 
-fn record_tuple<'py>(py: Python<'py>, record: &OutRecord<'_>) -> PyResult<Bound<'py, PyTuple>> {
+pub(super) fn record_tuple<'py>(
+    py: Python<'py>,
+    record: &OutRecord<'_>,
+) -> PyResult<Bound<'py, PyTuple>> {
     let headers = PyList::empty(py);
     for (key, value) in &record.headers {
         headers.append((*key, PyBytes::new(py, value)))?;

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod datetimes;
 pub mod ieee;
 pub mod intervals;
+pub mod lob;
 pub mod number;
 pub mod rowid;
 pub mod text;

@@ -10,7 +10,7 @@
 //! publisher as the reference.
 
 mod chunks;
-mod encode;
+pub(crate) mod encode;
 pub mod json;
 pub mod model;
 pub mod records;

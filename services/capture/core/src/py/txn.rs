@@ -1,0 +1,804 @@
+//! The transaction layer's binding: a [`ThreadCore`] per RAC thread (`ThreadCore`), built
+//! from the dictionary's tables as plain tuples, reading a log with the GIL released,
+//! and its committed transactions (`Commit`), which serialise themselves into the Kafka
+//! records the Python publisher writes. No Python object is made per row; the open
+//! state crosses as the Python assembler's JSON (`export_state`) and as tuples back.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use super::wire::{limits, record_tuple};
+use super::{IntoPyResult, PyRedoFile, PyTimeZones, status_of, to_py_err};
+use crate::ops::{IntMap, Xid};
+use crate::records::{Rba, ReadState};
+use crate::txn::assembler::{
+    Assembler, AssemblerOptions, CommitTime, Committed, OnUndecodable, OpenTransaction,
+};
+use crate::txn::dict::{ColumnDef, Dictionary, IotDef, TableDef};
+use crate::txn::piece::{At, Fragment, LobRef, Piece, PieceKind, Raw, Values, xid_text};
+use crate::txn::store::{ChangeStore, MemoryStore, SpillingStore};
+use crate::txn::thread::{OnDirectLoad, Stage, ThreadCore};
+use crate::wire::json::{Timestamp, write_str};
+use crate::wire::model::{ColumnInfo, Operation, Transaction, TransactionInfo};
+use crate::wire::records::transaction_records;
+
+type InfoTuple = (
+    String,
+    Option<u64>,
+    Option<u64>,
+    Option<i64>,
+    bool,
+    Option<String>,
+);
+/// (seg_col, name, type_code, type_name, scale, charset_form, info)
+type ColumnTuple = (i64, String, u32, String, Option<i64>, u32, InfoTuple);
+/// (objs, obj, owner, name, columns, pk, data_obj, iot, captured)
+type TableTuple = (
+    Vec<u64>,
+    u64,
+    String,
+    String,
+    Vec<ColumnTuple>,
+    Vec<String>,
+    Option<u64>,
+    Option<(Option<u64>, Option<u64>, bool)>,
+    bool,
+);
+type RbaTuple = (u32, u64, u64);
+type XidTuple = (u16, u16, Option<u32>);
+type FragmentTuple = (Vec<u8>, bool, bool, (u64, u64), Option<(u64, u64)>);
+
+fn rba_of(t: RbaTuple) -> Rba {
+    Rba {
+        sequence: t.0,
+        block: t.1,
+        offset: t.2,
+    }
+}
+
+fn rba_tuple(r: Rba) -> RbaTuple {
+    (r.sequence, r.block, r.offset)
+}
+
+fn xid_tuple(x: Xid) -> XidTuple {
+    (x.usn, x.slot, x.sqn)
+}
+
+fn dictionary_of(db: (u64, String, String, String), tables: Vec<TableTuple>) -> Dictionary {
+    let mut map: IntMap<u64, Arc<TableDef>> = IntMap::default();
+    for (objs, obj, owner, name, columns, pk, data_obj, iot, captured) in tables {
+        let columns = columns
+            .into_iter()
+            .map(
+                |(seg_col, name, type_code, type_name, scale, charset_form, info)| ColumnDef {
+                    seg_col,
+                    name,
+                    type_code,
+                    type_name,
+                    scale,
+                    charset_form,
+                    info: ColumnInfo {
+                        type_name: info.0,
+                        length: info.1,
+                        precision: info.2,
+                        scale: info.3,
+                        nullable: info.4,
+                        charset: info.5,
+                    },
+                },
+            )
+            .collect();
+        let iot = iot.map(|(index_obj, overflow_obj, key_compressed)| IotDef {
+            index_obj,
+            overflow_obj,
+            key_compressed,
+        });
+        let table = Arc::new(TableDef::new(
+            obj, owner, name, columns, pk, data_obj, iot, captured,
+        ));
+        for o in objs {
+            map.insert(o, Arc::clone(&table));
+        }
+    }
+    Dictionary {
+        db_id: db.0,
+        db_name: db.1,
+        database_charset: db.2,
+        national_charset: db.3,
+        tables: map,
+    }
+}
+
+/// One RAC thread's reader in the core.
+#[pyclass(name = "ThreadCore", module = "drcapture_core._core")]
+pub(crate) struct PyThreadCore {
+    inner: ThreadCore,
+}
+
+fn commit_time(t: CommitTime) -> Option<(&'static str, u32)> {
+    match t {
+        CommitTime::None => None,
+        CommitTime::Unix(v) => Some(("unix", v)),
+        CommitTime::Redo(v) => Some(("redo", v)),
+    }
+}
+
+fn counters_dict<'py>(
+    py: Python<'py>,
+    map: &IntMap<(u8, u8), u64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let mut items: Vec<_> = map.iter().collect();
+    items.sort();
+    for ((layer, code), n) in items {
+        d.set_item(format!("{layer}.{code}"), n)?;
+    }
+    Ok(d)
+}
+
+// --- the open state as the Python assembler's JSON ---------------------------------------
+
+fn hex_lower(b: &[u8]) -> String {
+    crate::error::hex_lower(b)
+}
+
+fn write_raw(out: &mut Vec<u8>, raw: &Raw) {
+    match raw {
+        Raw::Null => out.extend_from_slice(b"null"),
+        Raw::Bytes(b) => write_str(out, &hex_lower(b)),
+        Raw::NotInRedo(r) => {
+            out.extend_from_slice(b"{\"not_in_redo\":");
+            write_str(out, r);
+            out.push(b'}');
+        }
+        Raw::Part(f) => {
+            out.extend_from_slice(b"{\"part\":");
+            write_str(out, &hex_lower(&f.data));
+            out.extend_from_slice(
+                format!(
+                    ",\"continues\":{},\"goes_on\":{},\"at\":[{},{}],\"next\":",
+                    f.continues, f.goes_on, f.at.0, f.at.1
+                )
+                .as_bytes(),
+            );
+            match f.next {
+                Some((a, b)) => out.extend_from_slice(format!("[{a},{b}]").as_bytes()),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+fn write_values(out: &mut Vec<u8>, values: &Values) {
+    out.push(b'[');
+    for (i, (col, raw)) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(format!("[{col},").as_bytes());
+        write_raw(out, raw);
+        out.push(b']');
+    }
+    out.push(b']');
+}
+
+fn write_opt_str(out: &mut Vec<u8>, v: Option<&str>) {
+    match v {
+        Some(s) => write_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn write_piece(out: &mut Vec<u8>, p: &Piece) {
+    out.extend_from_slice(b"{\"kind\":");
+    write_str(out, p.kind.as_str());
+    out.extend_from_slice(b",\"rba\":");
+    write_str(out, &p.rba.to_string());
+    let con = p.con_id.map_or("null".to_owned(), |c| c.to_string());
+    out.extend_from_slice(
+        format!(
+            ",\"scn\":{},\"sub_scn\":{},\"con_id\":{con},\"obj\":{},\"data_obj\":{},\"redo_code\":{},\"undo_code\":{},\"bdba\":{},\"slot\":{},\"fb\":{},\"supp_type\":{},\"supp_fb\":{},\"row\":",
+            p.scn, p.sub_scn, p.obj, p.data_obj, p.redo_code, p.undo_code, p.bdba, p.slot, p.fb, p.supp_type, p.supp_fb
+        )
+        .as_bytes(),
+    );
+    match p.row {
+        Some((a, b)) => out.extend_from_slice(format!("[{a},{b}]").as_bytes()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"before\":");
+    write_values(out, &p.before);
+    out.extend_from_slice(b",\"after\":");
+    write_values(out, &p.after);
+    out.extend_from_slice(b",\"supp\":");
+    write_values(out, &p.supp);
+    out.extend_from_slice(b",\"rows\":[");
+    for (i, r) in p.rows.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_values(out, r);
+    }
+    out.extend_from_slice(b"],\"slots\":[");
+    let slots: Vec<String> = p.slots.iter().map(i64::to_string).collect();
+    out.extend_from_slice(slots.join(",").as_bytes());
+    out.extend_from_slice(b"],\"ddl\":");
+    write_opt_str(out, p.ddl.as_deref());
+    out.extend_from_slice(format!(",\"compressed\":{},\"before_rest\":", p.compressed).as_bytes());
+    match &p.before_rest {
+        Some(r) => write_raw(out, &Raw::NotInRedo(Arc::clone(r))),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"after_rest\":");
+    match &p.after_rest {
+        Some(r) => write_raw(out, &Raw::NotInRedo(Arc::clone(r))),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"lob\":");
+    match &p.lob {
+        None => out.extend_from_slice(b"null"),
+        Some(l) => {
+            out.extend_from_slice(b"{\"lid\":");
+            write_str(out, &hex_lower(&l.lid));
+            let length = l.length.map_or("null".to_owned(), |n| n.to_string());
+            out.extend_from_slice(
+                format!(
+                    ",\"column\":{},\"op\":{},\"length\":{length}}}",
+                    l.column, l.op
+                )
+                .as_bytes(),
+            );
+        }
+    }
+    out.push(b'}');
+}
+
+/// A piece as the Python face hands it back (see `native_txn._piece_tuple`).
+type RawIn<'py> = Bound<'py, PyAny>;
+
+fn raw_in(item: &Bound<'_, PyAny>) -> PyResult<Raw> {
+    if item.is_none() {
+        return Ok(Raw::Null);
+    }
+    if let Ok(b) = item.cast::<PyBytes>() {
+        return Ok(Raw::Bytes(b.as_bytes().into()));
+    }
+    if let Ok(s) = item.extract::<String>() {
+        return Ok(Raw::NotInRedo(Arc::from(s.as_str())));
+    }
+    let (data, continues, goes_on, at, next): FragmentTuple = item.extract()?;
+    Ok(Raw::Part(Box::new(Fragment {
+        data: data.into(),
+        continues,
+        goes_on,
+        at,
+        next,
+    })))
+}
+
+fn values_in(items: &Bound<'_, PyAny>) -> PyResult<Values> {
+    let mut out = Vec::new();
+    for item in items.try_iter()? {
+        let item = item?;
+        let (col, raw): (i64, RawIn<'_>) = item.extract()?;
+        out.push((col, raw_in(&raw)?));
+    }
+    Ok(out)
+}
+
+fn piece_in(t: &Bound<'_, PyTuple>) -> PyResult<Piece> {
+    let get = |i: usize| t.get_item(i);
+    let kind: String = get(0)?.extract()?;
+    let kind = PieceKind::from_name(&kind)
+        .ok_or_else(|| PyValueError::new_err(format!("not a piece kind: {kind:?}")))?;
+    let rba: RbaTuple = get(1)?.extract()?;
+    let mut p = Piece::empty(
+        kind,
+        &At {
+            rba: rba_of(rba),
+            scn: get(2)?.extract()?,
+            sub_scn: get(3)?.extract()?,
+        },
+    );
+    p.con_id = get(4)?.extract()?;
+    p.obj = get(5)?.extract()?;
+    p.data_obj = get(6)?.extract()?;
+    p.redo_code = get(7)?.extract()?;
+    p.undo_code = get(8)?.extract()?;
+    p.bdba = get(9)?.extract()?;
+    p.slot = get(10)?.extract()?;
+    p.fb = get(11)?.extract()?;
+    p.supp_type = get(12)?.extract()?;
+    p.supp_fb = get(13)?.extract()?;
+    p.row = get(14)?.extract()?;
+    p.before = values_in(&get(15)?)?;
+    p.after = values_in(&get(16)?)?;
+    p.supp = values_in(&get(17)?)?;
+    for r in get(18)?.try_iter()? {
+        p.rows.push(values_in(&r?)?);
+    }
+    p.slots = get(19)?.extract()?;
+    p.ddl = get(20)?.extract()?;
+    p.compressed = get(21)?.extract()?;
+    let rest = |i: usize| -> PyResult<Option<Arc<str>>> {
+        Ok(get(i)?
+            .extract::<Option<String>>()?
+            .map(|s| Arc::from(s.as_str())))
+    };
+    p.before_rest = rest(22)?;
+    p.after_rest = rest(23)?;
+    let lob: Option<(Vec<u8>, i64, i64, Option<i64>)> = get(24)?.extract()?;
+    p.lob = lob.map(|(lid, column, op, length)| LobRef {
+        lid: lid.into(),
+        column,
+        op,
+        length,
+    });
+    Ok(p)
+}
+
+#[pymethods]
+impl PyThreadCore {
+    /// A thread's core. `tables`: one tuple per dictionary table (object numbers naming
+    /// it, obj, owner, name, columns, pk, data_obj, iot, captured); `db`: (db_id,
+    /// db_name, database charset, national charset); `options`: (thread, db_id,
+    /// db_name, include_unknown, triage, on_undecodable, on_direct_load); `spill`:
+    /// (directory, threshold) or None (in memory); `start`: (rba, exclusive, scn).
+    #[new]
+    #[pyo3(signature = (tables, db, zones, options, spill, start))]
+    #[allow(clippy::type_complexity)]
+    fn new(
+        tables: Vec<TableTuple>,
+        db: (u64, String, String, String),
+        zones: &PyTimeZones,
+        options: (u64, u64, String, bool, bool, String, String),
+        spill: Option<(PathBuf, u64)>,
+        start: (Option<RbaTuple>, bool, u64),
+    ) -> PyResult<Self> {
+        let dictionary = Arc::new(dictionary_of(db, tables));
+        let (thread, db_id, db_name, include_unknown, triage, on_undecodable, on_direct) = options;
+        let on_undecodable = match on_undecodable.as_str() {
+            "stop" => OnUndecodable::Stop,
+            "publish_marked" => OnUndecodable::PublishMarked,
+            other => return Err(PyValueError::new_err(format!("on_undecodable {other:?}"))),
+        };
+        let on_direct_load = match on_direct.as_str() {
+            "stop" => OnDirectLoad::Stop,
+            "warn" => OnDirectLoad::Warn,
+            other => return Err(PyValueError::new_err(format!("on_direct_load {other:?}"))),
+        };
+        let store: Box<dyn ChangeStore> = match spill {
+            Some((dir, threshold)) => Box::new(SpillingStore::new(dir, threshold).py()?),
+            None => Box::new(MemoryStore::default()),
+        };
+        let assembler = Assembler::new(
+            dictionary,
+            AssemblerOptions {
+                thread,
+                db_id,
+                db_name,
+                include_unknown,
+                triage,
+                on_undecodable,
+            },
+            store,
+            Arc::new(zones.inner.clone()),
+        )
+        .py()?;
+        Ok(PyThreadCore {
+            inner: ThreadCore::new(
+                assembler,
+                start.0.map(rba_of),
+                start.1,
+                start.2,
+                on_direct_load,
+            ),
+        })
+    }
+
+    /// Walk `file` from the state (next_block, resume_offset, stopped) from now on.
+    fn open(&mut self, file: &PyRedoFile, state: (u64, u64, String)) -> PyResult<()> {
+        let state = ReadState {
+            next_block: state.0,
+            resume_offset: state.1,
+            stopped: status_of(&state.2)?,
+        };
+        self.inner.open(Arc::clone(&file.inner), state);
+        Ok(())
+    }
+
+    /// Read up to `budget` records without the GIL: (commits, records, bytes, scn,
+    /// ended, state, error): `error` is None or ("walk" | "feed", the exception), the
+    /// batch then holding what was read before it.
+    #[allow(clippy::type_complexity)]
+    fn read<'py>(
+        &mut self,
+        py: Python<'py>,
+        budget: u64,
+    ) -> PyResult<(
+        Bound<'py, PyList>,
+        u64,
+        u64,
+        u64,
+        bool,
+        Option<(u64, u64, &'static str)>,
+        Option<(&'static str, Py<PyAny>)>,
+    )> {
+        let inner = &mut self.inner;
+        let batch = py.detach(|| inner.read(budget));
+        let commits = PyList::empty(py);
+        for c in batch.commits {
+            commits.append(Bound::new(py, PyCommit::of(c))?)?;
+        }
+        let state = self
+            .inner
+            .state()
+            .map(|s| (s.next_block, s.resume_offset, s.stopped.value()));
+        let error = match batch.error {
+            None => None,
+            Some((err, stage)) => {
+                let stage = match stage {
+                    Stage::Walk => "walk",
+                    Stage::Feed => "feed",
+                };
+                Some((stage, to_py_err(err).into_value(py).into_any()))
+            }
+        };
+        Ok((
+            commits,
+            batch.records,
+            batch.bytes,
+            batch.scn,
+            batch.ended,
+            state,
+            error,
+        ))
+    }
+
+    /// Remove every spill file of this core (after a failed attempt).
+    fn discard(&mut self) {
+        self.inner.discard();
+    }
+
+    #[getter]
+    fn last_rba(&self) -> Option<RbaTuple> {
+        self.inner.last_rba.map(rba_tuple)
+    }
+
+    #[getter]
+    fn last_scn(&self) -> u64 {
+        self.inner.last_scn
+    }
+
+    /// The raw redo time of the newest record read that has one.
+    #[getter]
+    fn last_time(&self) -> Option<u32> {
+        self.inner.last_time
+    }
+
+    #[getter]
+    fn direct_load_rows(&self) -> u64 {
+        self.inner.direct_load_rows
+    }
+
+    /// The assembler's counters (`Counter[str]` without zeros).
+    fn counters(&self) -> Vec<(String, u64)> {
+        self.inner
+            .assembler
+            .counters
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| (k.clone(), *n))
+            .collect()
+    }
+
+    /// The vector counters by opcode: (decoded, skipped, unknown).
+    fn op_counters<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>, Bound<'py, PyDict>)> {
+        let c = &self.inner.op_counters;
+        Ok((
+            counters_dict(py, &c.decoded)?,
+            counters_dict(py, &c.skipped)?,
+            counters_dict(py, &c.unknown)?,
+        ))
+    }
+
+    /// What the Python side logs, taken once: (first LOB redo without table,
+    /// unmatched partial rollbacks, marked changes, direct loads let through).
+    #[allow(clippy::type_complexity)]
+    fn take_notes(
+        &mut self,
+    ) -> (
+        bool,
+        Vec<(XidTuple, String, u64)>,
+        Vec<(XidTuple, String, Option<String>, String)>,
+        Vec<Vec<(&'static str, String)>>,
+    ) {
+        let a = &mut self.inner.assembler;
+        let warned = std::mem::take(&mut a.warned_unattributed);
+        let unmatched = std::mem::take(&mut a.unmatched)
+            .into_iter()
+            .map(|(x, r, o)| (xid_tuple(x), r.to_string(), o))
+            .collect();
+        let marked = std::mem::take(&mut a.marked)
+            .into_iter()
+            .map(|(x, t, r, why)| (xid_tuple(x), t, r.map(|r| r.to_string()), why))
+            .collect();
+        let loads = std::mem::take(&mut self.inner.direct_loads)
+            .into_iter()
+            .map(|facts| facts.into_iter().map(|(k, v)| (k, v.to_string())).collect())
+            .collect();
+        (warned, unmatched, marked, loads)
+    }
+
+    /// Open transactions, oldest first: (xid, start_scn, start_rba).
+    fn open_transactions(&self) -> Vec<(XidTuple, u64, RbaTuple)> {
+        self.inner
+            .assembler
+            .open_transactions()
+            .into_iter()
+            .map(|t| (xid_tuple(t.xid), t.start_scn, rba_tuple(t.start_rba)))
+            .collect()
+    }
+
+    /// The open state as the Python assembler's `export_state` JSON text.
+    fn export_state(&mut self) -> PyResult<String> {
+        let thread = self.inner.assembler.options.thread;
+        let state = self.inner.assembler.export().py()?;
+        let mut out = Vec::new();
+        out.extend_from_slice(
+            format!("{{\"version\":2,\"thread\":{thread},\"transactions\":[").as_bytes(),
+        );
+        for (i, (txn, pieces)) in state.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"xid\":");
+            write_str(&mut out, &xid_text(&txn.xid));
+            out.extend_from_slice(
+                format!(",\"start_scn\":{},\"start_rba\":", txn.start_scn).as_bytes(),
+            );
+            write_str(&mut out, &txn.start_rba.to_string());
+            out.extend_from_slice(b",\"pieces\":[");
+            for (j, p) in pieces.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                write_piece(&mut out, p);
+            }
+            out.extend_from_slice(b"]}");
+        }
+        out.extend_from_slice(b"]}");
+        String::from_utf8(out).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// Replace the open state: [(xid, start_scn, start_rba, [piece tuple, …]), …].
+    #[allow(clippy::type_complexity)]
+    fn import_state(
+        &mut self,
+        transactions: Vec<(XidTuple, u64, RbaTuple, Vec<Bound<'_, PyTuple>>)>,
+    ) -> PyResult<()> {
+        let mut state = Vec::with_capacity(transactions.len());
+        for (xid, start_scn, start_rba, pieces) in transactions {
+            let xid = Xid {
+                usn: xid.0,
+                slot: xid.1,
+                sqn: xid.2,
+            };
+            let pieces = pieces.iter().map(piece_in).collect::<PyResult<Vec<_>>>()?;
+            state.push((
+                OpenTransaction {
+                    xid,
+                    start_scn,
+                    start_rba: rba_of(start_rba),
+                },
+                pieces,
+            ));
+        }
+        self.inner.assembler.import(state).py()
+    }
+
+    /// Commit every open transaction at `scn`/`rba` (for the tests).
+    fn commit_open<'py>(
+        &mut self,
+        py: Python<'py>,
+        scn: u64,
+        rba: RbaTuple,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let found = self
+            .inner
+            .assembler
+            .commit_open(scn, rba_of(rba), CommitTime::None)
+            .py()?;
+        let out = PyList::empty(py);
+        for c in found {
+            out.append(Bound::new(py, PyCommit::of(c))?)?;
+        }
+        Ok(out)
+    }
+
+    /// (memory bytes, spilled transactions, spilled bytes) of the store.
+    fn store_stats(&self) -> (u64, u64, u64) {
+        let s = &self.inner.assembler.store;
+        (
+            s.memory_bytes(),
+            s.spilled_transactions(),
+            s.spilled_bytes(),
+        )
+    }
+}
+
+/// A committed transaction in the core.
+#[pyclass(name = "Commit", module = "drcapture_core._core")]
+pub(crate) struct PyCommit {
+    meta: Committed,
+    tx: Transaction<'static>,
+}
+
+impl PyCommit {
+    fn of(mut c: Committed) -> Self {
+        let changes = std::mem::take(&mut c.changes);
+        let mut schemas: Vec<String> = changes.iter().map(|ch| ch.owner().to_owned()).collect();
+        schemas.sort();
+        schemas.dedup();
+        let info = TransactionInfo {
+            xid: xid_text(&c.xid),
+            commit_scn: c.commit_scn,
+            commit_ts: Timestamp::utc(1970, 1, 1, 0, 0, 0),
+            thread: c.thread,
+            commit_rba: c.commit_rba.to_string(),
+            start_scn: Some(c.start_scn),
+            changes_total: changes.len() as u64,
+            schemas,
+        };
+        PyCommit {
+            meta: c,
+            tx: Transaction { info, changes },
+        }
+    }
+}
+
+#[pymethods]
+impl PyCommit {
+    #[getter]
+    fn xid(&self) -> XidTuple {
+        xid_tuple(self.meta.xid)
+    }
+
+    #[getter]
+    fn thread(&self) -> u64 {
+        self.meta.thread
+    }
+
+    #[getter]
+    fn commit_scn(&self) -> u64 {
+        self.meta.commit_scn
+    }
+
+    /// ("unix", seconds) or ("redo", raw redo time), None when unknown.
+    #[getter]
+    fn commit_time(&self) -> Option<(&'static str, u32)> {
+        commit_time(self.meta.commit_time)
+    }
+
+    #[getter]
+    fn commit_rba(&self) -> RbaTuple {
+        rba_tuple(self.meta.commit_rba)
+    }
+
+    #[getter]
+    fn start_scn(&self) -> u64 {
+        self.meta.start_scn
+    }
+
+    #[getter]
+    fn start_rba(&self) -> RbaTuple {
+        rba_tuple(self.meta.start_rba)
+    }
+
+    #[getter]
+    fn changes_total(&self) -> usize {
+        self.tx.changes.len()
+    }
+
+    #[getter]
+    fn schemas(&self) -> Vec<String> {
+        self.tx.info.schemas.clone()
+    }
+
+    /// The event model's header but the commit time, in one crossing: (xid, commit
+    /// SCN, thread, commit RBA, start SCN, changes, schemas), the texts as Python's.
+    #[allow(clippy::type_complexity)]
+    fn header<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(&str, u64, u64, &str, Option<u64>, u64, Bound<'py, PyTuple>)> {
+        let info = &self.tx.info;
+        Ok((
+            &info.xid,
+            info.commit_scn,
+            info.thread,
+            &info.commit_rba,
+            info.start_scn,
+            info.changes_total,
+            PyTuple::new(py, &info.schemas)?,
+        ))
+    }
+
+    /// The DDL changes: (owner, table, statement) in order.
+    fn ddl(&self) -> Vec<(String, String, Option<String>)> {
+        self.tx
+            .changes
+            .iter()
+            .filter(|c| c.op == Operation::Ddl)
+            .map(|c| {
+                (
+                    c.table.owner().to_owned(),
+                    c.table.table().to_owned(),
+                    c.ddl.as_ref().map(|d| d.to_string()),
+                )
+            })
+            .collect()
+    }
+
+    /// The records of the transaction with `commit_ts` = (year, month, day, hour,
+    /// minute, second, microsecond, utc offset in µs or None): (key, [(schema, value,
+    /// headers, kind), …]); the GIL released while serialising.
+    #[allow(clippy::type_complexity)]
+    fn records<'py>(
+        &mut self,
+        py: Python<'py>,
+        commit_ts: (u16, u8, u8, u8, u8, u8, u32, Option<i64>),
+        max_changes: usize,
+        max_value_bytes: usize,
+        max_record_bytes: usize,
+    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>)> {
+        self.tx.info.commit_ts = Timestamp {
+            year: commit_ts.0,
+            month: commit_ts.1,
+            day: commit_ts.2,
+            hour: commit_ts.3,
+            minute: commit_ts.4,
+            second: commit_ts.5,
+            microsecond: commit_ts.6,
+            offset_us: commit_ts.7,
+        };
+        let tx = &self.tx;
+        let limits = limits(max_value_bytes, max_record_bytes);
+        let found = py
+            .detach(|| transaction_records(tx, max_changes, &limits))
+            .py()?;
+        let list = PyList::empty(py);
+        for record in &found.records {
+            list.append(record_tuple(py, record)?)?;
+        }
+        Ok((PyBytes::new(py, &found.key), list))
+    }
+
+    /// Each change as the JSON pydantic writes for `RowChange` (for `drcapture decode`).
+    fn change_lines(&self) -> Vec<Vec<u8>> {
+        self.tx
+            .changes
+            .iter()
+            .map(|c| {
+                let mut out = Vec::new();
+                crate::wire::encode::write_change(&mut out, c, &[], &[]);
+                out
+            })
+            .collect()
+    }
+}
+
+/// Add the transaction layer's classes to the module.
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyThreadCore>()?;
+    m.add_class::<PyCommit>()?;
+    Ok(())
+}
