@@ -94,11 +94,13 @@ def _rows(settings: ApplySettings, owner: str, table: str, columns: list[str]
         session.close()
 
 
+@pytest.mark.parametrize("parallel", [1, 2])
 async def test_a_schema_upgrade_mid_stream_reaches_the_dr_tables_in_order(
-    target_kind: str, make_settings: SettingsFactory, unique: str
+    target_kind: str, make_settings: SettingsFactory, unique: str, parallel: int
 ) -> None:
+    """With parallel lanes too: a DDL waits for every lane and runs alone."""
     schema = f"U{unique[:6].upper()}"
-    settings = make_settings(target_kind)
+    settings = make_settings(target_kind, apply={"parallel": parallel})
     source = SyntheticSource([schema], seed=21)
     before = [source.transaction(schema, 2) for _ in range(3)]
     s = _Script(schema, before[-1].info)
