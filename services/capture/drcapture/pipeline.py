@@ -112,6 +112,7 @@ class CapturePipeline:
         self.state_fault: StateDiskFull | None = None  # the last save of open transactions
         self.state_saved = False  # a save of open transactions went through
         self.done = False
+        self._all_at_end = False  # the last pass read every thread to its written end
         self.fence_requested = False
         self.final_scn: int | None = None
         # Threads a fence found at the end of their archived logs only: their instance's
@@ -134,14 +135,18 @@ class CapturePipeline:
 
     async def run(self) -> None:
         """Cycle until every thread finished (files mode) or until cancelled."""
+        source = self._settings.source
         while not self.done:
             progressed = await self.cycle()
             if not progressed:
-                await asyncio.sleep(self._settings.source.poll_interval)
+                await asyncio.sleep(source.poll_interval)
+            elif self._all_at_end and source.follow_interval:
+                await asyncio.sleep(source.follow_interval)
 
     async def cycle(self) -> bool:
         """One pass over every thread; True when something was read or published."""
         progressed = False
+        at_end = True
         for thread, result in await self._read_all():
             now = time.monotonic()
             self._metrics.observe_read(thread, result.records, result.bytes)
@@ -157,6 +162,8 @@ class CapturePipeline:
             else:
                 self._watch_archive_idle(thread, result.scn, now)
             progressed = progressed or result.records > 0
+            at_end = at_end and result.caught_up
+        self._all_at_end = at_end
         fencing = self._fence_if_due()
         released = self._hold_after_layout_ddl(self._merger.release())
         if released and not self._batch:

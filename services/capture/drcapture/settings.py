@@ -74,6 +74,15 @@ class SourceSettings(Section):
         ),
     )
     poll_interval: float = Field(0.5, gt=0, description="Seconds between looks for new redo.")
+    follow_interval: float = Field(
+        0.02,
+        ge=0,
+        description=(
+            "Pause after a pass that read every thread to the end of what is written: the "
+            "redo written meanwhile is then read in one go instead of a few records per "
+            "pass (following online logs under load). Adds at most this to the latency."
+        ),
+    )
     idle_thread_grace: float = Field(
         3.0,
         gt=0,
