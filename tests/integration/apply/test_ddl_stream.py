@@ -193,3 +193,22 @@ async def test_an_untranslatable_ddl_stops_the_schema_until_ddl_done(
     assert (entry["outcome"], entry["applied_by"], entry["commit_scn"]) == (
         "by_hand", "dba-li", drop.info.commit_scn)  # fmt: skip
     assert entry["reason"] == "rows of P2019 deleted by hand"
+
+
+async def test_ddl_done_refuses_a_transaction_without_ddl(
+    make_settings: SettingsFactory, unique: str, tmp_path: Path
+) -> None:
+    """Only a DDL the stream stands before can be marked as applied by hand."""
+    schema = f"N{unique[:6].upper()}"
+    settings = make_settings("sqlite")
+    source = SyntheticSource([schema], seed=23)
+    await _publish(settings, unique, schema, [source.transaction(schema, 2)])
+    assert (await apply_once(settings))[schema].error is None  # a checkpoint to stand on
+    plain = source.transaction(schema, 2)
+    await _publish(settings, unique, schema, [plain])  # the stream stands before it
+    config = write_config(settings, tmp_path / "apply.toml")
+    scn = str(plain.info.commit_scn)
+    refused = _drapply(config, "ddl", "done", "--schema", schema, "--scn", scn,
+                       "--reason", "x", "--requested-by", "dba")  # fmt: skip
+    assert refused.returncode == 2 and "holds no DDL" in refused.stderr, refused.stderr
+    assert list_ddl(settings, schema) == []
