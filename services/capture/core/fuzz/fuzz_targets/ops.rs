@@ -18,7 +18,7 @@ struct ByParity;
 
 impl SkipReasons for ByParity {
     fn skip_reason(&self, obj: u32) -> Option<&str> {
-        (obj % 2 == 0).then_some("skipped_filtered")
+        (obj & 1 == 0).then_some("skipped_filtered")
     }
 }
 
@@ -26,7 +26,11 @@ fuzz_target!(|input: &[u8]| {
     let Some((&pick, data)) = input.split_first() else {
         return;
     };
-    let endian = if pick & 1 == 0 { Endian::Little } else { Endian::Big };
+    let endian = if pick & 1 == 0 {
+        Endian::Little
+    } else {
+        Endian::Big
+    };
     let wide = pick & 2 != 0;
     let rba = Rba {
         sequence: 1,
