@@ -19,15 +19,13 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from drcommon.errors import ConfigError, DRError
-from drcommon.kafka import unreachable
+from drcommon.errors import ConfigError
 
 from drapply.adapters.base import AuditRow, Checkpoint, ParkedRow, Stream
 from drapply.adapters.registry import open_target
 from drapply.deadletter import DeadLetters
 from drapply.settings import ApplySettings
-from drapply.source import stream_consumer
+from drapply.source import assigned_consumer
 from drapply.status import utcnow
 from drapply.unreadable import transaction_run
 from drapply.wiring import naming_for, stream_for, topic_names
@@ -102,15 +100,9 @@ def stream_checkpoint(settings: ApplySettings, stream: Stream) -> Checkpoint:
 
 async def _read(settings: ApplySettings, stream: Stream, start: int, offset: int) -> list[Any]:
     """Records from ``start`` through the end of the run holding ``offset``, undecoded."""
-    consumer: AIOKafkaConsumer = stream_consumer(settings.kafka, group_id=None)
-    tp = TopicPartition(stream.topic, stream.partition)
-    try:
-        await asyncio.wait_for(consumer.start(), settings.kafka.request_timeout_ms / 1000)
-    except (DRError, OSError, TimeoutError, Exception) as exc:
-        await consumer.stop()
-        raise unreachable(settings.kafka, exc) from None
-    try:
-        consumer.assign([tp])
+    async with assigned_consumer(settings.kafka, stream.topic, stream.partition) as (
+        consumer, tp,
+    ):  # fmt: skip
         end = (await consumer.end_offsets([tp]))[tp]
         if offset >= end:
             raise SkipRefused("no record at this offset", topic=stream.topic, offset=offset,
@@ -128,8 +120,6 @@ async def _read(settings: ApplySettings, stream: Stream, start: int, offset: int
                                       topic=stream.topic, offset=offset)  # fmt: skip
                 return raws
         raise SkipRefused("timed out reading the records to skip", topic=stream.topic)
-    finally:
-        await consumer.stop()
 
 
 def _move(

@@ -18,6 +18,8 @@ reopening name the gap. A silent jump would skip committed transactions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +28,7 @@ from aiokafka.errors import KafkaError, OffsetOutOfRangeError
 from drcommon import serde
 from drcommon.config import KafkaSettings
 from drcommon.errors import DRError, RetriableSourceError
-from drcommon.kafka import MAX_REQUEST_SIZE, client_options
+from drcommon.kafka import MAX_REQUEST_SIZE, client_options, unreachable
 from drcommon.model import TransactionMessage, ValueChunk, Watermark
 
 from drapply.applier import Record
@@ -35,6 +37,27 @@ from drapply.values import REF_MARKER, Spill, ValueAssembler
 from drapply.wire import decode_chunk, decode_transaction
 
 REQUEST_TIMEOUT = 30.0
+
+
+@contextlib.asynccontextmanager
+async def assigned_consumer(
+    settings: KafkaSettings, topic: str, partition: int
+) -> AsyncIterator[tuple[AIOKafkaConsumer, TopicPartition]]:
+    """A started :func:`stream_consumer` outside any group, assigned one partition (the
+    operator commands that read a stream by hand); Kafka not answering in time is
+    :func:`~drcommon.kafka.unreachable`."""
+    consumer = stream_consumer(settings, group_id=None)
+    try:
+        await asyncio.wait_for(consumer.start(), settings.request_timeout_ms / 1000)
+    except Exception as exc:  # whatever the client raises while it cannot connect
+        await consumer.stop()
+        raise unreachable(settings, exc) from None
+    tp = TopicPartition(topic, partition)
+    try:
+        consumer.assign([tp])
+        yield consumer, tp
+    finally:
+        await consumer.stop()
 
 
 def stream_consumer(

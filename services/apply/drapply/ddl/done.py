@@ -16,17 +16,14 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from drcommon import serde
-from drcommon.errors import DRError
-from drcommon.kafka import unreachable
 from drcommon.model import Operation, TransactionMessage
 
 from drapply.adapters.base import AuditRow, Checkpoint, DdlLogRow, Stream
 from drapply.adapters.registry import open_target
 from drapply.settings import ApplySettings
 from drapply.skip import SkipRefused, stream_checkpoint
-from drapply.source import stream_consumer
+from drapply.source import assigned_consumer
 from drapply.status import utcnow
 from drapply.wiring import naming_for, stream_for, topic_names
 
@@ -72,15 +69,9 @@ async def _find(settings: ApplySettings, stream: Stream, start: int, scn: int
                 ) -> tuple[int, int, TransactionMessage]:  # fmt: skip
     """The first and last offsets of the transaction the stream stands before, which
     must be the DDL committed at ``scn``."""
-    consumer: AIOKafkaConsumer = stream_consumer(settings.kafka, group_id=None)
-    tp = TopicPartition(stream.topic, stream.partition)
-    try:
-        await asyncio.wait_for(consumer.start(), settings.kafka.request_timeout_ms / 1000)
-    except (DRError, OSError, TimeoutError, Exception) as exc:
-        await consumer.stop()
-        raise unreachable(settings.kafka, exc) from None
-    try:
-        consumer.assign([tp])
+    async with assigned_consumer(settings.kafka, stream.topic, stream.partition) as (
+        consumer, tp,
+    ):  # fmt: skip
         end = (await consumer.end_offsets([tp]))[tp]
         consumer.seek(tp, start)
         loop = asyncio.get_running_loop()
@@ -101,8 +92,6 @@ async def _find(settings: ApplySettings, stream: Stream, start: int, scn: int
                     return first, raw.offset, found
         raise DdlDoneRefused("no complete transaction after the stream's checkpoint",
                              topic=stream.topic, offset=start)  # fmt: skip
-    finally:
-        await consumer.stop()
 
 
 def _check(message: TransactionMessage, scn: int, stream: Stream, offset: int) -> None:
