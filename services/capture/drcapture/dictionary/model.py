@@ -100,6 +100,10 @@ class TableDef:
     pk: tuple[str, ...] = ()
     data_obj: int | None = None
     iot: IotDef | None = None
+    # TAB$.CLUCOLS: a table stored in a cluster (the SYS dictionary tables TAB$, COL$,
+    # CDEF$ …) keeps its cluster key columns (SEGCOL# 1..n) once per key in the block,
+    # not in its rows: a row piece's column i is the column at SEGCOL# n + 1 + i.
+    cluster_key_columns: int = 0
 
     def column_by_seg(self, seg_col: int) -> ColumnDef | None:
         """The stored column at a 1-based row-piece position, if any."""
@@ -126,6 +130,13 @@ class Dictionary:
     charsets: Charsets = field(default_factory=Charsets)
     scn: int = 0
     tables: dict[int, TableDef] = field(default_factory=dict)
+    # The SYS dictionary tables (OBJ$, TAB$, COL$ …) by object number, owner "SYS":
+    # capture decodes their changes to keep the dictionary current from the redo.
+    system_tables: dict[int, TableDef] = field(default_factory=dict)
+    # The highest object number the source had allocated at ``scn`` (0: unknown). An
+    # object above it may have been created since: its changes are kept until the
+    # dictionary version valid at their commit says whether anyone asked for it.
+    max_obj: int = 0
 
     def table_for(self, obj: int) -> TableDef | None:
         """The table an object number (table, partition, or an IOT's index or overflow
@@ -141,6 +152,22 @@ class Dictionary:
             for obj in (table.iot.index_obj, table.iot.overflow_obj):
                 if obj is not None:
                     self.tables[obj] = table
+
+
+@dataclass(frozen=True, slots=True)
+class SystemChange:
+    """One committed row change to a SYS dictionary table, as read from the redo.
+
+    ``table`` is the dictionary table's name (``OBJ$``, ``TAB$``, ``COL$`` …), ``op``
+    ``insert``, ``update`` or ``delete``, ``rowid`` the row's ROWID as Oracle prints it
+    (the key the tracked rows are kept by), ``values`` the columns the change sets (by
+    column name, as text: NUMBER in decimal, VARCHAR2 as text, None for NULL; for a
+    delete, what the redo holds of the row before)."""
+
+    table: str
+    op: str
+    rowid: str
+    values: dict[str, str | None]
 
 
 _TYPE_NAMES: dict[tuple[int, int], str] = {
