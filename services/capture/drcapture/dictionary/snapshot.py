@@ -23,6 +23,14 @@ index and overflow segment objects of index-organized tables to the table's. A t
 entry of an index-organized table adds
 ``"iot": {"index_obj": 80707, "overflow_obj": null, "key_compressed": false}``
 (optional: snapshots without it load as before).
+
+Two optional members carry what keeping the dictionary current from the redo needs
+(:mod:`drcapture.dictionary.system`; snapshots without them load as before):
+``"system"`` holds the rows of the SYS dictionary tables by section, in
+OpenLogReplicator's checkpoint naming (``{"sys-obj": [{"row-id": "AAAAASAAAAAAHdNAAV",
+"obj": 72726, …}], "sys-col": […], …}``), and ``"max_obj"`` the highest object number
+allocated at ``scn``. With ``"system"`` present, the SYS tables' own definitions
+(``system_tables``) are derived from its rows.
 """
 
 from __future__ import annotations
@@ -33,7 +41,9 @@ from typing import Any
 
 from drcommon.errors import ParseError, UnsupportedFormat
 
+from drcapture.dictionary.derive import DatabaseFacts
 from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, IotDef, TableDef
+from drcapture.dictionary.system import SystemRows
 
 FORMAT = "drcapture-dictionary"
 VERSION = 1
@@ -80,8 +90,8 @@ def _table_out(t: TableDef) -> dict[str, Any]:
     return out
 
 
-def dump_snapshot(dictionary: Dictionary) -> dict[str, Any]:
-    """The snapshot document for a dictionary."""
+def dump_snapshot(dictionary: Dictionary, system: SystemRows | None = None) -> dict[str, Any]:
+    """The snapshot document for a dictionary (with ``system``: the SYS tables' rows)."""
     tables: dict[int, TableDef] = {}
     aliases: dict[str, int] = {}
     for obj, table in sorted(dictionary.tables.items()):
@@ -96,6 +106,8 @@ def dump_snapshot(dictionary: Dictionary) -> dict[str, Any]:
                      "national": dictionary.charsets.national},
         "tables": [_table_out(t) for t in tables.values()],
         "aliases": aliases,
+        **({"max_obj": dictionary.max_obj} if dictionary.max_obj else {}),
+        **({"system": system.to_sections()} if system is not None else {}),
     }
 
 
@@ -120,14 +132,31 @@ def load_snapshot(data: dict[str, Any]) -> Dictionary:
     dictionary = Dictionary(db_id=int(data.get("db_id", 0)), db_name=str(data.get("db_name", "")),
                             charsets=Charsets(database=cs.get("database", "AL32UTF8"),
                                               national=cs.get("national", "AL16UTF16")),
-                            scn=int(data.get("scn", 0)), tables=tables)
+                            scn=int(data.get("scn", 0)), tables=tables,
+                            max_obj=int(data.get("max_obj", 0)))
     dictionary.add_iot_segments()
+    system = load_snapshot_system(data)
+    if system is not None:
+        derived = system.dictionary(DatabaseFacts(max_obj=dictionary.max_obj))
+        dictionary.system_tables = derived.system_tables
+        dictionary.max_obj = derived.max_obj
     return dictionary
 
 
-def save_snapshot_file(dictionary: Dictionary, path: Path) -> None:
+def load_snapshot_system(data: dict[str, Any]) -> SystemRows | None:
+    """The SYS tables' rows a snapshot document carries (None for one without)."""
+    system = data.get("system")
+    if system is None:
+        return None
+    if not isinstance(system, dict):
+        raise ParseError("the snapshot's system rows are not an object")
+    return SystemRows.from_sections(system)
+
+
+def save_snapshot_file(dictionary: Dictionary, path: Path,
+                       system: SystemRows | None = None) -> None:
     """Write a snapshot file (UTF-8 JSON, keys in a stable order)."""
-    path.write_text(json.dumps(dump_snapshot(dictionary), indent=1, sort_keys=True),
+    path.write_text(json.dumps(dump_snapshot(dictionary, system), indent=1, sort_keys=True),
                     encoding="utf-8")
 
 
