@@ -71,7 +71,7 @@ ROW_ID: Final = "row-id"
 SECTIONS: Final = tuple(section for section, _ in TRACKED.values())
 
 
-def _field_value(name: str, text: str | None) -> Any:
+def field_value(name: str, text: str | None) -> Any:
     """A column's value (text, as a :class:`SystemChange` carries it) in checkpoint form."""
     if text is None:
         return None
@@ -138,7 +138,7 @@ class SystemRows:
             return False
         section, fields = tracked
         rows = self.sections.setdefault(section, {})
-        values = {fields[c]: _field_value(fields[c], v) for c, v in change.values.items()
+        values = {fields[c]: field_value(fields[c], v) for c, v in change.values.items()
                   if c in fields}
         where = {"table": change.table, "rowid": change.rowid, "op": change.op}
         if change.op == INSERT:
