@@ -344,13 +344,41 @@ class PoisonLetter(BaseModel):
     headers: tuple[tuple[str, str], ...] = ()  # (name, value as base64)
 
 
+class DictionaryRowChange(BaseModel):
+    """One committed change to a row of a SYS dictionary table (``OBJ$``, ``COL$`` …)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    table: str
+    op: Literal["insert", "update", "delete"]
+    rowid: str
+    values: dict[str, str | None] = Field(default_factory=dict)
+
+
+class DictionaryChange(BaseModel):
+    """A DDL transaction's changes to the dictionary tables, as capture applied them: the
+    dictionary version valid from ``scn`` (its commit SCN) on. Capture publishes it to the
+    checkpoint topic (key ``<capture_id>#dictionary#…``) in the same Kafka transaction as
+    the DDL, and rebuilds its dictionary from these after a restart."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    v: int = SCHEMA_VERSION
+    kind: Literal["dictionary_change"] = "dictionary_change"
+    capture_id: str
+    scn: int
+    thread: int
+    commit_rba: str
+    xid: str
+    changes: tuple[DictionaryRowChange, ...]
+    written_at: datetime
+
+
 Message = (
     TransactionMessage | ValueChunk | Watermark | Heartbeat | CaptureCheckpoint | DeadLetter
-    | PoisonLetter
+    | PoisonLetter | DictionaryChange
 )
 
 KNOWN_KINDS = {"tx", "value_chunk", "watermark", "heartbeat", "checkpoint", "dead_letter",
-               "poison"}
+               "poison", "dictionary_change"}
 
 
 def check_version(version: object, *, where: str) -> None:

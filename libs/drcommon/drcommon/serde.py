@@ -18,6 +18,7 @@ from drcommon.model import (
     SCHEMA_VERSION,
     CaptureCheckpoint,
     DeadLetter,
+    DictionaryChange,
     Heartbeat,
     Message,
     PoisonLetter,
@@ -36,6 +37,7 @@ _BY_KIND: dict[str, type[BaseModel]] = {
     "checkpoint": CaptureCheckpoint,
     "dead_letter": DeadLetter,
     "poison": PoisonLetter,
+    "dictionary_change": DictionaryChange,
 }
 
 CONTENT_TYPE = b"application/json"
@@ -119,6 +121,6 @@ def decode(data: bytes, *, where: str = "message") -> Message:
     assert isinstance(
         message,
         TransactionMessage | ValueChunk | Watermark | Heartbeat | CaptureCheckpoint | DeadLetter
-        | PoisonLetter,
+        | PoisonLetter | DictionaryChange,
     )
     return message

@@ -24,6 +24,7 @@ from drcommon.errors import SinkError
 from drcommon.kafka import COMPACTED_TOPIC_CONFIG, TopicSpec, ensure_topics, transactional_producer
 from drcommon.model import (
     CaptureCheckpoint,
+    DictionaryChange,
     Heartbeat,
     Operation,
     RowChange,
@@ -33,6 +34,7 @@ from drcommon.model import (
 )
 from drcommon.topics import TopicNames
 
+from drcapture.checkpoints import dictionary_key
 from drcapture.errors import CaptureFenced
 from drcapture.native_txn import NativeCommit
 from drcapture.publish_records import OutRecord, RecordLimits, schema_records
@@ -213,8 +215,13 @@ class Publisher:
         max_changes: int,
         heartbeat: Heartbeat | None = None,
         limits: RecordLimits | None = None,
+        dictionary_changes: Sequence[DictionaryChange] = (),
     ) -> int:
         """Publish a batch, the due watermarks and the checkpoint in one Kafka transaction.
+
+        ``dictionary_changes`` (the dictionary versions the batch's DDL transactions made)
+        go to the checkpoint topic in the same transaction, so a restart finds exactly
+        the versions of what is published.
 
         Returns the number of data records sent (value chunks included). On failure
         nothing of the batch is visible and the caller must restart from the previous
@@ -250,6 +257,14 @@ class Publisher:
                         serde.encode(heartbeat),
                         key=self._capture_id.encode(),
                         headers=serde.headers_for(heartbeat),
+                    )
+                for change in dictionary_changes:
+                    await producer.send(
+                        self._names.checkpoints,
+                        serde.encode(change),
+                        key=dictionary_key(self._capture_id, change.scn, change.thread,
+                                           change.commit_rba),
+                        headers=serde.headers_for(change),
                     )
                 await producer.send(
                     self._names.checkpoints,
