@@ -28,6 +28,7 @@ from drcommon.errors import DRError, SourceError
 from drcapture.dictionary.derive import DatabaseFacts
 from drcapture.dictionary.model import Dictionary, SystemChange, TableDef
 from drcapture.dictionary.system import (
+    INSERT,
     TRACKED,
     UPDATE,
     DictionaryChangeSet,
@@ -71,26 +72,72 @@ def _table(dictionary: Dictionary, obj: int) -> TableDef | None:
     return dictionary.tables.get(obj)
 
 
+# The columns by which a dictionary row names the object it describes.
+OBJECT_COLUMNS = ("OBJ#", "BO#", "POBJ#")
+
+
 def effective_changes(rows: SystemRows, changes: Iterable[SystemChange]) -> list[SystemChange]:
-    """The changes that alter a tracked row: not those to tables the dictionary does not
-    depend on (IND$, SEG$ …), nor updates that only set untracked columns (statistics,
-    times) or set tracked ones to the values they hold. A transaction with none (a
-    statistics gathering, a segment created on first insert) makes no new version."""
+    """The changes that alter the tracked rows, in order. Left out:
+
+    * changes to tables the dictionary does not depend on (IND$, SEG$ …);
+    * updates that only set untracked columns (statistics, times) or set tracked ones to
+      the values they hold: a transaction with nothing else (a statistics gathering, a
+      segment created on first insert) makes no new version;
+    * rows of objects the dictionary does not hold. It holds the configured schemas'
+      objects and the SYS tables; a DDL elsewhere in the database inserts rows of other
+      owners' objects and updates or deletes rows it never held. A change to a row it
+      does not hold that names an object it does hold is kept: applying it fails with
+      the ROWID named, since the configured dictionary is then not the redo's.
+    """
+    owners = {int(r["user"]) for r in rows.sections.get("sys-user", {}).values()
+              if r.get("user") is not None}
+    known = {int(r["obj"]) for r in rows.sections.get("sys-obj", {}).values()}
     out = []
     for change in changes:
         tracked = TRACKED.get(change.table)
         if tracked is None:
             continue
         fields = tracked[1]
-        if change.op == UPDATE:
-            row = rows.row(change.table, change.rowid)
-            if row is not None and all(
-                fields[c] not in row or row[fields[c]] == field_value(fields[c], v)
-                for c, v in change.values.items() if c in fields
-            ):
+        row = rows.row(change.table, change.rowid)
+        named = _objects_named(change)
+        if change.table == "OBJ$" and change.op == INSERT:
+            owner = _number(change.values.get("OWNER#"))
+            if owner not in owners and owner != SYS_USER:
                 continue
+            known.update(named)
+        elif _outside(change, row is not None, named, known):
+            continue
+        if change.op == UPDATE and row is not None and all(
+            fields[c] not in row or row[fields[c]] == field_value(fields[c], v)
+            for c, v in change.values.items() if c in fields
+        ):
+            continue
         out.append(change)
     return out
+
+
+SYS_USER = 0  # OBJ$.OWNER# of the SYS dictionary tables themselves
+
+
+def _outside(change: SystemChange, held: bool, named: set[int], known: set[int]) -> bool:
+    """A change to a row of an object the dictionary does not hold."""
+    if held:
+        return False
+    if named:
+        return not named & known
+    return change.op != INSERT  # a row never held that names no object: someone else's
+
+
+def _number(text: str | None) -> int | None:
+    try:
+        return None if text is None else int(text)
+    except ValueError:
+        return None
+
+
+def _objects_named(change: SystemChange) -> set[int]:
+    found = (_number(change.values.get(column)) for column in OBJECT_COLUMNS)
+    return {obj for obj in found if obj is not None}
 
 
 class DictionaryVersions(Generic[Handle]):

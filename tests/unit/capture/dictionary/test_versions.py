@@ -160,3 +160,32 @@ def test_a_restart_replays_the_published_change_sets_into_one_version() -> None:
     older = versions()
     older.replay([add_mobile(BASE_SCN)])
     assert older.applied == [] and names(older.current.dictionary) == ["ID", "NAME"]
+
+
+def test_ddl_on_objects_the_dictionary_does_not_hold_makes_no_version() -> None:
+    tracked = versions()
+    other_user, other_obj = 99, 80001
+    elsewhere = DictionaryChangeSet(scn=2267030, xid="2.2.2", changes=(
+        SystemChange("OBJ$", "insert", rowid(18, 0x1DD0, 41), {
+            "OBJ#": str(other_obj), "DATAOBJ#": str(other_obj), "OWNER#": str(other_user),
+            "NAME": "ELSEWHERE", "TYPE#": "2"}),
+        col(rowid(2, 0x6000, 1), other_obj, 1, "A", 2, 22),
+        SystemChange("TAB$", "update", rowid(2, 0x6000, 0), {"OBJ#": "70000", "FLAGS": "1"}),
+        SystemChange("OBJ$", "delete", rowid(18, 0x1DD0, 42), {}),
+    ))
+    assert tracked.effective(elsewhere) is None
+
+
+def test_a_change_to_an_unheld_row_of_a_held_table_is_refused() -> None:
+    tracked = versions()
+    stray = DictionaryChangeSet(scn=2267040, xid="4.4.4", changes=(
+        SystemChange("COL$", "update", rowid(2, 0x543E, 30), {"OBJ#": str(TEST_CDC),
+                                                               "NAME": "X"}),))
+    entry = tracked.effective(stray)
+    assert entry is not None and len(entry.changes) == 1
+    try:
+        tracked.advance(entry)
+    except DictionaryTrackingError as exc:
+        assert exc.where["rowid"] == rowid(2, 0x543E, 30) and exc.where["scn"] == 2267040
+    else:
+        raise AssertionError("a change to a row capture never held was applied")
