@@ -41,6 +41,11 @@ GRANT SELECT, FLASHBACK ON sys.ind$ TO drcapture;
 GRANT SELECT, FLASHBACK ON sys.indpart$ TO drcapture;
 GRANT SELECT, FLASHBACK ON sys.indcompart$ TO drcapture;
 GRANT SELECT, FLASHBACK ON sys.indsubpart$ TO drcapture;
+-- The rows (with their ROWIDs) of the tables a DDL changes, for dictionary.on_ddl =
+-- track: capture applies the redo's changes to them (docs/CAPTURE.md, "DDL and
+-- dictionary versions").
+GRANT SELECT, FLASHBACK ON sys.lob$ TO drcapture;
+GRANT SELECT, FLASHBACK ON sys.deferred_stg$ TO drcapture;
 
 -- For the operator's checks in docs/OPERATIONS.md (which logs exist, where, which SCN).
 GRANT SELECT ON sys.v_$log TO drcapture;

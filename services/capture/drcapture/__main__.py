@@ -191,7 +191,7 @@ def dictionary_export(
 
     from drcommon.config import TlsSettings
 
-    from drcapture.dictionary.live import load_live_dsn
+    from drcapture.dictionary.live import export_live_dsn
     from drcapture.dictionary.snapshot import save_snapshot_file
 
     password = os.environ.get(password_env)
@@ -201,11 +201,13 @@ def dictionary_export(
     try:
         tls = TlsSettings(enabled=bool(ca_file or wallet_dir), ca_file=ca_file,
                           wallet_dir=wallet_dir)
-        dictionary = load_live_dsn(dsn, user, password, owners, scn, tls=tls)
-        save_snapshot_file(dictionary, output)
+        dictionary, system = export_live_dsn(dsn, user, password, owners, scn, tls=tls)
+        save_snapshot_file(dictionary, output, system)
     except DRError as exc:
         raise _fail(exc) from None
-    print(f"wrote {len(dictionary.tables)} table(s) to {output}")
+    rows = sum(len(s) for s in system.sections.values()) if system else 0
+    print(f"wrote {len(dictionary.tables)} table(s) and {rows} dictionary row(s) "
+          f"(SCN {dictionary.scn}) to {output}")
 
 
 def main() -> None:

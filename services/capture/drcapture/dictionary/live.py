@@ -19,7 +19,15 @@ from drcommon.config import TlsSettings
 from drcommon.dbtls import oracle_params
 from drcommon.errors import SourceError
 
+from drcapture.dictionary.live_system import (
+    DICTIONARY_TABLES,
+    SQL_MAX_OBJ,
+    system_rows,
+    system_rows_sql,
+    table_binds,
+)
 from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, IotDef, TableDef
+from drcapture.dictionary.system import SystemRows
 
 OBJ_TYPE_TABLE = 2
 CDEF_PRIMARY_KEY = 2
@@ -211,10 +219,40 @@ def _build(db_id: int, db_name: str, scn: int, params: dict[str, str],
                                                             "AL16UTF16")))
 
 
+def load_live_system(cursor: Cursor, owners: list[str], scn: int) -> tuple[SystemRows, int]:
+    """The SYS dictionary tables' rows (for a snapshot's ``system``) and the highest
+    object number, as of ``scn`` (see :mod:`drcapture.dictionary.live_system`)."""
+    clause, binds = _owners_clause(owners)
+    tables, table_names = table_binds()
+    fetched: dict[str, list[tuple[Any, ...]]] = {}
+    try:
+        for table in DICTIONARY_TABLES:
+            sql, _ = system_rows_sql(table)
+            cursor.execute(sql.format(owners=clause, tables=tables),
+                           {"scn": scn, **binds, **table_names})
+            fetched[table] = cursor.fetchall()
+        cursor.execute(SQL_MAX_OBJ, {"scn": scn})
+        max_obj = int(cursor.fetchall()[0][0] or 0)
+    except Exception as exc:  # oracledb raises its own DatabaseError family
+        raise SourceError("reading the Oracle dictionary tables' rows failed", scn=scn,
+                          error=str(exc)) from exc
+    return system_rows(fetched), max_obj
+
+
 def load_live_dsn(dsn: str, user: str, password: str, owners: list[str],
                   scn: int | None = None, *, tls: TlsSettings | None = None) -> Dictionary:
     """Connect with ``oracledb`` (thin mode, ``tcps`` when ``tls`` is enabled) and load
     the dictionary."""
+    dictionary, _ = export_live_dsn(dsn, user, password, owners, scn, tls=tls,
+                                    with_system=False)
+    return dictionary
+
+
+def export_live_dsn(dsn: str, user: str, password: str, owners: list[str],
+                    scn: int | None = None, *, tls: TlsSettings | None = None,
+                    with_system: bool = True) -> tuple[Dictionary, SystemRows | None]:
+    """The dictionary and (``with_system``) the SYS tables' rows, read in one session
+    at one SCN; the dictionary records the highest object number then."""
     import oracledb
 
     params = oracle_params(dsn, tls or TlsSettings(), key="dictionary.tls", user=user,
@@ -222,7 +260,11 @@ def load_live_dsn(dsn: str, user: str, password: str, owners: list[str],
     try:
         with oracledb.connect(params=params) as conn, \
                 conn.cursor() as cursor:
-            return load_live(cursor, owners, scn)
+            dictionary = load_live(cursor, owners, scn)
+            if not with_system:
+                return dictionary, None
+            rows, dictionary.max_obj = load_live_system(cursor, owners, dictionary.scn)
+            return dictionary, rows
     except oracledb.Error as exc:
         raise SourceError("cannot connect to Oracle for the dictionary", dsn=dsn,
                           error=str(exc)) from exc
