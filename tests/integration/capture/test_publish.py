@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import TopicPartition
-from drcapture.checkpoints import load_checkpoint
+from drcapture.checkpoints import load_checkpoint, load_restart
+from drcapture.errors import CaptureFenced
 from drcapture.publish import CommittedTransaction, Publisher
 from drcapture.publish_records import RecordLimits
 from drcommon import serde
@@ -16,6 +17,8 @@ from drcommon.config import KafkaSettings
 from drcommon.kafka import committed_consumer
 from drcommon.model import (
     CaptureCheckpoint,
+    DictionaryChange,
+    DictionaryRowChange,
     Heartbeat,
     Operation,
     RowChange,
@@ -162,3 +165,43 @@ async def test_failed_batch_leaves_nothing_visible(kafka_settings: KafkaSettings
     assert [m.tx.xid for m in hr if isinstance(m, TransactionMessage)] == ["1.2.1"]
     loaded = await load_checkpoint(kafka_settings, names.checkpoints, "cap")
     assert loaded is not None and loaded.threads[1].block == 1
+
+
+def _dictionary_change(scn: int, rba: str, name: str) -> DictionaryChange:
+    return DictionaryChange(
+        capture_id="cap", scn=scn, thread=1, commit_rba=rba, xid=f"9.9.{scn}",
+        written_at=datetime.now(UTC),
+        changes=(DictionaryRowChange(table="COL$", op="update", rowid="AAAAACAAAAAAFQ+AAI",
+                                     values={"OBJ#": "72726", "NAME": name}),),
+    )
+
+
+async def test_dictionary_changes_travel_with_their_batch_and_read_back_in_commit_order(
+    kafka_settings: KafkaSettings,
+) -> None:
+    names = TopicNames(kafka_settings.topic_prefix, "SRC")
+    publisher = Publisher(kafka_settings, names, "cap")
+    await publisher.start(["HR"])
+    try:
+        assert await load_restart(kafka_settings, names.checkpoints, "cap") == (None, [])
+        late = _dictionary_change(1002, "0x000001.00000002.0010", "LATE")
+        early = _dictionary_change(1001, "0x000001.00000001.0010", "EARLY")
+        await publisher.publish([_tx(1, ["HR"]), _tx(2, ["HR"])], _checkpoint(2),
+                                watermark_scn=None, max_changes=10,
+                                dictionary_changes=[late, early])
+        # A batch that fails after its dictionary change was sent leaves nothing behind.
+        publisher_two = Publisher(kafka_settings, names, "cap")
+        await publisher_two.start(["HR"])  # fences the first producer
+        await publisher_two.stop()
+        with pytest.raises(CaptureFenced):
+            await publisher.publish([_tx(3, ["HR"])], _checkpoint(3), watermark_scn=None,
+                                    max_changes=10,
+                                    dictionary_changes=[_dictionary_change(
+                                        1003, "0x000001.00000003.0010", "LOST")])
+    finally:
+        await publisher.stop()
+    checkpoint, changes = await load_restart(kafka_settings, names.checkpoints, "cap")
+    assert checkpoint is not None and checkpoint.last_published == (
+        1002, 1, "0x000001.00000002.0010")
+    assert [(c.scn, c.changes[0].values["NAME"]) for c in changes] == [
+        (1001, "EARLY"), (1002, "LATE")]
