@@ -160,6 +160,11 @@ class DictionaryVersions(Generic[Handle]):
     def current(self) -> Version[Handle]:
         return self._current
 
+    @property
+    def rows(self) -> SystemRows:
+        """The tracked rows of the current version (not to be changed by the caller)."""
+        return self._rows
+
     def newly_captured(self, before: Version[Handle], after: Version[Handle]) -> set[int]:
         """Objects the filter keeps under ``after`` but not under ``before`` (a table
         renamed into the filter) that the core may have skipped while reading on with
