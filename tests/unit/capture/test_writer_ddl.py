@@ -50,6 +50,7 @@ from drcapture.synth.writer_records import LINUX_19C, LINUX_23, Platform
 from drcapture.synth.writer_sys import CLUSTER_TABLE_NUMBER, Command
 from drcapture.values import decode_column
 from drcapture.values.rowid import decode_rowid
+from drcommon.model import Operation
 
 from tests.unit.capture.python_decode import decode_transactions
 from tests.unit.capture.test_writer_workload import _assert_change
@@ -316,3 +317,20 @@ def test_ddl_refusals() -> None:
     with pytest.raises(WorkloadError, match="no table"):
         build_workload(_workload(Step(1, "d", DropTable("EMP")),
                                  Step(1, "b", Insert("EMP", row(ID="3")))))
+
+
+@pytest.mark.parametrize("story", ["add column", "truncate", "rename table", "create table"])
+def test_the_ddl_transaction_reads_back_as_a_ddl_change(story: str) -> None:
+    """The Python reader reports the DDL transaction (from its 24.1) with the statement,
+    at the commit SCN the writer gives it."""
+    built = build_workload(_workload(*DDL_STORIES[story]))
+    (ddl,) = built.ddl
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = built.write(Path(tmp))
+        dictionary = rows_at(built.system, [d.change_set() for d in built.ddl],  # type: ignore[arg-type]
+                             ddl.commit_scn).dictionary(DatabaseFacts())
+        got = [t for t in decode_transactions(paths, dictionary, TableFilter(("HR.*",)))
+               if str(t.xid) == ddl.xid]
+    assert len(got) == 1 and got[0].commit_scn == ddl.commit_scn
+    (change,) = got[0].changes
+    assert (change.op, change.owner, change.ddl) == (Operation.DDL, "HR", ddl.sql)
