@@ -51,6 +51,8 @@ from drcapture.synth.writer_sys import CLUSTER_TABLE_NUMBER, Command
 from drcapture.values import decode_column
 from drcapture.values.rowid import decode_rowid
 from drcommon.model import Operation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.unit.capture.python_decode import decode_transactions
 from tests.unit.capture.test_writer_workload import _assert_change
@@ -63,9 +65,10 @@ ORDERS = Table("HR", "ORDERS", 70020, (Col("OID", OracleType.NUMBER),
                                        Col("ITEM", OracleType.VARCHAR2, 20)), pk=("OID",))
 
 
-def _workload(*steps: Step, platform: Platform = LINUX_19C) -> Workload:
+def _workload(*steps: Step, platform: Platform = LINUX_19C, seed: bool = True) -> Workload:
+    """EMP and SALES with (``seed``) one committed row in EMP, then ``steps``."""
     first = (Step(1, "a", Insert("EMP", row(ID="1", NAME="ann", NOTE="n1"))),
-             Step(1, "a", Commit()))
+             Step(1, "a", Commit())) if seed else ()
     return Workload(tables=(EMP, SALES), steps=first + steps, platform=platform)
 
 
@@ -334,3 +337,49 @@ def test_the_ddl_transaction_reads_back_as_a_ddl_change(story: str) -> None:
     assert len(got) == 1 and got[0].commit_scn == ddl.commit_scn
     (change,) = got[0].changes
     assert (change.op, change.owner, change.ddl) == (Operation.DDL, "HR", ddl.sql)
+
+
+_NAMES = ("A", "B", "C", "D", "E")
+
+
+@st.composite
+def _column_ddl(draw: st.DrawFn) -> tuple[tuple[Step, ...], tuple[Col, ...]]:
+    """A run of ADD/DROP/RENAME COLUMN on EMP and the columns it leaves."""
+    columns = list(EMP.columns)
+    steps: list[Step] = []
+    for k in range(draw(st.integers(1, 6))):
+        others = [c for c in columns if c.name not in EMP.pk]
+        free = [n for n in _NAMES if n not in {c.name for c in columns}]
+        kind = draw(st.sampled_from(["add", "drop", "rename"] if others else ["add"]))
+        label = f"d{k}"
+        if kind == "add" and free:
+            col = Col(draw(st.sampled_from(free)), OracleType.NUMBER)
+            columns.append(col)
+            steps.append(Step(1, label, AddColumn("EMP", col)))
+        elif kind == "drop" and others:
+            gone = draw(st.sampled_from(others))
+            columns.remove(gone)
+            steps.append(Step(1, label, DropColumn("EMP", gone.name)))
+        elif others and free:
+            old = draw(st.sampled_from(others))
+            new = draw(st.sampled_from(free))
+            columns[columns.index(old)] = Col(new, old.type_code, old.length)
+            steps.append(Step(1, label, RenameColumn("EMP", old.name, new)))
+    return tuple(steps), tuple(columns)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_column_ddl())
+def test_any_column_ddl_run_tracks_to_the_writers_table(
+        run: tuple[tuple[Step, ...], tuple[Col, ...]]) -> None:
+    steps, columns = run
+    values = {c.name: "1" for c in columns}
+    # No row before the DDL: the writer does not rewrite rows for DROP COLUMN, so a row
+    # written before it reads back only with the dictionary of its own time.
+    built = build_workload(_workload(*steps, Step(1, "z", Insert("EMP", row(values))),
+                                     Step(1, "z", Commit()), seed=False))
+    final = _final_tables(built)
+    want = table_def(Table("HR", "EMP", EMP.obj, columns, pk=EMP.pk))
+    assert _shape(final.table_for(EMP.obj)) == _shape(want)
+    if built.ddl:
+        _after(built, built.ddl[-1].commit_scn)
