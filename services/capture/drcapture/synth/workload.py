@@ -5,7 +5,9 @@ A :class:`Workload` has tables and a sequence of :class:`Step` s. Each step is o
 operation of one transaction (named by a label) on one RAC thread, executed in order
 against a single SCN clock shared by every thread; a transaction starts with its first
 step and ends with :class:`Commit` or :class:`Rollback`. :class:`LogSwitch` ends the
-current log of a thread. Values are given in their published form
+current log of a thread. A DDL step (:data:`DdlOp`: CREATE/DROP/RENAME TABLE,
+ADD/DROP/RENAME COLUMN, ADD PARTITION, TRUNCATE) is a committed transaction of its own
+(:mod:`drcapture.synth.workload_ddl_steps`). Values are given in their published form
 (:mod:`drcommon.model` conventions, as :func:`drcapture.values.decode_column` returns
 them) and must be canonical, so the expected output is the description itself.
 """
