@@ -157,13 +157,16 @@ def dictionary_import(
     source: Annotated[Path, typer.Argument(help="An OpenLogReplicator checkpoint file.")],
     output: Annotated[Path, typer.Argument(help="Our JSON snapshot to write.")],
 ) -> None:
-    """Convert an OpenLogReplicator checkpoint into our JSON snapshot."""
-    from drcapture.dictionary.olr import load_olr_checkpoint_file
+    """Convert an OpenLogReplicator checkpoint into our JSON snapshot (with the SYS
+    dictionary rows, which keep the dictionary current from the redo)."""
+    from drcapture.dictionary.olr import load_olr_checkpoint, read_olr_checkpoint
     from drcapture.dictionary.snapshot import save_snapshot_file
+    from drcapture.dictionary.system import SystemRows
 
     try:
-        dictionary = load_olr_checkpoint_file(source)
-        save_snapshot_file(dictionary, output)
+        data = read_olr_checkpoint(source)
+        dictionary = load_olr_checkpoint(data)
+        save_snapshot_file(dictionary, output, SystemRows.from_sections(data))
     except DRError as exc:
         raise _fail(exc) from None
     print(f"wrote {len(dictionary.tables)} table(s) to {output}")

@@ -34,12 +34,17 @@ def load_olr_checkpoint(data: dict[str, Any]) -> Dictionary:
     return derive_dictionary(data, checkpoint_facts(data))
 
 
-def load_olr_checkpoint_file(path: Path) -> Dictionary:
-    """Read and load an OpenLogReplicator checkpoint JSON file."""
+def read_olr_checkpoint(path: Path) -> dict[str, Any]:
+    """The parsed checkpoint document of a file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ParseError("cannot read the OpenLogReplicator checkpoint", file=str(path)) from exc
     if not isinstance(data, dict):
         raise ParseError("checkpoint is not a JSON object", file=str(path))
-    return load_olr_checkpoint(data)
+    return data
+
+
+def load_olr_checkpoint_file(path: Path) -> Dictionary:
+    """Read and load an OpenLogReplicator checkpoint JSON file."""
+    return load_olr_checkpoint(read_olr_checkpoint(path))

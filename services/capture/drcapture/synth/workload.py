@@ -5,7 +5,9 @@ A :class:`Workload` has tables and a sequence of :class:`Step` s. Each step is o
 operation of one transaction (named by a label) on one RAC thread, executed in order
 against a single SCN clock shared by every thread; a transaction starts with its first
 step and ends with :class:`Commit` or :class:`Rollback`. :class:`LogSwitch` ends the
-current log of a thread. Values are given in their published form
+current log of a thread. A DDL step (:data:`DdlOp`: CREATE/DROP/RENAME TABLE,
+ADD/DROP/RENAME COLUMN, ADD PARTITION, TRUNCATE) is a committed transaction of its own
+(:mod:`drcapture.synth.workload_ddl_steps`). Values are given in their published form
 (:mod:`drcommon.model` conventions, as :func:`drcapture.values.decode_column` returns
 them) and must be canonical, so the expected output is the description itself.
 """
@@ -65,7 +67,12 @@ class Table:
 
     With ``iot_index`` set it is an index-organized table instead: ``obj`` is the table's
     object number (it has no segment) and ``iot_index`` the object (and data object)
-    number of its primary key index, which holds the rows and which redo names."""
+    number of its primary key index, which holds the rows and which redo names.
+
+    ``data_obj``: its data object number when it differs from ``obj`` (a TRUNCATE gives
+    the table a new one). ``partitions``: a partitioned table's partitions, ``(name,
+    object number)``; the writer keeps their dictionary rows (ADD PARTITION) but writes
+    no rows into them (refused)."""
 
     owner: str
     name: str
@@ -75,6 +82,13 @@ class Table:
     supplemental: Supplemental = Supplemental.ALL
     compressed: bool = False
     iot_index: int | None = None
+    data_obj: int | None = None
+    partitions: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def data_object(self) -> int:
+        """The data object number its rows' redo and ROWIDs carry."""
+        return self.obj if self.data_obj is None else self.data_obj
 
     @property
     def iot(self) -> bool:
@@ -168,6 +182,78 @@ class LogSwitch:
     """Archive the thread's current log and continue in the next sequence."""
 
 
+@dataclass(frozen=True, slots=True)
+class CreateTable:
+    """CREATE TABLE (with its primary key constraint, if any); fill it with inserts."""
+
+    table: Table
+
+
+@dataclass(frozen=True, slots=True)
+class DropTable:
+    """DROP TABLE … PURGE: the table's dictionary rows go."""
+
+    table: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenameTable:
+    """ALTER TABLE … RENAME TO ``new_name``."""
+
+    table: str
+    new_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddColumn:
+    """ALTER TABLE … ADD (column): existing rows read it as NULL."""
+
+    table: str
+    column: Col
+
+
+@dataclass(frozen=True, slots=True)
+class DropColumn:
+    """ALTER TABLE … DROP COLUMN: later columns move up one place."""
+
+    table: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenameColumn:
+    """ALTER TABLE … RENAME COLUMN ``old`` TO ``new``."""
+
+    table: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddPartition:
+    """ALTER TABLE … ADD PARTITION ``name`` (object number ``obj``) of a partitioned
+    table."""
+
+    table: str
+    name: str
+    obj: int
+
+
+@dataclass(frozen=True, slots=True)
+class Truncate:
+    """TRUNCATE TABLE: every row goes and the table gets data object ``new_data_obj``."""
+
+    table: str
+    new_data_obj: int
+
+
+DdlOp = (
+    CreateTable | DropTable | RenameTable | AddColumn | DropColumn | RenameColumn
+    | AddPartition | Truncate
+)
+DDL_OPS = (CreateTable, DropTable, RenameTable, AddColumn, DropColumn, RenameColumn,
+           AddPartition, Truncate)
+
 Op = (
     Insert
     | Update
@@ -179,12 +265,15 @@ Op = (
     | Commit
     | Rollback
     | LogSwitch
+    | DdlOp
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One operation of transaction ``txn`` on RAC thread ``thread``."""
+    """One operation of transaction ``txn`` on RAC thread ``thread``. A DDL operation is
+    a transaction of its own (Oracle's recursive DDL transaction): ``txn`` must not be
+    open, and the step commits it."""
 
     thread: int
     txn: str

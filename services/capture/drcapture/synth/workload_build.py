@@ -16,6 +16,7 @@ from drcommon.model import ColumnValue
 
 from drcapture.dictionary.model import Dictionary
 from drcapture.synth.workload import (
+    DDL_OPS,
     Commit,
     Delete,
     Insert,
@@ -30,11 +31,13 @@ from drcapture.synth.workload import (
     Update,
     Workload,
 )
+from drcapture.synth.workload_ddl_steps import DdlSteps, commit_time, follow, table_state
 from drcapture.synth.workload_ops import VectorFactory, row_at
 from drcapture.synth.workload_result import (
     DICTIONARY_FILE,
     BuiltWorkload,
     ExpectedChange,
+    ExpectedDdl,
     ExpectedTransaction,
     LogFile,
     expected_changes,
@@ -63,6 +66,7 @@ __all__ = [
     "DICTIONARY_FILE",
     "BuiltWorkload",
     "ExpectedChange",
+    "ExpectedDdl",
     "ExpectedTransaction",
     "LogFile",
     "build_workload",
@@ -119,6 +123,7 @@ class _Builder:
         self.scn = workload.start_scn
         self.time = workload.start_time
         self.undo_block = 0x1000
+        self.ddl = DdlSteps(workload, self.vectors)
 
     # -- plumbing -----------------------------------------------------------------------
     def tick(self) -> int:
@@ -230,6 +235,32 @@ class _Builder:
             tx.changes.append(change)
         self.emit(tx.thread, records)
 
+    def rows_of(self, name: str) -> TableState:
+        """The table a row operation names (not a partitioned one: the writer keeps the
+        dictionary rows of partitions but writes no rows into them)."""
+        state = table_state(self.tables, name)
+        if state.table.partitions:
+            raise WorkloadError(f"{state.table.name} is partitioned: rows of partitioned "
+                                "tables are not written")
+        return state
+
+    def do_ddl(self, step: Step) -> None:
+        """A DDL statement: its own transaction, committed by the step."""
+        op = step.op
+        assert isinstance(op, DDL_OPS)
+        if step.txn in self.txns:
+            raise WorkloadError(f"transaction {step.txn!r} is open: a DDL runs in a "
+                                "transaction of its own")
+        result, old = self.ddl.result(op, self.tables, list(self.txns.values()), self.time)
+        tx = self.txn_for(step)
+        del self.txns[step.txn]
+        records, commit, commit_scn = self.ddl.records(tx, result, self.tick,
+                                                       commit_time(self.time))
+        self.emit(tx.thread, records)
+        self.emit(tx.thread, commit)
+        self.ddl.committed(tx, result, commit_scn)
+        follow(op, self.tables, old, result.table)
+
     def not_compressed(self, state: TableState, what: str) -> None:
         if state.table.compressed:
             raise WorkloadError(f"{what} on the compressed table {state.table.name}: no real "
@@ -248,7 +279,7 @@ class _Builder:
         return found
 
     def do_insert(self, tx: TxnState, op: Insert) -> None:
-        state = self.tables[self.w.table(op.table).name]
+        state = self.rows_of(op.table)
         values = full_row(state.table, op.values)
         key = state.key_of(values)
         if key in state.rows:
@@ -263,7 +294,7 @@ class _Builder:
         self.record_changes(tx, [change])
 
     def do_update(self, tx: TxnState, op: Update) -> None:
-        state = self.tables[self.w.table(op.table).name]
+        state = self.rows_of(op.table)
         key = self.key(state, dict(op.key))
         current = self.existing(state, key)
         given = dict(op.changes)
@@ -297,7 +328,7 @@ class _Builder:
         self.record_changes(tx, [change])
 
     def do_delete(self, tx: TxnState, op: Delete) -> None:
-        state = self.tables[self.w.table(op.table).name]
+        state = self.rows_of(op.table)
         self.not_compressed(state, "a delete")
         key = self.key(state, dict(op.key))
         current = self.existing(state, key)
@@ -320,7 +351,7 @@ class _Builder:
                                 "IOTs are not in any real record, so they are not written")
 
     def do_multi_insert(self, tx: TxnState, op: MultiInsert) -> None:
-        state = self.tables[self.w.table(op.table).name]
+        state = self.rows_of(op.table)
         self.not_compressed(state, "a multi-row insert")
         self.no_multi_row_iot(state)
         _no_multi_row_lobs(state.table)
@@ -346,7 +377,7 @@ class _Builder:
         self.record_changes(tx, [change])
 
     def do_multi_delete(self, tx: TxnState, op: MultiDelete) -> None:
-        state = self.tables[self.w.table(op.table).name]
+        state = self.rows_of(op.table)
         self.not_compressed(state, "a multi-row delete")
         self.no_multi_row_iot(state)
         _no_multi_row_lobs(state.table)
@@ -436,6 +467,9 @@ class _Builder:
         if isinstance(op, LogSwitch):
             self.thread(step.thread).close(self.tick(), self.time, self.w)
             return
+        if isinstance(op, DDL_OPS):
+            self.do_ddl(step)
+            return
         tx = self.txn_for(step)
         if isinstance(op, Insert):
             self.do_insert(tx, op)
@@ -473,9 +507,14 @@ class _Builder:
             scn=self.w.start_scn,
             tables={t.obj: table_def(t) for t in self.w.tables},
         )
+        for table in self.w.tables:
+            for _, part in table.partitions:
+                dictionary.tables[part] = dictionary.tables[table.obj]
         dictionary.add_iot_segments()
+        self.ddl.start_dictionary(dictionary)
         expected = sorted(self.expected, key=lambda t: (t.commit_scn, t.thread))
-        return BuiltWorkload(logs=tuple(logs), dictionary=dictionary, expected=tuple(expected))
+        return BuiltWorkload(logs=tuple(logs), dictionary=dictionary, expected=tuple(expected),
+                             system=self.ddl.initial, ddl=tuple(self.ddl.done))
 
 
 def _no_multi_row_lobs(table: Table) -> None:

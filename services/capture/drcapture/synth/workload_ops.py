@@ -198,7 +198,8 @@ class VectorFactory:
         table = change.table
         wide = self.platform.wide_vectors
         undo_fields = [
-            ktub(self.p, table.obj, table.obj, tx.txn, 0, begin=change.first_of_txn, wide=wide),
+            ktub(self.p, table.obj, table.data_object, tx.txn, 0, begin=change.first_of_txn,
+                 wide=wide),
             ktb_z(self.p),
             *self.row_op(change, Side.UNDO),
             *self._supplemental(change),
@@ -268,7 +269,7 @@ class VectorFactory:
             redo_code,
             [ktb_f(self.p, tx.txn, change.uba), *self.row_op(change, Side.REDO)],
             change.at,
-            table.obj,
+            table.data_object,
             scn - 1,
             self.con_id,
         )
@@ -295,7 +296,7 @@ class VectorFactory:
         """A 5.1 undo record with ``fields`` after its KTB, and the record's size."""
         table = change.table
         body = [
-            ktub(self.p, table.obj, table.obj, tx.txn, 0, begin=begin,
+            ktub(self.p, table.obj, table.data_object, tx.txn, 0, begin=begin,
                  wide=self.platform.wide_vectors),
             ktb_z(self.p),
             *fields,
@@ -330,7 +331,7 @@ class VectorFactory:
             RowCode.IRP,
             [ktb_f(self.p, tx.txn, change.uba), *fields],
             piece,
-            table.obj,
+            table.data_object,
             scns[0] - 1,
             self.con_id,
         )
@@ -359,7 +360,7 @@ class VectorFactory:
             RowCode.ORP,
             [ktb_f(self.p, tx.txn, uba), *orp_stub(self.p, head, piece)],
             head,
-            table.obj,
+            table.data_object,
             scns[1] - 1,
             self.con_id,
         )
@@ -378,12 +379,13 @@ class VectorFactory:
             *self._supplemental(change),
         ]
         applied = row_vector(
-            _UNDO_CODE[change.kind], fields, change.at, table.obj, scn - 1, self.con_id
+            _UNDO_CODE[change.kind], fields, change.at, table.data_object, scn - 1, self.con_id
         )
         first = change.first_of_txn
         code = ROLLBACK_DBA_CODE if first else USER_UNDO_DONE_CODE
         mark = partial_rollback_vector(
-            self.p, tx.txn, change.uba, code, table.obj, table.obj, scn, self.con_id, first=first
+            self.p, tx.txn, change.uba, code, table.obj, table.data_object, scn, self.con_id,
+            first=first
         )
         return [applied, mark]
 

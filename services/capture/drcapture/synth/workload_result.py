@@ -11,8 +11,9 @@ from pathlib import Path
 
 from drcommon.model import ColumnValue, NotLogged, Operation
 
-from drcapture.dictionary.model import Dictionary
+from drcapture.dictionary.model import Dictionary, SystemChange
 from drcapture.dictionary.snapshot import dump_snapshot
+from drcapture.dictionary.system import DictionaryChangeSet, SystemRows
 from drcapture.synth.workload import Supplemental
 from drcapture.synth.workload_iot import uses_whole_nonkey
 from drcapture.synth.workload_ops import supplemental_columns
@@ -50,6 +51,25 @@ class ExpectedTransaction:
 
 
 @dataclass(frozen=True, slots=True)
+class ExpectedDdl:
+    """A committed DDL transaction a reader must report: the 24.1 record's statement,
+    command and object, and the dictionary row changes (what the redo carries of each,
+    by column name) that make the dictionary valid from ``commit_scn`` on."""
+
+    thread: int
+    xid: str
+    commit_scn: int
+    sql: str
+    command: int
+    obj: int
+    changes: tuple[SystemChange, ...]
+
+    def change_set(self) -> DictionaryChangeSet:
+        """The journal entry capture keeps for this transaction."""
+        return DictionaryChangeSet(scn=self.commit_scn, xid=self.xid, changes=self.changes)
+
+
+@dataclass(frozen=True, slots=True)
 class LogFile:
     """One archived log of one thread."""
 
@@ -72,6 +92,10 @@ class BuiltWorkload:
     logs: tuple[LogFile, ...]
     dictionary: Dictionary
     expected: tuple[ExpectedTransaction, ...]
+    # The source's SYS dictionary rows at the start (the snapshot's "system" section)
+    # and the DDL transactions committed since, in commit order.
+    system: SystemRows | None = None
+    ddl: tuple[ExpectedDdl, ...] = ()
 
     def logs_of(self, thread: int) -> list[LogFile]:
         """The logs of one thread in sequence order."""
@@ -79,10 +103,12 @@ class BuiltWorkload:
 
     def write(self, directory: Path) -> list[Path]:
         """Store every log under ``directory``, plus the dictionary as a snapshot
-        (``dictionary.json``, :mod:`drcapture.dictionary.snapshot` format); returns the
+        (``dictionary.json``, :mod:`drcapture.dictionary.snapshot` format, with the SYS
+        rows capture keeps the dictionary current from); returns the
         log paths in :attr:`logs` order."""
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / DICTIONARY_FILE).write_text(json.dumps(dump_snapshot(self.dictionary)))
+        (directory / DICTIONARY_FILE).write_text(
+            json.dumps(dump_snapshot(self.dictionary, self.system)))
         paths = []
         for log in self.logs:
             path = directory / log.name
@@ -131,7 +157,7 @@ def expected_changes(change: Change) -> list[ExpectedChange]:
             table=table.name,
             before=before,
             after=after,
-            row_id=None if table.iot else _rowid(table.obj, change.at.bdba, slot),
+            row_id=None if table.iot else _rowid(table.data_object, change.at.bdba, slot),
         )
 
     if change.kind is Kind.INSERT:

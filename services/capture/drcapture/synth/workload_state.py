@@ -58,7 +58,7 @@ def table_def(table: Table) -> TableDef:
         name=table.name,
         columns=tuple(columns),
         pk=table.pk,
-        data_obj=None if iot else table.obj,
+        data_obj=None if iot or table.partitions else table.data_object,
         iot=iot,
     )
 

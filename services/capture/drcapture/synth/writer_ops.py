@@ -50,6 +50,7 @@ SUPP_ONE: Final = 4  # u16 1 in every free23 supplemental header (meaning not kn
 SUPP_UPDATE_AT: Final = 13  # u8 0x10 in (nearly) every update's header, 0 for insert/delete
 SUPP_UPDATE_BIT: Final = 0x10
 SUPP_TAIL: Final = 16  # bytes 00 02 00 00 close the free23 user-table header (0x244.0168)
+SUPP_TAIL_VALUE: Final = 0x02
 SUPP_FB_SINGLE: Final = 0x1C  # first + last (+0x10) for a change in one record
 SUPP_FB_FIRST: Final = 0x08  # opens a row change of several records (fixture 0x20a.9a65.148)
 SUPP_FB_LAST: Final = 0x04  # closes it (fixture 0x20a.9a66.cc)
@@ -215,11 +216,12 @@ def ktucf(p: Packer, uba: Uba) -> bytes:
 
 def supplemental(
     p: Packer, op_type: int, start_undo: int, start_redo: int, columns: Sequence[tuple[int, Value]],
-    *, fb: int = SUPP_FB_SINGLE, row: RowAt | None = None,
+    *, fb: int = SUPP_FB_SINGLE, row: RowAt | None = None, tail: int = SUPP_TAIL_VALUE,
 ) -> tuple[bytes, ...]:
     """The supplemental-logging fields: header (with the row head's address when
     ``row`` is given), then (when columns are logged) their numbers, their lengths and
-    one field per value."""
+    one field per value. ``tail``: the byte at 17 (0x02 for user tables, 0x0a in the
+    free23 update of the dictionary table TAB$ at 0x239.00bc)."""
     head = bytearray(SUPP_HEADER_SIZE if row is None else SUPP_ROW_HEADER_SIZE)
     head[U.SUPP_TYPE] = op_type
     head[U.SUPP_FB] = fb
@@ -232,7 +234,7 @@ def supplemental(
     p.put16(head, U.SUPP_START_REDO, start_redo)
     if op_type == U.SuppType.UPDATE:
         head[SUPP_UPDATE_AT] = SUPP_UPDATE_BIT
-    head[SUPP_TAIL + 1] = 0x02
+    head[SUPP_TAIL + 1] = tail
     if not columns:
         return (bytes(head),)
     numbers = b"".join(p.u16(n) for n, _ in columns)

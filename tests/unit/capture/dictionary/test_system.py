@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import struct
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -246,3 +247,16 @@ def test_snapshot_carries_the_rows() -> None:
     assert system is not None and system.sections == rows.sections
     old = dump_snapshot(dictionary)  # an old snapshot: no system rows, loads as before
     assert "system" not in old and load_snapshot(old).system_tables == {}
+
+
+def test_dictionary_import_keeps_the_checkpoint_rows(tmp_path: Path) -> None:
+    from drcapture.__main__ import dictionary_import
+
+    out = tmp_path / "dict.json"
+    dictionary_import(FREE23 / "olr-checkpoint-2266634.json", out)
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    system = load_snapshot_system(doc)
+    assert system is not None
+    assert system.sections == SystemRows.from_sections(CHECKPOINT).sections
+    loaded = load_snapshot(doc)
+    assert loaded.max_obj == 72727 and loaded.system_tables[4].cluster_key_columns == 1
