@@ -29,7 +29,7 @@ from drcommon.errors import (
 )
 from drcommon.model import TransactionInfo
 
-from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, TableDef
+from drcapture.dictionary.model import Charsets, ColumnDef, Dictionary, SystemChange, TableDef
 from drcapture.errors import DirectLoadGap, SpillDiskFull, UndecodableChange, free_bytes
 from drcapture.native import NativeRedoFile, time_zones
 from drcapture.publish_records import OutRecord, RecordLimits
@@ -88,20 +88,22 @@ def _info(column: ColumnDef, charsets: Charsets) -> tuple[Any, ...]:
 
 
 def _table_tuple(objs: list[int], table: TableDef, charsets: Charsets,
-                 captured: bool) -> tuple[Any, ...]:
+                 captured: bool, system: bool = False) -> tuple[Any, ...]:
     columns = [(c.seg_col, c.name, c.type_code, c.type_name, c.scale, c.charset_form,
                 _info(c, charsets)) for c in table.columns]
     iot = None
     if table.iot is not None:
         iot = (table.iot.index_obj, table.iot.overflow_obj, table.iot.key_compressed)
     return (objs, table.obj, table.owner, table.name, columns, list(table.pk),
-            table.data_obj, iot, captured)
+            table.data_obj, iot, captured, table.cluster_key_columns, system)
 
 
 def dictionary_tables(dictionary: Dictionary,
                       wanted: Callable[[str, str], bool] | None) -> list[tuple[Any, ...]]:
     """The dictionary's tables as the core takes them: one tuple per table object with the
-    object numbers naming it and whether ``wanted`` keeps it."""
+    object numbers naming it and whether ``wanted`` keeps it, then the SYS dictionary
+    tables (``system_tables``), marked ``system``: always decoded, never published,
+    whatever ``wanted`` says."""
     groups: dict[int, tuple[TableDef, list[int]]] = {}
     for obj, table in dictionary.tables.items():
         groups.setdefault(id(table), (table, []))[1].append(obj)
@@ -109,7 +111,30 @@ def dictionary_tables(dictionary: Dictionary,
     for table, objs in groups.values():
         captured = wanted is None or wanted(table.owner, table.name)
         out.append(_table_tuple(objs, table, dictionary.charsets, captured))
+    for obj, table in dictionary.system_tables.items():
+        out.append(_table_tuple([obj], table, dictionary.charsets, False, system=True))
     return out
+
+
+class CoreDictionary:
+    """A dictionary version built once in the core (with the filter's answer per table):
+    what a :class:`ThreadCore` decodes with (:meth:`ThreadCore.set_dictionary`) and what
+    a commit can be decoded again with (``NativeCommit.records(dictionary=…)``)."""
+
+    __slots__ = ("core", "dictionary")
+
+    def __init__(self, dictionary: Dictionary,
+                 wanted: Callable[[str, str], bool] | None = None) -> None:
+        self.dictionary = dictionary
+        self.core = _core.Dictionary(
+            dictionary_tables(dictionary, wanted),
+            (dictionary.db_id, dictionary.db_name, dictionary.charsets.database,
+             dictionary.charsets.national, dictionary.max_obj))
+
+
+def _system_change(found: tuple[str, str, str, list[tuple[str, str | None]]]) -> SystemChange:
+    table, op, rowid, values = found
+    return SystemChange(table, op, rowid, dict(values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +170,10 @@ class CoreBatch:
     # rows, values, the spill store). The batch holds what was read before it.
     error: BaseException | None = None
     stage: str | None = None
+    # The read stopped right after a commit with changes of the SYS dictionary tables
+    # (the last commit of the batch): install the dictionary version they make before
+    # reading on.
+    system: bool = False
 
     def raise_error(self) -> None:
         """Raise :attr:`error` if there is one."""
@@ -217,25 +246,54 @@ class NativeCommit:
     def schemas(self) -> tuple[str, ...]:
         return tuple(self._commit.schemas)
 
+    @property
+    def has_system_changes(self) -> bool:
+        """It changed rows of the SYS dictionary tables."""
+        return bool(self._commit.has_system_changes)
+
+    def system_changes(self) -> list[SystemChange]:
+        """Its changes of the SYS dictionary tables, in redo order (never published)."""
+        return [_system_change(found) for found in self._commit.system_changes()]
+
+    def prepared_with(self, dictionary: CoreDictionary) -> bool:
+        """It was decoded first (prepared) with this dictionary version."""
+        return bool(self._commit.prepared_with(dictionary.core))
+
+    def dropped(self, dictionary: CoreDictionary) -> dict[str, int]:
+        """What decoding it with ``dictionary`` left out, by counter (changes of objects
+        that version does not know or capture); empty for the version it was prepared
+        with (the thread core counted those)."""
+        try:
+            return dict(self._commit.dropped(dictionary.core))
+        except _core.CoreError as exc:
+            _raise(exc)
+
     def ddl(self) -> list[tuple[str, str, str | None]]:
         """The DDL changes it holds: (owner, table, statement)."""
         return list(self._commit.ddl())
 
-    def info(self, commit_ts: datetime) -> TransactionInfo:
+    def info(self, commit_ts: datetime,
+             dictionary: CoreDictionary | None = None) -> TransactionInfo:
         """The event model's header with this commit time (its other fields read from
-        the core at once)."""
-        xid, scn, thread, rba, start_scn, changes, schemas = self._commit.header()
+        the core at once), decoded with ``dictionary`` when given."""
+        try:
+            found = self._commit.header(_core_of(dictionary))
+        except _core.CoreError as exc:
+            _raise(exc)
+        xid, scn, thread, rba, start_scn, changes, schemas = found
         return TransactionInfo(xid=xid, commit_scn=scn, commit_ts=commit_ts, thread=thread,
                                commit_rba=rba, start_scn=start_scn, changes_total=changes,
                                schemas=schemas)
 
-    def records(self, commit_ts: datetime, max_changes: int,
-                limits: RecordLimits) -> tuple[bytes, list[OutRecord]]:
+    def records(self, commit_ts: datetime, max_changes: int, limits: RecordLimits,
+                dictionary: CoreDictionary | None = None) -> tuple[bytes, list[OutRecord]]:
         """``(key, records)``: what :func:`drcapture.publish.transaction_records` writes
         for this transaction at ``commit_ts`` (an aware time); what :meth:`prepare` made
-        for the same arguments, if it did."""
+        for the same arguments, if it did. ``dictionary``: decode it with that version
+        (its pieces are kept; None or the version it was prepared with: as prepared)."""
+        own = dictionary is None or self.prepared_with(dictionary)
         prepared = self._prepared
-        if prepared is not None and prepared[0] == (commit_ts, max_changes, limits):
+        if own and prepared is not None and prepared[0] == (commit_ts, max_changes, limits):
             return prepared[1]
         offset = commit_ts.utcoffset()
         offset_us = None
@@ -246,14 +304,23 @@ class NativeCommit:
                   commit_ts.minute, commit_ts.second, commit_ts.microsecond, offset_us)
         try:
             key, found = self._commit.records(moment, max_changes, limits.max_value_bytes,
-                                              limits.max_record_bytes)
+                                              limits.max_record_bytes,
+                                              None if own else _core_of(dictionary))
         except _core.CoreError as exc:
             _raise(exc)
         return key, [OutRecord(s, v, h, k) for s, v, h, k in found]
 
-    def change_lines(self) -> list[bytes]:
-        """Each change as the JSON the event model writes for it."""
-        return list(self._commit.change_lines())
+    def change_lines(self, dictionary: CoreDictionary | None = None) -> list[bytes]:
+        """Each change as the JSON the event model writes for it (decoded with
+        ``dictionary`` when given)."""
+        try:
+            return list(self._commit.change_lines(_core_of(dictionary)))
+        except _core.CoreError as exc:
+            _raise(exc)
+
+
+def _core_of(dictionary: CoreDictionary | None) -> Any:
+    return None if dictionary is None else dictionary.core
 
 
 def _raw_tuple(raw: object) -> object:
@@ -294,8 +361,11 @@ class OpenTransaction:
 class ThreadCore:
     """One RAC thread's walk and transaction assembly in the core."""
 
-    def __init__(self, dictionary: Dictionary, options: CoreOptions) -> None:
+    def __init__(self, dictionary: Dictionary | CoreDictionary, options: CoreOptions) -> None:
         self.options = options
+        if isinstance(dictionary, Dictionary):
+            dictionary = CoreDictionary(dictionary, options.wanted)
+        self.dictionary = dictionary
         spill = None
         self._spill = options.spill_directory
         if options.spill_directory is not None:
@@ -305,15 +375,23 @@ class ThreadCore:
                  options.start_exclusive, options.start_scn)
         try:
             self._core = _core.ThreadCore(
-                dictionary_tables(dictionary, options.wanted),
-                (dictionary.db_id, dictionary.db_name, dictionary.charsets.database,
-                 dictionary.charsets.national),
+                dictionary.core,
                 time_zones(),
                 (options.thread, options.db_id, options.db_name, options.include_unknown,
                  options.triage, options.on_undecodable, options.on_direct_load),
                 spill, start)
         except _core.CoreError as exc:
             _raise(exc)
+
+    def set_dictionary(self, dictionary: CoreDictionary) -> None:
+        """Feed, triage and commit with ``dictionary`` from now on (a new version, e.g.
+        after a batch that ended on a commit with system changes). Transactions still
+        open keep the pieces they have."""
+        try:
+            self._core.set_dictionary(dictionary.core)
+        except _core.CoreError as exc:
+            _raise(exc)
+        self.dictionary = dictionary
 
     def open(self, redo: NativeRedoFile, state: ReadState) -> None:
         """Walk ``redo`` from ``state`` from now on."""
@@ -324,11 +402,12 @@ class ThreadCore:
         """Read up to ``budget`` records of the open log (``state`` follows the walk),
         the GIL released. An error does not raise: it ends the batch (see
         :class:`CoreBatch`)."""
-        commits, records, size, scn, ended, found, failed = self._core.read(budget)
+        commits, records, size, scn, ended, found, failed, system = self._core.read(budget)
         if state is not None and found is not None:
             state.next_block, state.resume_offset = found[0], found[1]
             state.stopped = _STATUS[found[2]]
-        batch = CoreBatch([NativeCommit(c) for c in commits], records, size, scn, ended)
+        batch = CoreBatch([NativeCommit(c) for c in commits], records, size, scn, ended,
+                          system=system)
         if failed is not None:
             batch.stage, raised = failed
             batch.error = _error(raised, self._spill)

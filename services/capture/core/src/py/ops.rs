@@ -296,6 +296,7 @@ fn skip_map(reasons: HashMap<u32, Option<String>>, default: Option<String>) -> S
             .map(|(k, v)| (k, v.map(String::into_boxed_str)))
             .collect(),
         default: default.map(String::into_boxed_str),
+        keep_above: 0,
     }
 }
 

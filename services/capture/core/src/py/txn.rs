@@ -18,12 +18,13 @@ use crate::records::{Rba, ReadState};
 use crate::txn::assembler::{
     Assembler, AssemblerOptions, CommitTime, Committed, OnUndecodable, OpenTransaction,
 };
+use crate::txn::decode::{context_for, decode_held, undecoded_error};
 use crate::txn::dict::{ColumnDef, Dictionary, IotDef, TableDef};
 use crate::txn::piece::{At, Fragment, LobRef, Piece, PieceKind, Raw, Values, xid_text};
 use crate::txn::store::{ChangeStore, MemoryStore, SpillingStore};
 use crate::txn::thread::{OnDirectLoad, Stage, ThreadCore};
 use crate::wire::json::{Timestamp, write_str};
-use crate::wire::model::{ColumnInfo, Operation, Transaction, TransactionInfo};
+use crate::wire::model::{ColumnInfo, Operation, RowChange, Transaction, TransactionInfo};
 use crate::wire::records::transaction_records;
 
 type InfoTuple = (
@@ -36,7 +37,8 @@ type InfoTuple = (
 );
 /// (seg_col, name, type_code, type_name, scale, charset_form, info)
 type ColumnTuple = (i64, String, u32, String, Option<i64>, u32, InfoTuple);
-/// (objs, obj, owner, name, columns, pk, data_obj, iot, captured)
+/// (objs, obj, owner, name, columns, pk, data_obj, iot, captured, cluster_key_columns,
+/// system)
 type TableTuple = (
     Vec<u64>,
     u64,
@@ -47,7 +49,11 @@ type TableTuple = (
     Option<u64>,
     Option<(Option<u64>, Option<u64>, bool)>,
     bool,
+    i64,
+    bool,
 );
+/// (db_id, db_name, database charset, national charset, max_obj)
+type DbTuple = (u64, String, String, String, u64);
 type RbaTuple = (u32, u64, u64);
 type XidTuple = (u16, u16, Option<u32>);
 type FragmentTuple = (Vec<u8>, bool, bool, (u64, u64), Option<(u64, u64)>);
@@ -68,9 +74,9 @@ fn xid_tuple(x: Xid) -> XidTuple {
     (x.usn, x.slot, x.sqn)
 }
 
-fn dictionary_of(db: (u64, String, String, String), tables: Vec<TableTuple>) -> Dictionary {
+fn dictionary_of(db: DbTuple, tables: Vec<TableTuple>) -> Dictionary {
     let mut map: IntMap<u64, Arc<TableDef>> = IntMap::default();
-    for (objs, obj, owner, name, columns, pk, data_obj, iot, captured) in tables {
+    for (objs, obj, owner, name, columns, pk, data_obj, iot, captured, cluster, system) in tables {
         let columns = columns
             .into_iter()
             .map(
@@ -97,9 +103,10 @@ fn dictionary_of(db: (u64, String, String, String), tables: Vec<TableTuple>) -> 
             overflow_obj,
             key_compressed,
         });
-        let table = Arc::new(TableDef::new(
-            obj, owner, name, columns, pk, data_obj, iot, captured,
-        ));
+        let mut table = TableDef::new(obj, owner, name, columns, pk, data_obj, iot, captured);
+        table.cluster_key_columns = cluster;
+        table.system = system;
+        let table = Arc::new(table);
         for o in objs {
             map.insert(o, Arc::clone(&table));
         }
@@ -110,6 +117,36 @@ fn dictionary_of(db: (u64, String, String, String), tables: Vec<TableTuple>) -> 
         database_charset: db.2,
         national_charset: db.3,
         tables: map,
+        max_obj: db.4,
+    }
+}
+
+/// A dictionary version built once (`CoreDictionary`): given to thread cores
+/// (`set_dictionary`) and to commits to decode them with (`records(dictionary=…)`).
+#[pyclass(name = "Dictionary", module = "drcapture_core._core", frozen)]
+pub(crate) struct PyDictionary {
+    inner: Arc<Dictionary>,
+}
+
+#[pymethods]
+impl PyDictionary {
+    /// `tables`: one tuple per table (see `ThreadCore`); `db`: (db_id, db_name,
+    /// database charset, national charset, max_obj).
+    #[new]
+    fn new(tables: Vec<TableTuple>, db: DbTuple) -> Self {
+        PyDictionary {
+            inner: Arc::new(dictionary_of(db, tables)),
+        }
+    }
+
+    /// How many object numbers it maps to a table.
+    fn __len__(&self) -> usize {
+        self.inner.tables.len()
+    }
+
+    /// The same version as `other` (one build, not equal contents).
+    fn same(&self, other: &PyDictionary) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 }
 
@@ -344,23 +381,23 @@ fn piece_in(t: &Bound<'_, PyTuple>) -> PyResult<Piece> {
 
 #[pymethods]
 impl PyThreadCore {
-    /// A thread's core. `tables`: one tuple per dictionary table (object numbers naming
-    /// it, obj, owner, name, columns, pk, data_obj, iot, captured); `db`: (db_id,
-    /// db_name, database charset, national charset); `options`: (thread, db_id,
-    /// db_name, include_unknown, triage, on_undecodable, on_direct_load); `spill`:
-    /// (directory, threshold) or None (in memory); `start`: (rba, exclusive, scn).
+    /// A thread's core. `dictionary`: the version it starts with (a `Dictionary` of
+    /// tuples, one per table: object numbers naming it, obj, owner, name, columns, pk,
+    /// data_obj, iot, captured, cluster_key_columns, system); `options`: (thread,
+    /// db_id, db_name, include_unknown, triage, on_undecodable, on_direct_load);
+    /// `spill`: (directory, threshold) or None (in memory); `start`: (rba, exclusive,
+    /// scn).
     #[new]
-    #[pyo3(signature = (tables, db, zones, options, spill, start))]
+    #[pyo3(signature = (dictionary, zones, options, spill, start))]
     #[allow(clippy::type_complexity)]
     fn new(
-        tables: Vec<TableTuple>,
-        db: (u64, String, String, String),
+        dictionary: &PyDictionary,
         zones: &PyTimeZones,
         options: (u64, u64, String, bool, bool, String, String),
         spill: Option<(PathBuf, u64)>,
         start: (Option<RbaTuple>, bool, u64),
     ) -> PyResult<Self> {
-        let dictionary = Arc::new(dictionary_of(db, tables));
+        let dictionary = Arc::clone(&dictionary.inner);
         let (thread, db_id, db_name, include_unknown, triage, on_undecodable, on_direct) = options;
         let on_undecodable = match on_undecodable.as_str() {
             "stop" => OnUndecodable::Stop,
@@ -401,6 +438,13 @@ impl PyThreadCore {
         })
     }
 
+    /// Decode (feed, triage, commit) with `dictionary` from now on.
+    fn set_dictionary(&mut self, dictionary: &PyDictionary) -> PyResult<()> {
+        self.inner
+            .set_dictionary(Arc::clone(&dictionary.inner))
+            .py()
+    }
+
     /// Walk `file` from the state (next_block, resume_offset, stopped) from now on.
     fn open(&mut self, file: &PyRedoFile, state: (u64, u64, String)) -> PyResult<()> {
         let state = ReadState {
@@ -413,8 +457,9 @@ impl PyThreadCore {
     }
 
     /// Read up to `budget` records without the GIL: (commits, records, bytes, scn,
-    /// ended, state, error): `error` is None or ("walk" | "feed", the exception), the
-    /// batch then holding what was read before it.
+    /// ended, state, error, system): `error` is None or ("walk" | "feed", the
+    /// exception), the batch then holding what was read before it; `system`: the read
+    /// stopped right after a commit with changes of the SYS dictionary tables.
     #[allow(clippy::type_complexity)]
     fn read<'py>(
         &mut self,
@@ -428,6 +473,7 @@ impl PyThreadCore {
         bool,
         Option<(u64, u64, &'static str)>,
         Option<(&'static str, Py<PyAny>)>,
+        bool,
     )> {
         let inner = &mut self.inner;
         let batch = py.detach(|| inner.read(budget));
@@ -457,6 +503,7 @@ impl PyThreadCore {
             batch.ended,
             state,
             error,
+            batch.system,
         ))
     }
 
@@ -635,32 +682,82 @@ impl PyThreadCore {
     }
 }
 
-/// A committed transaction in the core.
+/// A committed transaction in the core: its changes as decoded with the dictionary
+/// version it was prepared with, its pieces to decode it again with another.
 #[pyclass(name = "Commit", module = "drcapture_core._core")]
 pub(crate) struct PyCommit {
     meta: Committed,
     tx: Transaction<'static>,
+    /// The last other version it was decoded with, what that made and dropped.
+    other: Option<(Arc<Dictionary>, Transaction<'static>, Vec<&'static str>)>,
+}
+
+fn transaction_of(c: &Committed, changes: Vec<RowChange<'static>>) -> Transaction<'static> {
+    let mut schemas: Vec<String> = changes.iter().map(|ch| ch.owner().to_owned()).collect();
+    schemas.sort();
+    schemas.dedup();
+    let info = TransactionInfo {
+        xid: xid_text(&c.xid),
+        commit_scn: c.commit_scn,
+        commit_ts: Timestamp::utc(1970, 1, 1, 0, 0, 0),
+        thread: c.thread,
+        commit_rba: c.commit_rba.to_string(),
+        start_scn: Some(c.start_scn),
+        changes_total: changes.len() as u64,
+        schemas,
+    };
+    Transaction { info, changes }
 }
 
 impl PyCommit {
     fn of(mut c: Committed) -> Self {
         let changes = std::mem::take(&mut c.changes);
-        let mut schemas: Vec<String> = changes.iter().map(|ch| ch.owner().to_owned()).collect();
-        schemas.sort();
-        schemas.dedup();
-        let info = TransactionInfo {
-            xid: xid_text(&c.xid),
-            commit_scn: c.commit_scn,
-            commit_ts: Timestamp::utc(1970, 1, 1, 0, 0, 0),
-            thread: c.thread,
-            commit_rba: c.commit_rba.to_string(),
-            start_scn: Some(c.start_scn),
-            changes_total: changes.len() as u64,
-            schemas,
-        };
+        let tx = transaction_of(&c, changes);
         PyCommit {
             meta: c,
-            tx: Transaction { info, changes },
+            tx,
+            other: None,
+        }
+    }
+
+    /// Its transaction as decoded with `dictionary` (None: the version it was prepared
+    /// with), decoding it again when that is another version.
+    fn transaction(
+        &mut self,
+        dictionary: Option<&PyDictionary>,
+    ) -> PyResult<&mut Transaction<'static>> {
+        let Some(version) = dictionary.map(|d| &d.inner) else {
+            return Ok(&mut self.tx);
+        };
+        if Arc::ptr_eq(version, &self.meta.dictionary) {
+            return Ok(&mut self.tx);
+        }
+        let cached = self
+            .other
+            .as_ref()
+            .is_some_and(|(d, _, _)| Arc::ptr_eq(d, version));
+        if !cached {
+            let c = &self.meta;
+            let ctx = context_for(&c.ctx, version);
+            let decoded =
+                decode_held(&c.held, c.xid, c.commit_rba, version, &ctx, c.policy).py()?;
+            if !c.policy.marked
+                && let Some(err) = undecoded_error(
+                    &decoded.changes,
+                    c.xid,
+                    c.commit_scn,
+                    c.commit_rba,
+                    c.thread,
+                )
+            {
+                return Err(to_py_err(err));
+            }
+            let tx = transaction_of(c, decoded.changes);
+            self.other = Some((Arc::clone(version), tx, decoded.dropped));
+        }
+        match self.other.as_mut() {
+            Some((_, tx, _)) => Ok(tx),
+            None => Err(PyValueError::new_err("no decoded transaction")),
         }
     }
 }
@@ -713,19 +810,78 @@ impl PyCommit {
         self.tx.info.schemas.clone()
     }
 
+    /// It changed rows of the SYS dictionary tables.
+    #[getter]
+    fn has_system_changes(&self) -> bool {
+        !self.meta.system.is_empty()
+    }
+
+    /// Its changes of the SYS dictionary tables, in redo order: (table, op, rowid,
+    /// [(column, value or None), …]).
+    #[allow(clippy::type_complexity)]
+    fn system_changes(&self) -> Vec<(String, &'static str, String, Vec<(String, Option<String>)>)> {
+        self.meta
+            .system
+            .iter()
+            .map(|c| {
+                (
+                    c.table.clone(),
+                    c.op.as_str(),
+                    c.rowid.clone(),
+                    c.values.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// It was prepared with (decoded first with) the version `dictionary`.
+    fn prepared_with(&self, dictionary: &PyDictionary) -> bool {
+        Arc::ptr_eq(&dictionary.inner, &self.meta.dictionary)
+    }
+
+    /// What decoding it with `dictionary` left out, by counter (changes of objects that
+    /// version does not capture or know); nothing for the version it was prepared with
+    /// (the thread core counted those).
+    fn dropped(&mut self, dictionary: &PyDictionary) -> PyResult<Vec<(&'static str, u64)>> {
+        self.transaction(Some(dictionary))?;
+        let mut out: Vec<(&'static str, u64)> = Vec::new();
+        if let Some((d, _, dropped)) = &self.other
+            && Arc::ptr_eq(d, &dictionary.inner)
+        {
+            for reason in dropped {
+                match out.iter_mut().find(|(r, _)| r == reason) {
+                    Some((_, n)) => *n += 1,
+                    None => out.push((reason, 1)),
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The event model's header but the commit time, in one crossing: (xid, commit
-    /// SCN, thread, commit RBA, start SCN, changes, schemas), the texts as Python's.
+    /// SCN, thread, commit RBA, start SCN, changes, schemas), the texts as Python's;
+    /// decoded with `dictionary` when given.
+    #[pyo3(signature = (dictionary=None))]
     #[allow(clippy::type_complexity)]
     fn header<'py>(
-        &self,
+        &mut self,
         py: Python<'py>,
-    ) -> PyResult<(&str, u64, u64, &str, Option<u64>, u64, Bound<'py, PyTuple>)> {
-        let info = &self.tx.info;
+        dictionary: Option<PyRef<'_, PyDictionary>>,
+    ) -> PyResult<(
+        String,
+        u64,
+        u64,
+        String,
+        Option<u64>,
+        u64,
+        Bound<'py, PyTuple>,
+    )> {
+        let info = &self.transaction(dictionary.as_deref())?.info;
         Ok((
-            &info.xid,
+            info.xid.clone(),
             info.commit_scn,
             info.thread,
-            &info.commit_rba,
+            info.commit_rba.clone(),
             info.start_scn,
             info.changes_total,
             PyTuple::new(py, &info.schemas)?,
@@ -750,8 +906,10 @@ impl PyCommit {
 
     /// The records of the transaction with `commit_ts` = (year, month, day, hour,
     /// minute, second, microsecond, utc offset in µs or None): (key, [(schema, value,
-    /// headers, kind), …]); the GIL released while serialising.
+    /// headers, kind), …]); the GIL released while serialising. `dictionary`: decode
+    /// with that version (None: the one it was prepared with).
     #[allow(clippy::type_complexity)]
+    #[pyo3(signature = (commit_ts, max_changes, max_value_bytes, max_record_bytes, dictionary=None))]
     fn records<'py>(
         &mut self,
         py: Python<'py>,
@@ -759,8 +917,10 @@ impl PyCommit {
         max_changes: usize,
         max_value_bytes: usize,
         max_record_bytes: usize,
+        dictionary: Option<PyRef<'_, PyDictionary>>,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>)> {
-        self.tx.info.commit_ts = Timestamp {
+        let tx = self.transaction(dictionary.as_deref())?;
+        tx.info.commit_ts = Timestamp {
             year: commit_ts.0,
             month: commit_ts.1,
             day: commit_ts.2,
@@ -770,7 +930,7 @@ impl PyCommit {
             microsecond: commit_ts.6,
             offset_us: commit_ts.7,
         };
-        let tx = &self.tx;
+        let tx = &*tx;
         let limits = limits(max_value_bytes, max_record_bytes);
         let found = py
             .detach(|| transaction_records(tx, max_changes, &limits))
@@ -782,9 +942,15 @@ impl PyCommit {
         Ok((PyBytes::new(py, &found.key), list))
     }
 
-    /// Each change as the JSON pydantic writes for `RowChange` (for `drcapture decode`).
-    fn change_lines(&self) -> Vec<Vec<u8>> {
-        self.tx
+    /// Each change as the JSON pydantic writes for `RowChange` (for `drcapture decode`);
+    /// decoded with `dictionary` when given.
+    #[pyo3(signature = (dictionary=None))]
+    fn change_lines(
+        &mut self,
+        dictionary: Option<PyRef<'_, PyDictionary>>,
+    ) -> PyResult<Vec<Vec<u8>>> {
+        Ok(self
+            .transaction(dictionary.as_deref())?
             .changes
             .iter()
             .map(|c| {
@@ -792,7 +958,7 @@ impl PyCommit {
                 crate::wire::encode::write_change(&mut out, c, &[], &[]);
                 out
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -800,5 +966,6 @@ impl PyCommit {
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyThreadCore>()?;
     m.add_class::<PyCommit>()?;
+    m.add_class::<PyDictionary>()?;
     Ok(())
 }

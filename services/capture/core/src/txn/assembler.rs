@@ -7,15 +7,18 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::changes::{Context, marked_change, to_row_change};
-use super::dict::{Codecs, Dictionary, TableDef};
-use super::lobs::{LobAssembly, lob_ids};
-use super::piece::{
-    At, Item, LobRef, Piece, PieceKind, RollbackMark, Source, unattributed, undecoded_mark,
-    xid_text,
+use super::changes::Context;
+use super::decode::{
+    CLUSTER_KEY_ROWS, Decoded, Held, Policy, SKIPPED_FILTERED, SKIPPED_UNKNOWN, decode_held,
+    undecoded_error,
 };
-use super::rows::{Grouper, LogicalRow};
+use super::dict::{Codecs, Dictionary, TableDef};
+use super::lobs::lob_ids;
+use super::piece::{
+    At, Item, LobRef, Piece, PieceKind, RollbackMark, Segment, Source, unattributed, undecoded_mark,
+};
 use super::store::ChangeStore;
+use super::system::SystemChange;
 use super::triage::{QuickEffects, SkipMap, TxBoundary, quick_effects_into};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ops::dispatch::{Op, ParsedVector, RecordDecoder, RecordRef};
@@ -62,7 +65,9 @@ pub enum CommitTime {
     Redo(u32),
 }
 
-/// A committed transaction with its row changes in redo order.
+/// A committed transaction with its row changes in redo order, decoded with the
+/// dictionary version `dictionary`; its pieces stay with it for decoding again with
+/// another version.
 #[derive(Debug)]
 pub struct Committed {
     pub xid: Xid,
@@ -73,6 +78,12 @@ pub struct Committed {
     pub start_scn: u64,
     pub start_rba: Rba,
     pub changes: Vec<RowChange<'static>>,
+    /// Its changes of the SYS dictionary tables (never published).
+    pub system: Vec<SystemChange>,
+    pub held: Held,
+    pub dictionary: Arc<Dictionary>,
+    pub ctx: Arc<Context>,
+    pub policy: Policy,
 }
 
 /// Counter names (`Counter[str]` keys on the Python side).
@@ -130,7 +141,7 @@ pub struct Assembler {
     pub counters: Counters,
     open: OpenSet,
     last_ts: Option<u32>,
-    ctx: Context,
+    ctx: Arc<Context>,
     skip: SkipMap,
     decoder: RecordDecoder,
     effects: QuickEffects<'static>,
@@ -143,18 +154,17 @@ pub struct Assembler {
     pub marked: Vec<(Xid, String, Option<Rba>, String)>,
 }
 
-const SKIPPED_UNKNOWN: &str = "skipped_unknown_object";
-const SKIPPED_FILTERED: &str = "skipped_filtered";
-
-/// The skip reasons of every object of `dictionary` (`_skip_reason`).
+/// The skip reasons of every object of `dictionary` (`_skip_reason`): the SYS dictionary
+/// tables are always kept, and so are unknown objects above `max_obj`.
 pub fn skip_map(dictionary: &Dictionary, include_unknown: bool) -> SkipMap {
     let mut map = SkipMap {
         reasons: IntMap::default(),
         default: (!include_unknown).then(|| SKIPPED_UNKNOWN.into()),
+        keep_above: u32::try_from(dictionary.max_obj).unwrap_or(u32::MAX),
     };
     for (obj, table) in &dictionary.tables {
         let obj = u32::try_from(*obj).unwrap_or(u32::MAX);
-        let reason = (!table.captured).then(|| SKIPPED_FILTERED.into());
+        let reason = (!table.captured && !table.system).then(|| SKIPPED_FILTERED.into());
         map.reasons.insert(obj, reason);
     }
     map
@@ -189,14 +199,14 @@ impl Assembler {
         zones: Arc<TimeZones>,
     ) -> Result<Self> {
         refuse_unresolved_iots(&dictionary)?;
-        let ctx = Context {
+        let ctx = Arc::new(Context {
             db_id: options.db_id,
             db_name: Arc::from(options.db_name.as_str()),
             thread: options.thread,
             codecs: Codecs::of(&dictionary),
             database_charset: dictionary.database_charset.clone(),
             zones,
-        };
+        });
         let skip = skip_map(&dictionary, options.include_unknown);
         Ok(Assembler {
             dictionary,
@@ -225,19 +235,41 @@ impl Assembler {
         }
     }
 
+    /// Decode with `dictionary` from now on (a new version: later feeding, triage and
+    /// commits use it; transactions still open keep their pieces).
+    pub fn set_dictionary(&mut self, dictionary: Arc<Dictionary>) -> Result<()> {
+        refuse_unresolved_iots(&dictionary)?;
+        self.ctx = Arc::new(super::decode::context_for(&self.ctx, &dictionary));
+        self.skip = skip_map(&dictionary, self.options.include_unknown);
+        self.dictionary = dictionary;
+        Ok(())
+    }
+
+    fn policy(&self) -> Policy {
+        Policy {
+            marked: self.options.on_undecodable == OnUndecodable::PublishMarked,
+            include_unknown: self.options.include_unknown,
+        }
+    }
+
     fn skip_reason(&self, obj: u64) -> Option<&'static str> {
         match self.dictionary.table_for(obj) {
             None if self.options.include_unknown => None,
+            None if self.dictionary.maybe_new(obj) => None,
             None => Some(SKIPPED_UNKNOWN),
-            Some(t) if t.captured => None,
+            Some(t) if t.captured || t.system => None,
             Some(_) => Some(SKIPPED_FILTERED),
         }
     }
 
-    fn captured_iot(&self, obj: u32) -> bool {
-        self.dictionary
-            .table_for(u64::from(obj))
-            .is_some_and(|t| t.iot.is_some() && t.captured)
+    fn segment(&self, obj: u32) -> Segment {
+        match self.dictionary.table_for(u64::from(obj)) {
+            None => Segment::default(),
+            Some(t) => Segment {
+                captured_iot: t.iot.is_some() && t.captured,
+                cluster_key_columns: t.cluster_key_columns,
+            },
+        }
     }
 
     /// (keep?, table) for an object number, counting what is skipped (`_table`).
@@ -390,8 +422,8 @@ impl Assembler {
             at: *at,
         };
         let made = {
-            let captured = |obj: u32| self.captured_iot(obj);
-            source.pieces_of(&captured, &mut items)
+            let segment = |obj: u32| self.segment(obj);
+            source.pieces_of(&segment, &mut items)
         };
         let mut result = Ok(());
         for item in items.drain(..) {
@@ -436,7 +468,10 @@ impl Assembler {
         if !keep {
             return Ok(());
         }
-        if table.is_none() && piece.kind == PieceKind::Undecoded {
+        if table.is_none()
+            && piece.kind == PieceKind::Undecoded
+            && !self.dictionary.maybe_new(piece.obj)
+        {
             self.count("undecoded_unknown_object", 1);
             return Ok(());
         }
@@ -574,10 +609,30 @@ impl Assembler {
             self.count("empty_commits", 1);
             return Ok(None);
         };
-        let changes = self.decode(xid, rba)?;
+        let mut held = Held::default();
+        self.store.take(xid, &mut |piece| {
+            held.keep(piece);
+            Ok(())
+        })?;
+        let policy = self.policy();
+        let Decoded {
+            changes,
+            system,
+            compressed,
+            dropped,
+        } = decode_held(&held, xid, rba, &self.dictionary, &self.ctx, policy)?;
+        if compressed > 0 {
+            self.count("compressed_rows", compressed);
+        }
+        for reason in &dropped {
+            self.count(reason, 1);
+        }
         self.check_undecoded(xid, scn, rba, &changes)?;
         self.store.drop_xid(xid);
-        if changes.is_empty() {
+        // changes kept for objects this version does not capture (above max_obj, or held
+        // across a new version): the commit stays, a later version may decode them
+        let revisable = dropped.iter().any(|r| *r != CLUSTER_KEY_ROWS);
+        if changes.is_empty() && system.is_empty() && !revisable {
             self.count("empty_commits", 1);
             return Ok(None);
         }
@@ -591,6 +646,11 @@ impl Assembler {
             start_scn: txn.start_scn,
             start_rba: txn.start_rba,
             changes,
+            system,
+            held,
+            dictionary: Arc::clone(&self.dictionary),
+            ctx: Arc::clone(&self.ctx),
+            policy,
         }))
     }
 
@@ -606,84 +666,19 @@ impl Assembler {
                 continue;
             };
             self.count("undecoded_changes", 1);
-            let table = format!("{}.{}", change.table.owner(), change.table.table());
-            let at = change.position.as_ref();
             if self.options.on_undecodable != OnUndecodable::PublishMarked {
-                let mut err = Error::undecodable(format!(
-                    "cannot decode a change of a captured table: {why}"
-                ))
-                .at("table", table)
-                .at("xid", xid_text(&xid));
-                if let Some(p) = at {
-                    err = err.at("scn", p.scn).at("rba", rba_text(&p.rba));
+                if let Some(err) = undecoded_error(changes, xid, scn, rba, self.options.thread) {
+                    return Err(err);
                 }
-                return Err(err
-                    .at("commit_scn", scn)
-                    .at("commit_rba", rba.to_string())
-                    .at("thread", self.options.thread)
-                    .at(
-                        "hint",
-                        "set source.on_undecodable = \"publish_marked\" to publish it marked \
-                         (apply refuses it), or exclude the table",
-                    ));
             }
-            let place = match at.map(|p| &p.rba) {
+            let table = format!("{}.{}", change.table.owner(), change.table.table());
+            let place = match change.position.as_ref().map(|p| &p.rba) {
                 Some(crate::wire::model::RbaText::Rba(r)) => Some(*r),
                 _ => None,
             };
             self.marked.push((xid, table, place, why.to_string()));
         }
         Ok(())
-    }
-
-    fn decode(&mut self, xid: Xid, rba: Rba) -> Result<Vec<RowChange<'static>>> {
-        let marked = self.options.on_undecodable == OnUndecodable::PublishMarked;
-        let mut lobs = LobAssembly::new(xid, &self.ctx.database_charset);
-        let mut grouper = Grouper::default();
-        let mut out: Vec<RowChange<'static>> = Vec::new();
-        let mut compressed = 0u64;
-        let dictionary = Arc::clone(&self.dictionary);
-        let ctx = &self.ctx;
-        {
-            let mut each = |piece: Piece| -> Result<()> {
-                if piece.kind.is_lob() {
-                    lobs.keep(piece);
-                    return Ok(());
-                }
-                let mut emit = |row: LogicalRow<'_>| -> Result<()> {
-                    if row.compressed {
-                        compressed += 1;
-                    }
-                    out.push(decode_row(&row, &dictionary, ctx, &mut lobs, marked)?);
-                    Ok(())
-                };
-                grouper.push(piece, &mut emit)
-            };
-            self.store.take(xid, &mut each)?;
-            let mut emit = |row: LogicalRow<'_>| -> Result<()> {
-                if row.compressed {
-                    compressed += 1;
-                }
-                out.push(decode_row(&row, &dictionary, ctx, &mut lobs, marked)?);
-                Ok(())
-            };
-            grouper.finish(&mut emit)?;
-        }
-        if compressed > 0 {
-            self.count("compressed_rows", compressed);
-        }
-        if let Err(err) = lobs.finish(rba) {
-            if !(marked && err.kind() == ErrorKind::Undecodable) {
-                return Err(err);
-            }
-            let obj = LobAssembly::object_of(&err);
-            let table = obj.and_then(|o| self.dictionary.table_for(o));
-            let change = marked_change(obj, table.map(|t| &**t), err.to_string());
-            if !out.iter().any(|c| c.undecoded.is_some() && c.obj == obj) {
-                out.push(change);
-            }
-        }
-        Ok(out)
     }
 
     /// Transactions still open, oldest first (their start is the restart point).
@@ -733,36 +728,6 @@ impl Assembler {
             }
         }
         Ok(out)
-    }
-}
-
-/// One row named and decoded; under `publish_marked` a row that does not decode becomes
-/// a marked change without images.
-fn decode_row(
-    row: &LogicalRow<'_>,
-    dictionary: &Dictionary,
-    ctx: &Context,
-    lobs: &mut LobAssembly,
-    marked: bool,
-) -> Result<RowChange<'static>> {
-    let table = dictionary.table_for(row.obj).map(|t| &**t);
-    match to_row_change(row, table, ctx, lobs) {
-        Ok(c) => Ok(c),
-        Err(err) if err.kind() == ErrorKind::Undecodable && marked => {
-            let mut plain = row.clone();
-            plain.before = None;
-            plain.after = None;
-            plain.undecoded = Some(err.to_string());
-            to_row_change(&plain, table, ctx, lobs)
-        }
-        Err(err) => Err(err),
-    }
-}
-
-fn rba_text(rba: &crate::wire::model::RbaText) -> String {
-    match rba {
-        crate::wire::model::RbaText::Rba(r) => r.to_string(),
-        crate::wire::model::RbaText::Text(t) => t.to_string(),
     }
 }
 

@@ -64,6 +64,13 @@ pub struct IotDef {
 /// A table (`TableDef`) and whether the capture keeps it.
 #[derive(Debug, Clone)]
 pub struct TableDef {
+    /// `TAB$.CLUCOLS`: a table stored in a cluster keeps its cluster key columns
+    /// (SEGCOL# 1..n) apart from its rows; a row piece's column i is SEGCOL# n + 1 + i,
+    /// and the key comes from the supplemental columns (0: not clustered).
+    pub cluster_key_columns: i64,
+    /// A SYS dictionary table (`Dictionary.system_tables`): its changes are always
+    /// decoded and handed over as system changes, never published.
+    pub system: bool,
     pub obj: u64,
     pub owner: String,
     pub name: String,
@@ -120,6 +127,8 @@ impl TableDef {
             .iter()
             .all(|c| !c.name.starts_with("COL ") && seen.insert(c.name.as_str()));
         TableDef {
+            cluster_key_columns: 0,
+            system: false,
             plain_names,
             obj,
             owner,
@@ -143,8 +152,12 @@ pub struct Dictionary {
     pub db_name: String,
     pub database_charset: String,
     pub national_charset: String,
-    /// Object number → table (several numbers may share one table).
+    /// Object number → table (several numbers may share one table); the SYS dictionary
+    /// tables among them are marked `system`.
     pub tables: IntMap<u64, Arc<TableDef>>,
+    /// The highest object number the source had allocated (`Dictionary.max_obj`; 0:
+    /// unknown): changes of an unknown object above it are kept for a later version.
+    pub max_obj: u64,
 }
 
 /// The character sets' codecs, or the name without one (`UnknownCharset` when used).
@@ -170,5 +183,11 @@ impl Dictionary {
     /// The table an object number belongs to.
     pub fn table_for(&self, obj: u64) -> Option<&Arc<TableDef>> {
         self.tables.get(&obj)
+    }
+
+    /// An object this version does not know that may have been created after it
+    /// (above `max_obj`): its changes are kept, not skipped.
+    pub fn maybe_new(&self, obj: u64) -> bool {
+        self.max_obj > 0 && obj > self.max_obj && !self.tables.contains_key(&obj)
     }
 }

@@ -6,11 +6,13 @@
 
 pub mod assembler;
 pub mod changes;
+pub mod decode;
 pub mod dict;
 pub mod iot;
 pub mod lobs;
 pub mod piece;
 pub mod rows;
 pub mod store;
+pub mod system;
 pub mod thread;
 pub mod triage;

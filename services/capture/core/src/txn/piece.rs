@@ -17,7 +17,7 @@ use crate::ops::direct::DirectLoad;
 use crate::ops::dispatch::{Op, ParsedVector, RecordDecoder, RecordRef};
 use crate::ops::iot::UNDO_OPC;
 use crate::ops::kdli::{LobBlockChange, LobPage};
-use crate::ops::kdo::{Column, FB_NEXT, FB_PREV, RowOp, code};
+use crate::ops::kdo::{Column, FB_CLUSTER_KEY, FB_NEXT, FB_PREV, RowOp, code};
 use crate::ops::lob::{LLB_TYPE_WRITE_BEGIN, LobOp};
 use crate::ops::undo::{MULTI_BLOCK, NON_ROW_UNDO_LAYERS, PartialRollback, UndoRecord};
 use crate::records::Rba;
@@ -272,13 +272,20 @@ pub fn xid_text(xid: &Xid) -> String {
 
 /// Piece-relative columns to absolute numbers (`absolute`).
 pub fn absolute(columns: &[Column<'_>], start: i64) -> Values {
+    absolute_after(columns, start, 0)
+}
+
+/// [`absolute`] for a row stored after `key` cluster key columns (`TAB$.CLUCOLS`): with
+/// no `start` (no supplemental data) row column i is number key + 1 + i; a supplemental
+/// start already counts the key (it numbers the first column listed by SEGCOL#).
+pub fn absolute_after(columns: &[Column<'_>], start: i64, key: i64) -> Values {
     if columns.is_empty() {
         return Vec::new();
     }
     if start <= 0 {
         return columns
             .iter()
-            .map(|c| (i64::from(c.index) + 1, Raw::of(c.value)))
+            .map(|c| (i64::from(c.index) + 1 + key, Raw::of(c.value)))
             .collect();
     }
     let first = i64::from(columns[0].index);
@@ -313,15 +320,15 @@ fn split_parts(mut values: Values, op: &RowOp<'_>) -> Values {
     values
 }
 
-fn image(op: Option<&RowOp<'_>>, start: i64) -> Values {
+fn image(op: Option<&RowOp<'_>>, start: i64, key: i64) -> Values {
     match op {
         None => Vec::new(),
-        Some(op) => split_parts(absolute(&op.columns, start), op),
+        Some(op) => split_parts(absolute_after(&op.columns, start, key), op),
     }
 }
 
 /// NULLs for the columns an update cut off the end of a row piece (`_cut_off`).
-fn cut_off(redo: Option<&RowOp<'_>>, undo: Option<&RowOp<'_>>, start: i64) -> Values {
+fn cut_off(redo: Option<&RowOp<'_>>, undo: Option<&RowOp<'_>>, start: i64, key: i64) -> Values {
     let (Some(redo), Some(undo)) = (redo, undo) else {
         return Vec::new();
     };
@@ -335,7 +342,7 @@ fn cut_off(redo: Option<&RowOp<'_>>, undo: Option<&RowOp<'_>>, start: i64) -> Va
     let shift = if start > 0 {
         start - i64::from(redo.columns[0].index)
     } else {
-        1
+        1 + key
     };
     (u32::from(redo.cc)..u32::from(undo.cc))
         .filter(|index| !redo.columns.iter().any(|c| c.index == *index))
@@ -371,13 +378,13 @@ fn rest_of(rest: Rest) -> Option<Arc<str>> {
 
 /// Column values of both sides (`_images`): a compressed row image takes its values from
 /// the supplemental columns.
-fn images(at: &At, undo: &UndoRecord<'_>, redo: Option<&RowOp<'_>>) -> Result<Images> {
+fn images(at: &At, undo: &UndoRecord<'_>, redo: Option<&RowOp<'_>>, key: i64) -> Result<Images> {
     let supp = undo.supplemental.as_ref();
     let undo_op = undo.row_op.as_ref();
     let start_redo = supp.map_or(0, |s| i64::from(s.start_redo));
-    let before = image(undo_op, supp.map_or(0, |s| i64::from(s.start_undo)));
-    let mut after = image(redo, start_redo);
-    after.extend(cut_off(redo, undo_op, start_redo));
+    let before = image(undo_op, supp.map_or(0, |s| i64::from(s.start_undo)), key);
+    let mut after = image(redo, start_redo, key);
+    after.extend(cut_off(redo, undo_op, start_redo, key));
     let undo_packed = undo_op.and_then(|o| o.packed.as_ref());
     let redo_packed = redo.and_then(|o| o.packed.as_ref());
     if undo_packed.is_none() && redo_packed.is_none() {
@@ -438,6 +445,7 @@ fn row_piece(
     undo: &UndoRecord<'_>,
     redo: Option<&RowOp<'_>>,
     con: Option<u64>,
+    key: i64,
 ) -> Result<Piece> {
     let supp = undo.supplemental.as_ref();
     let undo_op = undo.row_op.as_ref();
@@ -454,7 +462,7 @@ fn row_piece(
             rows = source
                 .rows
                 .iter()
-                .map(|r| absolute(&r.columns, 0))
+                .map(|r| absolute_after(&r.columns, 0, key))
                 .collect();
             slots = redo
                 .unwrap_or(source)
@@ -465,7 +473,7 @@ fn row_piece(
         }
     }
     let anchor = redo.or(undo_op);
-    let imgs = images(at, undo, redo)?;
+    let imgs = images(at, undo, redo, key)?;
     let mut piece = Piece::empty(
         if multi {
             PieceKind::Multi
@@ -482,6 +490,11 @@ fn row_piece(
     piece.bdba = anchor.map_or(0, |a| u64::from(a.bdba));
     piece.slot = anchor.map_or(0, |a| i64::from(a.slot));
     piece.fb = redo.map_or(0, |r| r.fb);
+    if key > 0 {
+        // a cluster's key entry (K) is no member row: marked whichever side shows it (a
+        // deleted entry's redo has no flags, its undo has)
+        piece.fb |= undo_op.map_or(0, |u| u.fb & FB_CLUSTER_KEY);
+    }
     piece.supp_type = supp.map_or(0, |s| s.op_type);
     piece.supp_fb = supp.map_or(0, |s| s.fb);
     piece.row = supp
@@ -649,6 +662,15 @@ fn leaf_vector(ops: &[ParsedVector<'_>], start: usize) -> Option<usize> {
     None
 }
 
+/// What cutting a change into pieces needs to know of its object (`undo objn`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Segment {
+    /// A segment (index or overflow) of a captured IOT.
+    pub captured_iot: bool,
+    /// `TAB$.CLUCOLS` of a table stored in a cluster (0: not clustered).
+    pub cluster_key_columns: i64,
+}
+
 /// The record being cut into pieces, with what its IOT changes need.
 pub struct Source<'r, 'a> {
     pub rec: &'r RecordRef<'a>,
@@ -725,15 +747,16 @@ impl Source<'_, '_> {
     }
 
     /// The pieces (and partial-rollback marks) of the record, in order, into `out`
-    /// (`pieces_of`); `iot` says which objects are segments of captured IOTs. An error
-    /// comes after the items made before it (the caller takes those first).
-    pub fn pieces_of(&self, iot: &dyn Fn(u32) -> bool, out: &mut Vec<Item>) -> Result<()> {
+    /// (`pieces_of`); `seg` says which objects are segments of captured IOTs and which
+    /// are tables stored in a cluster (one look-up per undo). An error comes after the
+    /// items made before it (the caller takes those first).
+    pub fn pieces_of(&self, seg: &dyn Fn(u32) -> Segment, out: &mut Vec<Item>) -> Result<()> {
         let mut used: Vec<usize> = Vec::new();
         for (i, parsed) in self.ops.iter().enumerate() {
             match &parsed.op {
-                Op::Undo(op) => self.undo_pieces(i, op, &mut used, iot, out)?,
+                Op::Undo(op) => self.undo_pieces(i, op, &mut used, seg, out)?,
                 Op::PartialRollback(op) => {
-                    if let Some(mark) = self.rollback_mark(i, op, &mut used, iot)? {
+                    if let Some(mark) = self.rollback_mark(i, op, &mut used, seg)? {
                         out.push(Item::Mark(mark));
                     }
                 }
@@ -767,11 +790,12 @@ impl Source<'_, '_> {
         i: usize,
         op: &UndoRecord<'_>,
         used: &mut Vec<usize>,
-        iot: &dyn Fn(u32) -> bool,
+        seg: &dyn Fn(u32) -> Segment,
         out: &mut Vec<Item>,
     ) -> Result<()> {
         let con = con_id(&self.ops[i]);
-        let captured_iot = iot(op.ktub.obj);
+        let segment = seg(op.ktub.obj);
+        let captured_iot = segment.captured_iot;
         if captured_iot && op.ktub.opc == UNDO_OPC {
             match self.iot_piece(op, i, used, con) {
                 Ok(piece) => out.push(Item::Piece(op.xid, piece)),
@@ -793,18 +817,19 @@ impl Source<'_, '_> {
         });
         let mut why = why_undecodable(self.ops, i, op, redo.is_some());
         if why.is_none() && (op.row_op.is_some() || redo.is_some()) {
-            let made = row_piece(&self.at, op, redo, con).and_then(|piece| {
-                if captured_iot {
-                    check_overflow(
-                        &self.at,
-                        op,
-                        &piece.before,
-                        &piece.after,
-                        piece.kind != PieceKind::Row,
-                    )?;
-                }
-                Ok(piece)
-            });
+            let made =
+                row_piece(&self.at, op, redo, con, segment.cluster_key_columns).and_then(|piece| {
+                    if captured_iot {
+                        check_overflow(
+                            &self.at,
+                            op,
+                            &piece.before,
+                            &piece.after,
+                            piece.kind != PieceKind::Row,
+                        )?;
+                    }
+                    Ok(piece)
+                });
             match made {
                 Ok(piece) => out.push(Item::Piece(op.xid, piece)),
                 Err(err) if err.kind() == ErrorKind::Undecodable => {
@@ -830,7 +855,7 @@ impl Source<'_, '_> {
         i: usize,
         op: &PartialRollback,
         used: &mut Vec<usize>,
-        iot: &dyn Fn(u32) -> bool,
+        seg: &dyn Fn(u32) -> Segment,
     ) -> Result<Option<RollbackMark>> {
         if let Some(j) = rollback_row_op(self.ops, i, used)
             && let Op::Row(redo) = &self.ops[j].op
@@ -850,7 +875,7 @@ impl Source<'_, '_> {
                 sub_scn: self.at.sub_scn,
             }));
         }
-        if iot(op.ktub.obj) {
+        if seg(op.ktub.obj).captured_iot {
             return self.iot_rollback(op, i, used).map(Some);
         }
         Ok(None)

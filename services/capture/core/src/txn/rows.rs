@@ -50,6 +50,8 @@ pub struct LogicalRow<'g> {
     pub undecoded: Option<String>,
     pub before_rest: Option<Arc<str>>,
     pub after_rest: Option<Arc<str>>,
+    /// The pieces it was made of (none for DDL).
+    pub pieces: &'g [Piece],
 }
 
 fn set<'g>(image: &mut Image<'g>, col: Col, value: Val<'g>) {
@@ -200,7 +202,7 @@ fn slot_u64(slot: i64) -> u64 {
     u64::try_from(slot).unwrap_or(0)
 }
 
-fn row_of<'g>(op: Operation, first: &Piece, group: &[Piece]) -> LogicalRow<'g> {
+fn row_of<'g>(op: Operation, first: &Piece, group: &'g [Piece]) -> LogicalRow<'g> {
     LogicalRow {
         op,
         obj: first.obj,
@@ -217,10 +219,11 @@ fn row_of<'g>(op: Operation, first: &Piece, group: &[Piece]) -> LogicalRow<'g> {
         undecoded: None,
         before_rest: None,
         after_rest: None,
+        pieces: group,
     }
 }
 
-fn undecoded_row<'g>(group: &[Piece], op: Operation, reason: String) -> LogicalRow<'g> {
+fn undecoded_row(group: &[Piece], op: Operation, reason: String) -> LogicalRow<'_> {
     let mut row = row_of(op, &group[0], group);
     row.undecoded = Some(reason);
     row
@@ -309,65 +312,75 @@ fn same_row(first: &Piece, piece: &Piece) -> bool {
 /// Where rows go as they are made: decoded before the next piece is taken.
 pub type Emit<'e> = dyn FnMut(LogicalRow<'_>) -> Result<()> + 'e;
 
-/// The streaming form of `assemble`: [`Grouper::push`] each piece in redo order, then
+/// The streaming form of `assemble` over a committed transaction's row pieces (all but
+/// its LOB pieces, in redo order): [`Grouper::push`] each index in order, then
 /// [`Grouper::finish`]; each row goes to `emit` when it is complete, where the Python
-/// generator yields it.
+/// generator yields it. A row's pieces are consecutive, so the open row is a range.
 #[derive(Debug, Default)]
 pub struct Grouper {
-    group: Vec<Piece>,
+    start: usize,
+    end: usize,
 }
 
 impl Grouper {
-    fn flush(&mut self, emit: &mut Emit<'_>) -> Result<()> {
-        if self.group.is_empty() {
+    fn flush(&mut self, pieces: &[Piece], emit: &mut Emit<'_>) -> Result<()> {
+        if self.start == self.end {
             return Ok(());
         }
-        let found = group_row(&self.group).and_then(|row| match row {
+        let group = &pieces[self.start..self.end];
+        self.start = self.end;
+        match group_row(group)? {
             Some(row) => emit(row),
             None => Ok(()),
-        });
-        self.group.clear();
-        found
+        }
     }
 
-    /// Take one (non-LOB) piece; the rows it closes go to `emit`, in order.
-    pub fn push(&mut self, piece: Piece, emit: &mut Emit<'_>) -> Result<()> {
+    fn open(&self) -> bool {
+        self.start < self.end
+    }
+
+    /// Take the piece at `k` of `pieces` (the one after the last taken); the rows it
+    /// closes go to `emit`, in order.
+    pub fn push(&mut self, pieces: &[Piece], k: usize, emit: &mut Emit<'_>) -> Result<()> {
+        let piece = &pieces[k];
         match piece.kind {
             PieceKind::Ddl => {
-                self.flush(emit)?;
-                let mut row = row_of(Operation::Ddl, &piece, &[]);
+                self.flush(pieces, emit)?;
+                let mut row = row_of(Operation::Ddl, piece, &[]);
                 row.row = None;
                 row.ddl = piece.ddl.as_deref();
                 return emit(row);
             }
             PieceKind::Multi | PieceKind::Direct => {
-                self.flush(emit)?;
-                return multi_rows(&piece, emit);
+                self.flush(pieces, emit)?;
+                return multi_rows(piece, emit);
             }
             _ => {}
         }
         if piece.supp_fb == 0 && piece.supp_type == 0 {
-            if self.group.first().is_some_and(|g| g.obj == piece.obj) {
-                self.group.push(piece);
+            if self.open() && pieces[self.start].obj == piece.obj {
+                self.end = k + 1;
                 return Ok(());
             }
-            self.flush(emit)?;
-            self.group.push(piece);
-            return self.flush(emit);
+            self.flush(pieces, emit)?;
+            (self.start, self.end) = (k, k + 1);
+            return self.flush(pieces, emit);
         }
-        if piece.supp_first() || self.group.first().is_some_and(|g| !same_row(g, &piece)) {
-            self.flush(emit)?;
+        if piece.supp_first() || (self.open() && !same_row(&pieces[self.start], piece)) {
+            self.flush(pieces, emit)?;
         }
-        let last = piece.supp_last();
-        self.group.push(piece);
-        if last {
-            self.flush(emit)?;
+        if !self.open() {
+            self.start = k;
+        }
+        self.end = k + 1;
+        if piece.supp_last() {
+            self.flush(pieces, emit)?;
         }
         Ok(())
     }
 
     /// The last open row.
-    pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<()> {
-        self.flush(emit)
+    pub fn finish(&mut self, pieces: &[Piece], emit: &mut Emit<'_>) -> Result<()> {
+        self.flush(pieces, emit)
     }
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::assembler::{Assembler, Committed};
-use super::dict::TableDef;
+use super::dict::{Dictionary, TableDef};
 use super::piece::At;
 use crate::blocks::RedoFile;
 use crate::error::{Error, ErrorKind, Fact, Result};
@@ -47,6 +47,9 @@ pub struct Batch {
     pub ended: bool,
     /// The error that ended the read, and where.
     pub error: Option<(Error, Stage)>,
+    /// The read stopped right after a commit with changes of the SYS dictionary tables
+    /// (the caller installs the dictionary version they make before reading on).
+    pub system: bool,
 }
 
 /// One thread's walk and assembler.
@@ -77,19 +80,7 @@ impl ThreadCore {
         start_scn: u64,
         on_direct_load: OnDirectLoad,
     ) -> Self {
-        let mut by_data_obj: IntMap<u64, Arc<TableDef>> = IntMap::default();
-        let tables: Vec<&Arc<TableDef>> = assembler.dictionary.tables.values().collect();
-        for t in &tables {
-            by_data_obj.insert(
-                t.data_obj.filter(|d| *d != 0).unwrap_or(t.obj),
-                Arc::clone(t),
-            );
-        }
-        for t in &tables {
-            if let Some(index) = t.iot.and_then(|i| i.index_obj) {
-                by_data_obj.entry(index).or_insert_with(|| Arc::clone(t));
-            }
-        }
+        let by_data_obj = by_data_obj(&assembler.dictionary);
         ThreadCore {
             assembler,
             op_counters: OpCounters::default(),
@@ -105,6 +96,13 @@ impl ThreadCore {
             direct_load_rows: 0,
             direct_loads: Vec::new(),
         }
+    }
+
+    /// Decode with `dictionary` from now on (see [`Assembler::set_dictionary`]).
+    pub fn set_dictionary(&mut self, dictionary: Arc<Dictionary>) -> Result<()> {
+        self.assembler.set_dictionary(dictionary)?;
+        self.by_data_obj = by_data_obj(&self.assembler.dictionary);
+        Ok(())
     }
 
     /// Walk `file` from `state` from now on.
@@ -183,6 +181,7 @@ impl ThreadCore {
                 batch.error = Some((err, Stage::Feed));
                 break;
             }
+            let system = done.iter().any(|c| !c.system.is_empty());
             batch.commits.append(&mut done);
             self.last_rba = Some(rba);
             self.last_scn = self.last_scn.max(view.header.scn);
@@ -190,6 +189,10 @@ impl ThreadCore {
                 self.last_time = time;
             }
             batch.scn = self.last_scn;
+            if system {
+                batch.system = true;
+                break;
+            }
         }
         batch
     }
@@ -198,6 +201,24 @@ impl ThreadCore {
     pub fn discard(&mut self) {
         self.assembler.store.discard();
     }
+}
+
+/// The user tables by the data object their blocks carry (an IOT's by its index too).
+fn by_data_obj(dictionary: &Dictionary) -> IntMap<u64, Arc<TableDef>> {
+    let mut by_data_obj: IntMap<u64, Arc<TableDef>> = IntMap::default();
+    let tables: Vec<&Arc<TableDef>> = dictionary.tables.values().filter(|t| !t.system).collect();
+    for t in &tables {
+        by_data_obj.insert(
+            t.data_obj.filter(|d| *d != 0).unwrap_or(t.obj),
+            Arc::clone(t),
+        );
+    }
+    for t in &tables {
+        if let Some(index) = t.iot.and_then(|i| i.index_obj) {
+            by_data_obj.entry(index).or_insert_with(|| Arc::clone(t));
+        }
+    }
+    by_data_obj
 }
 
 /// A direct-path load (19.1) into a captured table is a gap in the DR copy: never passed

@@ -26,17 +26,20 @@ pub trait SkipReasons {
 }
 
 /// A precomputed [`SkipReasons`]: a reason (or `None`: captured) per object, and one for
-/// every object not listed.
+/// every object not listed, but those above `keep_above` (when not 0), which may have
+/// been created since the dictionary was taken and are kept.
 #[derive(Debug, Clone, Default)]
 pub struct SkipMap {
     pub reasons: IntMap<u32, Option<Box<str>>>,
     pub default: Option<Box<str>>,
+    pub keep_above: u32,
 }
 
 impl SkipReasons for SkipMap {
     fn skip_reason(&self, obj: u32) -> Option<&str> {
         match self.reasons.get(&obj) {
             Some(reason) => reason.as_deref(),
+            None if self.keep_above > 0 && obj > self.keep_above => None,
             None => self.default.as_deref(),
         }
     }
