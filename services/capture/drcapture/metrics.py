@@ -40,6 +40,11 @@ class CaptureMetrics:
         )
         self.skipped_ops = m.gauge("skipped_ops", "Change vectors skipped by design.", ("op",))
         self.unknown_ops = m.gauge("unknown_ops", "Change vectors of unknown kind.", ("op",))
+        self.dictionary_versions = m.counter(
+            "dictionary_versions_total",
+            "Dictionary versions made from the redo's DDL transactions (dictionary.on_ddl = "
+            "track): each is a DDL on a table capture knows of, in any schema.",
+        )
         self.order_violations = m.gauge(
             "order_violations",
             "Commits that arrived at or below a watermark already given out (a thread set "

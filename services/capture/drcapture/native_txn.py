@@ -184,13 +184,21 @@ class CoreBatch:
 class NativeCommit:
     """A committed transaction held in the core (its changes are not Python objects)."""
 
-    __slots__ = ("_commit", "_prepared")
+    __slots__ = ("_commit", "_dictionary", "_prepared")
 
     def __init__(self, commit: Any) -> None:
         self._commit = commit
         # (commit time, max_changes, limits) -> (key, records), made ahead by prepare()
         self._prepared: tuple[tuple[datetime, int, RecordLimits],
                               tuple[bytes, list[OutRecord]]] | None = None
+        # The dictionary version its records are made with when none is given (None:
+        # the one it was prepared with): see use_dictionary.
+        self._dictionary: CoreDictionary | None = None
+
+    def use_dictionary(self, dictionary: CoreDictionary) -> None:
+        """Make its header, records and change lines with ``dictionary`` from now on
+        (the version valid at its commit, chosen when the merge releases it)."""
+        self._dictionary = None if self.prepared_with(dictionary) else dictionary
 
     def prepare(self, commit_ts: datetime, max_changes: int, limits: RecordLimits) -> None:
         """Serialise the records now (in the reader's thread, beside the other threads'
@@ -240,7 +248,15 @@ class NativeCommit:
 
     @property
     def changes_total(self) -> int:
-        return int(self._commit.changes_total)
+        if self._dictionary is None:
+            return int(self._commit.changes_total)
+        return int(self._header(self._dictionary)[5])
+
+    def _header(self, dictionary: CoreDictionary | None) -> tuple[Any, ...]:
+        try:
+            return tuple(self._commit.header(_core_of(dictionary)))
+        except _core.CoreError as exc:
+            _raise(exc)
 
     @property
     def schemas(self) -> tuple[str, ...]:
@@ -276,11 +292,8 @@ class NativeCommit:
              dictionary: CoreDictionary | None = None) -> TransactionInfo:
         """The event model's header with this commit time (its other fields read from
         the core at once), decoded with ``dictionary`` when given."""
-        try:
-            found = self._commit.header(_core_of(dictionary))
-        except _core.CoreError as exc:
-            _raise(exc)
-        xid, scn, thread, rba, start_scn, changes, schemas = found
+        xid, scn, thread, rba, start_scn, changes, schemas = self._header(
+            dictionary or self._dictionary)
         return TransactionInfo(xid=xid, commit_scn=scn, commit_ts=commit_ts, thread=thread,
                                commit_rba=rba, start_scn=start_scn, changes_total=changes,
                                schemas=schemas)
@@ -290,7 +303,8 @@ class NativeCommit:
         """``(key, records)``: what :func:`drcapture.publish.transaction_records` writes
         for this transaction at ``commit_ts`` (an aware time); what :meth:`prepare` made
         for the same arguments, if it did. ``dictionary``: decode it with that version
-        (its pieces are kept; None or the version it was prepared with: as prepared)."""
+        (its pieces are kept; None: the one use_dictionary chose, else as prepared)."""
+        dictionary = dictionary or self._dictionary
         own = dictionary is None or self.prepared_with(dictionary)
         prepared = self._prepared
         if own and prepared is not None and prepared[0] == (commit_ts, max_changes, limits):
@@ -312,9 +326,9 @@ class NativeCommit:
 
     def change_lines(self, dictionary: CoreDictionary | None = None) -> list[bytes]:
         """Each change as the JSON the event model writes for it (decoded with
-        ``dictionary`` when given)."""
+        ``dictionary`` when given, else the one use_dictionary chose)."""
         try:
-            return list(self._commit.change_lines(_core_of(dictionary)))
+            return list(self._commit.change_lines(_core_of(dictionary or self._dictionary)))
         except _core.CoreError as exc:
             _raise(exc)
 

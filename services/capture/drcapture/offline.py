@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from drcapture.catalog import read_log_file
+from drcapture.dictionary.follow import follow
 from drcapture.dictionary.model import Dictionary
+from drcapture.dictionary.system import SystemRows
+from drcapture.dictionary.versions import DictionaryVersions
 from drcapture.filtering import TableFilter
 from drcapture.merge import CommitKey
 from drcapture.native import NativeRedoFile
-from drcapture.native_txn import CoreOptions, NativeCommit, ThreadCore
+from drcapture.native_txn import CoreDictionary, CoreOptions, NativeCommit, ThreadCore
 from drcapture.redo.blocks import FileSource, RedoFile
 from drcapture.redo.reader import iter_records
 from drcapture.redo.records import Rba, ReadState
@@ -28,12 +31,29 @@ from drcapture.redo.render import dump_lines
 PROGRESS_EVERY_BYTES = 64 * 1024 * 1024
 
 
+def _kind(path: Path, kind: str) -> str:
+    if kind != "auto":
+        return kind
+    with path.open("rb") as handle:
+        head = json.loads(handle.read()) if path.stat().st_size < 512 * 1024 * 1024 else {}
+    return "snapshot" if isinstance(head, dict) and "format" in head else "olr"
+
+
+def load_system_file(path: Path, kind: str = "auto") -> SystemRows | None:
+    """The SYS dictionary rows a snapshot or checkpoint file holds (None: none)."""
+    from drcapture.dictionary.snapshot import load_snapshot_system
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        return None
+    rows = SystemRows.from_sections(data) if _kind(path, kind) == "olr" else (
+        load_snapshot_system(data))
+    return rows if rows is not None and rows.sections.get("sys-obj") else None
+
+
 def load_dictionary_file(path: Path, kind: str = "auto") -> Dictionary:
     """A snapshot or an OpenLogReplicator checkpoint, told apart by their content."""
-    if kind == "auto":
-        with path.open("rb") as handle:
-            head = json.loads(handle.read()) if path.stat().st_size < 512 * 1024 * 1024 else {}
-        kind = "snapshot" if isinstance(head, dict) and "format" in head else "olr"
+    kind = _kind(path, kind)
     if kind == "olr":
         from drcapture.dictionary.olr import load_olr_checkpoint_file
 
@@ -50,8 +70,12 @@ def decode_transactions(
     *,
     include_unknown: bool = False,
     progress: TextIO | None = None,
+    system: SystemRows | None = None,
 ) -> list[NativeCommit]:
-    """Every committed transaction in ``files`` (all threads), in commit order."""
+    """Every committed transaction in ``files`` (all threads), in commit order. With
+    ``system`` (the dictionary's SYS rows) the dictionary follows the logs' DDL, as the
+    service's does (``dictionary.on_ddl = track``): each transaction decodes with the
+    version valid at its commit."""
     by_thread: dict[int, list[tuple[int, Path]]] = {}
     for path in files:
         entry = read_log_file(path)
@@ -64,7 +88,12 @@ def decode_transactions(
         for _, path in sorted(logs):
             committed.extend(_read_one(path, core, progress))
     committed.sort(key=_commit_key)
-    return committed
+    if system is None:
+        return committed
+    versions = DictionaryVersions(system.copy(), dictionary,
+                                  lambda d: CoreDictionary(d, table_filter), table_filter)
+    followed = [(tx, follow(tx, versions)) for tx in committed]
+    return [tx for tx, decided in followed if decided.publish]
 
 
 def _commit_key(tx: NativeCommit) -> CommitKey:
@@ -126,10 +155,12 @@ def decode_files(
 ) -> Iterator[dict[str, Any]]:
     """JSON-able change dicts for ``drcapture decode``."""
     dictionary = load_dictionary_file(dictionary_path, dictionary_format)
+    system = load_system_file(dictionary_path, dictionary_format)
     table_filter = TableFilter(tuple(include), tuple(exclude))
     yield from decode_dicts(
         decode_transactions(
-            files, dictionary, table_filter, include_unknown=include_unknown, progress=progress
+            files, dictionary, table_filter, include_unknown=include_unknown, progress=progress,
+            system=system,
         )
     )
 

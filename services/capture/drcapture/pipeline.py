@@ -20,12 +20,23 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from drcommon.errors import MissingLog
-from drcommon.model import CaptureCheckpoint, Heartbeat, ThreadRestart, TransactionInfo
+from drcommon.errors import MissingLog, SourceError
+from drcommon.model import (
+    CaptureCheckpoint,
+    DictionaryChange,
+    DictionaryRowChange,
+    Heartbeat,
+    ThreadRestart,
+    TransactionInfo,
+)
 
 from drcapture.ddl import StaleDictionary, layout_ddl, split_at_layout_ddl
+from drcapture.dictionary.follow import follow
+from drcapture.dictionary.system import DictionaryChangeSet
+from drcapture.dictionary.versions import DictionaryVersions
 from drcapture.errors import RedoDamaged, RedoUnreadable, StateDiskFull
 from drcapture.merge import CommitKey, RacMerger
 from drcapture.metrics import CaptureMetrics
@@ -40,6 +51,17 @@ from drcapture.thread_reader import ReadResult, ThreadReader
 log = logging.getLogger(__name__)
 
 RECORD_BUDGET = 5000
+
+
+class DictionaryReread(SourceError):
+    """Capture published up to a DDL whose dictionary version needs redo read again."""
+
+    retriable = True
+
+
+def _statements(tx: CommittedTransaction) -> list[str]:
+    """The transaction's DDL statements, shortened for a log line."""
+    return [(sql or "")[:200] for _, _, sql in tx.ddl()]
 
 
 def commit_key(tx: CommittedTransaction) -> CommitKey:
@@ -77,8 +99,17 @@ class CapturePipeline:
         publisher: Publisher,
         checkpoint: CaptureCheckpoint | None,
         metrics: CaptureMetrics,
+        versions: DictionaryVersions[Any] | None = None,
     ) -> None:
         self._settings = settings
+        # Set: the dictionary follows the redo's DDL (dictionary.on_ddl = track); None:
+        # capture stops at a layout-changing DDL (StaleDictionary).
+        self._versions = versions
+        # Dictionary versions made by released DDL transactions, not yet published.
+        self._new_versions: list[tuple[CommitKey, DictionaryChange]] = []
+        # A version brought a table into capture whose changes may have been left out
+        # while it was not: publish up to it, then re-read (DictionaryReread).
+        self._reread_after: CommittedTransaction | None = None
         self._readers = readers
         self._publisher = publisher
         self._metrics = metrics
@@ -165,17 +196,17 @@ class CapturePipeline:
             at_end = at_end and result.caught_up
         self._all_at_end = at_end
         fencing = self._fence_if_due()
-        released = self._hold_after_layout_ddl(self._merger.release())
+        released = self._release()
         if released and not self._batch:
             self._batch_started = time.monotonic()
         self._batch.extend(released)
         finished = all(r.finished for r in self._readers.values()) and not self._merger.pending()
         finished = finished or (fencing and not self._merger.pending())
         stuck = self._files_stuck()
-        if await self._maybe_publish(force=finished or stuck or self._ddl_stop is not None):
+        stopping = self._ddl_stop is not None or self._reread_after is not None
+        if await self._maybe_publish(force=finished or stuck or stopping):
             progressed = True
-        if self._ddl_stop is not None:
-            self._stop_for_ddl(self._ddl_stop)
+        self._stop_if_due()
         if stuck:
             raise min(self.faults(), key=lambda f: f.where.get("scn", 0))
         if finished:
@@ -300,6 +331,74 @@ class CapturePipeline:
             self._ddl_stop, self._held = ddl_tx, held
         return publish
 
+    def _release(self) -> list[CommittedTransaction]:
+        """What the merge releases now, as far as the dictionary lets it go out."""
+        released = self._merger.release()
+        if self._versions is not None:
+            return self._follow_dictionary(released)
+        return self._hold_after_layout_ddl(released)
+
+    def _stop_if_due(self) -> None:
+        """After publishing up to a DDL that needs it: stop, or start over."""
+        if self._ddl_stop is not None:
+            self._stop_for_ddl(self._ddl_stop)
+        if self._reread_after is not None:
+            self._reread(self._reread_after)
+
+    def _follow_dictionary(
+        self, released: list[CommittedTransaction]
+    ) -> list[CommittedTransaction]:
+        """Apply each released DDL transaction's dictionary changes (a new version from
+        its commit SCN on) and make every later commit's records with the version valid
+        at its commit (see drcapture.dictionary.versions for why that is exact)."""
+        versions = self._versions
+        assert versions is not None
+        if self._reread_after is not None:
+            self._held.extend(released)
+            return []
+        out: list[CommittedTransaction] = []
+        for index, tx in enumerate(released):
+            followed = follow(tx, versions)
+            if followed.publish:
+                out.append(tx)
+            version, entry = followed.version, followed.entry
+            if version is None or entry is None or followed.before is None:
+                continue
+            for reader in self._readers.values():
+                reader.core.set_dictionary(version.core)
+            self._new_versions.append((commit_key(tx), self._dictionary_change(tx, entry)))
+            self._metrics.dictionary_versions.inc()
+            log.warning(
+                "the dictionary changed: a new version decodes what committed after it",
+                extra={"scn": tx.commit_scn, "xid": str(tx.xid), "ddl": _statements(tx),
+                       "tables_changed": sorted(version.changed_tables)[:20]},
+            )
+            if versions.newly_captured(followed.before, version):
+                self._reread_after = tx
+                self._held.extend(released[index + 1:])
+                break
+        return out
+
+    def _dictionary_change(self, tx: CommittedTransaction,
+                           entry: DictionaryChangeSet) -> DictionaryChange:
+        changes = entry.changes
+        return DictionaryChange(
+            capture_id=self._settings.capture_id, scn=tx.commit_scn, thread=tx.thread,
+            commit_rba=tx.commit_rba, xid=str(tx.xid), written_at=datetime.now(UTC),
+            changes=tuple(DictionaryRowChange(table=c.table, op=c.op,
+                                              rowid=c.rowid, values=c.values)
+                          for c in changes),
+        )
+
+    def _reread(self, tx: CommittedTransaction) -> None:
+        """After publishing up to ``tx``: start over from the checkpoint, whose restart
+        reads with the version ``tx`` made from the first record on."""
+        raise DictionaryReread(
+            "a DDL brought a table into capture; what the other threads read before it was "
+            "known is read again with the new dictionary",
+            scn=tx.commit_scn, xid=str(tx.xid),
+        )
+
     def _stop_for_ddl(self, tx: CommittedTransaction) -> None:
         change = layout_ddl(tx)
         assert change is not None
@@ -342,6 +441,8 @@ class CapturePipeline:
         checkpoint = self._checkpoint()
         started = time.monotonic()
         self.publishing_since = time.time()
+        published = self._published
+        versions = [c for k, c in self._new_versions if published is not None and k <= published]
         sent = await self._publisher.publish(
             outgoing,
             checkpoint,
@@ -349,7 +450,9 @@ class CapturePipeline:
             max_changes=self._settings.publish.max_changes_per_message,
             heartbeat=self._heartbeat(watermark),
             limits=self._settings.publish.record_limits(),
+            dictionary_changes=versions,
         )
+        self._new_versions = self._new_versions[len(versions):]
         self._last_publish = time.monotonic()
         self.published_at, self.publishing_since = time.time(), None
         self._acked = self._published

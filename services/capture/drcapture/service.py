@@ -13,21 +13,24 @@ from drcommon.config import read_secret
 from drcommon.errors import ConfigError, DRError
 from drcommon.faults import FaultBoard, FaultMetrics, Severity
 from drcommon.http import Health, HealthStatus, HttpServer
-from drcommon.model import CaptureCheckpoint, ThreadRestart
+from drcommon.model import CaptureCheckpoint, DictionaryChange, ThreadRestart
 from drcommon.service import ServiceBase
 from drcommon.topics import TopicNames
 
 from drcapture.catalog import LogCatalog
-from drcapture.checkpoints import load_checkpoint
+from drcapture.checkpoints import load_restart
 from drcapture.ddl import StaleDictionary
-from drcapture.dictionary.model import Dictionary
+from drcapture.dictionary.model import Dictionary, SystemChange
+from drcapture.dictionary.system import DictionaryChangeSet, SystemRows
+from drcapture.dictionary.versions import DictionaryVersions
 from drcapture.errors import UndecodableChange
 from drcapture.faults import CaptureFaults
 from drcapture.filtering import TableFilter
 from drcapture.metrics import CaptureMetrics
-from drcapture.native_txn import CoreOptions, ThreadCore
+from drcapture.native_txn import CoreDictionary, CoreOptions, ThreadCore
+from drcapture.offline import load_system_file
 from drcapture.openstate import OpenStateStore
-from drcapture.pipeline import CapturePipeline
+from drcapture.pipeline import CapturePipeline, DictionaryReread
 from drcapture.publish import Publisher
 from drcapture.redo.ops.dispatch import OpCounters
 from drcapture.redo.records import Rba
@@ -40,6 +43,30 @@ WATCH_INTERVAL = 1.0  # seconds between looks at what the pipeline shows (status
 
 def _discard_spill(reader: ThreadReader) -> None:
     reader.core.discard()
+
+
+def load_system_rows(settings: DictionarySettings) -> SystemRows | None:
+    """The SYS dictionary tables' rows the configured dictionary file holds (an
+    OpenLogReplicator checkpoint always does; our snapshot when exported by a version
+    that writes its ``system`` object), or None."""
+    if settings.kind == "oracle" or settings.path is None:
+        return None
+    try:
+        return load_system_file(settings.path, settings.kind)
+    except (OSError, ValueError) as exc:
+        raise ConfigError("cannot read the dictionary file", key="dictionary.path",
+                          path=str(settings.path), error=str(exc)) from exc
+
+
+def change_sets(changes: list[DictionaryChange]) -> list[DictionaryChangeSet]:
+    return [
+        DictionaryChangeSet(
+            scn=c.scn, xid=c.xid,
+            changes=tuple(SystemChange(r.table, r.op, r.rowid, dict(r.values))
+                          for r in c.changes),
+        )
+        for c in changes
+    ]
 
 
 def load_dictionary(
@@ -100,6 +127,9 @@ class CaptureService(ServiceBase):
         self._watcher: asyncio.Task[None] | None = None
         self._started_at = time.time()
         self._fence_requested = False
+        # dictionary.on_ddl = track: the configured dictionary's SYS rows (the base every
+        # attempt rebuilds its dictionary versions from).
+        self._system_rows: SystemRows | None = None
 
     @property
     def pipeline(self) -> CapturePipeline | None:
@@ -115,6 +145,16 @@ class CaptureService(ServiceBase):
         self._dictionary = await asyncio.to_thread(
             load_dictionary, s.dictionary, self._filter.owners_named()
         )
+        if s.dictionary.on_ddl == "track":
+            self._system_rows = await asyncio.to_thread(load_system_rows, s.dictionary)
+            if self._system_rows is None:
+                log.warning(
+                    "dictionary.on_ddl = track needs a dictionary holding the SYS dictionary "
+                    "tables' rows (an OpenLogReplicator checkpoint, or a snapshot exported by "
+                    "this version); this one has none, so capture stops at a DDL that "
+                    "changes a captured table's layout, as with on_ddl = stop",
+                    extra={"dictionary": str(s.dictionary.path or s.dictionary.kind)},
+                )
         self._names = TopicNames(s.kafka.topic_prefix, s.database)
         self._catalog = LogCatalog(
             s.source.archive_dirs,
@@ -164,6 +204,11 @@ class CaptureService(ServiceBase):
                     # Fenced: stay up so control can read the final SCN, read nothing more.
                     await asyncio.Event().wait()
                 return
+            except DictionaryReread as exc:
+                log.warning("re-reading from the checkpoint with the new dictionary version",
+                            extra={"scn": exc.where.get("scn"), "xid": exc.where.get("xid")})
+                self._pipeline = None
+                continue
             except StaleDictionary as exc:
                 if self.settings.dictionary.on_ddl != "reload":
                     raise
@@ -203,9 +248,11 @@ class CaptureService(ServiceBase):
         )
         self._publisher = publisher
         await publisher.start(self._filter.owners_named())
-        checkpoint = await load_checkpoint(s.kafka, self._names.checkpoints, s.capture_id)
+        checkpoint, changes = await load_restart(s.kafka, self._names.checkpoints, s.capture_id)
         positions, states = self._restart_positions(checkpoint)
-        readers = {t: self._reader(t, positions, states) for t in self._threads}
+        versions = self._versions(changes)
+        dictionary = versions.current.dictionary if versions else self._dictionary
+        readers = {t: self._reader(t, positions, states, dictionary) for t in self._threads}
         if checkpoint is not None:
             log.info(
                 "resuming from checkpoint",
@@ -214,8 +261,24 @@ class CaptureService(ServiceBase):
                     "safe_scn": checkpoint.safe_scn,
                 },
             )
-        self._pipeline = CapturePipeline(s, readers, publisher, checkpoint, self.metrics)
+        self._pipeline = CapturePipeline(s, readers, publisher, checkpoint, self.metrics,
+                                         versions)
         self._pipeline.fence_requested = self._fence_requested
+
+    def _versions(self, changes: list[DictionaryChange]
+                  ) -> DictionaryVersions[CoreDictionary] | None:
+        """The dictionary versions to start from: the configured dictionary's rows with
+        the changes published before (None: on_ddl is not track, or no rows)."""
+        if self._system_rows is None:
+            return None
+        wanted = self._filter
+        versions = DictionaryVersions(self._system_rows.copy(), self._dictionary,
+                                      lambda d: CoreDictionary(d, wanted), wanted)
+        versions.replay(change_sets(changes))
+        if versions.applied:
+            log.info("dictionary rebuilt from the DDL published before",
+                     extra={"versions": len(versions.applied), "scn": versions.current.scn})
+        return versions
 
     def _restart_positions(
         self, checkpoint: CaptureCheckpoint | None
@@ -236,15 +299,16 @@ class CaptureService(ServiceBase):
         thread: int,
         positions: dict[int, ThreadRestart],
         states: dict[int, dict[str, Any]] | None,
+        dictionary: Dictionary,
     ) -> ThreadReader:
         s = self.settings
         restart = positions.get(thread)
         core = ThreadCore(
-            self._dictionary,
+            dictionary,
             CoreOptions(
                 thread=thread,
-                db_id=self._dictionary.db_id,
-                db_name=self._dictionary.db_name or s.database,
+                db_id=dictionary.db_id,
+                db_name=dictionary.db_name or s.database,
                 wanted=self._filter,
                 on_undecodable=s.source.on_undecodable,
                 on_direct_load=s.source.on_direct_load,

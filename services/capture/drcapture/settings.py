@@ -136,11 +136,15 @@ class DictionarySettings(Section):
         TlsSettings(), description="kind=oracle: tcps to the database (ca_file or wallet_dir)."
     )
     scn: int | None = Field(None, description="kind=oracle: the dictionary as of this SCN.")
-    on_ddl: Literal["reload", "stop"] = Field(
-        "stop",
+    on_ddl: Literal["track", "reload", "stop"] = Field(
+        "track",
         description=(
-            "What a DDL on a captured table does: reload the table's definition as of the "
-            "DDL's SCN (needs a live database) or stop with a clear error."
+            "What a DDL on a captured table does. track: keep the dictionary current from "
+            "the redo (the DDL's changes to OBJ$, TAB$, COL$ … make a new version from its "
+            "commit SCN; needs a dictionary that holds those tables' rows: an "
+            "OpenLogReplicator checkpoint or a snapshot exported by this version). reload: "
+            "re-read the dictionary as of the DDL's SCN (needs kind = oracle). stop: publish "
+            "up to the DDL and stop with a clear error."
         ),
     )
 

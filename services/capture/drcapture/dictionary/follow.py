@@ -1,0 +1,49 @@
+"""One committed transaction, in commit order, against the dictionary versions: which
+version its records are made with, and the new version it makes if it is a DDL.
+
+The pipeline (after the RAC merge) and ``drcapture decode`` (after sorting) both go
+through :func:`follow`, so a log decodes the same offline as in the service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drcapture.dictionary.system import DictionaryChangeSet
+from drcapture.dictionary.versions import DictionaryVersions, Version
+from drcapture.native_txn import CoreDictionary, NativeCommit
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """What :func:`follow` decided for one commit."""
+
+    publish: bool  # it has changes to publish (not a bare dictionary transaction)
+    entry: DictionaryChangeSet | None = None  # the changes that made a new version
+    before: Version[CoreDictionary] | None = None  # the version before that one
+    version: Version[CoreDictionary] | None = None  # the new version
+
+
+def follow(tx: NativeCommit, versions: DictionaryVersions[CoreDictionary]) -> Followed:
+    """Make ``tx``'s records with the version valid at its commit; if its dictionary
+    changes alter the tracked rows, apply them (a new version from its SCN on)."""
+    entry = None
+    if tx.has_system_changes:
+        changes = tuple(tx.system_changes())
+        entry = versions.effective(DictionaryChangeSet(scn=tx.commit_scn, xid=str(tx.xid),
+                                                       changes=changes))
+    if entry is None:
+        tx.use_dictionary(versions.current.core)
+        # A transaction without dictionary changes goes out as it always did; one with
+        # only dictionary changes (statistics, a segment created) has nothing to publish.
+        return Followed(publish=bool(tx.changes_total) or not tx.has_system_changes)
+    before = versions.current
+    version = versions.advance(entry)
+    # The DDL itself names its table as the version before it knew it (a DROP), or, for
+    # a table that version did not know or capture (a CREATE, a RENAME into the filter),
+    # as the new one does.
+    tx.use_dictionary(before.core)
+    if not tx.change_lines():
+        tx.use_dictionary(version.core)
+    return Followed(publish=bool(tx.changes_total), entry=entry, before=before,
+                    version=version)
