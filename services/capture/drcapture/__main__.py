@@ -6,6 +6,7 @@ drcapture dump REDO                    records and change vectors, like a logfil
 drcapture inspect REDO                 file and redo header summary
 drcapture status --url URL             a running capture's status
 drcapture dictionary export|import     our JSON dictionary snapshot
+drcapture dictionary tracked|diff      capture's redo-tracked dictionary; compare two
 """
 
 from __future__ import annotations
@@ -211,6 +212,70 @@ def dictionary_export(
     rows = sum(len(s) for s in system.sections.values()) if system else 0
     print(f"wrote {len(dictionary.tables)} table(s) and {rows} dictionary row(s) "
           f"(SCN {dictionary.scn}) to {output}")
+
+
+@dictionary_app.command("tracked")
+def dictionary_tracked(
+    config: ConfigOption,
+    output: Annotated[Path, typer.Argument(help="Our JSON snapshot to write.")],
+) -> None:
+    """Write the dictionary capture decodes with now (dictionary.on_ddl = track): the
+    configured one with the DDL capture published since, read from Kafka. Compare it with
+    a live export at the SCN printed (``dictionary diff``)."""
+    from drcommon.config import load_settings
+    from drcommon.topics import TopicNames
+
+    from drcapture.checkpoints import load_restart
+    from drcapture.dictionary.snapshot import save_snapshot_file
+    from drcapture.dictionary.versions import DictionaryVersions
+    from drcapture.service import change_sets, load_dictionary, load_system_rows
+    from drcapture.settings import CaptureSettings
+
+    try:
+        settings = load_settings(CaptureSettings, config)
+        base = load_dictionary(settings.dictionary)
+        rows = load_system_rows(settings.dictionary)
+        if rows is None:
+            print("drcapture: error: the configured dictionary holds no SYS dictionary rows "
+                  "to track DDL with (dictionary.on_ddl = track needs them)", file=sys.stderr)
+            raise typer.Exit(2)
+        names = TopicNames(settings.kafka.topic_prefix, settings.database)
+        _, published = asyncio.run(load_restart(settings.kafka, names.checkpoints,
+                                                settings.capture_id))
+        versions = DictionaryVersions(rows, base, lambda d: d)
+        versions.replay(change_sets(published))
+        current = versions.current.dictionary
+        save_snapshot_file(current, output, versions.rows)
+    except DRError as exc:
+        raise _fail(exc) from None
+    print(f"wrote the dictionary valid from SCN {current.scn} "
+          f"({len(versions.applied)} DDL transaction(s) after the configured one at SCN "
+          f"{base.scn}) to {output}")
+
+
+@dictionary_app.command("diff")
+def dictionary_diff(
+    left: Annotated[Path, typer.Argument(help="A snapshot or OpenLogReplicator checkpoint.")],
+    right: Annotated[Path, typer.Argument(help="Another one (e.g. a live export).")],
+    include: Annotated[list[str], typer.Option(help="Tables to compare (OWNER.TABLE, "
+                                                    "* wildcards).")] = ["*.*"],  # noqa: B006
+) -> None:
+    """Print how two dictionaries differ for the tables capture decodes; exit 1 if they
+    do."""
+    from drcapture.dictionary.diff import differences
+    from drcapture.filtering import TableFilter
+    from drcapture.offline import load_dictionary_file
+
+    try:
+        found = differences(load_dictionary_file(left), load_dictionary_file(right),
+                            TableFilter(tuple(include), DEFAULT_EXCLUDE))
+    except DRError as exc:
+        raise _fail(exc) from None
+    for line in found:
+        print(line)
+    print(f"{len(found)} difference(s)")
+    if found:
+        raise typer.Exit(1)
 
 
 def main() -> None:
