@@ -513,8 +513,11 @@ class _Builder:
         dictionary.add_iot_segments()
         self.ddl.start_dictionary(dictionary)
         expected = sorted(self.expected, key=lambda t: (t.commit_scn, t.thread))
+        final = {f"{s.table.owner}.{s.table.name}": [s.rows[k].values for k in sorted(
+                     s.rows, key=lambda key: tuple("" if v is None else str(v) for v in key))]
+                 for s in self.tables.values()}
         return BuiltWorkload(logs=tuple(logs), dictionary=dictionary, expected=tuple(expected),
-                             system=self.ddl.initial, ddl=tuple(self.ddl.done))
+                             system=self.ddl.initial, ddl=tuple(self.ddl.done), final=final)
 
 
 def _no_multi_row_lobs(table: Table) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -96,6 +96,9 @@ class BuiltWorkload:
     # and the DDL transactions committed since, in commit order.
     system: SystemRows | None = None
     ddl: tuple[ExpectedDdl, ...] = ()
+    # The source's tables at the end ("OWNER.TABLE" -> full rows, in key order): what a
+    # DR copy must equal once everything is applied (every transaction ended).
+    final: dict[str, list[dict[str, ColumnValue]]] = field(default_factory=dict)
 
     def logs_of(self, thread: int) -> list[LogFile]:
         """The logs of one thread in sequence order."""

@@ -1,0 +1,51 @@
+"""``drcapture decode`` follows the logs' DDL like the service (dictionary versions by
+commit SCN): the 2-thread RAC workload of tests/support/ddl_workload.py, decoded offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from drcapture.filtering import TableFilter
+from drcapture.offline import decode_dicts, decode_transactions
+
+from tests.support.ddl_workload import DDL_COUNT, built_ddl_workload
+
+WANTED = TableFilter(("SI.*", "HIS.*"))
+
+
+def _decoded(tmp_path: Path, *, track: bool) -> list[dict[str, Any]]:
+    built = built_ddl_workload()
+    files = built.write(tmp_path)
+    return list(decode_dicts(decode_transactions(
+        files, built.dictionary, WANTED, system=built.system if track else None)))
+
+
+def test_each_change_decodes_with_the_version_valid_at_its_commit(tmp_path: Path) -> None:
+    changes = _decoded(tmp_path, track=True)
+    ddl = [c for c in changes if c["op"] == "ddl"]
+    assert len(ddl) == DDL_COUNT
+    assert [c["table"] for c in ddl] == ["PERSON", "PERSON", "PERSON", "SALES", "ORDERS",
+                                         "VISIT", "SCRATCH", "SCRATCH"]
+    person = [c for c in changes if c["table"] == "PERSON" and c["op"] != "ddl"]
+    # Before ADD COLUMN: no MOBILE; after: inserted with it; after the rename, ADDR;
+    # after the drop, no BALANCE.
+    assert set(person[0]["after"]) == {"ID", "NAME", "ADDRESS", "BALANCE"}
+    inserted_4 = next(c for c in person if c["after"] and c["after"].get("ID") == "4")
+    assert inserted_4["after"]["MOBILE"] == "13800000004"
+    assert set(inserted_4["after"]) == {"ID", "NAME", "ADDRESS", "BALANCE", "MOBILE"}
+    inserted_5 = next(c for c in person if c["after"] and c["after"].get("ID") == "5")
+    assert set(inserted_5["after"]) == {"ID", "NAME", "ADDR", "MOBILE"}
+    # A table created on thread 2 and filled from thread 1: its rows from the first on.
+    orders = [c["after"] for c in changes if c["table"] == "ORDERS" and c["op"] == "insert"]
+    assert orders == [{"OID": "1", "ITEM": "胰岛素"}, {"OID": "2", "ITEM": "阿莫西林"}]
+    scratch = [c for c in changes if c["table"] == "SCRATCH" and c["op"] == "insert"]
+    assert [c["after"] for c in scratch] == [{"ID": "1", "V": "tmp"}]
+
+
+def test_without_the_dictionary_rows_later_rows_are_not_decoded_as_the_source_wrote_them(
+    tmp_path: Path,
+) -> None:
+    changes = _decoded(tmp_path, track=False)
+    # ORDERS is unknown to the first dictionary: its rows are not captured at all.
+    assert not [c for c in changes if c["table"] == "ORDERS" and c["op"] == "insert"]
