@@ -13,6 +13,7 @@ restarts it on the rest of the redo: both sides decode with their own dictionary
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -23,7 +24,20 @@ from typing import Any
 
 import psycopg
 import pytest
-from drcapture.synth.workload_build import BuiltWorkload
+from drcapture.dictionary.model import OracleType
+from drcapture.synth.workload import (
+    Col,
+    Commit,
+    Insert,
+    RenameTable,
+    Step,
+    Table,
+    Workload,
+    row,
+)
+from drcapture.synth.workload_build import BuiltWorkload, build_workload
+from drcommon.config import KafkaSettings
+from drcommon.topics import TopicNames
 
 from tests.support.ddl_workload import (
     DDL_COUNT,
@@ -34,7 +48,7 @@ from tests.support.ddl_workload import (
     VISIT,
     built_ddl_workload,
 )
-from tests.support.published import capture_config
+from tests.support.published import capture_config, read_topic
 
 pytestmark = [pytest.mark.kafka]
 
@@ -42,13 +56,13 @@ BIN = Path(sys.executable).parent
 
 
 def _capture(tmp: Path, built: BuiltWorkload, files: list[Path], bootstrap: str,
-             prefix: str) -> str:
+             prefix: str, include: tuple[str, ...] = ("SI.*", "HIS.*")) -> str:
     config = capture_config(
         tmp, "ddlcap",
         {
             "source": {"mode": "files", "files": [str(f) for f in files]},
             "dictionary": {"kind": "snapshot", "path": str(tmp / "redo" / "dictionary.json")},
-            "filter": {"include": ["SI.*", "HIS.*"]},
+            "filter": {"include": list(include)},
             "publish": {"max_batch_transactions": 3, "max_batch_seconds": 0.02},
             "kafka": {"bootstrap_servers": bootstrap, "topic_prefix": prefix},
             "spill": {"directory": str(tmp / "spill")},
@@ -193,3 +207,57 @@ def test_a_capture_stopped_after_a_ddl_decodes_both_sides_after_its_restart(
     _apply(tmp_path, built.dictionary.db_name, kafka_bootstrap, prefix,
            {"kind": "sqlite", "path": str(tmp_path / "dr.sqlite")})
     _check(_expected(built), lambda owner, table: _sqlite_state(tmp_path, owner, table))
+
+
+STAGE = Table("SI", "STAGE", 90050, (
+    Col("ID", OracleType.NUMBER, precision=12, scale=0, nullable=False),
+    Col("V", OracleType.VARCHAR2, length=10),
+), pk=("ID",))
+
+
+def _renamed(*after: Step) -> BuiltWorkload:
+    return build_workload(Workload(tables=(STAGE,), steps=(
+        Step(1, "a", Insert("STAGE", row(ID="1", V="before"))),
+        Step(1, "a", Commit()),
+        Step(1, "d", RenameTable("STAGE", "PEOPLE")),
+        *after,
+    )))
+
+
+def _published(kafka: KafkaSettings, prefix: str, database: str) -> list[Any]:
+    names = TopicNames(prefix, database)
+    settings = kafka.model_copy(update={"topic_prefix": prefix})
+    messages = asyncio.run(read_topic(settings, names.schema("SI")))
+    return [(c.op.value, c.table, c.after) for m in messages for c in m.changes]
+
+
+def test_a_table_renamed_into_the_filter_is_captured_from_the_rename_on(
+    tmp_path: Path, kafka_settings: KafkaSettings, unique: str
+) -> None:
+    built = _renamed(Step(1, "b", Insert("PEOPLE", row(ID="2", V="after"))),
+                     Step(1, "b", Commit()))
+    files = built.write(tmp_path / "redo")
+    prefix = f"ddln{unique}"
+    _capture(tmp_path, built, files, kafka_settings.bootstrap_servers, prefix,
+             include=("SI.PEOPLE",))
+    assert _published(kafka_settings, prefix, built.dictionary.db_name) == [
+        ("insert", "PEOPLE", {"ID": "2", "V": "after"})]
+
+
+def test_a_rename_into_the_filter_another_thread_read_past_stops_and_says_so(
+    tmp_path: Path, kafka_settings: KafkaSettings, unique: str
+) -> None:
+    """Thread 2 read on past the RENAME before the merge released it, keeping nothing of
+    the table then not wanted: capture publishes through the RENAME and stops, naming the
+    table; its next start follows the table (and says nothing more)."""
+    built = _renamed(Step(2, "b", Insert("PEOPLE", row(ID="2", V="after"))),
+                     Step(2, "b", Commit()))
+    files = built.write(tmp_path / "redo")
+    prefix = f"ddlx{unique}"
+    with pytest.raises(AssertionError, match=r"tables=SI\.PEOPLE, scn=\d+") as stopped:
+        _capture(tmp_path, built, files, kafka_settings.bootstrap_servers, prefix,
+                 include=("SI.PEOPLE",))
+    assert "re-synchronise them" in str(stopped.value)
+    again = _capture(tmp_path, built, files, kafka_settings.bootstrap_servers, prefix,
+                     include=("SI.PEOPLE",))
+    assert "dictionary rebuilt from the DDL published before" in again

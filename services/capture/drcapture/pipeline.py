@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from drcommon.errors import MissingLog, SourceError
 from drcommon.model import (
     CaptureCheckpoint,
@@ -35,6 +36,7 @@ from drcommon.model import (
 
 from drcapture.ddl import StaleDictionary, layout_ddl, split_at_layout_ddl
 from drcapture.dictionary.follow import follow
+from drcapture.dictionary.model import Dictionary
 from drcapture.dictionary.system import DictionaryChangeSet
 from drcapture.dictionary.versions import DictionaryVersions
 from drcapture.errors import RedoDamaged, RedoUnreadable, StateDiskFull
@@ -53,15 +55,15 @@ log = logging.getLogger(__name__)
 RECORD_BUDGET = 5000
 
 
-class DictionaryReread(SourceError):
-    """Capture published up to a DDL whose dictionary version needs redo read again."""
-
-    retriable = True
+class TableCameIntoCapture(SourceError):
+    """A DDL (a RENAME) brought a table into the filter while another RAC thread had
+    already read on past it without keeping that table's changes."""
 
 
 def _statements(tx: CommittedTransaction) -> list[str]:
     """The transaction's DDL statements, shortened for a log line."""
-    return [(sql or "")[:200] for _, _, sql in tx.ddl()]
+    found = (orjson.loads(line).get("ddl") for line in tx.change_lines())
+    return [sql[:200] for sql in found if sql]
 
 
 def commit_key(tx: CommittedTransaction) -> CommitKey:
@@ -107,9 +109,13 @@ class CapturePipeline:
         self._versions = versions
         # Dictionary versions made by released DDL transactions, not yet published.
         self._new_versions: list[tuple[CommitKey, DictionaryChange]] = []
-        # A version brought a table into capture whose changes may have been left out
-        # while it was not: publish up to it, then re-read (DictionaryReread).
-        self._reread_after: CommittedTransaction | None = None
+        # A version brought tables into capture whose changes other threads may have
+        # read past without keeping them: publish up to it, then stop and say which.
+        self._came_in: tuple[CommittedTransaction, list[str]] | None = None
+        # Per thread: DDL transactions it read that the merge has not released yet. The
+        # thread reads on with a provisional version made with them (nothing it reads
+        # later committed before them); records wait for the released version.
+        self._ahead: dict[int, list[tuple[CommitKey, DictionaryChangeSet]]] = {}
         self._readers = readers
         self._publisher = publisher
         self._metrics = metrics
@@ -187,6 +193,8 @@ class CapturePipeline:
                     self.stats.skipped_published += 1
                     continue
                 self._merger.add(key, tx, read_at=now)
+                if self._versions is not None and tx.has_system_changes:
+                    self._read_ahead(tx, key)
             self._merger.progress(thread, result.scn, now=now, caught_up=result.quiet)
             if result.finished:
                 self._merger.close(thread)
@@ -203,7 +211,7 @@ class CapturePipeline:
         finished = all(r.finished for r in self._readers.values()) and not self._merger.pending()
         finished = finished or (fencing and not self._merger.pending())
         stuck = self._files_stuck()
-        stopping = self._ddl_stop is not None or self._reread_after is not None
+        stopping = self._ddl_stop is not None or self._came_in is not None
         if await self._maybe_publish(force=finished or stuck or stopping):
             progressed = True
         self._stop_if_due()
@@ -342,8 +350,8 @@ class CapturePipeline:
         """After publishing up to a DDL that needs it: stop, or start over."""
         if self._ddl_stop is not None:
             self._stop_for_ddl(self._ddl_stop)
-        if self._reread_after is not None:
-            self._reread(self._reread_after)
+        if self._came_in is not None:
+            self._stop_came_in(*self._came_in)
 
     def _follow_dictionary(
         self, released: list[CommittedTransaction]
@@ -353,19 +361,22 @@ class CapturePipeline:
         at its commit (see drcapture.dictionary.versions for why that is exact)."""
         versions = self._versions
         assert versions is not None
-        if self._reread_after is not None:
+        if self._came_in is not None:
             self._held.extend(released)
             return []
         out: list[CommittedTransaction] = []
         for index, tx in enumerate(released):
+            if tx.has_system_changes:
+                key = commit_key(tx)
+                self._ahead[tx.thread] = [p for p in self._ahead.get(tx.thread, [])
+                                          if p[0] != key]
             followed = follow(tx, versions)
             if followed.publish:
                 out.append(tx)
             version, entry = followed.version, followed.entry
             if version is None or entry is None or followed.before is None:
                 continue
-            for reader in self._readers.values():
-                reader.core.set_dictionary(version.core)
+            self._install()
             self._new_versions.append((commit_key(tx), self._dictionary_change(tx, entry)))
             self._metrics.dictionary_versions.inc()
             log.warning(
@@ -373,11 +384,46 @@ class CapturePipeline:
                 extra={"scn": tx.commit_scn, "xid": str(tx.xid), "ddl": _statements(tx),
                        "tables_changed": sorted(version.changed_tables)[:20]},
             )
-            if versions.newly_captured(followed.before, version):
-                self._reread_after = tx
+            came_in = self._came_in_unread(tx, versions.newly_captured(followed.before, version),
+                                           version.dictionary)
+            if came_in:
+                self._came_in = (tx, came_in)
                 self._held.extend(released[index + 1:])
                 break
         return out
+
+    def _read_ahead(self, tx: CommittedTransaction, key: CommitKey) -> None:
+        """A thread read a DDL transaction: it reads on with a provisional version."""
+        versions = self._versions
+        assert versions is not None
+        entry = DictionaryChangeSet(scn=tx.commit_scn, xid=str(tx.xid),
+                                    changes=tuple(tx.system_changes()))
+        pending = self._ahead.setdefault(tx.thread, [])
+        pending.append((key, entry))
+        version = versions.provisional(e for _, e in pending)
+        if version is not None:
+            self._readers[tx.thread].core.set_dictionary(version.core)
+
+    def _install(self) -> None:
+        """The released version for every thread, or its provisional one where it read
+        DDL transactions the merge has not released yet."""
+        versions = self._versions
+        assert versions is not None
+        for thread, reader in self._readers.items():
+            ahead = [e for _, e in self._ahead.get(thread, [])]
+            version = versions.provisional(ahead) if ahead else None
+            reader.core.set_dictionary((version or versions.current).core)
+
+    def _came_in_unread(self, tx: CommittedTransaction, objs: set[int],
+                        dictionary: Dictionary) -> list[str]:
+        """The tables ``objs`` names, if another thread read past ``tx`` while they were
+        not wanted (on one thread, the core's read ends at the DDL's commit: nothing
+        after it was read with the old version)."""
+        if not objs or not any(r.last_scn > tx.commit_scn for t, r in self._readers.items()
+                               if t != tx.thread):
+            return []
+        return sorted({f"{dictionary.tables[o].owner}.{dictionary.tables[o].name}"
+                       for o in objs if o in dictionary.tables})
 
     def _dictionary_change(self, tx: CommittedTransaction,
                            entry: DictionaryChangeSet) -> DictionaryChange:
@@ -390,13 +436,16 @@ class CapturePipeline:
                           for c in changes),
         )
 
-    def _reread(self, tx: CommittedTransaction) -> None:
-        """After publishing up to ``tx``: start over from the checkpoint, whose restart
-        reads with the version ``tx`` made from the first record on."""
-        raise DictionaryReread(
-            "a DDL brought a table into capture; what the other threads read before it was "
-            "known is read again with the new dictionary",
-            scn=tx.commit_scn, xid=str(tx.xid),
+    def _stop_came_in(self, tx: CommittedTransaction, tables: list[str]) -> None:
+        """After publishing up to ``tx``: stop, naming the tables and what to do."""
+        raise TableCameIntoCapture(
+            "a DDL (a RENAME) brought tables into capture while another RAC thread had "
+            "already read past it without keeping their changes. Everything up to the DDL "
+            "is published and capture follows these tables from its next start; their "
+            "changes committed just after the DDL may be missing on the DR side: restart "
+            "capture, then re-synchronise them (drapply compare --table T, then drapply "
+            "repair)",
+            tables=",".join(tables), scn=tx.commit_scn, xid=str(tx.xid),
         )
 
     def _stop_for_ddl(self, tx: CommittedTransaction) -> None:

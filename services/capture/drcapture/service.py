@@ -30,7 +30,7 @@ from drcapture.metrics import CaptureMetrics
 from drcapture.native_txn import CoreDictionary, CoreOptions, ThreadCore
 from drcapture.offline import load_system_file
 from drcapture.openstate import OpenStateStore
-from drcapture.pipeline import CapturePipeline, DictionaryReread
+from drcapture.pipeline import CapturePipeline, TableCameIntoCapture
 from drcapture.publish import Publisher
 from drcapture.redo.ops.dispatch import OpCounters
 from drcapture.redo.records import Rba
@@ -204,11 +204,6 @@ class CaptureService(ServiceBase):
                     # Fenced: stay up so control can read the final SCN, read nothing more.
                     await asyncio.Event().wait()
                 return
-            except DictionaryReread as exc:
-                log.warning("re-reading from the checkpoint with the new dictionary version",
-                            extra={"scn": exc.where.get("scn"), "xid": exc.where.get("xid")})
-                self._pipeline = None
-                continue
             except StaleDictionary as exc:
                 if self.settings.dictionary.on_ddl != "reload":
                     raise
@@ -229,7 +224,7 @@ class CaptureService(ServiceBase):
             except (DRError, KafkaError) as exc:
                 # A change that cannot be decoded fails the same way on every retry.
                 if self.settings.source.mode == "files" or isinstance(
-                        exc, ConfigError | UndecodableChange):
+                        exc, ConfigError | UndecodableChange | TableCameIntoCapture):
                     raise
                 failed = True
                 if self._pipeline is not None and self._pipeline.published_at is not None:

@@ -210,6 +210,8 @@ class ThreadReader:
             batch = self.core.read(budget - result.records, self._state)
             if not self._take(batch, result):
                 return
+            if batch.system:
+                return  # a dictionary change: the pipeline installs its version first
             if not batch.ended:
                 continue  # the budget is spent
             if self._log_complete():

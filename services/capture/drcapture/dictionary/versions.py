@@ -154,6 +154,9 @@ class DictionaryVersions(Generic[Handle]):
         self._build_core = build_core
         self._current: Version[Handle] = Version(base.scn, None, base, build_core(base),
                                                  frozenset())
+        # What the rows derive to now: what the next version is compared with (the
+        # configured dictionary may be a snapshot's tables, written by another hand).
+        self._derived = rows.dictionary(self._facts)
         self.applied: list[DictionaryChangeSet] = []
 
     @property
@@ -209,6 +212,28 @@ class DictionaryVersions(Generic[Handle]):
         self.applied.append(entry)
         return self._current
 
+    def provisional(self, entries: Iterable[DictionaryChangeSet]) -> Version[Handle] | None:
+        """The version one thread reads on with after DDL transactions it read that the
+        merge has not released yet (``entries``, in its commit order), on top of the
+        current one; None when they change nothing. The released version replaces it;
+        records are always made with the released one (see the module doc)."""
+        rows = self._rows.copy()
+        last = None
+        for entry in entries:
+            changes = effective_changes(rows, entry.changes) if entry.scn > self._facts.scn else []
+            if changes:
+                try:
+                    rows.apply_all([DictionaryChangeSet(entry.scn, entry.xid, tuple(changes))])
+                except DRError:
+                    return None  # the release applies it again and says what is wrong
+                last = entry
+        if last is None:
+            return None
+        derived = rows.dictionary(self._facts)
+        derived.scn, derived.max_obj = last.scn, self._facts.max_obj
+        return Version(last.scn, last.xid, derived, self._build_core(derived),
+                       changed_tables(self._derived, derived))
+
     def _apply_rows(self, entry: DictionaryChangeSet) -> None:
         try:
             self._rows.apply_all([entry])
@@ -223,5 +248,6 @@ class DictionaryVersions(Generic[Handle]):
         derived = self._rows.dictionary(self._facts)
         derived.scn = scn
         derived.max_obj = self._facts.max_obj  # never raised: see Dictionary.max_obj
-        return Version(scn, xid, derived, self._build_core(derived),
-                       changed_tables(self._current.dictionary, derived))
+        changed = changed_tables(self._derived, derived)
+        self._derived = derived
+        return Version(scn, xid, derived, self._build_core(derived), changed)
