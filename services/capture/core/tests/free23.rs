@@ -85,3 +85,96 @@ fn every_vector_decodes_and_every_record_triages() {
         assert_eq!((quick, dropped), triaged);
     }
 }
+
+/// Transaction 9.24.598 updates TAB$ (object 4, a member of the cluster C_OBJ#, data
+/// object 2, CLUCOLS 1) when the first insert creates TEST_CDC's segment: its row
+/// columns are SEGCOL# 2.., its key OBJ# comes from the supplemental columns, and the
+/// change is handed over as a system change, ending the read (docs/REDO_FORMAT.md,
+/// "Clustered rows of the dictionary tables").
+#[test]
+fn the_tab_update_is_a_system_change() {
+    use drcapture_core::txn::assembler::{Assembler, AssemblerOptions, OnUndecodable};
+    use drcapture_core::txn::dict::{ColumnDef, Dictionary, TableDef};
+    use drcapture_core::txn::store::MemoryStore;
+    use drcapture_core::txn::thread::{OnDirectLoad, ThreadCore};
+    use drcapture_core::values::datetimes::TimeZones;
+    use drcapture_core::wire::model::{ColumnInfo, Operation};
+
+    let Some(path) = fixture("arch1_15_1224959854.dbf") else {
+        return;
+    };
+    let names = ["OBJ#", "DATAOBJ#", "TS#", "FILE#", "BLOCK#"];
+    let columns = (1..)
+        .zip(names)
+        .map(|(seg_col, name)| ColumnDef {
+            seg_col,
+            name: name.into(),
+            type_code: 2,
+            type_name: "NUMBER".into(),
+            scale: None,
+            charset_form: 0,
+            info: ColumnInfo::of_type("NUMBER"),
+        })
+        .collect();
+    let mut tab = TableDef::new(
+        4,
+        "SYS".into(),
+        "TAB$".into(),
+        columns,
+        Vec::new(),
+        Some(2),
+        None,
+        false,
+    );
+    tab.cluster_key_columns = 1;
+    tab.system = true;
+    let mut dictionary = Dictionary {
+        database_charset: "AL32UTF8".into(),
+        national_charset: "AL16UTF16".into(),
+        ..Dictionary::default()
+    };
+    dictionary.tables.insert(4, Arc::new(tab));
+    let options = AssemblerOptions {
+        thread: 1,
+        db_id: 0,
+        db_name: "TEST".into(),
+        include_unknown: false,
+        triage: true,
+        on_undecodable: OnUndecodable::Stop,
+    };
+    let assembler = Assembler::new(
+        Arc::new(dictionary),
+        options,
+        Box::new(MemoryStore::default()),
+        Arc::new(TimeZones::default()),
+    )
+    .expect("an assembler");
+    let mut core = ThreadCore::new(assembler, None, false, 0, OnDirectLoad::Stop);
+    let source = FileSource::new(path.clone(), path.display().to_string());
+    let file = RedoFile::open(Box::new(source), false, true).expect("opens");
+    core.open(Arc::new(file), ReadState::default());
+    let batch = core.read(u64::MAX);
+    assert!(batch.error.is_none() && batch.system && !batch.ended);
+    let commit = batch.commits.last().expect("a commit");
+    assert_eq!(commit.commit_scn, 0x229a33);
+    assert!(commit.changes.is_empty());
+    let change = &commit.system[0];
+    assert_eq!(
+        (change.table.as_str(), change.op, change.rowid.as_str()),
+        ("TAB$", Operation::Update, "AAAAACAAAAAAFQ+AAD")
+    );
+    let value = |name: &str| {
+        change
+            .values
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.clone())
+    };
+    assert_eq!(value("OBJ#").as_deref(), Some("72726"));
+    assert_eq!(value("DATAOBJ#").as_deref(), Some("72726"));
+    assert_eq!(value("FILE#").as_deref(), Some("24"));
+    assert_eq!(value("BLOCK#").as_deref(), Some("10"));
+    // the read goes on from right after that commit, to the end
+    let rest = core.read(u64::MAX);
+    assert!(rest.error.is_none() && rest.ended && !rest.system);
+}

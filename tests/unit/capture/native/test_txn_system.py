@@ -247,16 +247,17 @@ def test_a_possibly_new_object_is_kept_then_decoded_or_dropped() -> None:
     lines = [json.loads(line) for line in insert.change_lines(dictionary=knows)]
     assert [(c["table"], c["after"]) for c in lines] == [
         ("TEST_CDC", {"ID": "1", "NAME": "hello world"})]
-    # the primary key's index SYS_C008586 (72727) is above max_obj too: kept, and no
-    # table of any version, so dropped as unknown
-    assert insert.dropped(knows) == {"skipped_unknown_object": 1}
+    # the primary key's index SYS_C008586 (72727) is above max_obj too: its undo (10.22,
+    # not decoded) is kept, and no table of any version knows it: dropped, counted
+    assert insert.dropped(knows) == {"undecoded_unknown_object": 1}
     # one that knows it as not captured, or still does not know it, drops it, counted
     filtered = CoreDictionary(free23(), wanted=lambda owner, name: name != "TEST_CDC")
     assert insert.change_lines(dictionary=filtered) == []
-    assert insert.dropped(filtered) == {"skipped_filtered": 1, "skipped_unknown_object": 1}
+    assert insert.dropped(filtered) == {"skipped_filtered": 1, "undecoded_unknown_object": 1}
     unknown = CoreDictionary(before)
     assert insert.change_lines(dictionary=unknown) == []
-    assert insert.dropped(unknown) == {"skipped_unknown_object": 2}
+    assert insert.dropped(unknown) == {"skipped_unknown_object": 1,
+                                       "undecoded_unknown_object": 1}
     # without max_obj the unknown object is skipped at once, as before
     plain, _ = read_all(ThreadCore(before, options(include_unknown=False)))
     assert INSERT_XID not in [str(c.xid) for c in plain]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::changes::Context;
 use super::decode::{
-    CLUSTER_KEY_ROWS, Decoded, Held, Policy, SKIPPED_FILTERED, SKIPPED_UNKNOWN, decode_held,
+    Decoded, Held, Policy, SKIPPED_FILTERED, SKIPPED_UNKNOWN, UNDECODED_UNKNOWN, decode_held,
     undecoded_error,
 };
 use super::dict::{Codecs, Dictionary, TableDef};
@@ -472,7 +472,7 @@ impl Assembler {
             && piece.kind == PieceKind::Undecoded
             && !self.dictionary.maybe_new(piece.obj)
         {
-            self.count("undecoded_unknown_object", 1);
+            self.count(UNDECODED_UNKNOWN, 1);
             return Ok(());
         }
         let mut piece = piece;
@@ -631,7 +631,9 @@ impl Assembler {
         self.store.drop_xid(xid);
         // changes kept for objects this version does not capture (above max_obj, or held
         // across a new version): the commit stays, a later version may decode them
-        let revisable = dropped.iter().any(|r| *r != CLUSTER_KEY_ROWS);
+        let revisable = dropped
+            .iter()
+            .any(|r| [SKIPPED_UNKNOWN, SKIPPED_FILTERED, UNDECODED_UNKNOWN].contains(r));
         if changes.is_empty() && system.is_empty() && !revisable {
             self.count("empty_commits", 1);
             return Ok(None);

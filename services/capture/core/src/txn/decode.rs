@@ -19,8 +19,12 @@ use crate::wire::model::{Operation, RowChange};
 
 /// The counter of changes of objects a dictionary does not know.
 pub const SKIPPED_UNKNOWN: &str = "skipped_unknown_object";
+/// The counter of undecodable changes of objects a dictionary does not know.
+pub const UNDECODED_UNKNOWN: &str = "undecoded_unknown_object";
 /// The counter of changes of tables the filter leaves out.
 pub const SKIPPED_FILTERED: &str = "skipped_filtered";
+/// The counter of DDL statements on the SYS dictionary tables themselves.
+pub const SYSTEM_DDL: &str = "system_ddl";
 /// The counter of a cluster's key entries inserted or deleted (not rows of a table).
 pub const CLUSTER_KEY_ROWS: &str = "cluster_key_rows";
 
@@ -138,8 +142,14 @@ fn route(
             out.dropped.push(CLUSTER_KEY_ROWS);
             return Ok(());
         }
-        Some(t) if t.system && row.op != Operation::Ddl => {
-            out.system.push(system_change(row, t, ctx)?);
+        Some(t) if t.system => {
+            // a dictionary table's own DDL (an upgrade's) is no row change to hand over
+            // and, like all of a system table, never published
+            if row.op == Operation::Ddl {
+                out.dropped.push(SYSTEM_DDL);
+            } else {
+                out.system.push(system_change(row, t, ctx)?);
+            }
             return Ok(());
         }
         // kept because the object might be new (above max_obj), or held across a new
@@ -149,7 +159,11 @@ fn route(
             return Ok(());
         }
         None if !policy.include_unknown && row.obj != 0 => {
-            out.dropped.push(SKIPPED_UNKNOWN);
+            out.dropped.push(if row.undecoded.is_some() {
+                UNDECODED_UNKNOWN
+            } else {
+                SKIPPED_UNKNOWN
+            });
             return Ok(());
         }
         _ => {}
