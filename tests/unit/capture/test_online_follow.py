@@ -11,13 +11,14 @@ import shutil
 from pathlib import Path
 
 from drcapture.catalog import LogCatalog
-from drcapture.dictionary.olr import load_olr_checkpoint_file
 from drcapture.filtering import TableFilter
 from drcapture.native_txn import CoreOptions, ThreadCore
 from drcapture.redo import layout as L
 from drcapture.redo.checksum import compute_checksum
 from drcapture.thread_reader import ThreadReader
 from drcommon.errors import MissingLog
+
+from tests.unit.capture.test_redo_helpers import free23_untracked_dictionary
 
 BLOCK = 512
 
@@ -30,9 +31,7 @@ def _open_ended(block1: bytes) -> bytes:
 
 
 def _reader(fixtures: Path, online: Path, archive: Path) -> ThreadReader:
-    dictionary = load_olr_checkpoint_file(
-        fixtures / "free23-insert" / "olr-checkpoint-2266634.json"
-    )
+    dictionary = free23_untracked_dictionary()  # following logs, not the DDL
     core = ThreadCore(
         dictionary, CoreOptions(thread=1, wanted=TableFilter(("OLR_TEST.*",)))
     )

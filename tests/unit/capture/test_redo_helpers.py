@@ -74,3 +74,16 @@ def hex_assembler(include_unknown: bool = True) -> TransactionAssembler:
     return TransactionAssembler(
         Dictionary(), AssemblerOptions(thread=1, include_unknown=include_unknown,
                                        decoder=never))
+
+
+def free23_untracked_dictionary() -> Dictionary:
+    """The free23 checkpoint's dictionary without its SYS dictionary tables and object
+    high mark: what the Python decoder (the test oracle, which keeps no dictionary
+    versions) decodes with, so the core and it see the same objects. The core's own
+    handling of the dictionary tables is tested in native/test_txn_system.py."""
+    from drcapture.dictionary.olr import load_olr_checkpoint_file
+
+    dictionary = load_olr_checkpoint_file(FREE23 / "olr-checkpoint-2266634.json")
+    dictionary.system_tables = {}
+    dictionary.max_obj = 0
+    return dictionary

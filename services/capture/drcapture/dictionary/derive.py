@@ -140,12 +140,9 @@ def derive_dictionary(data: Sections, facts: DatabaseFacts) -> Dictionary:
         table = TableDef(obj=obj, owner=owner, name=str(r["name"]),
                          columns=_stored(columns.get(obj, [])), pk=pks.get(obj, ()),
                          data_obj=_opt(r.get("data-obj")))
+        tables[obj] = table
         if int(r["owner"]) == SYS_USER:
-            # The dictionary tables are decoded as system tables only: never captured
-            # as data, whatever the filter says.
             system[obj] = replace(table, cluster_key_columns=clu_cols.get(obj, 0))
-        else:
-            tables[obj] = table
     _add_iots(data, tables)
     _add_partitions(data, tables)
     highest = max((int(r["obj"]) for r in rows_of(data, "sys-obj")), default=0)

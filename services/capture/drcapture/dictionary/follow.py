@@ -34,9 +34,10 @@ def follow(tx: NativeCommit, versions: DictionaryVersions[CoreDictionary]) -> Fo
                                                        changes=changes))
     if entry is None:
         tx.use_dictionary(versions.current.core)
-        # A transaction without dictionary changes goes out as it always did; one with
-        # only dictionary changes (statistics, a segment created) has nothing to publish.
-        return Followed(publish=bool(tx.changes_total) or not tx.has_system_changes)
+        # Nothing to publish: only dictionary changes (statistics, a segment created), or
+        # only changes of objects created since the configured dictionary that this
+        # version says nobody asked for.
+        return Followed(publish=bool(tx.changes_total))
     before = versions.current
     version = versions.advance(entry)
     # The DDL itself names its table as the version before it knew it (a DROP), or, for

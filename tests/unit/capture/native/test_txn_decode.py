@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 
 from drcapture.dictionary.model import Dictionary
-from drcapture.dictionary.olr import load_olr_checkpoint_file
 from drcapture.filtering import TableFilter
 from drcapture.offline import (
     decode_dicts,
@@ -26,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.unit.capture.python_decode import decode_transactions as python_transactions
 from tests.unit.capture.test_lob_property import workloads as lob_workloads
-from tests.unit.capture.test_redo_helpers import FREE23, FREE23_LOGS
+from tests.unit.capture.test_redo_helpers import FREE23, FREE23_LOGS, free23_untracked_dictionary
 from tests.unit.capture.test_writer_property import workloads
 
 
@@ -43,7 +42,7 @@ def _same(files: list[Path], dictionary: Dictionary, table_filter: TableFilter |
 
 
 def test_the_oracle_23_logs() -> None:
-    dictionary = load_olr_checkpoint_file(FREE23 / "olr-checkpoint-2266634.json")
+    dictionary = free23_untracked_dictionary()
     files = list(FREE23_LOGS)
     assert _same(files, dictionary, TableFilter(("*.*",), ("SYS.*",)), False) > 0
     assert _same(files, dictionary, TableFilter(("*.*",), ()), True) > 0

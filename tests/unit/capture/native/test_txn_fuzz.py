@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 
 from drcapture.dictionary.model import Dictionary
-from drcapture.dictionary.olr import load_olr_checkpoint_file
 from drcapture.dictionary.snapshot import dump_snapshot, load_snapshot
 from drcapture.redo.records import RedoRecord
 from drcapture.synth.workload import Workload
@@ -25,10 +24,10 @@ from tests.unit.capture.native.ops_oracle import damaged_copy, log_records, repa
 from tests.unit.capture.native.txn_oracle import Setup, assert_same_run
 from tests.unit.capture.test_iot_writer import _workloads as iot_workloads
 from tests.unit.capture.test_lob_property import workloads as lob_workloads
-from tests.unit.capture.test_redo_helpers import FREE23, FREE23_LOGS
+from tests.unit.capture.test_redo_helpers import FREE23_LOGS, free23_untracked_dictionary
 
 FREE23_RECORDS = [log_records(p.read_bytes()) for p in FREE23_LOGS]
-FREE23_DICTIONARY = load_olr_checkpoint_file(FREE23 / "olr-checkpoint-2266634.json")
+FREE23_DICTIONARY = free23_untracked_dictionary()
 
 
 def _damaged_logs(logs: list[list[RedoRecord]], layout: Platform | str, block_size: int,

@@ -13,18 +13,17 @@ from pathlib import Path
 
 import pytest
 from drcapture.dictionary.model import Dictionary
-from drcapture.dictionary.olr import load_olr_checkpoint_file
 
 from tests.unit.capture.native.oracle import oracdc_logs
 from tests.unit.capture.native.txn_oracle import Setup, assert_same_run
 from tests.unit.capture.test_iot_records import _dictionary as iot_dictionary
-from tests.unit.capture.test_redo_helpers import FREE23, FREE23_LOGS
+from tests.unit.capture.test_redo_helpers import FREE23_LOGS, free23_untracked_dictionary
 
 LOGS = [p.read_bytes() for p in FREE23_LOGS]
 
 
 def _free23() -> Dictionary:
-    return load_olr_checkpoint_file(FREE23 / "olr-checkpoint-2266634.json")
+    return free23_untracked_dictionary()
 
 
 @pytest.mark.parametrize("include_unknown", [True, False])
