@@ -46,7 +46,10 @@ def follow(tx: NativeCommit, versions: DictionaryVersions[CoreDictionary]) -> Fo
     tx.use_dictionary(before.core)
     if not tx.change_lines():
         tx.use_dictionary(version.core)
-    # Published even with no change to show (a DDL on a table the version before did not
-    # capture, whose 24.1 the core left out): the checkpoint then passes it, and a
-    # restart, which rebuilds this version from Kafka, does not apply it twice.
-    return Followed(publish=True, entry=entry, before=before, version=version)
+    # A version that changes a table is published even with no change to show (a RENAME
+    # of a table the version before did not capture, whose 24.1 the core left out): the
+    # checkpoint then passes it, and a restart, which rebuilds this version from Kafka,
+    # does not apply it twice. One that changes no table (a segment created on first
+    # insert) goes to Kafka with the next publish past it.
+    publish = bool(tx.changes_total) or bool(version.changed_tables)
+    return Followed(publish=publish, entry=entry, before=before, version=version)
