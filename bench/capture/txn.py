@@ -9,7 +9,8 @@ committed transaction (what the service publishes), against the raw read.
 * **core txn**: one :class:`drcapture.native_txn.ThreadCore` over the log (records read
   in budgets of 5,000 with the GIL released, as the pipeline reads), the mix's table
   filter, the spill store with the service's default threshold (64 MiB per
-  transaction), and every commit serialised into its Kafka records
+  transaction), and every commit serialised into its Kafka records in the same read
+  (:class:`drcapture.native_txn.Prepare`, as the pipeline reads) and handed to Python
   (:meth:`NativeCommit.records` with the production limits): the bytes exist in
   Python, ready for the producer. The transaction and change counts are checked
   against what the writer put in the log.
@@ -55,7 +56,7 @@ from drcapture.catalog import LogCatalog
 from drcapture.dictionary.snapshot import load_snapshot_file
 from drcapture.filtering import TableFilter
 from drcapture.native import NativeRedoFile
-from drcapture.native_txn import CoreOptions, ThreadCore
+from drcapture.native_txn import CoreOptions, Prepare, ThreadCore
 from drcapture.pipeline import RECORD_BUDGET
 from drcapture.publish import NativeTransaction
 from drcapture.publish_records import RecordLimits
@@ -74,6 +75,11 @@ COMMIT_TS = datetime(2024, 1, 1, tzinfo=UTC)
 Counts = tuple[int, int, int, int, int]  # records, transactions, changes, kafka records, bytes
 
 
+def _aware(moment: datetime) -> datetime:
+    """A commit time as the pipeline publishes it (naive times taken as UTC here)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def core_txn(path: Path, dictionary_path: Path, tables: list[str], serialise: bool,
              spill: Path, thread: int = 1) -> Counts:
     """One thread core over the whole log; (records, transactions, changes, Kafka
@@ -84,16 +90,19 @@ def core_txn(path: Path, dictionary_path: Path, tables: list[str], serialise: bo
         thread=thread, db_id=dictionary.db_id, db_name=dictionary.db_name, wanted=wanted,
         spill_directory=spill / f"thread-{thread}", spill_threshold=THRESHOLD))
     core.open(NativeRedoFile(path), ReadState())
+    # Serialising, each read makes its commits' records too, as the pipeline reads, at
+    # their own commit times (UTC), as the publisher asks for them.
+    prepare = Prepare(_aware, MAX_CHANGES, LIMITS) if serialise else None
     records = transactions = changes = out = size = 0
     while True:
-        batch = core.read(BUDGET)
+        batch = core.read(BUDGET, prepare=prepare)
         batch.raise_error()
         records += batch.records
         for tx in batch.commits:
             transactions += 1
             changes += tx.changes_total
             if serialise:
-                _, found = tx.records(COMMIT_TS, MAX_CHANGES, LIMITS)
+                _, found = tx.records(_aware(tx.commit_ts or COMMIT_TS), MAX_CHANGES, LIMITS)
                 out += len(found)
                 size += sum(len(r.value) for r in found)
         if batch.ended:

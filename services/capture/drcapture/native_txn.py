@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import starmap
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
@@ -156,6 +157,40 @@ class CoreOptions:
     start_scn: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Prepare:
+    """How a read makes its commits' Kafka records ahead, beside the other threads'
+    reads (:meth:`ThreadCore.read`), for a later :meth:`NativeCommit.records` with the
+    same arguments: each commit at its :attr:`~NativeCommit.commit_ts` if that is aware
+    (the commit's own time, UTC), else at ``aware(commit_ts)`` (a redo time, naive: the
+    server's zone)."""
+
+    aware: Callable[[datetime], datetime]
+    max_changes: int
+    limits: RecordLimits
+
+
+Moment = tuple[int, int, int, int, int, int, int, int | None]
+
+
+def _moment(commit_ts: datetime) -> Moment:
+    """A time as the core takes it: its fields and its UTC offset in µs (None: naive)."""
+    offset = commit_ts.utcoffset()
+    offset_us = None
+    if offset is not None:
+        offset_us = ((offset.days * 86_400 + offset.seconds) * 1_000_000
+                     + offset.microseconds)
+    return (commit_ts.year, commit_ts.month, commit_ts.day, commit_ts.hour,
+            commit_ts.minute, commit_ts.second, commit_ts.microsecond, offset_us)
+
+
+def _commit_ts(kind: str, value: int) -> datetime | None:
+    """A commit time as the core gives it (see :attr:`NativeCommit.commit_ts`)."""
+    if kind == "unix":
+        return datetime.fromtimestamp(value, UTC)
+    return redo_time(value)
+
+
 @dataclass(slots=True)
 class CoreBatch:
     """What one :meth:`ThreadCore.read` produced: up to an error, if there was one."""
@@ -184,13 +219,10 @@ class CoreBatch:
 class NativeCommit:
     """A committed transaction held in the core (its changes are not Python objects)."""
 
-    __slots__ = ("_commit", "_dictionary", "_prepared")
+    __slots__ = ("_commit", "_dictionary")
 
     def __init__(self, commit: Any) -> None:
         self._commit = commit
-        # (commit time, max_changes, limits) -> (key, records), made ahead by prepare()
-        self._prepared: tuple[tuple[datetime, int, RecordLimits],
-                              tuple[bytes, list[OutRecord]]] | None = None
         # The dictionary version its records are made with when none is given (None:
         # the one it was prepared with): see use_dictionary.
         self._dictionary: CoreDictionary | None = None
@@ -202,13 +234,10 @@ class NativeCommit:
 
     def prepare(self, commit_ts: datetime, max_changes: int, limits: RecordLimits) -> None:
         """Serialise the records now (in the reader's thread, beside the other threads'
-        reads) for a later :meth:`records` with the same arguments. An error is left for
-        that call to raise, where the publisher meets it."""
-        try:
-            self._prepared = ((commit_ts, max_changes, limits),
-                              self.records(commit_ts, max_changes, limits))
-        except (DRError, ValueError):
-            self._prepared = None
+        reads; the core keeps them) for a later :meth:`records` with the same arguments.
+        An error is left for that call to raise, where the publisher meets it."""
+        self._commit.prepare(_moment(commit_ts), max_changes, limits.max_value_bytes,
+                             limits.max_record_bytes)
 
     @property
     def xid(self) -> Xid:
@@ -241,10 +270,7 @@ class NativeCommit:
         found = self._commit.commit_time
         if found is None:
             return None
-        kind, value = found
-        if kind == "unix":
-            return datetime.fromtimestamp(value, UTC)
-        return redo_time(value)
+        return _commit_ts(*found)
 
     @property
     def changes_total(self) -> int:
@@ -301,28 +327,20 @@ class NativeCommit:
     def records(self, commit_ts: datetime, max_changes: int, limits: RecordLimits,
                 dictionary: CoreDictionary | None = None) -> tuple[bytes, list[OutRecord]]:
         """``(key, records)``: what :func:`drcapture.publish.transaction_records` writes
-        for this transaction at ``commit_ts`` (an aware time); what :meth:`prepare` made
-        for the same arguments, if it did. ``dictionary``: decode it with that version
-        (its pieces are kept; None: the one use_dictionary chose, else as prepared)."""
+        for this transaction at ``commit_ts`` (an aware time); what :meth:`prepare` (or
+        the read, :class:`Prepare`) made for the same arguments, if it did.
+        ``dictionary``: decode it with that version (its pieces are kept; None: the one
+        use_dictionary chose, else as prepared)."""
         dictionary = dictionary or self._dictionary
         own = dictionary is None or self.prepared_with(dictionary)
-        prepared = self._prepared
-        if own and prepared is not None and prepared[0] == (commit_ts, max_changes, limits):
-            return prepared[1]
-        offset = commit_ts.utcoffset()
-        offset_us = None
-        if offset is not None:
-            offset_us = ((offset.days * 86_400 + offset.seconds) * 1_000_000
-                         + offset.microseconds)
-        moment = (commit_ts.year, commit_ts.month, commit_ts.day, commit_ts.hour,
-                  commit_ts.minute, commit_ts.second, commit_ts.microsecond, offset_us)
         try:
-            key, found = self._commit.records(moment, max_changes, limits.max_value_bytes,
+            key, found = self._commit.records(_moment(commit_ts), max_changes,
+                                              limits.max_value_bytes,
                                               limits.max_record_bytes,
                                               None if own else _core_of(dictionary))
         except _core.CoreError as exc:
             _raise(exc)
-        return key, [OutRecord(s, v, h, k) for s, v, h, k in found]
+        return key, list(starmap(OutRecord, found))  # no Python loop: less held GIL
 
     def change_lines(self, dictionary: CoreDictionary | None = None) -> list[bytes]:
         """Each change as the JSON the event model writes for it (decoded with
@@ -412,15 +430,26 @@ class ThreadCore:
         self._core.open(redo.core, (state.next_block, state.resume_offset,
                                     state.stopped.value))
 
-    def read(self, budget: int, state: ReadState | None = None) -> CoreBatch:
+    def read(self, budget: int, state: ReadState | None = None,
+             prepare: Prepare | None = None) -> CoreBatch:
         """Read up to ``budget`` records of the open log (``state`` follows the walk),
-        the GIL released. An error does not raise: it ends the batch (see
-        :class:`CoreBatch`)."""
-        commits, records, size, scn, ended, found, failed, system = self._core.read(budget)
+        the GIL released; with ``prepare``, its commits' records are made too, in the
+        same call (see :class:`Prepare`). An error does not raise: it ends the batch
+        (see :class:`CoreBatch`)."""
+        ahead = None
+        if prepare is not None:
+            def moment(value: int) -> Moment | None:  # a redo time's (the core: UNIX times)
+                found = redo_time(value)
+                return _moment(prepare.aware(found)) if found is not None else None
+            limits = prepare.limits
+            ahead = (moment, prepare.max_changes, limits.max_value_bytes,
+                     limits.max_record_bytes)
+        commits, records, size, scn, ended, found, failed, system = self._core.read(
+            budget, ahead)
         if state is not None and found is not None:
             state.next_block, state.resume_offset = found[0], found[1]
             state.stopped = _STATUS[found[2]]
-        batch = CoreBatch([NativeCommit(c) for c in commits], records, size, scn, ended,
+        batch = CoreBatch(list(map(NativeCommit, commits)), records, size, scn, ended,
                           system=system)
         if failed is not None:
             batch.stage, raised = failed

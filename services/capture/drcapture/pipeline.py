@@ -43,6 +43,7 @@ from drcapture.errors import RedoDamaged, RedoUnreadable, StateDiskFull
 from drcapture.merge import CommitKey, RacMerger
 from drcapture.metrics import CaptureMetrics
 from drcapture.native_txn import NativeCommit as CommittedTransaction
+from drcapture.native_txn import Prepare
 from drcapture.openstate import OpenStateStore, SavedState
 from drcapture.publish import NativeTransaction as Outgoing
 from drcapture.publish import Publisher
@@ -144,6 +145,12 @@ class CapturePipeline:
         self._last_state_save = time.monotonic()
         self._zone = ZoneInfo(settings.source.redo_timezone)
         self.stats = PipelineStats()
+        # Each read makes its commits' Kafka records too, in the same call to the core
+        # (beside the other threads' reads, the GIL released): the publisher sends them.
+        prepare = Prepare(self._aware, settings.publish.max_changes_per_message,
+                          settings.publish.record_limits())
+        for reader in readers.values():
+            reader.prepare = prepare
         self.publishing_since: float | None = None  # wall clock: a publish is in flight
         self.published_at: float | None = None  # wall clock of the last publish Kafka took
         self.state_fault: StateDiskFull | None = None  # the last save of open transactions
@@ -270,17 +277,10 @@ class CapturePipeline:
         return done
 
     def _read_one(self, reader: ThreadReader) -> ReadResult:
-        """One thread's read, in its worker thread, and its commits' Kafka records made
-        there too (what the publisher sends later): serialising runs beside the other
+        """One thread's read, in its worker thread; its commits' Kafka records are made
+        in the same read (``reader.prepare``): serialising runs beside the other
         threads' reads instead of on the event loop."""
-        result = reader.read(RECORD_BUDGET)
-        publish = self._settings.publish
-        limits = publish.record_limits()
-        for tx in result.commits:
-            moment = tx.commit_ts
-            if moment is not None:
-                tx.prepare(self._aware(moment), publish.max_changes_per_message, limits)
-        return result
+        return reader.read(RECORD_BUDGET)
 
     def _fence_if_due(self) -> bool:
         """When a fence is requested and everything written is read: no thread will

@@ -32,7 +32,7 @@ from drcommon.errors import CorruptRedo, DRError, MissingLog
 from drcapture.catalog import LogCatalog, LogFile
 from drcapture.errors import DirectLoadGap, RedoCopyFound, RedoDamaged, RedoUnreadable
 from drcapture.native import NativeRedoFile
-from drcapture.native_txn import CoreBatch, NativeCommit, ThreadCore
+from drcapture.native_txn import CoreBatch, NativeCommit, Prepare, ThreadCore
 from drcapture.redo.binary import SCN_MAX
 from drcapture.redo.blocks import BlockStatus
 from drcapture.redo.ops.dispatch import OpCounters
@@ -89,6 +89,9 @@ class ThreadReader:
         # Why reading stands still (a damaged or missing log), None while it goes on.
         self.fault: RedoDamaged | MissingLog | RedoUnreadable | None = None
         self._broken = False  # the walk died on damage: reopen a copy to go on
+        # How the reads make their commits' Kafka records ahead (None: they do not; the
+        # publisher makes them). The pipeline sets it.
+        self.prepare: Prepare | None = None
         self._rebuild = False  # damage surfaced while feeding: the assembler must be rebuilt
         # What the core says, as of the end of the last read: the status and the
         # pipeline look at these while the next read holds the core in a worker thread.
@@ -207,7 +210,7 @@ class ThreadReader:
             return
         while result.records < budget:
             assert self._state is not None
-            batch = self.core.read(budget - result.records, self._state)
+            batch = self.core.read(budget - result.records, self._state, self.prepare)
             if not self._take(batch, result):
                 return
             if batch.system:
@@ -372,7 +375,7 @@ class ThreadReader:
         # Look again from where we stopped: blocks written since (before the switch, if
         # there was one) are read first; only an empty look after a switch moves on.
         self.core.open(self._redo, self._state)
-        look = self.core.read(1, self._state)
+        look = self.core.read(1, self._state, self.prepare)
         if not self._take(look, result):
             return None
         if look.records:

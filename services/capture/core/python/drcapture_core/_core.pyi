@@ -1,6 +1,6 @@
 """Type stub of the compiled module (src/py/). Errors: CoreError(kind, message, facts)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from os import PathLike
 from typing import Any
 
@@ -208,6 +208,17 @@ class Commit:
         max_record_bytes: int,
         dictionary: Dictionary | None = None,
     ) -> tuple[bytes, list[RecordTupleOut]]: ...
+    @property
+    def prepared_for(
+        self,
+    ) -> tuple[tuple[int, int, int, int, int, int, int, int | None], int, int, int] | None: ...
+    def prepare(
+        self,
+        commit_ts: tuple[int, int, int, int, int, int, int, int | None],
+        max_changes: int,
+        max_value_bytes: int,
+        max_record_bytes: int,
+    ) -> None: ...
     def change_lines(self, dictionary: Dictionary | None = None) -> list[bytes]: ...
 
 class Dictionary:
@@ -230,7 +241,15 @@ class ThreadCore:
     ) -> None: ...
     def open(self, file: RedoFile, state: tuple[int, int, str]) -> None: ...
     def read(
-        self, budget: int
+        self,
+        budget: int,
+        prepare: tuple[
+            Callable[[int], tuple[int, int, int, int, int, int, int, int | None] | None],
+            int,
+            int,
+            int,
+        ]
+        | None = None,
     ) -> tuple[
         list[Commit],
         int,

@@ -4,14 +4,15 @@
 //! records the Python publisher writes. No Python object is made per row; the open
 //! state crosses as the Python assembler's JSON (`export_state`) and as tuples back.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
-use super::wire::{limits, record_tuple};
+use super::wire::{RecordTuples, limits};
 use super::{IntoPyResult, PyRedoFile, PyTimeZones, status_of, to_py_err};
 use crate::ops::{IntMap, Xid};
 use crate::records::{Rba, ReadState};
@@ -23,9 +24,10 @@ use crate::txn::dict::{ColumnDef, Dictionary, IotDef, TableDef};
 use crate::txn::piece::{At, Fragment, LobRef, Piece, PieceKind, Raw, Values, xid_text};
 use crate::txn::store::{ChangeStore, MemoryStore, SpillingStore};
 use crate::txn::thread::{OnDirectLoad, Stage, ThreadCore};
+use crate::values::tz::civil_from_seconds;
 use crate::wire::json::{Timestamp, write_str};
 use crate::wire::model::{ColumnInfo, Operation, RowChange, Transaction, TransactionInfo};
-use crate::wire::records::transaction_records;
+use crate::wire::records::{OutRecord, RecordKind, RecordLimits, transaction_records};
 
 type InfoTuple = (
     String,
@@ -57,6 +59,37 @@ type DbTuple = (u64, String, String, String, u64);
 type RbaTuple = (u32, u64, u64);
 type XidTuple = (u16, u16, Option<u32>);
 type FragmentTuple = (Vec<u8>, bool, bool, (u64, u64), Option<(u64, u64)>);
+/// A commit time: (year, month, day, hour, minute, second, microsecond, UTC offset in
+/// µs or None).
+type MomentTuple = (u16, u8, u8, u8, u8, u8, u32, Option<i64>);
+
+/// The commit time of a commit's own UNIX time: UTC (`datetime.fromtimestamp(value, UTC)`).
+fn unix_timestamp(value: u32) -> Timestamp {
+    let (year, month, day, hour, minute, second) = civil_from_seconds(i64::from(value));
+    Timestamp {
+        year: year as u16,
+        month: month as u8,
+        day: day as u8,
+        hour: hour as u8,
+        minute: minute as u8,
+        second: second as u8,
+        microsecond: 0,
+        offset_us: Some(0),
+    }
+}
+
+fn timestamp_of(t: MomentTuple) -> Timestamp {
+    Timestamp {
+        year: t.0,
+        month: t.1,
+        day: t.2,
+        hour: t.3,
+        minute: t.4,
+        second: t.5,
+        microsecond: t.6,
+        offset_us: t.7,
+    }
+}
 
 fn rba_of(t: RbaTuple) -> Rba {
     Rba {
@@ -154,6 +187,23 @@ impl PyDictionary {
 #[pyclass(name = "ThreadCore", module = "drcapture_core._core")]
 pub(crate) struct PyThreadCore {
     inner: ThreadCore,
+    graveyard: Graveyard,
+}
+
+/// What freed commits leave behind (their changes and records made ahead), freed by
+/// their thread core's next read with the GIL released: freeing a transaction's
+/// changes is a walk over many small allocations, which Python's deallocation would
+/// otherwise do holding the GIL.
+type Graveyard = Arc<Mutex<Vec<Remains>>>;
+type Remains = (Vec<RowChange<'static>>, Option<Prepared>);
+
+/// Free what freed commits left behind (no GIL needed).
+fn bury(graveyard: &Graveyard) {
+    let remains = match graveyard.lock() {
+        Ok(mut found) => std::mem::take(&mut *found),
+        Err(_) => return, // a panic while pushing: what is there is freed with the core
+    };
+    drop(remains);
 }
 
 fn commit_time(t: CommitTime) -> Option<(&'static str, u32)> {
@@ -435,6 +485,7 @@ impl PyThreadCore {
                 start.2,
                 on_direct_load,
             ),
+            graveyard: Graveyard::default(),
         })
     }
 
@@ -459,12 +510,20 @@ impl PyThreadCore {
     /// Read up to `budget` records without the GIL: (commits, records, bytes, scn,
     /// ended, state, error, system): `error` is None or ("walk" | "feed", the
     /// exception), the batch then holding what was read before it; `system`: the read
-    /// stopped right after a commit with changes of the SYS dictionary tables.
+    /// stopped right after a commit with changes of the SYS dictionary tables. With
+    /// `prepare` = (moment, max_changes, max_value_bytes, max_record_bytes), each commit's
+    /// records are also made in one more stretch without the GIL, for its commit time:
+    /// its own UNIX time in UTC, or what `moment(raw redo time)` gives for a redo time
+    /// (called once per distinct time; a commit without a time, or whose `moment` raised,
+    /// is not prepared). [`PyCommit::records`] with the same arguments hands them back;
+    /// an error is left for that call to raise.
     #[allow(clippy::type_complexity)]
+    #[pyo3(signature = (budget, prepare=None))]
     fn read<'py>(
         &mut self,
         py: Python<'py>,
         budget: u64,
+        prepare: Option<(Bound<'py, PyAny>, usize, usize, usize)>,
     ) -> PyResult<(
         Bound<'py, PyList>,
         u64,
@@ -476,10 +535,51 @@ impl PyThreadCore {
         bool,
     )> {
         let inner = &mut self.inner;
-        let batch = py.detach(|| inner.read(budget));
+        let graveyard = &self.graveyard;
+        let (mut made, batch) = py.detach(|| {
+            bury(graveyard);
+            let mut batch = inner.read(budget);
+            let made: Vec<PyCommit> = std::mem::take(&mut batch.commits)
+                .into_iter()
+                .map(|c| PyCommit::of(c, Some(Arc::clone(graveyard))))
+                .collect();
+            (made, batch)
+        });
+        if let Some((moment, max_changes, max_value_bytes, max_record_bytes)) = prepare {
+            let limits = limits(max_value_bytes, max_record_bytes);
+            let mut redo: HashMap<u32, Option<Timestamp>> = HashMap::new();
+            for c in &made {
+                if let CommitTime::Redo(value) = c.meta.commit_time {
+                    if let std::collections::hash_map::Entry::Vacant(e) = redo.entry(value) {
+                        // An error is met again where the publisher asks for the time:
+                        // the commit is not prepared, and the read goes on.
+                        let found = moment
+                            .call1((value,))
+                            .and_then(|t| t.extract::<Option<MomentTuple>>());
+                        e.insert(found.ok().flatten().map(timestamp_of));
+                    }
+                }
+            }
+            py.detach(|| {
+                for c in &mut made {
+                    let at = match c.meta.commit_time {
+                        CommitTime::None => None,
+                        CommitTime::Unix(value) => Some(unix_timestamp(value)),
+                        CommitTime::Redo(value) => redo[&value],
+                    };
+                    if let Some(at) = at {
+                        c.make_ahead(Made {
+                            at,
+                            max_changes,
+                            limits,
+                        });
+                    }
+                }
+            });
+        }
         let commits = PyList::empty(py);
-        for c in batch.commits {
-            commits.append(Bound::new(py, PyCommit::of(c))?)?;
+        for c in made {
+            commits.append(Bound::new(py, c)?)?;
         }
         let state = self
             .inner
@@ -666,7 +766,8 @@ impl PyThreadCore {
             .py()?;
         let out = PyList::empty(py);
         for c in found {
-            out.append(Bound::new(py, PyCommit::of(c))?)?;
+            let graveyard = Some(Arc::clone(&self.graveyard));
+            out.append(Bound::new(py, PyCommit::of(c, graveyard))?)?;
         }
         Ok(out)
     }
@@ -690,6 +791,10 @@ pub(crate) struct PyCommit {
     tx: Transaction<'static>,
     /// The last other version it was decoded with, what that made and dropped.
     other: Option<(Arc<Dictionary>, Transaction<'static>, Vec<&'static str>)>,
+    /// Its records made ahead ([`PyThreadCore::read`]'s `prepare`, or `prepare`).
+    prepared: Option<Prepared>,
+    /// Where its changes go when it is freed (None: freed at once).
+    graveyard: Option<Graveyard>,
 }
 
 fn transaction_of(c: &Committed, changes: Vec<RowChange<'static>>) -> Transaction<'static> {
@@ -709,14 +814,92 @@ fn transaction_of(c: &Committed, changes: Vec<RowChange<'static>>) -> Transactio
     Transaction { info, changes }
 }
 
+/// What records made ahead were made for: the commit time, `max_changes`, the limits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Made {
+    at: Timestamp,
+    max_changes: usize,
+    limits: RecordLimits,
+}
+
+/// A record made ahead, owning its schema's name ([`OutRecord`] borrows it from the
+/// transaction).
+struct ReadyRecord {
+    schema: Box<str>,
+    value: Vec<u8>,
+    headers: Vec<(&'static str, Vec<u8>)>,
+    kind: RecordKind,
+}
+
+impl ReadyRecord {
+    fn of(mut r: OutRecord<'_>) -> Self {
+        r.value.shrink_to_fit(); // kept until published: no room to spare
+        ReadyRecord {
+            schema: r.schema.into(),
+            value: r.value,
+            headers: r.headers,
+            kind: r.kind,
+        }
+    }
+}
+
+/// A commit's records made ahead: the key and the records, for `made`.
+struct Prepared {
+    made: Made,
+    key: Vec<u8>,
+    records: Vec<ReadyRecord>,
+}
+
+impl Drop for PyCommit {
+    fn drop(&mut self) {
+        let Some(graveyard) = self.graveyard.take() else {
+            return;
+        };
+        let remains = (std::mem::take(&mut self.tx.changes), self.prepared.take());
+        if let Ok(mut found) = graveyard.lock() {
+            found.push(remains);
+        }
+    }
+}
+
+/// `(key, [(schema, value, headers, kind), …])` as Python objects.
+fn records_tuple<'py, 'r>(
+    py: Python<'py>,
+    key: &[u8],
+    records: impl Iterator<Item = (&'r str, &'r [u8], &'r [(&'static str, Vec<u8>)], RecordKind)>,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>)> {
+    let mut tuples = RecordTuples::new(py)?;
+    let mut items = Vec::new();
+    for (schema, value, headers, kind) in records {
+        items.push(tuples.tuple(schema, value, headers, kind)?);
+    }
+    Ok((PyBytes::new(py, key), PyList::new(py, items)?))
+}
+
 impl PyCommit {
-    fn of(mut c: Committed) -> Self {
+    /// Make the records for `made` and keep them (an error: none kept).
+    fn make_ahead(&mut self, made: Made) {
+        self.prepared = None;
+        self.tx.info.commit_ts = made.at;
+        if let Ok(found) = transaction_records(&self.tx, made.max_changes, &made.limits) {
+            let records = found.records.into_iter().map(ReadyRecord::of).collect();
+            self.prepared = Some(Prepared {
+                made,
+                key: found.key,
+                records,
+            });
+        }
+    }
+
+    fn of(mut c: Committed, graveyard: Option<Graveyard>) -> Self {
         let changes = std::mem::take(&mut c.changes);
         let tx = transaction_of(&c, changes);
         PyCommit {
             meta: c,
             tx,
             other: None,
+            prepared: None,
+            graveyard,
         }
     }
 
@@ -906,40 +1089,89 @@ impl PyCommit {
 
     /// The records of the transaction with `commit_ts` = (year, month, day, hour,
     /// minute, second, microsecond, utc offset in µs or None): (key, [(schema, value,
-    /// headers, kind), …]); the GIL released while serialising. `dictionary`: decode
-    /// with that version (None: the one it was prepared with).
+    /// headers, kind), …]): the ones made ahead for the same arguments if they were,
+    /// else made now with the GIL released. `dictionary`: decode with that version
+    /// (None: the one it was prepared with).
     #[allow(clippy::type_complexity)]
     #[pyo3(signature = (commit_ts, max_changes, max_value_bytes, max_record_bytes, dictionary=None))]
     fn records<'py>(
         &mut self,
         py: Python<'py>,
-        commit_ts: (u16, u8, u8, u8, u8, u8, u32, Option<i64>),
+        commit_ts: MomentTuple,
         max_changes: usize,
         max_value_bytes: usize,
         max_record_bytes: usize,
         dictionary: Option<PyRef<'_, PyDictionary>>,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>)> {
-        let tx = self.transaction(dictionary.as_deref())?;
-        tx.info.commit_ts = Timestamp {
-            year: commit_ts.0,
-            month: commit_ts.1,
-            day: commit_ts.2,
-            hour: commit_ts.3,
-            minute: commit_ts.4,
-            second: commit_ts.5,
-            microsecond: commit_ts.6,
-            offset_us: commit_ts.7,
+        let made = Made {
+            at: timestamp_of(commit_ts),
+            max_changes,
+            limits: limits(max_value_bytes, max_record_bytes),
         };
-        let tx = &*tx;
-        let limits = limits(max_value_bytes, max_record_bytes);
-        let found = py
-            .detach(|| transaction_records(tx, max_changes, &limits))
-            .py()?;
-        let list = PyList::empty(py);
-        for record in &found.records {
-            list.append(record_tuple(py, record)?)?;
+        let own = dictionary
+            .as_deref()
+            .is_none_or(|d| Arc::ptr_eq(&d.inner, &self.meta.dictionary));
+        if let Some(p) = self.prepared.as_ref().filter(|p| own && p.made == made) {
+            let records = p
+                .records
+                .iter()
+                .map(|r| (&*r.schema, r.value.as_slice(), r.headers.as_slice(), r.kind));
+            return records_tuple(py, &p.key, records);
         }
-        Ok((PyBytes::new(py, &found.key), list))
+        let tx = self.transaction(dictionary.as_deref())?;
+        tx.info.commit_ts = made.at;
+        let tx = &*tx;
+        let found = py
+            .detach(|| transaction_records(tx, max_changes, &made.limits))
+            .py()?;
+        let records = found
+            .records
+            .iter()
+            .map(|r| (r.schema, r.value.as_slice(), r.headers.as_slice(), r.kind));
+        records_tuple(py, &found.key, records)
+    }
+
+    /// What the records made ahead were made for: (commit_ts, max_changes,
+    /// max_value_bytes, max_record_bytes) as [`records`](Self::records) takes them, None
+    /// when there are none.
+    #[getter]
+    fn prepared_for(&self) -> Option<(MomentTuple, usize, usize, usize)> {
+        self.prepared.as_ref().map(|p| {
+            let (at, limits) = (p.made.at, p.made.limits);
+            (
+                (
+                    at.year,
+                    at.month,
+                    at.day,
+                    at.hour,
+                    at.minute,
+                    at.second,
+                    at.microsecond,
+                    at.offset_us,
+                ),
+                p.made.max_changes,
+                limits.max_value_bytes,
+                limits.max_record_bytes,
+            )
+        })
+    }
+
+    /// Make the records [`records`](Self::records) hands back for the same arguments
+    /// now, with the GIL released; an error is left for that call to raise.
+    fn prepare(
+        &mut self,
+        py: Python<'_>,
+        commit_ts: MomentTuple,
+        max_changes: usize,
+        max_value_bytes: usize,
+        max_record_bytes: usize,
+    ) {
+        let made = Made {
+            at: timestamp_of(commit_ts),
+            max_changes,
+            limits: limits(max_value_bytes, max_record_bytes),
+        };
+        py.detach(|| self.make_ahead(made));
     }
 
     /// Each change as the JSON pydantic writes for `RowChange` (for `drcapture decode`);

@@ -13,16 +13,18 @@ use std::sync::Arc;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::IntoPyResult;
-use crate::wire::json::{Timestamp, write_str};
+use crate::wire::encode::SCHEMA_VERSION;
+use crate::wire::json::{Timestamp, write_str, write_u64};
 use crate::wire::model::{
     Column, ColumnId, ColumnInfo, Entry, Image, InvalidText, LobWrite, LobWrites, NotLogged,
     Operation, RbaText, RowChange, RowId, SourcePosition, TableShape, Transaction, TransactionInfo,
     Unsupported, Value,
 };
-use crate::wire::records::{OutRecord, RecordLimits, transaction_records};
+use crate::wire::records::{OutRecord, RecordKind, RecordLimits, transaction_records};
 
 type Text = Cow<'static, str>;
 
@@ -335,6 +337,104 @@ pub(super) fn record_tuple<'py>(
         record.kind.as_str(),
     )
         .into_pyobject(py)
+}
+
+/// The headers every record shares, made once per interpreter: (name, value, tuple).
+type SharedHeaders = Vec<(&'static str, Vec<u8>, Py<PyTuple>)>;
+static SHARED_HEADERS: PyOnceLock<SharedHeaders> = PyOnceLock::new();
+
+fn shared_headers(py: Python<'_>) -> PyResult<&SharedHeaders> {
+    SHARED_HEADERS.get_or_try_init(py, || {
+        let mut version = Vec::new();
+        write_u64(&mut version, SCHEMA_VERSION);
+        let values = [
+            ("v", version),
+            ("kind", RecordKind::Tx.as_str().as_bytes().to_vec()),
+            ("kind", RecordKind::ValueChunk.as_str().as_bytes().to_vec()),
+            ("start", b"1".to_vec()),
+            ("start", b"0".to_vec()),
+        ];
+        values
+            .into_iter()
+            .map(|(name, value)| {
+                let made = (name, PyBytes::new(py, &value)).into_pyobject(py)?;
+                Ok((name, value, made.unbind()))
+            })
+            .collect()
+    })
+}
+
+/// Makes record tuples as [`record_tuple`] does, with fewer Python objects: a header
+/// `(name, value)` tuple is made once and shared by every record carrying the same
+/// header (tuples and `bytes` are immutable), the schema and kind texts likewise. What
+/// the GIL is held for per record is then one `bytes` of the value, one header list and
+/// one tuple.
+pub(super) struct RecordTuples<'py, 'r> {
+    py: Python<'py>,
+    shared: &'py SharedHeaders,
+    headers: Vec<(&'static str, &'r [u8], Bound<'py, PyTuple>)>,
+    texts: Vec<(&'r str, Bound<'py, PyString>)>,
+}
+
+impl<'py, 'r> RecordTuples<'py, 'r> {
+    pub(super) fn new(py: Python<'py>) -> PyResult<Self> {
+        Ok(RecordTuples {
+            py,
+            shared: shared_headers(py)?,
+            headers: Vec::new(),
+            texts: Vec::new(),
+        })
+    }
+
+    fn header(&mut self, name: &'static str, value: &'r [u8]) -> PyResult<Bound<'py, PyTuple>> {
+        let py = self.py;
+        for (n, v, made) in self.shared {
+            if *n == name && v.as_slice() == value {
+                return Ok(made.bind(py).clone());
+            }
+        }
+        for (n, v, made) in &self.headers {
+            if *n == name && *v == value {
+                return Ok(made.clone());
+            }
+        }
+        let made = (name, PyBytes::new(py, value)).into_pyobject(py)?;
+        self.headers.push((name, value, made.clone()));
+        Ok(made)
+    }
+
+    fn text(&mut self, text: &'r str) -> Bound<'py, PyString> {
+        for (t, made) in &self.texts {
+            if *t == text {
+                return made.clone();
+            }
+        }
+        let made = PyString::new(self.py, text);
+        self.texts.push((text, made.clone()));
+        made
+    }
+
+    /// `(schema, value, headers, kind)`, equal to [`record_tuple`]'s.
+    pub(super) fn tuple(
+        &mut self,
+        schema: &'r str,
+        value: &[u8],
+        headers: &'r [(&'static str, Vec<u8>)],
+        kind: RecordKind,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let py = self.py;
+        let mut items = Vec::with_capacity(headers.len());
+        for (name, value) in headers {
+            items.push(self.header(name, value)?);
+        }
+        (
+            self.text(schema),
+            PyBytes::new(py, value),
+            PyList::new(py, items)?,
+            self.text(kind.as_str()),
+        )
+            .into_pyobject(py)
+    }
 }
 
 #[pymethods]
