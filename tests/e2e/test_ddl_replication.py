@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from drcapture.checkpoints import load_restart
 from drcapture.dictionary.model import OracleType
 from drcapture.synth.workload import (
     Col,
@@ -261,3 +265,78 @@ def test_a_rename_into_the_filter_another_thread_read_past_stops_and_says_so(
     again = _capture(tmp_path, built, files, kafka_settings.bootstrap_servers, prefix,
                      include=("SI.PEOPLE",))
     assert "dictionary rebuilt from the DDL published before" in again
+
+
+async def test_a_capture_killed_between_a_ddl_and_the_changes_after_it(
+    tmp_path: Path, kafka_settings: KafkaSettings, unique: str
+) -> None:
+    """Following the archive: the logs up to the ADD COLUMN are archived, capture
+    publishes through the DDL (its dictionary change in the same Kafka transaction) and
+    is killed with SIGKILL; the rest is archived and capture starts again. The rows after
+    the DDL decode with the version it made, rebuilt from Kafka."""
+    built = built_ddl_workload(switch_after_first_ddl=True)
+    staging, archive = tmp_path / "staging", tmp_path / "archive"
+    archive.mkdir()
+    files = built.write(staging)
+    first = [f for f in files if f.name.endswith("seq_000001.arc")]
+    prefix = f"ddlk{unique}"
+    config = capture_config(
+        tmp_path, "ddlkill",
+        {
+            "source": {"mode": "archive", "archive_dirs": [str(archive)],
+                       "archive_pattern": "*.arc", "poll_interval": 0.05,
+                       "idle_thread_grace": 0.3, "archive_idle_timeout": 600.0},
+            "dictionary": {"kind": "snapshot", "path": str(staging / "dictionary.json")},
+            "filter": {"include": ["SI.*", "HIS.*"]},
+            "publish": {"max_batch_transactions": 3, "max_batch_seconds": 0.02},
+            "kafka": {"bootstrap_servers": kafka_settings.bootstrap_servers,
+                      "topic_prefix": prefix},
+            "spill": {"directory": str(tmp_path / "spill")},
+            "http": {"port": 0},
+            "logging": {"format": "text", "level": "INFO"},
+        },
+        threads=2, database=built.dictionary.db_name, state_dir=str(tmp_path / "state"),
+    )
+    names = TopicNames(prefix, built.dictionary.db_name)
+    settings = kafka_settings.model_copy(update={"topic_prefix": prefix})
+    log_path = tmp_path / "capture.log"
+
+    def start() -> subprocess.Popen[bytes]:
+        with log_path.open("ab") as out:
+            return subprocess.Popen([str(BIN / "drcapture"), "run", "--config", str(config)],
+                                    stdout=out, stderr=subprocess.STDOUT)
+
+    async def wait_for(done: Any, what: str) -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if done(*await load_restart(settings, names.checkpoints, "ddlkill")):
+                return
+            await asyncio.sleep(0.2)
+        pytest.fail(f"capture did not {what}: " + log_path.read_text()[-3000:])
+
+    for path in first:
+        shutil.copy(path, archive)
+    process = start()
+    try:
+        await wait_for(lambda _, changes: len(changes) == 1, "publish the ADD COLUMN")
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        for path in files:
+            if path not in first:
+                shutil.copy(path, archive)
+        process = start()
+        last = max(t.commit_scn for t in built.expected)
+        await wait_for(lambda checkpoint, changes: checkpoint is not None
+                       and checkpoint.last_published is not None
+                       and checkpoint.last_published[0] >= last and len(changes) >= 2,
+                       "catch up after the restart")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert "dictionary rebuilt from the DDL published before" in log_path.read_text()
+    _, changes = await load_restart(settings, names.checkpoints, "ddlkill")
+    assert len({c.scn for c in changes}) == len(changes)  # each version once
+    await asyncio.to_thread(_apply, tmp_path, built.dictionary.db_name,
+                            kafka_settings.bootstrap_servers, prefix,
+                            {"kind": "sqlite", "path": str(tmp_path / "dr.sqlite")})
+    _check(_expected(built), lambda owner, table: _sqlite_state(tmp_path, owner, table))
