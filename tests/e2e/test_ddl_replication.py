@@ -60,12 +60,14 @@ BIN = Path(sys.executable).parent
 
 
 def _capture(tmp: Path, built: BuiltWorkload, files: list[Path], bootstrap: str,
-             prefix: str, include: tuple[str, ...] = ("SI.*", "HIS.*")) -> str:
+             prefix: str, include: tuple[str, ...] = ("SI.*", "HIS.*"),
+             on_ddl: str = "track") -> str:
     config = capture_config(
         tmp, "ddlcap",
         {
             "source": {"mode": "files", "files": [str(f) for f in files]},
-            "dictionary": {"kind": "snapshot", "path": str(tmp / "redo" / "dictionary.json")},
+            "dictionary": {"kind": "snapshot", "path": str(tmp / "redo" / "dictionary.json"),
+                           "on_ddl": on_ddl},
             "filter": {"include": list(include)},
             "publish": {"max_batch_transactions": 3, "max_batch_seconds": 0.02},
             "kafka": {"bootstrap_servers": bootstrap, "topic_prefix": prefix},
@@ -340,3 +342,16 @@ async def test_a_capture_killed_between_a_ddl_and_the_changes_after_it(
                             kafka_settings.bootstrap_servers, prefix,
                             {"kind": "sqlite", "path": str(tmp_path / "dr.sqlite")})
     _check(_expected(built), lambda owner, table: _sqlite_state(tmp_path, owner, table))
+
+
+def test_with_on_ddl_stop_capture_publishes_through_the_first_layout_ddl_and_stops(
+    tmp_path: Path, kafka_settings: KafkaSettings, unique: str
+) -> None:
+    built = built_ddl_workload()
+    files = built.write(tmp_path / "redo")
+    prefix = f"ddls{unique}"
+    with pytest.raises(AssertionError, match="a DDL changed the layout of a captured table"):
+        _capture(tmp_path, built, files, kafka_settings.bootstrap_servers, prefix,
+                 on_ddl="stop")
+    changes = _published(kafka_settings, prefix, built.dictionary.db_name)
+    assert [op for op, _, _ in changes] == ["insert", "insert", "insert", "ddl"]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -56,6 +57,12 @@ def load_system_rows(settings: DictionarySettings) -> SystemRows | None:
     except (OSError, ValueError) as exc:
         raise ConfigError("cannot read the dictionary file", key="dictionary.path",
                           path=str(settings.path), error=str(exc)) from exc
+
+
+def _untracked(dictionary: Dictionary) -> Dictionary:
+    """Without dictionary versions (on_ddl = stop or reload) the core needs neither the
+    SYS dictionary tables nor to keep changes of objects newer than the dictionary."""
+    return replace(dictionary, system_tables={}, max_obj=0)
 
 
 def change_sets(changes: list[DictionaryChange]) -> list[DictionaryChangeSet]:
@@ -246,7 +253,7 @@ class CaptureService(ServiceBase):
         checkpoint, changes = await load_restart(s.kafka, self._names.checkpoints, s.capture_id)
         positions, states = self._restart_positions(checkpoint)
         versions = self._versions(changes)
-        dictionary = versions.current.dictionary if versions else self._dictionary
+        dictionary = versions.current.dictionary if versions else _untracked(self._dictionary)
         readers = {t: self._reader(t, positions, states, dictionary) for t in self._threads}
         if checkpoint is not None:
             log.info(
