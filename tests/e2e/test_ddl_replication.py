@@ -28,14 +28,11 @@ from typing import Any
 import psycopg
 import pytest
 from drcapture.checkpoints import load_restart
-from drcapture.dictionary.model import OracleType
 from drcapture.synth.workload import (
-    Col,
     Commit,
     Insert,
     RenameTable,
     Step,
-    Table,
     Workload,
     row,
 )
@@ -49,6 +46,7 @@ from tests.support.ddl_workload import (
     PERSON,
     SALES,
     SCRATCH,
+    STAGE,
     VISIT,
     built_ddl_workload,
 )
@@ -213,12 +211,6 @@ def test_a_capture_stopped_after_a_ddl_decodes_both_sides_after_its_restart(
     _apply(tmp_path, built.dictionary.db_name, kafka_bootstrap, prefix,
            {"kind": "sqlite", "path": str(tmp_path / "dr.sqlite")})
     _check(_expected(built), lambda owner, table: _sqlite_state(tmp_path, owner, table))
-
-
-STAGE = Table("SI", "STAGE", 90050, (
-    Col("ID", OracleType.NUMBER, precision=12, scale=0, nullable=False),
-    Col("V", OracleType.VARCHAR2, length=10),
-), pk=("ID",))
 
 
 def _renamed(*after: Step) -> BuiltWorkload:

@@ -97,5 +97,10 @@ def built_ddl_workload(switch_after_first_ddl: bool = False) -> BuiltWorkload:
                                    steps=BEFORE_DDL + switch + AFTER_DDL))
 
 
-
 DDL_COUNT = 8
+
+# A table outside the filter that a RENAME brings into it (as SI.PEOPLE).
+STAGE = Table("SI", "STAGE", 90050, (
+    Col("ID", NUMBER, precision=12, scale=0, nullable=False),
+    Col("V", TEXT, length=10),
+), pk=("ID",))

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from drcommon.errors import SourceError
+
 from drcapture.catalog import read_log_file
 from drcapture.dictionary.follow import follow
 from drcapture.dictionary.model import Dictionary
@@ -92,8 +94,30 @@ def decode_transactions(
         return committed
     versions = DictionaryVersions(system.copy(), dictionary,
                                   lambda d: CoreDictionary(d, table_filter), table_filter)
-    followed = [(tx, follow(tx, versions)) for tx in committed]
-    return [tx for tx, decided in followed if decided.publish]
+    out = []
+    for tx in committed:
+        decided = follow(tx, versions)
+        if decided.version is not None and decided.before is not None:
+            _refuse_came_in(tx, versions.newly_captured(decided.before, decided.version),
+                            decided.version.dictionary)
+        if decided.publish:
+            out.append(tx)
+    return out
+
+
+def _refuse_came_in(tx: NativeCommit, objs: set[int], dictionary: Dictionary) -> None:
+    """Each thread was read whole with the first dictionary: the changes of a table a
+    RENAME brought into the filter were not kept. Say so rather than print less."""
+    if not objs:
+        return
+    tables = sorted({f"{dictionary.tables[o].owner}.{dictionary.tables[o].name}"
+                     for o in objs if o in dictionary.tables})
+    raise SourceError(
+        "a DDL (a RENAME) brought tables into the filter; drcapture decode read the logs "
+        "with the dictionary before it and cannot show their later changes: decode the "
+        "logs after it with a dictionary exported at its SCN",
+        tables=",".join(tables), scn=tx.commit_scn, xid=str(tx.xid),
+    )
 
 
 def _commit_key(tx: NativeCommit) -> CommitKey:

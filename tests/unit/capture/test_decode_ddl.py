@@ -6,10 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from drcapture.filtering import TableFilter
 from drcapture.offline import decode_dicts, decode_transactions
+from drcapture.synth.workload import Commit, Insert, RenameTable, Step, Workload, row
+from drcapture.synth.workload_build import build_workload
+from drcommon.errors import SourceError
 
-from tests.support.ddl_workload import DDL_COUNT, built_ddl_workload
+from tests.support.ddl_workload import DDL_COUNT, STAGE, built_ddl_workload
 
 WANTED = TableFilter(("SI.*", "HIS.*"))
 
@@ -49,3 +53,19 @@ def test_without_the_dictionary_rows_later_rows_are_not_decoded_as_the_source_wr
     changes = _decoded(tmp_path, track=False)
     # ORDERS is unknown to the first dictionary: its rows are not captured at all.
     assert not [c for c in changes if c["table"] == "ORDERS" and c["op"] == "insert"]
+
+
+def test_a_table_renamed_into_the_filter_is_refused_not_left_out(tmp_path: Path) -> None:
+    """Its insert after the RENAME was read with the dictionary before it (not wanted
+    then): decode says so, naming the table, instead of printing less."""
+    built = build_workload(Workload(tables=(STAGE,), steps=(
+        Step(1, "a", Insert("STAGE", row(ID="1", V="before"))),
+        Step(1, "a", Commit()),
+        Step(1, "d", RenameTable("STAGE", "PEOPLE")),
+        Step(1, "b", Insert("PEOPLE", row(ID="2", V="after"))),
+        Step(1, "b", Commit()),
+    )))
+    files = built.write(tmp_path)
+    with pytest.raises(SourceError, match=r"tables=SI\.PEOPLE, scn=\d+"):
+        decode_transactions(files, built.dictionary, TableFilter(("SI.PEOPLE",)),
+                            system=built.system)
