@@ -44,6 +44,7 @@ from tests.faults.rig import alerted, control_watching, until
 from tests.integration.apply.conftest import assert_same, read_table
 from tests.integration.apply.running import TOKEN, write_config
 from tests.integration.apply.synth import Publisher, SyntheticSource
+from tests.support.published import settled_end
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 POISON = b"\x00\x01 not a message"
@@ -96,12 +97,12 @@ async def _publish_with_poison(
 
 
 async def _dead_letters(settings: ApplySettings) -> list[Any]:
-    consumer = committed_consumer(settings.kafka, group_id=None)
     tp = TopicPartition(topic_names(settings).dead_letters, 0)
+    end = await settled_end(settings.kafka, tp)
+    consumer = committed_consumer(settings.kafka, group_id=None)
     await consumer.start()
     try:
         consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
         out: list[Any] = []
         while await consumer.position(tp) < end:
             for record in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):

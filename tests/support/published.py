@@ -3,15 +3,16 @@ rebuilt from their chunks, the expected ones from a built workload, the checkpoi
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from drcapture.checkpoints import load_checkpoint
 from drcapture.synth.workload_result import BuiltWorkload
 from drcommon import serde
 from drcommon.config import KafkaSettings
-from drcommon.kafka import committed_consumer
+from drcommon.kafka import client_options, committed_consumer
 from drcommon.model import TransactionMessage
 from drcommon.topics import TopicNames
 
@@ -47,13 +48,39 @@ async def last_published(kafka: KafkaSettings, names: TopicNames, capture_id: st
     return checkpoint.last_published if checkpoint else None
 
 
+async def settled_end(kafka: KafkaSettings, tp: TopicPartition, *, timeout: float = 20.0) -> int:
+    """The partition's end offset once no transaction is open on it.
+
+    A producer's commit returns when the coordinator has logged it; the commit markers
+    reach the partitions a moment later, and until then a ``read_committed`` reader's
+    end (the last stable offset) stops before the transaction. A test reading right
+    after a publish waits for the two ends to meet instead of seeing nothing."""
+    committed = committed_consumer(kafka, group_id=None)
+    uncommitted = AIOKafkaConsumer(**client_options(kafka), enable_auto_commit=False)
+    await committed.start()
+    await uncommitted.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            stable = (await committed.end_offsets([tp]))[tp]
+            high = (await uncommitted.end_offsets([tp]))[tp]
+            if stable == high:
+                return int(stable)
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{tp}: a transaction is still open ({stable} < {high})")
+            await asyncio.sleep(0.05)
+    finally:
+        await committed.stop()
+        await uncommitted.stop()
+
+
 async def read_topic(kafka: KafkaSettings, topic: str) -> list[TransactionMessage]:
+    tp = TopicPartition(topic, 0)
+    end = await settled_end(kafka, tp)
     consumer = committed_consumer(kafka, group_id=None)
     await consumer.start()
     try:
-        tp = TopicPartition(topic, 0)
         consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
         out: list[TransactionMessage] = []
         while await consumer.position(tp) < end:
             for records in (await consumer.getmany(timeout_ms=1000)).values():

@@ -32,6 +32,7 @@ from drcommon.topics import TopicNames
 
 from tests.integration.apply.conftest import SettingsFactory
 from tests.integration.apply.lobsource import LobTable, blob_of, read_lobs, text_of
+from tests.support.published import settled_end
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 MB = 1_000_000
@@ -69,12 +70,12 @@ def topic_names_for(kafka: KafkaSettings) -> TopicNames:
 
 
 async def _raw_records(kafka: KafkaSettings, topic: str) -> list[Any]:
+    tp = TopicPartition(topic, 0)
+    end = await settled_end(kafka, tp)
     consumer = committed_consumer(kafka, group_id=None)
     await consumer.start()
     try:
-        tp = TopicPartition(topic, 0)
         consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
         out: list[Any] = []
         while await consumer.position(tp) < end:
             out.extend((await consumer.getmany(tp, timeout_ms=1000)).get(tp, []))

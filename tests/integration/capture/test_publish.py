@@ -29,6 +29,8 @@ from drcommon.model import (
 )
 from drcommon.topics import TopicNames
 
+from tests.support.published import settled_end
+
 pytestmark = pytest.mark.kafka
 
 
@@ -66,10 +68,11 @@ def _checkpoint(n: int) -> CaptureCheckpoint:
 
 
 async def _timestamps(settings: KafkaSettings, topic: str) -> list[int]:
+    tp = TopicPartition(topic, 0)
+    await settled_end(settings, tp)
     consumer = committed_consumer(settings, group_id=None)
     await consumer.start()
     try:
-        tp = TopicPartition(topic, 0)
         consumer.assign([tp])
         batch = await consumer.getmany(tp, timeout_ms=5000)
         return [r.timestamp for r in batch.get(tp, [])]
@@ -78,15 +81,17 @@ async def _timestamps(settings: KafkaSettings, topic: str) -> list[int]:
 
 
 async def _read_all(settings: KafkaSettings, topic: str) -> list[bytes]:
+    tp = TopicPartition(topic, 0)
+    end = await settled_end(settings, tp)
     consumer = committed_consumer(settings, group_id=None)
     await consumer.start()
     try:
-        tp = TopicPartition(topic, 0)
         consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
         values: list[bytes] = []
-        deadline = asyncio.get_running_loop().time() + 20
-        while await consumer.position(tp) < end and asyncio.get_running_loop().time() < deadline:
+        deadline = asyncio.get_running_loop().time() + 60
+        while (position := await consumer.position(tp)) < end:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{topic}: read to {position} of {end} in 60 s")
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 values.extend(r.value for r in records if r.value is not None)
         return values
