@@ -38,6 +38,8 @@ from drcapture.synth.workload import (
 )
 from drcapture.synth.workload_build import BuiltWorkload, build_workload
 from drcommon.config import KafkaSettings
+from drcommon.model import Operation
+from drcommon.sqlcommand import SqlCommand
 from drcommon.topics import TopicNames
 
 from tests.support.ddl_workload import (
@@ -184,6 +186,15 @@ def test_ddl_in_a_rac_workload_reaches_sqlite_and_postgresql(
     assert expected["SI.PERSON"][0] == ["ADDR", "ID", "MOBILE", "NAME"]
     assert [r[1] for r in expected["HIS.ORDERS"][1]] == [Decimal(1), Decimal(2)]
     assert len(expected["HIS.VISIT"][1]) == 1  # truncated, then one row
+    # Each DDL is published with its kind, the command number its 24.1 record carries.
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=prefix)
+    names = TopicNames(prefix, built.dictionary.db_name)
+    published = asyncio.run(read_topic(settings, names.schema("SI")))
+    assert [(c.table, c.ddl_command) for m in published for c in m.changes
+            if c.op is Operation.DDL] == [
+        ("PERSON", SqlCommand.ALTER_TABLE), ("PERSON", SqlCommand.ALTER_TABLE),
+        ("PERSON", SqlCommand.ALTER_TABLE), ("SALES", SqlCommand.ALTER_TABLE),
+        ("SCRATCH", SqlCommand.CREATE_TABLE), ("SCRATCH", SqlCommand.DROP_TABLE)]
 
     _apply(tmp_path, built.dictionary.db_name, kafka_bootstrap, prefix,
            {"kind": "sqlite", "path": str(tmp_path / "dr.sqlite")})

@@ -173,6 +173,8 @@ class RowChange(BaseModel):
     after: dict[str, ImageValue] | None = None
     columns: dict[str, ColumnInfo] = Field(default_factory=dict)
     ddl: str | None = None
+    # A DDL's kind: Oracle's command number from its 24.1 record (drcommon.sqlcommand).
+    ddl_command: int | None = None
     position: SourcePosition | None = None
     row_id: str | None = None
     undecoded: str | None = None  # why capture could not decode this change (see module doc)

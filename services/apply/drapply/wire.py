@@ -75,6 +75,7 @@ class _PlainChange(msgspec.Struct, forbid_unknown_fields=True):
     after: dict[str, str | None] | None = None
     columns: msgspec.Raw = _NO_COLUMNS
     ddl: str | None = None
+    ddl_command: int | None = None
     position: dict[str, Any] | None = None
     row_id: str | None = None
     undecoded: str | None = None
@@ -196,6 +197,7 @@ def _change(raw: _PlainChange, plain: bool) -> RowChange | None:
     fields: dict[str, Any] = {
         "op": op, "owner": raw.owner, "table": raw.table, "obj": raw.obj, "pk": tuple(raw.pk),
         "before": before, "after": after, "columns": columns, "ddl": raw.ddl,
+        "ddl_command": raw.ddl_command,
         "position": position, "row_id": raw.row_id, "undecoded": raw.undecoded,
     }  # fmt: skip
     return _construct(fields)

@@ -272,7 +272,7 @@ def _other(kind: str, f: Any) -> Any:
     if kind == "direct":
         return DirectLoad(data_obj=f[0], bdba=f[1], rows=_rows(f[2]), table_block=f[3])
     if kind == "ddl":
-        return Ddl(xid=Xid(*f[0]), kind=f[1], obj=f[2], sql=f[3])
+        return Ddl(xid=Xid(*f[0]), kind=f[1], obj=f[2], sql=f[3], command=f[4])
     if kind == "page":
         return LobPage(dba=f[0], lid=f[1], xid=Xid(*f[2]), data_obj=f[3], obj=f[4], column=f[5],
                        page_size=f[6], data=f[7])

@@ -378,7 +378,7 @@ def _piece_tuple(data: dict[str, Any]) -> tuple[Any, ...]:
             _values(piece.before), _values(piece.after), _values(piece.supp),
             [_values(r) for r in piece.rows], list(piece.slots), piece.ddl,
             piece.compressed, piece.before_rest.reason if piece.before_rest else None,
-            piece.after_rest.reason if piece.after_rest else None, lob)
+            piece.after_rest.reason if piece.after_rest else None, lob, piece.ddl_command)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from drcommon.errors import SourceError
+from drcommon.sqlcommand import command_name
 
 from drcapture.catalog import read_log_file
 from drcapture.dictionary.follow import follow
@@ -162,6 +163,7 @@ def decode_dicts(transactions: list[NativeCommit]) -> Iterator[dict[str, Any]]:
                 **head, "owner": change["owner"], "table": change["table"],
                 "op": change["op"], "before": change.get("before"),
                 "after": change.get("after"), "ddl": change.get("ddl"),
+                "ddl_command": command_name(change.get("ddl_command")),
                 "rba": position["rba"] if position else None,
                 "row_id": change.get("row_id"),
             }

@@ -31,6 +31,9 @@ def test_each_change_decodes_with_the_version_valid_at_its_commit(tmp_path: Path
     assert len(ddl) == DDL_COUNT
     assert [c["table"] for c in ddl] == ["PERSON", "PERSON", "PERSON", "SALES", "ORDERS",
                                          "VISIT", "SCRATCH", "SCRATCH"]
+    # The kind each statement's 24.1 names (Oracle's command number, by name).
+    assert [c["ddl_command"] for c in ddl] == [*["ALTER TABLE"] * 4, "CREATE TABLE",
+                                               "TRUNCATE TABLE", "CREATE TABLE", "DROP TABLE"]
     person = [c for c in changes if c["table"] == "PERSON" and c["op"] != "ddl"]
     # Before ADD COLUMN: no MOBILE; after: inserted with it; after the rename, ADDR;
     # after the drop, no BALANCE.

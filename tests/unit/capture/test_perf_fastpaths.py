@@ -115,10 +115,12 @@ def _walk(walker: Callable[..., Iterator[tuple[int, int, bytes]]], data: bytes, 
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from([512, 1024, 4096]), st.integers(1, 12),
        st.lists(st.tuples(st.integers(0, 2**20), st.integers(0, 7)), max_size=3),
-       st.randoms())
+       st.integers(0, 2**32))
 def test_span_check_agrees_with_folding_each_block(size: int, count: int,
                                                    flips: list[tuple[int, int]],
-                                                   rnd: random.Random) -> None:
+                                                   seed: int) -> None:
+    # Blocks from a seed: up to 48 KiB drawn from Hypothesis's own buffer overruns it.
+    rnd = random.Random(seed)
     blocks = bytearray()
     for _ in range(count):
         block = bytearray(rnd.randbytes(size))

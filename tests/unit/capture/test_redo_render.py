@@ -42,6 +42,7 @@ def test_decode() -> None:
         "xid": "10.12.572", "xid_hex": "0A000C003C020000", "commit_scn": 2267707,
         "commit_ts": "2026-03-07T01:44:40+00:00", "owner": "OLR_TEST", "table": "TEST_CDC",
         "op": "insert", "before": None, "after": {"ID": "1", "NAME": "hello world"},
-        "ddl": None, "rba": "0x00000f.00000244.0168", "row_id": "AAARwWAAYAAAAAOAAA",
+        "ddl": None, "ddl_command": None, "rba": "0x00000f.00000244.0168",
+        "row_id": "AAARwWAAYAAAAAOAAA",
     }]
     json.dumps(rows)

@@ -47,10 +47,11 @@ from drcapture.synth.workload import (
 from drcapture.synth.workload_build import DICTIONARY_FILE, BuiltWorkload, build_workload
 from drcapture.synth.workload_state import WorkloadError, table_def
 from drcapture.synth.writer_records import LINUX_19C, LINUX_23, Platform
-from drcapture.synth.writer_sys import CLUSTER_TABLE_NUMBER, Command
+from drcapture.synth.writer_sys import CLUSTER_TABLE_NUMBER
 from drcapture.values import decode_column
 from drcapture.values.rowid import decode_rowid
 from drcommon.model import Operation
+from drcommon.sqlcommand import SqlCommand
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,10 +103,10 @@ DDL_STORIES: dict[str, tuple[Step, ...]] = {
         Step(1, "b", Insert("STAFF", row(ID="5", NAME="eve"))),
         Step(1, "b", Commit())),
 }
-COMMANDS = {"add column": Command.ALTER_TABLE, "drop column": Command.ALTER_TABLE,
-            "rename column": Command.ALTER_TABLE, "add partition": Command.ALTER_TABLE,
-            "truncate": Command.TRUNCATE_TABLE, "create table": Command.CREATE_TABLE,
-            "drop table": Command.DROP_TABLE, "rename table": Command.ALTER_TABLE}
+COMMANDS = {"add column": SqlCommand.ALTER_TABLE, "drop column": SqlCommand.ALTER_TABLE,
+            "rename column": SqlCommand.ALTER_TABLE, "add partition": SqlCommand.ALTER_TABLE,
+            "truncate": SqlCommand.TRUNCATE_TABLE, "create table": SqlCommand.CREATE_TABLE,
+            "drop table": SqlCommand.DROP_TABLE, "rename table": SqlCommand.ALTER_TABLE}
 
 
 @dataclass
@@ -179,7 +180,7 @@ def test_each_ddl_is_one_transaction_of_dictionary_changes_and_a_24_1(
     rows, ddls = _read(built)
     record = ddls[ddl.xid]
     assert (record.sql, record.obj, record.kind) == (ddl.sql, ddl.obj, 0)
-    assert ddl.command == COMMANDS[story]
+    assert ddl.command == record.command == COMMANDS[story]
     seen = rows[ddl.xid]
     assert len(seen) == len(ddl.changes)
     for got, want in zip(seen, ddl.changes, strict=True):
@@ -337,6 +338,7 @@ def test_the_ddl_transaction_reads_back_as_a_ddl_change(story: str) -> None:
     assert len(got) == 1 and got[0].commit_scn == ddl.commit_scn
     (change,) = got[0].changes
     assert (change.op, change.owner, change.ddl) == (Operation.DDL, "HR", ddl.sql)
+    assert change.ddl_command == COMMANDS[story]
 
 
 _NAMES = ("A", "B", "C", "D", "E")

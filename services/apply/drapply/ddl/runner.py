@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 
 from drcommon.errors import SinkError
 from drcommon.model import RowChange, TransactionInfo
+from drcommon.sqlcommand import command_name
 
 from drapply.adapters.base import DdlLogRow, Stream
 from drapply.ddl.parse import parse
@@ -115,6 +116,8 @@ def run_ddl(
     table = f"{change.owner}.{change.table}"
     where = {"topic": stream.topic, "offset": offset, "scn": info.commit_scn,
              "xid": info.xid, "table": table}  # fmt: skip
+    if change.ddl_command is not None:
+        where["command"] = command_name(change.ddl_command)  # what the source's redo calls it
     text = change.ddl
     if not text:
         raise DdlNotApplied(f"a DDL change without its statement text; {BY_HAND}", **where)

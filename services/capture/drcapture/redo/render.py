@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from drcommon.sqlcommand import command_name
+
 from drcapture.redo.binary import format_scn
 from drcapture.redo.blocks import RedoFile
 from drcapture.redo.ops.ddl import Ddl
@@ -82,7 +84,8 @@ _LINES: dict[type, Callable[[Any], Iterable[str]]] = {
     TxEnd: lambda op: [_end_line(op)],
     PartialRollback: lambda op: [
         f"  partial rollback slot={op.xid} objn={op.ktub.obj} objd={op.ktub.data_obj}"],
-    Ddl: lambda op: [f"  ddl xid={op.xid} kind={op.kind} obj={op.obj} sql={op.sql!r}"],
+    Ddl: lambda op: [f"  ddl xid={op.xid} command={op.command} kind={op.kind} obj={op.obj} "
+                     f"sql={op.sql!r}"],
     LobOp: lambda op: [_llb_line(op)],
     LobPage: lambda op: [
         f"  lob page lid={op.lid_hex} dba=0x{op.dba:08x} xid={op.xid} obj={op.obj} "
@@ -134,6 +137,7 @@ def decode_dicts(transactions: Iterable[CommittedTransaction]) -> Iterator[dict[
                 "owner": change.owner, "table": change.table, "op": change.op.value,
                 "before": change.model_dump(mode="json")["before"],
                 "after": change.model_dump(mode="json")["after"],
-                "ddl": change.ddl, "rba": change.position.rba if change.position else None,
+                "ddl": change.ddl, "ddl_command": command_name(change.ddl_command),
+                "rba": change.position.rba if change.position else None,
                 "row_id": change.row_id,
             }

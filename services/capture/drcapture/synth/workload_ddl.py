@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
+from drcommon.sqlcommand import SqlCommand
+
 from drcapture.dictionary.model import Charsets, SystemChange
 from drcapture.dictionary.system import SystemRows
 from drcapture.synth.sys_layouts import SYS_TABLES
@@ -34,7 +36,7 @@ from drcapture.synth.workload import (
 )
 from drcapture.synth.workload_state import LOB_TYPES, WorkloadError, column_def
 from drcapture.synth.writer_ops import RowAt
-from drcapture.synth.writer_sys import Command, SysRow, SysRowChange, SysRows, SysValues
+from drcapture.synth.writer_sys import SysRow, SysRowChange, SysRows, SysValues
 
 SYS_USER: Final = 0
 FIRST_USER: Final = 100
@@ -220,7 +222,7 @@ class SourceDictionary:
             pk = f", PRIMARY KEY ({', '.join(t.pk)})" if t.pk else ""
             changes = self._create(t, time)
             return DdlResult(f"CREATE TABLE {t.owner}.{t.name} ({cols}{pk})",
-                             Command.CREATE_TABLE, t.obj, tuple(changes), t)
+                             SqlCommand.CREATE_TABLE, t.obj, tuple(changes), t)
         assert table is not None
         return self._alter(op, table, time)
 
@@ -236,13 +238,13 @@ class SourceDictionary:
                 objs.add(str(table.iot_index))
             changes += [self.rows.delete(r) for o in sorted(objs)
                         for r in self.rows.find("OBJ$", **{"OBJ#": o})]
-            return DdlResult(f"DROP TABLE {full} PURGE", Command.DROP_TABLE, table.obj,
+            return DdlResult(f"DROP TABLE {full} PURGE", SqlCommand.DROP_TABLE, table.obj,
                              tuple(changes), None)
         if isinstance(op, RenameTable):
             change = self.rows.update(self._obj_row(table)[0], {"NAME": op.new_name,
                                                                "MTIME": _date(time)})
             return DdlResult(f"ALTER TABLE {full} RENAME TO {op.new_name}",
-                             Command.ALTER_TABLE, table.obj, (change,),
+                             SqlCommand.ALTER_TABLE, table.obj, (change,),
                              replace(table, name=op.new_name))
         if isinstance(op, Truncate):
             return self._truncate(op, table, full)
@@ -253,7 +255,7 @@ class SourceDictionary:
             changes = [*self._partition(table, op.name, op.obj, len(new.partitions), time),
                        self._touch(table, time)]
             return DdlResult(f"ALTER TABLE {full} ADD PARTITION {op.name}",
-                             Command.ALTER_TABLE, table.obj, tuple(changes), new)
+                             SqlCommand.ALTER_TABLE, table.obj, tuple(changes), new)
         return self._columns(op, table, time)
 
     def _truncate(self, op: Truncate, table: Table, full: str) -> DdlResult:
@@ -268,7 +270,7 @@ class SourceDictionary:
             self.rows.update(self.rows.find("TAB$", **{"OBJ#": str(table.obj)})[0],
                              {"DATAOBJ#": new_obj}),
         )
-        return DdlResult(f"TRUNCATE TABLE {full}", Command.TRUNCATE_TABLE, table.obj,
+        return DdlResult(f"TRUNCATE TABLE {full}", SqlCommand.TRUNCATE_TABLE, table.obj,
                          changes, replace(table, data_obj=op.new_data_obj))
 
     def _columns(self, op: DdlOp, table: Table, time: datetime) -> DdlResult:
@@ -281,7 +283,7 @@ class SourceDictionary:
             changes = [added, self._tab_counts(new), self._touch(table, time)]
             type_name = column_def(new, len(table.columns)).type_name
             return DdlResult(f"ALTER TABLE {full} ADD ({op.column.name} {type_name})",
-                             Command.ALTER_TABLE, table.obj, tuple(changes), new)
+                             SqlCommand.ALTER_TABLE, table.obj, tuple(changes), new)
         if isinstance(op, RenameColumn):
             row = self._col_row(table, op.old)
             cols = tuple(replace(c, name=op.new) if c.name == op.old else c
@@ -289,7 +291,7 @@ class SourceDictionary:
             pk = tuple(op.new if n == op.old else n for n in table.pk)
             changes = [self.rows.update(row, {"NAME": op.new}), self._touch(table, time)]
             return DdlResult(f"ALTER TABLE {full} RENAME COLUMN {op.old} TO {op.new}",
-                             Command.ALTER_TABLE, table.obj, tuple(changes),
+                             SqlCommand.ALTER_TABLE, table.obj, tuple(changes),
                              replace(table, columns=cols, pk=pk))
         assert isinstance(op, DropColumn)
         if op.name in table.pk:
@@ -304,7 +306,7 @@ class SourceDictionary:
             changes.append(self.rows.update(self._col_row(table, later.name), {
                 "COL#": number, "SEGCOL#": number, "INTCOL#": number}))
         changes += [self._tab_counts(new), self._touch(table, time)]
-        return DdlResult(f"ALTER TABLE {full} DROP COLUMN {op.name}", Command.ALTER_TABLE,
+        return DdlResult(f"ALTER TABLE {full} DROP COLUMN {op.name}", SqlCommand.ALTER_TABLE,
                          table.obj, tuple(changes), new)
 
     def _col_row(self, table: Table, name: str) -> SysRow:

@@ -80,17 +80,6 @@ DDL_OBJ_FIELD: Final = 11  # u32 object number (oracdc, OLR: field 12 counting f
 MARKER_TYPE: Final = 6
 
 
-class Command:
-    """Oracle's command numbers (Oracle Database Reference, V$SESSION.COMMAND; the same
-    codes as AUDIT_ACTIONS); Dyke's CREATE TABLE 24.1 carries 1 at offset 12."""
-
-    CREATE_TABLE: Final = 1
-    DROP_TABLE: Final = 12
-    ALTER_TABLE: Final = 15
-    RENAME: Final = 28
-    TRUNCATE_TABLE: Final = 85
-
-
 def _column_def(table: SysTable, seg: int) -> ColumnDef:
     name, type_code, length, col_no = table.columns[seg - 1]
     text = type_code in (OracleType.VARCHAR2, OracleType.CHAR)

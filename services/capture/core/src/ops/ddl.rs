@@ -4,6 +4,7 @@ use super::{ChangeVector, Xid, need_field, read_xid, u16_in};
 use crate::error::Result;
 
 pub const DDL_XID: usize = 4; // field 0: u16 usn, u16 slot, u32 sqn
+pub const DDL_COMMAND: usize = 12; // field 0: u16 Oracle command number (Dyke; 1 = CREATE TABLE)
 pub const DDL_KIND: usize = 16; // field 0: u16 statement kind
 pub const DDL_MIN: usize = 18;
 pub const DDL_SQL_FIELD: usize = 7; // the SQL text
@@ -18,9 +19,11 @@ pub struct Ddl {
     pub obj: Option<u32>,
     /// The text, NULs at its end cut, invalid UTF-8 replaced (Python's "replace").
     pub sql: String,
+    /// Oracle's command number (`drcommon.sqlcommand`).
+    pub command: u16,
 }
 
-/// 24.1 DDL: XID, kind, SQL text and object number.
+/// 24.1 DDL: XID, kind, SQL text, object number and command.
 pub fn parse_24_1(cv: &ChangeVector<'_, '_>) -> Result<Ddl> {
     let f = need_field(cv, 0, DDL_MIN, "DDL header")?;
     let e = cv.endian;
@@ -40,5 +43,6 @@ pub fn parse_24_1(cv: &ChangeVector<'_, '_>) -> Result<Ddl> {
         kind,
         obj,
         sql,
+        command: u16_in(e, f, DDL_COMMAND),
     })
 }

@@ -110,7 +110,8 @@ pub(super) fn op<'py>(py: Python<'py>, op: &Op<'_>) -> PyResult<Obj<'py>> {
             tuple!(py; "direct", tuple!(py; d.data_obj, d.bdba, rows(py, &d.rows)?, d.table_block))
         }
         Op::Ddl(d) => {
-            tuple!(py; "ddl", tuple!(py; xid(py, Some(d.xid))?, d.kind, d.obj, d.sql.as_str()))
+            tuple!(py; "ddl", tuple!(py; xid(py, Some(d.xid))?, d.kind, d.obj, d.sql.as_str(),
+                                     d.command))
         }
         Op::LobPage(p) => {
             tuple!(py; "page", tuple!(py; p.dba, p.lid, xid(py, Some(p.xid))?, p.data_obj,

@@ -316,6 +316,8 @@ fn write_piece(out: &mut Vec<u8>, p: &Piece) {
     out.extend_from_slice(slots.join(",").as_bytes());
     out.extend_from_slice(b"],\"ddl\":");
     write_opt_str(out, p.ddl.as_deref());
+    let command = p.ddl_command.map_or("null".to_owned(), |c| c.to_string());
+    out.extend_from_slice(format!(",\"ddl_command\":{command}").as_bytes());
     out.extend_from_slice(format!(",\"compressed\":{},\"before_rest\":", p.compressed).as_bytes());
     match &p.before_rest {
         Some(r) => write_raw(out, &Raw::NotInRedo(Arc::clone(r))),
@@ -426,6 +428,7 @@ fn piece_in(t: &Bound<'_, PyTuple>) -> PyResult<Piece> {
         op,
         length,
     });
+    p.ddl_command = get(25)?.extract()?;
     Ok(p)
 }
 

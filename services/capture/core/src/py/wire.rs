@@ -265,6 +265,7 @@ impl PyWireBuilder {
             after,
             columns: (0..listed_count).collect(),
             ddl: opt_text(change, "ddl")?,
+            ddl_command: attr(change, "ddl_command")?,
             position: if position.is_none() {
                 None
             } else {

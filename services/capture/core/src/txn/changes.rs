@@ -417,6 +417,7 @@ pub fn to_row_change(
     change.after = after;
     change.columns = names.listed;
     change.ddl = row.ddl.map(|d| Cow::Owned(d.to_owned()));
+    change.ddl_command = row.ddl_command;
     change.position = Some(SourcePosition {
         db_id: ctx.db_id,
         db_name: Arc::clone(&ctx.db_name),

@@ -174,6 +174,8 @@ pub struct Piece {
     pub rows: Vec<Values>,
     pub slots: Vec<i64>,
     pub ddl: Option<String>,
+    /// DDL pieces: Oracle's command number (`drcommon.sqlcommand`).
+    pub ddl_command: Option<u16>,
     pub compressed: bool,
     pub undecoded: Option<String>,
     pub before_rest: Option<Arc<str>>,
@@ -206,6 +208,7 @@ impl Piece {
             rows: Vec::new(),
             slots: Vec::new(),
             ddl: None,
+            ddl_command: None,
             compressed: false,
             undecoded: None,
             before_rest: None,
@@ -887,6 +890,7 @@ fn ddl_piece(at: &At, op: &Ddl, con: Option<u64>) -> Piece {
     piece.con_id = con;
     piece.obj = op.obj.map_or(0, u64::from);
     piece.ddl = Some(op.sql.clone());
+    piece.ddl_command = Some(op.command);
     piece
 }
 

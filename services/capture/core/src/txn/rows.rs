@@ -46,6 +46,7 @@ pub struct LogicalRow<'g> {
     pub before: Option<Image<'g>>,
     pub after: Option<Image<'g>>,
     pub ddl: Option<&'g str>,
+    pub ddl_command: Option<u16>,
     pub compressed: bool,
     pub undecoded: Option<String>,
     pub before_rest: Option<Arc<str>>,
@@ -215,6 +216,7 @@ fn row_of<'g>(op: Operation, first: &Piece, group: &'g [Piece]) -> LogicalRow<'g
         before: None,
         after: None,
         ddl: None,
+        ddl_command: None,
         compressed: false,
         undecoded: None,
         before_rest: None,
@@ -349,6 +351,7 @@ impl Grouper {
                 let mut row = row_of(Operation::Ddl, piece, &[]);
                 row.row = None;
                 row.ddl = piece.ddl.as_deref();
+                row.ddl_command = piece.ddl_command;
                 return emit(row);
             }
             PieceKind::Multi | PieceKind::Direct => {

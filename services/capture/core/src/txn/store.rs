@@ -572,6 +572,13 @@ pub fn encode_piece(p: &Piece, out: &mut Vec<u8>) {
         put_i64(out, *s);
     }
     put_str(out, p.ddl.as_deref());
+    match p.ddl_command {
+        None => out.push(0),
+        Some(command) => {
+            out.push(1);
+            put_u64(out, u64::from(command));
+        }
+    }
     put_str(out, p.undecoded.as_deref());
     put_str(out, p.before_rest.as_deref());
     put_str(out, p.after_rest.as_deref());
@@ -730,6 +737,9 @@ pub fn decode_piece(data: &[u8]) -> Result<Piece> {
         p.slots.push(r.i64()?);
     }
     p.ddl = r.text()?;
+    if r.byte()? != 0 {
+        p.ddl_command = Some(u16::try_from(r.u64()?).map_err(|_| damaged())?);
+    }
     p.undecoded = r.text()?;
     p.before_rest = r.text()?.map(Arc::from);
     p.after_rest = r.text()?.map(Arc::from);

@@ -184,6 +184,9 @@ pub(crate) fn write_change(
         out.extend_from_slice(b",\"ddl\":");
         write_str(out, ddl);
     }
+    if let Some(command) = change.ddl_command {
+        out.extend_from_slice(format!(",\"ddl_command\":{command}").as_bytes());
+    }
     if let Some(position) = &change.position {
         out.extend_from_slice(b",\"position\":");
         write_position(out, position);

@@ -339,6 +339,8 @@ pub struct RowChange<'a> {
     pub after: Option<Image<'a>>,
     pub columns: Vec<ColumnId>,
     pub ddl: Option<Cow<'a, str>>,
+    /// A DDL's Oracle command number (`drcommon.sqlcommand`).
+    pub ddl_command: Option<u16>,
     pub position: Option<SourcePosition>,
     pub row_id: Option<RowId<'a>>,
     pub undecoded: Option<Cow<'a, str>>,
@@ -355,6 +357,7 @@ impl<'a> RowChange<'a> {
             after: None,
             columns: Vec::new(),
             ddl: None,
+            ddl_command: None,
             position: None,
             row_id: None,
             undecoded: None,

@@ -11,6 +11,7 @@ from drcapture.redo.xid import Xid
 
 # --- 24.1 DDL --------------------------------------------------------------------------------
 DDL_XID: Final = 4  # field 0: u16 usn, u16 slot, u32 sqn
+DDL_COMMAND: Final = 12  # field 0: u16 Oracle command number (Dyke; 1 = CREATE TABLE)
 DDL_KIND: Final = 16  # field 0: u16 statement kind
 DDL_MIN: Final = 18
 DDL_SQL_FIELD: Final = 7  # the SQL text
@@ -26,10 +27,11 @@ class Ddl:
     kind: int
     obj: int | None
     sql: str
+    command: int  # Oracle's command number (drcommon.sqlcommand)
 
 
 def parse_24_1(cv: ChangeVector) -> Ddl:
-    """24.1 DDL: XID, kind, SQL text and object number."""
+    """24.1 DDL: XID, kind, SQL text, object number and command."""
     f = need_field(cv, 0, DDL_MIN, "DDL header")
     e = cv.endian
     kind = e.u16(f, DDL_KIND)
@@ -40,4 +42,5 @@ def parse_24_1(cv: ChangeVector) -> Ddl:
     sql = ""
     if len(cv.fields) > DDL_SQL_FIELD:
         sql = bytes(cv.field(DDL_SQL_FIELD)).rstrip(b"\x00").decode("utf-8", "replace")
-    return Ddl(xid=read_xid(cv, f, DDL_XID), kind=kind, obj=obj, sql=sql)
+    return Ddl(xid=read_xid(cv, f, DDL_XID), kind=kind, obj=obj, sql=sql,
+               command=e.u16(f, DDL_COMMAND))

@@ -300,4 +300,5 @@ def to_row_change(row: LogicalRow, table: TableDef | None, ctx: Context,
         row_id = None
     return RowChange(op=row.op, owner=owner, table=name, obj=row.obj or None, pk=pk,
                      before=before, after=after, columns=infos, ddl=row.ddl,
+                     ddl_command=row.ddl_command,
                      position=_position(row, ctx), row_id=row_id, undecoded=row.undecoded)

@@ -106,6 +106,7 @@ class Piece:
     rows: tuple[Values, ...] = ()  # multi-row ops: one image per row
     slots: tuple[int, ...] = ()  # multi-row ops: the slots touched
     ddl: str | None = None
+    ddl_command: int | None = None  # DDL pieces: Oracle's command number (drcommon.sqlcommand)
     compressed: bool = False
     undecoded: str | None = None  # UNDECODED pieces: what could not be decoded
     # What stands for the columns ``before``/``after`` do not list: None = nothing (trailing
@@ -526,7 +527,7 @@ def _ddl_piece(rec: ParsedRecord, op: Ddl, con_id: int | None) -> Piece:
         kind=PieceKind.DDL, rba=str(rec.record.rba), scn=header.scn,
         sub_scn=header.sub_scn, con_id=con_id, obj=op.obj or 0, data_obj=0,
         redo_code=0, undo_code=0, bdba=0, slot=0, fb=0, supp_type=0, supp_fb=0,
-        row=None, before=(), after=(), supp=(), ddl=op.sql,
+        row=None, before=(), after=(), supp=(), ddl=op.sql, ddl_command=op.command,
     )
 
 

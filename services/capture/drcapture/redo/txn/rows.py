@@ -58,6 +58,7 @@ class LogicalRow:
     before: dict[int, Value] | None
     after: dict[int, Value] | None
     ddl: str | None = None
+    ddl_command: int | None = None
     compressed: bool = False
     undecoded: str | None = None  # why this change could not be decoded (see pieces.py)
     # Set when the table's columns an image does not list are not in the redo (a
@@ -231,7 +232,7 @@ def assemble(pieces: Iterable[Piece]) -> Iterator[LogicalRow]:
             yield LogicalRow(op=Operation.DDL, obj=piece.obj, data_obj=piece.data_obj,
                              rba=piece.rba, scn=piece.scn, sub_scn=piece.sub_scn,
                              con_id=piece.con_id, row=None, before=None, after=None,
-                             ddl=piece.ddl)
+                             ddl=piece.ddl, ddl_command=piece.ddl_command)
             continue
         if piece.kind in (PieceKind.MULTI, PieceKind.DIRECT):
             yield from flush()

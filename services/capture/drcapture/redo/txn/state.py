@@ -67,7 +67,8 @@ def piece_to_json(piece: Piece) -> dict[str, Any]:
         "supp_fb": piece.supp_fb, "row": list(piece.row) if piece.row else None,
         "before": _values_out(piece.before), "after": _values_out(piece.after),
         "supp": _values_out(piece.supp), "rows": [_values_out(r) for r in piece.rows],
-        "slots": list(piece.slots), "ddl": piece.ddl, "compressed": piece.compressed,
+        "slots": list(piece.slots), "ddl": piece.ddl, "ddl_command": piece.ddl_command,
+        "compressed": piece.compressed,
         "before_rest": _raw_out(piece.before_rest), "after_rest": _raw_out(piece.after_rest),
         "lob": _lob_out(piece.lob),
     }
@@ -91,7 +92,8 @@ def piece_from_json(data: dict[str, Any]) -> Piece:
         row=(int(row[0]), int(row[1])) if row else None, before=_values_in(data["before"]),
         after=_values_in(data["after"]), supp=_values_in(data["supp"]),
         rows=tuple(_values_in(r) for r in data["rows"]), slots=tuple(data["slots"]),
-        ddl=data["ddl"], compressed=data["compressed"], lob=_lob_in(data.get("lob")),
+        ddl=data["ddl"], ddl_command=data.get("ddl_command"), compressed=data["compressed"],
+        lob=_lob_in(data.get("lob")),
         before_rest=_rest_in(data.get("before_rest")), after_rest=_rest_in(data.get("after_rest")),
     )
 
