@@ -827,6 +827,7 @@ mod tests {
         p.rows = vec![vec![(1, Raw::Bytes(b"r".to_vec().into()))]];
         p.slots = vec![1, -2];
         p.ddl = Some("create table t (a int)".into());
+        p.ddl_command = Some(1);
         p.lob = Some(LobRef {
             lid: b"0123456789".to_vec().into(),
             column: 3,
