@@ -7,9 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from drcapture.dictionary.model import OracleType
 from drcapture.filtering import TableFilter
 from drcapture.offline import decode_dicts, decode_transactions
-from drcapture.synth.workload import Commit, Insert, RenameTable, Step, Workload, row
+from drcapture.synth.workload import (
+    Col,
+    Commit,
+    CreateTable,
+    Insert,
+    RenameTable,
+    Step,
+    Table,
+    Workload,
+    row,
+)
 from drcapture.synth.workload_build import build_workload
 from drcommon.errors import SourceError
 
@@ -56,6 +67,30 @@ def test_without_the_dictionary_rows_later_rows_are_not_decoded_as_the_source_wr
     changes = _decoded(tmp_path, track=False)
     # ORDERS is unknown to the first dictionary: its rows are not captured at all.
     assert not [c for c in changes if c["table"] == "ORDERS" and c["op"] == "insert"]
+
+
+def test_a_table_created_after_the_dictionary_reads_back_with_its_lobs(tmp_path: Path) -> None:
+    """Its LOB pages are read while no version knows the table yet: they are kept with
+    its rows, and the out-of-row CLOB and BLOB read back whole with the version its CREATE
+    TABLE makes."""
+    notes = Table("SI", "NOTES", 90060, (Col("ID", OracleType.NUMBER),
+                                         Col("TXT", OracleType.CLOB),
+                                         Col("BIN", OracleType.BLOB)), pk=("ID",))
+    text = "病历" * 4000
+    built = build_workload(Workload(tables=(STAGE,), steps=(
+        Step(1, "a", CreateTable(notes)),
+        Step(1, "b", Insert("NOTES", row(ID="1", TXT=text, BIN="AB" * 9000))),
+        Step(1, "b", Insert("NOTES", row(ID="2", TXT="short"))),
+        Step(1, "b", Commit()),
+    )))
+    files = built.write(tmp_path)
+    changes = list(decode_dicts(decode_transactions(files, built.dictionary,
+                                                    TableFilter(("SI.NOTES",)),
+                                                    system=built.system)))
+    assert [(c["op"], c["ddl_command"]) for c in changes] == [
+        ("ddl", "CREATE TABLE"), ("insert", None), ("insert", None)]
+    assert changes[1]["after"] == {"ID": "1", "TXT": text, "BIN": "AB" * 9000}
+    assert changes[2]["after"] == {"ID": "2", "TXT": "short", "BIN": None}
 
 
 def test_a_table_renamed_into_the_filter_is_refused_not_left_out(tmp_path: Path) -> None:

@@ -461,7 +461,10 @@ impl Assembler {
 
     fn add(&mut self, xid: Xid, piece: Piece) -> Result<()> {
         let (keep, table) = self.table(piece.obj);
-        if piece.kind.is_lob() && (!keep || table.is_none()) {
+        // A table created after this version (above `max_obj`) has no entry yet; its
+        // LOB pages are kept like its rows, for the version its DDL makes.
+        let unknown = table.is_none() && !self.dictionary.maybe_new(piece.obj);
+        if piece.kind.is_lob() && (!keep || unknown) {
             self.count("lob_pieces_skipped", 1);
             return Ok(());
         }

@@ -93,7 +93,12 @@ pub fn decode_held(
     let pieces = held.rows.as_slice();
     for k in 0..=pieces.len() {
         while next_lob < held.lobs.len() && held.lobs[next_lob].0 <= k {
-            lobs.keep(held.lobs[next_lob].1.clone());
+            let piece = &held.lobs[next_lob].1;
+            // A table created after this version (held for a later one): its rows are
+            // left out below, so are its LOB pieces.
+            if dictionary.table_for(piece.obj).is_some() {
+                lobs.keep(piece.clone());
+            }
             next_lob += 1;
         }
         let mut emit =
