@@ -243,14 +243,24 @@ def _published(kafka: KafkaSettings, prefix: str, database: str) -> list[Any]:
 def test_a_table_renamed_into_the_filter_is_captured_from_the_rename_on(
     tmp_path: Path, kafka_settings: KafkaSettings, unique: str
 ) -> None:
+    """Its rows from before the RENAME were never captured: capture publishes through
+    the RENAME (under the name that brought the table in) and stops once, naming the
+    table to re-synchronise; its next start publishes the rows after it."""
     built = _renamed(Step(1, "b", Insert("PEOPLE", row(ID="2", V="after"))),
                      Step(1, "b", Commit()))
     files = built.write(tmp_path / "redo")
     prefix = f"ddln{unique}"
+    with pytest.raises(AssertionError, match=r"tables=SI\.PEOPLE, scn=\d+") as stopped:
+        _capture(tmp_path, built, files, kafka_settings.bootstrap_servers, prefix,
+                 include=("SI.PEOPLE",))
+    assert "rows from before it were never captured" in str(stopped.value)
+    assert "another RAC thread" not in str(stopped.value)
+    assert _published(kafka_settings, prefix, built.dictionary.db_name) == [
+        ("ddl", "PEOPLE", None)]
     _capture(tmp_path, built, files, kafka_settings.bootstrap_servers, prefix,
              include=("SI.PEOPLE",))
     assert _published(kafka_settings, prefix, built.dictionary.db_name) == [
-        ("insert", "PEOPLE", {"ID": "2", "V": "after"})]
+        ("ddl", "PEOPLE", None), ("insert", "PEOPLE", {"ID": "2", "V": "after"})]
 
 
 def test_a_rename_into_the_filter_another_thread_read_past_stops_and_says_so(
@@ -267,6 +277,7 @@ def test_a_rename_into_the_filter_another_thread_read_past_stops_and_says_so(
         _capture(tmp_path, built, files, kafka_settings.bootstrap_servers, prefix,
                  include=("SI.PEOPLE",))
     assert "re-synchronise them" in str(stopped.value)
+    assert "another RAC thread having read past the DDL" in str(stopped.value)
     again = _capture(tmp_path, built, files, kafka_settings.bootstrap_servers, prefix,
                      include=("SI.PEOPLE",))
     assert "dictionary rebuilt from the DDL published before" in again

@@ -21,7 +21,7 @@ from drcapture.catalog import read_log_file
 from drcapture.dictionary.follow import follow
 from drcapture.dictionary.model import Dictionary
 from drcapture.dictionary.system import SystemRows
-from drcapture.dictionary.versions import DictionaryVersions
+from drcapture.dictionary.versions import DictionaryVersions, table_names
 from drcapture.filtering import TableFilter
 from drcapture.merge import CommitKey
 from drcapture.native import NativeRedoFile
@@ -111,8 +111,7 @@ def _refuse_came_in(tx: NativeCommit, objs: set[int], dictionary: Dictionary) ->
     RENAME brought into the filter were not kept. Say so rather than print less."""
     if not objs:
         return
-    tables = sorted({f"{dictionary.tables[o].owner}.{dictionary.tables[o].name}"
-                     for o in objs if o in dictionary.tables})
+    tables = table_names(objs, dictionary)
     raise SourceError(
         "a DDL (a RENAME) brought tables into the filter; drcapture decode read the logs "
         "with the dictionary before it and cannot show their later changes: decode the "

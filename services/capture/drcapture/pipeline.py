@@ -36,9 +36,8 @@ from drcommon.model import (
 
 from drcapture.ddl import StaleDictionary, layout_ddl, split_at_layout_ddl
 from drcapture.dictionary.follow import follow
-from drcapture.dictionary.model import Dictionary
 from drcapture.dictionary.system import DictionaryChangeSet
-from drcapture.dictionary.versions import DictionaryVersions
+from drcapture.dictionary.versions import DictionaryVersions, table_names
 from drcapture.errors import RedoDamaged, RedoUnreadable, StateDiskFull
 from drcapture.merge import CommitKey, RacMerger
 from drcapture.metrics import CaptureMetrics
@@ -57,8 +56,9 @@ RECORD_BUDGET = 5000
 
 
 class TableCameIntoCapture(SourceError):
-    """A DDL (a RENAME) brought a table into the filter while another RAC thread had
-    already read on past it without keeping that table's changes."""
+    """A DDL (a RENAME) brought a table into the filter: its rows from before it were
+    never captured (and, if another RAC thread had already read on past it, some of its
+    changes just after it were not kept either)."""
 
 
 def _statements(tx: CommittedTransaction) -> list[str]:
@@ -112,7 +112,7 @@ class CapturePipeline:
         self._new_versions: list[tuple[CommitKey, DictionaryChange]] = []
         # A version brought tables into capture whose changes other threads may have
         # read past without keeping them: publish up to it, then stop and say which.
-        self._came_in: tuple[CommittedTransaction, list[str]] | None = None
+        self._came_in: tuple[CommittedTransaction, list[str], bool] | None = None
         # Per thread: DDL transactions it read that the merge has not released yet. The
         # thread reads on with a provisional version made with them (nothing it reads
         # later committed before them); records wait for the released version.
@@ -384,10 +384,11 @@ class CapturePipeline:
                 extra={"scn": tx.commit_scn, "xid": str(tx.xid), "ddl": _statements(tx),
                        "tables_changed": sorted(version.changed_tables)[:20]},
             )
-            came_in = self._came_in_unread(tx, versions.newly_captured(followed.before, version),
-                                           version.dictionary)
+            came_in = versions.came_into_capture(followed.before, version)
             if came_in:
-                self._came_in = (tx, came_in)
+                read_past = self._came_in_unread(
+                    tx, versions.newly_captured(followed.before, version))
+                self._came_in = (tx, table_names(came_in, version.dictionary), read_past)
                 self._held.extend(released[index + 1:])
                 break
         return out
@@ -414,16 +415,12 @@ class CapturePipeline:
             version = versions.provisional(ahead) if ahead else None
             reader.core.set_dictionary((version or versions.current).core)
 
-    def _came_in_unread(self, tx: CommittedTransaction, objs: set[int],
-                        dictionary: Dictionary) -> list[str]:
-        """The tables ``objs`` names, if another thread read past ``tx`` while they were
-        not wanted (on one thread, the core's read ends at the DDL's commit: nothing
-        after it was read with the old version)."""
-        if not objs or not any(r.last_scn > tx.commit_scn for t, r in self._readers.items()
-                               if t != tx.thread):
-            return []
-        return sorted({f"{dictionary.tables[o].owner}.{dictionary.tables[o].name}"
-                       for o in objs if o in dictionary.tables})
+    def _came_in_unread(self, tx: CommittedTransaction, objs: set[int]) -> bool:
+        """Another thread read past ``tx`` while ``objs`` were not wanted (on one thread,
+        the core's read ends at the DDL's commit: nothing after it was read with the old
+        version)."""
+        return bool(objs) and any(r.last_scn > tx.commit_scn
+                                  for t, r in self._readers.items() if t != tx.thread)
 
     def _dictionary_change(self, tx: CommittedTransaction,
                            entry: DictionaryChangeSet) -> DictionaryChange:
@@ -436,15 +433,17 @@ class CapturePipeline:
                           for c in changes),
         )
 
-    def _stop_came_in(self, tx: CommittedTransaction, tables: list[str]) -> None:
+    def _stop_came_in(self, tx: CommittedTransaction, tables: list[str],
+                      read_past: bool) -> None:
         """After publishing up to ``tx``: stop, naming the tables and what to do."""
+        also = (" and, another RAC thread having read past the DDL without keeping their "
+                "changes, some committed just after it" if read_past else "")
         raise TableCameIntoCapture(
-            "a DDL (a RENAME) brought tables into capture while another RAC thread had "
-            "already read past it without keeping their changes. Everything up to the DDL "
-            "is published and capture follows these tables from its next start; their "
-            "changes committed just after the DDL may be missing on the DR side: restart "
-            "capture, then re-synchronise them (drapply compare --table T, then drapply "
-            "repair)",
+            "a DDL (a RENAME) brought tables into capture. Their rows from before it were "
+            f"never captured{also}: the DR side lacks them. Everything up to the DDL is "
+            "published (the DDL too) and capture follows these tables from its next start: "
+            "restart capture, then re-synchronise them (drapply compare --table T, then "
+            "drapply repair)",
             tables=",".join(tables), scn=tx.commit_scn, xid=str(tx.xid),
         )
 

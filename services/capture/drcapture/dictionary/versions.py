@@ -62,6 +62,12 @@ def captured_objects(dictionary: Dictionary, wanted: Callable[[str, str], bool] 
             if wanted is None or wanted(table.owner, table.name)}
 
 
+def table_names(objs: set[int], dictionary: Dictionary) -> list[str]:
+    """``OWNER.NAME`` of the tables ``objs`` name (partitions name their table), sorted."""
+    return sorted({f"{dictionary.tables[o].owner}.{dictionary.tables[o].name}"
+                   for o in objs if o in dictionary.tables})
+
+
 def changed_tables(old: Dictionary, new: Dictionary) -> frozenset[int]:
     """Table objects present in either version whose definition differs."""
     objs = set(old.tables) | set(new.tables)
@@ -177,6 +183,14 @@ class DictionaryVersions(Generic[Handle]):
         kept -= captured_objects(before.dictionary, self._wanted)
         limit = self._facts.max_obj
         return {obj for obj in kept if limit == 0 or obj <= limit}
+
+    def came_into_capture(self, before: Version[Handle], after: Version[Handle]) -> set[int]:
+        """Objects the filter keeps under ``after`` but not under ``before`` that existed
+        before it (a table renamed into the filter): their rows from before ``after`` were
+        never captured. A table ``after`` creates is not one of them."""
+        kept = captured_objects(after.dictionary, self._wanted)
+        kept -= captured_objects(before.dictionary, self._wanted)
+        return {obj for obj in kept if obj in before.dictionary.tables}
 
     def replay(self, entries: Iterable[DictionaryChangeSet]) -> None:
         """Apply change sets published before a restart (those the base already holds,

@@ -100,10 +100,12 @@ def test_a_table_renamed_into_the_filter_asks_for_a_reread() -> None:
     after = by_name.advance(DictionaryChangeSet(scn=2267002, xid="1.2.4", changes=(
         upd("OBJ$", OBJ_ROW, OBJ_=TEST_CDC, NAME="PEOPLE"),)))
     assert by_name.newly_captured(before, after) == {TEST_CDC}
+    assert by_name.came_into_capture(before, after) == {TEST_CDC}  # its older rows: never
     # The other way round (renamed out of the filter) needs nothing read again.
     back = by_name.advance(DictionaryChangeSet(scn=2267003, xid="1.2.5", changes=(
         upd("OBJ$", OBJ_ROW, OBJ_=TEST_CDC, NAME="TEST_CDC"),)))
     assert by_name.newly_captured(after, back) == set()
+    assert by_name.came_into_capture(after, back) == set()
     assert tracked.current.scn == BASE_SCN  # the other instance is untouched
 
 
@@ -122,6 +124,7 @@ def test_a_new_object_above_max_obj_needs_no_reread() -> None:
     )))
     assert names(after.dictionary, new_obj) == ["A"]
     assert tracked.newly_captured(before, after) == set()  # the core kept its changes
+    assert tracked.came_into_capture(before, after) == set()  # created: no older rows
 
 
 def test_out_of_order_and_unfitting_changes_are_refused_with_where() -> None:

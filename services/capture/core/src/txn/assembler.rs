@@ -468,7 +468,10 @@ impl Assembler {
             self.count("lob_pieces_skipped", 1);
             return Ok(());
         }
-        if !keep {
+        // The DDL of a table this version knows but does not capture is kept: a RENAME
+        // may bring it into the filter, and the version the RENAME makes then names it.
+        let filtered_ddl = piece.kind == PieceKind::Ddl && table.is_some();
+        if !keep && !filtered_ddl {
             return Ok(());
         }
         if table.is_none()
