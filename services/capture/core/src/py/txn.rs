@@ -19,10 +19,11 @@ use crate::records::{Rba, ReadState};
 use crate::txn::assembler::{
     Assembler, AssemblerOptions, CommitTime, Committed, OnUndecodable, OpenTransaction,
 };
-use crate::txn::decode::{context_for, decode_held, undecoded_error};
+use crate::txn::decode::{Held, context_for, decode_held, undecoded_error};
 use crate::txn::dict::{ColumnDef, Dictionary, IotDef, TableDef};
 use crate::txn::piece::{At, Fragment, LobRef, Piece, PieceKind, Raw, Values, xid_text};
 use crate::txn::store::{ChangeStore, MemoryStore, SpillingStore};
+use crate::txn::system::SystemChange;
 use crate::txn::thread::{OnDirectLoad, Stage, ThreadCore};
 use crate::values::tz::civil_from_seconds;
 use crate::wire::json::{Timestamp, write_str};
@@ -190,12 +191,21 @@ pub(crate) struct PyThreadCore {
     graveyard: Graveyard,
 }
 
-/// What freed commits leave behind (their changes and records made ahead), freed by
-/// their thread core's next read with the GIL released: freeing a transaction's
-/// changes is a walk over many small allocations, which Python's deallocation would
-/// otherwise do holding the GIL.
+/// What freed commits leave behind, freed by their thread core's next read with the
+/// GIL released: freeing a transaction's changes and pieces is a walk over many small
+/// allocations, which Python's deallocation would otherwise do holding the GIL.
 type Graveyard = Arc<Mutex<Vec<Remains>>>;
-type Remains = (Vec<RowChange<'static>>, Option<Prepared>);
+
+/// A freed commit's allocations: its changes, the pieces it kept to decode it again,
+/// its SYS changes, its other decoding and its records made ahead.
+#[allow(dead_code)] // held only to be dropped
+struct Remains {
+    changes: Vec<RowChange<'static>>,
+    held: Held,
+    system: Vec<SystemChange>,
+    other: Option<Decoded>,
+    prepared: Option<Prepared>,
+}
 
 /// Free what freed commits left behind (no GIL needed).
 fn bury(graveyard: &Graveyard) {
@@ -790,12 +800,16 @@ pub(crate) struct PyCommit {
     meta: Committed,
     tx: Transaction<'static>,
     /// The last other version it was decoded with, what that made and dropped.
-    other: Option<(Arc<Dictionary>, Transaction<'static>, Vec<&'static str>)>,
+    other: Option<Decoded>,
     /// Its records made ahead ([`PyThreadCore::read`]'s `prepare`, or `prepare`).
     prepared: Option<Prepared>,
     /// Where its changes go when it is freed (None: freed at once).
     graveyard: Option<Graveyard>,
 }
+
+/// A commit decoded with another dictionary version: the version, the transaction it
+/// made, what it dropped.
+type Decoded = (Arc<Dictionary>, Transaction<'static>, Vec<&'static str>);
 
 fn transaction_of(c: &Committed, changes: Vec<RowChange<'static>>) -> Transaction<'static> {
     let mut schemas: Vec<String> = changes.iter().map(|ch| ch.owner().to_owned()).collect();
@@ -855,7 +869,13 @@ impl Drop for PyCommit {
         let Some(graveyard) = self.graveyard.take() else {
             return;
         };
-        let remains = (std::mem::take(&mut self.tx.changes), self.prepared.take());
+        let remains = Remains {
+            changes: std::mem::take(&mut self.tx.changes),
+            held: std::mem::take(&mut self.meta.held),
+            system: std::mem::take(&mut self.meta.system),
+            other: self.other.take(),
+            prepared: self.prepared.take(),
+        };
         if let Ok(mut found) = graveyard.lock() {
             found.push(remains);
         }
