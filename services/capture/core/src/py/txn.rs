@@ -559,7 +559,7 @@ impl PyThreadCore {
             let limits = limits(max_value_bytes, max_record_bytes);
             let mut redo: HashMap<u32, Option<Timestamp>> = HashMap::new();
             for c in &made {
-                if let CommitTime::Redo(value) = c.meta.commit_time {
+                if let CommitTime::Redo(value) = c.state.meta.commit_time {
                     if let std::collections::hash_map::Entry::Vacant(e) = redo.entry(value) {
                         // An error is met again where the publisher asks for the time:
                         // the commit is not prepared, and the read goes on.
@@ -572,7 +572,7 @@ impl PyThreadCore {
             }
             py.detach(|| {
                 for c in &mut made {
-                    let at = match c.meta.commit_time {
+                    let at = match c.state.meta.commit_time {
                         CommitTime::None => None,
                         CommitTime::Unix(value) => Some(unix_timestamp(value)),
                         CommitTime::Redo(value) => redo[&value],
@@ -797,14 +797,21 @@ impl PyThreadCore {
 /// version it was prepared with, its pieces to decode it again with another.
 #[pyclass(name = "Commit", module = "drcapture_core._core")]
 pub(crate) struct PyCommit {
+    /// Boxed, so that the Python object is small (Python's own allocator, not `malloc`,
+    /// with the GIL held) and the state is allocated where it is made, without the GIL.
+    state: Box<CommitState>,
+    /// Where its changes go when it is freed (None: freed at once).
+    graveyard: Option<Graveyard>,
+}
+
+/// What a [`PyCommit`] holds.
+struct CommitState {
     meta: Committed,
     tx: Transaction<'static>,
     /// The last other version it was decoded with, what that made and dropped.
     other: Option<Decoded>,
     /// Its records made ahead ([`PyThreadCore::read`]'s `prepare`, or `prepare`).
     prepared: Option<Prepared>,
-    /// Where its changes go when it is freed (None: freed at once).
-    graveyard: Option<Graveyard>,
 }
 
 /// A commit decoded with another dictionary version: the version, the transaction it
@@ -870,11 +877,11 @@ impl Drop for PyCommit {
             return;
         };
         let remains = Remains {
-            changes: std::mem::take(&mut self.tx.changes),
-            held: std::mem::take(&mut self.meta.held),
-            system: std::mem::take(&mut self.meta.system),
-            other: self.other.take(),
-            prepared: self.prepared.take(),
+            changes: std::mem::take(&mut self.state.tx.changes),
+            held: std::mem::take(&mut self.state.meta.held),
+            system: std::mem::take(&mut self.state.meta.system),
+            other: self.state.other.take(),
+            prepared: self.state.prepared.take(),
         };
         if let Ok(mut found) = graveyard.lock() {
             found.push(remains);
@@ -899,11 +906,11 @@ fn records_tuple<'py, 'r>(
 impl PyCommit {
     /// Make the records for `made` and keep them (an error: none kept).
     fn make_ahead(&mut self, made: Made) {
-        self.prepared = None;
-        self.tx.info.commit_ts = made.at;
-        if let Ok(found) = transaction_records(&self.tx, made.max_changes, &made.limits) {
+        self.state.prepared = None;
+        self.state.tx.info.commit_ts = made.at;
+        if let Ok(found) = transaction_records(&self.state.tx, made.max_changes, &made.limits) {
             let records = found.records.into_iter().map(ReadyRecord::of).collect();
-            self.prepared = Some(Prepared {
+            self.state.prepared = Some(Prepared {
                 made,
                 key: found.key,
                 records,
@@ -915,10 +922,12 @@ impl PyCommit {
         let changes = std::mem::take(&mut c.changes);
         let tx = transaction_of(&c, changes);
         PyCommit {
-            meta: c,
-            tx,
-            other: None,
-            prepared: None,
+            state: Box::new(CommitState {
+                meta: c,
+                tx,
+                other: None,
+                prepared: None,
+            }),
             graveyard,
         }
     }
@@ -930,17 +939,18 @@ impl PyCommit {
         dictionary: Option<&PyDictionary>,
     ) -> PyResult<&mut Transaction<'static>> {
         let Some(version) = dictionary.map(|d| &d.inner) else {
-            return Ok(&mut self.tx);
+            return Ok(&mut self.state.tx);
         };
-        if Arc::ptr_eq(version, &self.meta.dictionary) {
-            return Ok(&mut self.tx);
+        if Arc::ptr_eq(version, &self.state.meta.dictionary) {
+            return Ok(&mut self.state.tx);
         }
         let cached = self
+            .state
             .other
             .as_ref()
             .is_some_and(|(d, _, _)| Arc::ptr_eq(d, version));
         if !cached {
-            let c = &self.meta;
+            let c = &self.state.meta;
             let ctx = context_for(&c.ctx, version);
             let decoded =
                 decode_held(&c.held, c.xid, c.commit_rba, version, &ctx, c.policy).py()?;
@@ -956,9 +966,9 @@ impl PyCommit {
                 return Err(to_py_err(err));
             }
             let tx = transaction_of(c, decoded.changes);
-            self.other = Some((Arc::clone(version), tx, decoded.dropped));
+            self.state.other = Some((Arc::clone(version), tx, decoded.dropped));
         }
-        match self.other.as_mut() {
+        match self.state.other.as_mut() {
             Some((_, tx, _)) => Ok(tx),
             None => Err(PyValueError::new_err("no decoded transaction")),
         }
@@ -969,61 +979,62 @@ impl PyCommit {
 impl PyCommit {
     #[getter]
     fn xid(&self) -> XidTuple {
-        xid_tuple(self.meta.xid)
+        xid_tuple(self.state.meta.xid)
     }
 
     #[getter]
     fn thread(&self) -> u64 {
-        self.meta.thread
+        self.state.meta.thread
     }
 
     #[getter]
     fn commit_scn(&self) -> u64 {
-        self.meta.commit_scn
+        self.state.meta.commit_scn
     }
 
     /// ("unix", seconds) or ("redo", raw redo time), None when unknown.
     #[getter]
     fn commit_time(&self) -> Option<(&'static str, u32)> {
-        commit_time(self.meta.commit_time)
+        commit_time(self.state.meta.commit_time)
     }
 
     #[getter]
     fn commit_rba(&self) -> RbaTuple {
-        rba_tuple(self.meta.commit_rba)
+        rba_tuple(self.state.meta.commit_rba)
     }
 
     #[getter]
     fn start_scn(&self) -> u64 {
-        self.meta.start_scn
+        self.state.meta.start_scn
     }
 
     #[getter]
     fn start_rba(&self) -> RbaTuple {
-        rba_tuple(self.meta.start_rba)
+        rba_tuple(self.state.meta.start_rba)
     }
 
     #[getter]
     fn changes_total(&self) -> usize {
-        self.tx.changes.len()
+        self.state.tx.changes.len()
     }
 
     #[getter]
     fn schemas(&self) -> Vec<String> {
-        self.tx.info.schemas.clone()
+        self.state.tx.info.schemas.clone()
     }
 
     /// It changed rows of the SYS dictionary tables.
     #[getter]
     fn has_system_changes(&self) -> bool {
-        !self.meta.system.is_empty()
+        !self.state.meta.system.is_empty()
     }
 
     /// Its changes of the SYS dictionary tables, in redo order: (table, op, rowid,
     /// [(column, value or None), …]).
     #[allow(clippy::type_complexity)]
     fn system_changes(&self) -> Vec<(String, &'static str, String, Vec<(String, Option<String>)>)> {
-        self.meta
+        self.state
+            .meta
             .system
             .iter()
             .map(|c| {
@@ -1039,7 +1050,7 @@ impl PyCommit {
 
     /// It was prepared with (decoded first with) the version `dictionary`.
     fn prepared_with(&self, dictionary: &PyDictionary) -> bool {
-        Arc::ptr_eq(&dictionary.inner, &self.meta.dictionary)
+        Arc::ptr_eq(&dictionary.inner, &self.state.meta.dictionary)
     }
 
     /// What decoding it with `dictionary` left out, by counter (changes of objects that
@@ -1048,7 +1059,7 @@ impl PyCommit {
     fn dropped(&mut self, dictionary: &PyDictionary) -> PyResult<Vec<(&'static str, u64)>> {
         self.transaction(Some(dictionary))?;
         let mut out: Vec<(&'static str, u64)> = Vec::new();
-        if let Some((d, _, dropped)) = &self.other
+        if let Some((d, _, dropped)) = &self.state.other
             && Arc::ptr_eq(d, &dictionary.inner)
         {
             for reason in dropped {
@@ -1093,7 +1104,8 @@ impl PyCommit {
 
     /// The DDL changes: (owner, table, statement) in order.
     fn ddl(&self) -> Vec<(String, String, Option<String>)> {
-        self.tx
+        self.state
+            .tx
             .changes
             .iter()
             .filter(|c| c.op == Operation::Ddl)
@@ -1130,8 +1142,13 @@ impl PyCommit {
         };
         let own = dictionary
             .as_deref()
-            .is_none_or(|d| Arc::ptr_eq(&d.inner, &self.meta.dictionary));
-        if let Some(p) = self.prepared.as_ref().filter(|p| own && p.made == made) {
+            .is_none_or(|d| Arc::ptr_eq(&d.inner, &self.state.meta.dictionary));
+        if let Some(p) = self
+            .state
+            .prepared
+            .as_ref()
+            .filter(|p| own && p.made == made)
+        {
             let records = p
                 .records
                 .iter()
@@ -1156,7 +1173,7 @@ impl PyCommit {
     /// when there are none.
     #[getter]
     fn prepared_for(&self) -> Option<(MomentTuple, usize, usize, usize)> {
-        self.prepared.as_ref().map(|p| {
+        self.state.prepared.as_ref().map(|p| {
             let (at, limits) = (p.made.at, p.made.limits);
             (
                 (
