@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::wire::{RecordTuples, limits};
 use super::{IntoPyResult, PyRedoFile, PyTimeZones, status_of, to_py_err};
@@ -196,11 +197,11 @@ pub(crate) struct PyThreadCore {
 /// allocations, which Python's deallocation would otherwise do holding the GIL.
 type Graveyard = Arc<Mutex<Vec<Remains>>>;
 
-/// A freed commit's allocations: its changes, the pieces it kept to decode it again,
+/// A freed commit's allocations: its transaction (changes and header), the pieces it kept to decode it again,
 /// its SYS changes, its other decoding and its records made ahead.
 #[allow(dead_code)] // held only to be dropped
 struct Remains {
-    changes: Vec<RowChange<'static>>,
+    tx: Transaction<'static>,
     held: Held,
     system: Vec<SystemChange>,
     other: Option<Decoded>,
@@ -818,6 +819,24 @@ struct CommitState {
 /// made, what it dropped.
 type Decoded = (Arc<Dictionary>, Transaction<'static>, Vec<&'static str>);
 
+/// A transaction of nothing, without allocating: what a freed commit keeps of its own.
+fn empty_transaction() -> Transaction<'static> {
+    let info = TransactionInfo {
+        xid: String::new(),
+        commit_scn: 0,
+        commit_ts: Timestamp::utc(1970, 1, 1, 0, 0, 0),
+        thread: 0,
+        commit_rba: String::new(),
+        start_scn: None,
+        changes_total: 0,
+        schemas: Vec::new(),
+    };
+    Transaction {
+        info,
+        changes: Vec::new(),
+    }
+}
+
 fn transaction_of(c: &Committed, changes: Vec<RowChange<'static>>) -> Transaction<'static> {
     let mut schemas: Vec<String> = changes.iter().map(|ch| ch.owner().to_owned()).collect();
     schemas.sort();
@@ -877,7 +896,7 @@ impl Drop for PyCommit {
             return;
         };
         let remains = Remains {
-            changes: std::mem::take(&mut self.state.tx.changes),
+            tx: std::mem::replace(&mut self.state.tx, empty_transaction()),
             held: std::mem::take(&mut self.state.meta.held),
             system: std::mem::take(&mut self.state.meta.system),
             other: self.state.other.take(),
@@ -994,8 +1013,15 @@ impl PyCommit {
 
     /// ("unix", seconds) or ("redo", raw redo time), None when unknown.
     #[getter]
-    fn commit_time(&self) -> Option<(&'static str, u32)> {
-        commit_time(self.state.meta.commit_time)
+    fn commit_time<'py>(&self, py: Python<'py>) -> Option<(Bound<'py, PyString>, u32)> {
+        // The kind as an interned text: asked for once per commit, not made each time.
+        commit_time(self.state.meta.commit_time).map(|(kind, value)| {
+            let kind = match kind {
+                "unix" => intern!(py, "unix"),
+                _ => intern!(py, "redo"),
+            };
+            (kind.clone(), value)
+        })
     }
 
     #[getter]
