@@ -175,6 +175,9 @@ Moment = tuple[int, int, int, int, int, int, int, int | None]
 
 def _moment(commit_ts: datetime) -> Moment:
     """A time as the core takes it: its fields and its UTC offset in µs (None: naive)."""
+    if commit_ts.tzinfo is UTC:  # a commit's own time (most): no call into the zone
+        return (commit_ts.year, commit_ts.month, commit_ts.day, commit_ts.hour,
+                commit_ts.minute, commit_ts.second, commit_ts.microsecond, 0)
     offset = commit_ts.utcoffset()
     offset_us = None
     if offset is not None:

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::wire::{RecordTuples, limits};
 use super::{IntoPyResult, PyRedoFile, PyTimeZones, status_of, to_py_err};
@@ -19,10 +20,11 @@ use crate::records::{Rba, ReadState};
 use crate::txn::assembler::{
     Assembler, AssemblerOptions, CommitTime, Committed, OnUndecodable, OpenTransaction,
 };
-use crate::txn::decode::{context_for, decode_held, undecoded_error};
+use crate::txn::decode::{Held, context_for, decode_held, undecoded_error};
 use crate::txn::dict::{ColumnDef, Dictionary, IotDef, TableDef};
 use crate::txn::piece::{At, Fragment, LobRef, Piece, PieceKind, Raw, Values, xid_text};
 use crate::txn::store::{ChangeStore, MemoryStore, SpillingStore};
+use crate::txn::system::SystemChange;
 use crate::txn::thread::{OnDirectLoad, Stage, ThreadCore};
 use crate::values::tz::civil_from_seconds;
 use crate::wire::json::{Timestamp, write_str};
@@ -190,12 +192,21 @@ pub(crate) struct PyThreadCore {
     graveyard: Graveyard,
 }
 
-/// What freed commits leave behind (their changes and records made ahead), freed by
-/// their thread core's next read with the GIL released: freeing a transaction's
-/// changes is a walk over many small allocations, which Python's deallocation would
-/// otherwise do holding the GIL.
+/// What freed commits leave behind, freed by their thread core's next read with the
+/// GIL released: freeing a transaction's changes and pieces is a walk over many small
+/// allocations, which Python's deallocation would otherwise do holding the GIL.
 type Graveyard = Arc<Mutex<Vec<Remains>>>;
-type Remains = (Vec<RowChange<'static>>, Option<Prepared>);
+
+/// A freed commit's allocations: its transaction (changes and header), the pieces it kept to decode it again,
+/// its SYS changes, its other decoding and its records made ahead.
+#[allow(dead_code)] // held only to be dropped
+struct Remains {
+    tx: Transaction<'static>,
+    held: Held,
+    system: Vec<SystemChange>,
+    other: Option<Decoded>,
+    prepared: Option<Prepared>,
+}
 
 /// Free what freed commits left behind (no GIL needed).
 fn bury(graveyard: &Graveyard) {
@@ -552,7 +563,7 @@ impl PyThreadCore {
             let limits = limits(max_value_bytes, max_record_bytes);
             let mut redo: HashMap<u32, Option<Timestamp>> = HashMap::new();
             for c in &made {
-                if let CommitTime::Redo(value) = c.meta.commit_time {
+                if let CommitTime::Redo(value) = c.state.meta.commit_time {
                     if let std::collections::hash_map::Entry::Vacant(e) = redo.entry(value) {
                         // An error is met again where the publisher asks for the time:
                         // the commit is not prepared, and the read goes on.
@@ -565,7 +576,7 @@ impl PyThreadCore {
             }
             py.detach(|| {
                 for c in &mut made {
-                    let at = match c.meta.commit_time {
+                    let at = match c.state.meta.commit_time {
                         CommitTime::None => None,
                         CommitTime::Unix(value) => Some(unix_timestamp(value)),
                         CommitTime::Redo(value) => redo[&value],
@@ -790,14 +801,43 @@ impl PyThreadCore {
 /// version it was prepared with, its pieces to decode it again with another.
 #[pyclass(name = "Commit", module = "drcapture_core._core")]
 pub(crate) struct PyCommit {
+    /// Boxed, so that the Python object is small (Python's own allocator, not `malloc`,
+    /// with the GIL held) and the state is allocated where it is made, without the GIL.
+    state: Box<CommitState>,
+    /// Where its changes go when it is freed (None: freed at once).
+    graveyard: Option<Graveyard>,
+}
+
+/// What a [`PyCommit`] holds.
+struct CommitState {
     meta: Committed,
     tx: Transaction<'static>,
     /// The last other version it was decoded with, what that made and dropped.
-    other: Option<(Arc<Dictionary>, Transaction<'static>, Vec<&'static str>)>,
+    other: Option<Decoded>,
     /// Its records made ahead ([`PyThreadCore::read`]'s `prepare`, or `prepare`).
     prepared: Option<Prepared>,
-    /// Where its changes go when it is freed (None: freed at once).
-    graveyard: Option<Graveyard>,
+}
+
+/// A commit decoded with another dictionary version: the version, the transaction it
+/// made, what it dropped.
+type Decoded = (Arc<Dictionary>, Transaction<'static>, Vec<&'static str>);
+
+/// A transaction of nothing, without allocating: what a freed commit keeps of its own.
+fn empty_transaction() -> Transaction<'static> {
+    let info = TransactionInfo {
+        xid: String::new(),
+        commit_scn: 0,
+        commit_ts: Timestamp::utc(1970, 1, 1, 0, 0, 0),
+        thread: 0,
+        commit_rba: String::new(),
+        start_scn: None,
+        changes_total: 0,
+        schemas: Vec::new(),
+    };
+    Transaction {
+        info,
+        changes: Vec::new(),
+    }
 }
 
 fn transaction_of(c: &Committed, changes: Vec<RowChange<'static>>) -> Transaction<'static> {
@@ -858,7 +898,13 @@ impl Drop for PyCommit {
         let Some(graveyard) = self.graveyard.take() else {
             return;
         };
-        let remains = (std::mem::take(&mut self.tx.changes), self.prepared.take());
+        let remains = Remains {
+            tx: std::mem::replace(&mut self.state.tx, empty_transaction()),
+            held: std::mem::take(&mut self.state.meta.held),
+            system: std::mem::take(&mut self.state.meta.system),
+            other: self.state.other.take(),
+            prepared: self.state.prepared.take(),
+        };
         if let Ok(mut found) = graveyard.lock() {
             found.push(remains);
         }
@@ -882,11 +928,11 @@ fn records_tuple<'py, 'r>(
 impl PyCommit {
     /// Make the records for `made` and keep them (an error: none kept).
     fn make_ahead(&mut self, made: Made) {
-        self.prepared = None;
-        self.tx.info.commit_ts = made.at;
-        if let Ok(found) = transaction_records(&self.tx, made.max_changes, &made.limits) {
+        self.state.prepared = None;
+        self.state.tx.info.commit_ts = made.at;
+        if let Ok(found) = transaction_records(&self.state.tx, made.max_changes, &made.limits) {
             let records = found.records.into_iter().map(ReadyRecord::of).collect();
-            self.prepared = Some(Prepared {
+            self.state.prepared = Some(Prepared {
                 made,
                 key: found.key,
                 records,
@@ -898,10 +944,12 @@ impl PyCommit {
         let changes = std::mem::take(&mut c.changes);
         let tx = transaction_of(&c, changes);
         PyCommit {
-            meta: c,
-            tx,
-            other: None,
-            prepared: None,
+            state: Box::new(CommitState {
+                meta: c,
+                tx,
+                other: None,
+                prepared: None,
+            }),
             graveyard,
         }
     }
@@ -913,17 +961,18 @@ impl PyCommit {
         dictionary: Option<&PyDictionary>,
     ) -> PyResult<&mut Transaction<'static>> {
         let Some(version) = dictionary.map(|d| &d.inner) else {
-            return Ok(&mut self.tx);
+            return Ok(&mut self.state.tx);
         };
-        if Arc::ptr_eq(version, &self.meta.dictionary) {
-            return Ok(&mut self.tx);
+        if Arc::ptr_eq(version, &self.state.meta.dictionary) {
+            return Ok(&mut self.state.tx);
         }
         let cached = self
+            .state
             .other
             .as_ref()
             .is_some_and(|(d, _, _)| Arc::ptr_eq(d, version));
         if !cached {
-            let c = &self.meta;
+            let c = &self.state.meta;
             let ctx = context_for(&c.ctx, version);
             let decoded =
                 decode_held(&c.held, c.xid, c.commit_rba, version, &ctx, c.policy).py()?;
@@ -939,9 +988,9 @@ impl PyCommit {
                 return Err(to_py_err(err));
             }
             let tx = transaction_of(c, decoded.changes);
-            self.other = Some((Arc::clone(version), tx, decoded.dropped));
+            self.state.other = Some((Arc::clone(version), tx, decoded.dropped));
         }
-        match self.other.as_mut() {
+        match self.state.other.as_mut() {
             Some((_, tx, _)) => Ok(tx),
             None => Err(PyValueError::new_err("no decoded transaction")),
         }
@@ -952,61 +1001,69 @@ impl PyCommit {
 impl PyCommit {
     #[getter]
     fn xid(&self) -> XidTuple {
-        xid_tuple(self.meta.xid)
+        xid_tuple(self.state.meta.xid)
     }
 
     #[getter]
     fn thread(&self) -> u64 {
-        self.meta.thread
+        self.state.meta.thread
     }
 
     #[getter]
     fn commit_scn(&self) -> u64 {
-        self.meta.commit_scn
+        self.state.meta.commit_scn
     }
 
     /// ("unix", seconds) or ("redo", raw redo time), None when unknown.
     #[getter]
-    fn commit_time(&self) -> Option<(&'static str, u32)> {
-        commit_time(self.meta.commit_time)
+    fn commit_time<'py>(&self, py: Python<'py>) -> Option<(Bound<'py, PyString>, u32)> {
+        // The kind as an interned text: asked for once per commit, not made each time.
+        commit_time(self.state.meta.commit_time).map(|(kind, value)| {
+            let kind = match kind {
+                "unix" => intern!(py, "unix"),
+                _ => intern!(py, "redo"),
+            };
+            (kind.clone(), value)
+        })
     }
 
     #[getter]
     fn commit_rba(&self) -> RbaTuple {
-        rba_tuple(self.meta.commit_rba)
+        rba_tuple(self.state.meta.commit_rba)
     }
 
     #[getter]
     fn start_scn(&self) -> u64 {
-        self.meta.start_scn
+        self.state.meta.start_scn
     }
 
     #[getter]
     fn start_rba(&self) -> RbaTuple {
-        rba_tuple(self.meta.start_rba)
+        rba_tuple(self.state.meta.start_rba)
     }
 
     #[getter]
     fn changes_total(&self) -> usize {
-        self.tx.changes.len()
+        self.state.tx.changes.len()
     }
 
     #[getter]
     fn schemas(&self) -> Vec<String> {
-        self.tx.info.schemas.clone()
+        self.state.tx.info.schemas.clone()
     }
 
     /// It changed rows of the SYS dictionary tables.
     #[getter]
     fn has_system_changes(&self) -> bool {
-        !self.meta.system.is_empty()
+        !self.state.meta.system.is_empty()
     }
 
     /// Its changes of the SYS dictionary tables, in redo order: (table, op, rowid,
     /// [(column, value or None), …]).
     #[allow(clippy::type_complexity)]
     fn system_changes(&self) -> Vec<(String, &'static str, String, Vec<(String, Option<String>)>)> {
-        self.meta
+        self.state
+            .meta
             .system
             .iter()
             .map(|c| {
@@ -1022,7 +1079,7 @@ impl PyCommit {
 
     /// It was prepared with (decoded first with) the version `dictionary`.
     fn prepared_with(&self, dictionary: &PyDictionary) -> bool {
-        Arc::ptr_eq(&dictionary.inner, &self.meta.dictionary)
+        Arc::ptr_eq(&dictionary.inner, &self.state.meta.dictionary)
     }
 
     /// What decoding it with `dictionary` left out, by counter (changes of objects that
@@ -1031,7 +1088,7 @@ impl PyCommit {
     fn dropped(&mut self, dictionary: &PyDictionary) -> PyResult<Vec<(&'static str, u64)>> {
         self.transaction(Some(dictionary))?;
         let mut out: Vec<(&'static str, u64)> = Vec::new();
-        if let Some((d, _, dropped)) = &self.other
+        if let Some((d, _, dropped)) = &self.state.other
             && Arc::ptr_eq(d, &dictionary.inner)
         {
             for reason in dropped {
@@ -1076,7 +1133,8 @@ impl PyCommit {
 
     /// The DDL changes: (owner, table, statement) in order.
     fn ddl(&self) -> Vec<(String, String, Option<String>)> {
-        self.tx
+        self.state
+            .tx
             .changes
             .iter()
             .filter(|c| c.op == Operation::Ddl)
@@ -1113,8 +1171,13 @@ impl PyCommit {
         };
         let own = dictionary
             .as_deref()
-            .is_none_or(|d| Arc::ptr_eq(&d.inner, &self.meta.dictionary));
-        if let Some(p) = self.prepared.as_ref().filter(|p| own && p.made == made) {
+            .is_none_or(|d| Arc::ptr_eq(&d.inner, &self.state.meta.dictionary));
+        if let Some(p) = self
+            .state
+            .prepared
+            .as_ref()
+            .filter(|p| own && p.made == made)
+        {
             let records = p
                 .records
                 .iter()
@@ -1139,7 +1202,7 @@ impl PyCommit {
     /// when there are none.
     #[getter]
     fn prepared_for(&self) -> Option<(MomentTuple, usize, usize, usize)> {
-        self.prepared.as_ref().map(|p| {
+        self.state.prepared.as_ref().map(|p| {
             let (at, limits) = (p.made.at, p.made.limits);
             (
                 (

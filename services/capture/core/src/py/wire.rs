@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -365,6 +365,30 @@ fn shared_headers(py: Python<'_>) -> PyResult<&SharedHeaders> {
     })
 }
 
+/// The schema and kind texts of the records made so far, made once per interpreter (a
+/// record's schema is one of the database's, its kind one of two): each commit's
+/// records would otherwise make them again. Bounded: past [`KNOWN_TEXTS_MAX`] a new
+/// text is made and not kept.
+static KNOWN_TEXTS: PyOnceLock<Mutex<HashMap<Box<str>, Py<PyString>>>> = PyOnceLock::new();
+const KNOWN_TEXTS_MAX: usize = 4096;
+
+fn known_text<'py>(py: Python<'py>, text: &str) -> Bound<'py, PyString> {
+    let known = KNOWN_TEXTS.get_or_init(py, || Mutex::new(HashMap::new()));
+    // Taken with the GIL held and never across a call into Python: no contention, no
+    // deadlock; a poisoned lock (a panic while it was held) is used as it is.
+    let mut known = known
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(made) = known.get(text) {
+        return made.bind(py).clone();
+    }
+    let made = PyString::new(py, text);
+    if known.len() < KNOWN_TEXTS_MAX {
+        known.insert(text.into(), made.clone().unbind());
+    }
+    made
+}
+
 /// Makes record tuples as [`record_tuple`] does, with fewer Python objects: a header
 /// `(name, value)` tuple is made once and shared by every record carrying the same
 /// header (tuples and `bytes` are immutable), the schema and kind texts likewise. What
@@ -410,7 +434,7 @@ impl<'py, 'r> RecordTuples<'py, 'r> {
                 return made.clone();
             }
         }
-        let made = PyString::new(self.py, text);
+        let made = known_text(self.py, text);
         self.texts.push((text, made.clone()));
         made
     }
