@@ -107,7 +107,10 @@ def _python_assembler(setup: Setup, suffix: str) -> TransactionAssembler:
 
 
 def _native_core(setup: Setup, suffix: str) -> ThreadCore:
-    d = setup.dictionary
+    # The Python decoder does not model objects created after the dictionary (kept by
+    # the core above max_obj until a dictionary version decides: tests/unit/capture/
+    # dictionary, test_decode_ddl.py); a damaged object number must not take that path.
+    d = dataclasses.replace(setup.dictionary, max_obj=0)
     spill = setup.spill
     return ThreadCore(d, CoreOptions(
         thread=setup.thread, db_id=d.db_id, db_name=d.db_name,
