@@ -197,8 +197,9 @@ pub(crate) struct PyThreadCore {
 /// allocations, which Python's deallocation would otherwise do holding the GIL.
 type Graveyard = Arc<Mutex<Vec<Remains>>>;
 
-/// A freed commit's allocations: its transaction (changes and header), the pieces it kept to decode it again,
-/// its SYS changes, its other decoding and its records made ahead.
+/// A freed commit's allocations: its transaction (changes and header), the pieces it
+/// kept to decode it again, its SYS changes, its other decoding and its records made
+/// ahead.
 #[allow(dead_code)] // held only to be dropped
 struct Remains {
     tx: Transaction<'static>,
