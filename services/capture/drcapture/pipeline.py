@@ -110,8 +110,9 @@ class CapturePipeline:
         self._versions = versions
         # Dictionary versions made by released DDL transactions, not yet published.
         self._new_versions: list[tuple[CommitKey, DictionaryChange]] = []
-        # A version brought tables into capture whose changes other threads may have
-        # read past without keeping them: publish up to it, then stop and say which.
+        # A version brought tables into capture (a RENAME): their older rows, and maybe
+        # changes other threads read past, are not on the DR side. Publish up to it,
+        # then stop once and say which (and whether other threads read past it).
         self._came_in: tuple[CommittedTransaction, list[str], bool] | None = None
         # Per thread: DDL transactions it read that the merge has not released yet. The
         # thread reads on with a provisional version made with them (nothing it reads
