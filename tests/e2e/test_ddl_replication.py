@@ -21,6 +21,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -240,25 +241,37 @@ def _published(kafka: KafkaSettings, prefix: str, database: str) -> list[Any]:
     return [(c.op.value, c.table, c.after) for m in messages for c in m.changes]
 
 
+def _stopped_by_rename(tmp_path: Path, kafka: KafkaSettings, prefix: str, thread: int
+                       ) -> tuple[BuiltWorkload, str, Callable[[], str]]:
+    """STAGE renamed to PEOPLE on thread 1, a row of PEOPLE after it on ``thread``:
+    capture of SI.PEOPLE stops naming it. The workload, the stop's message, and a
+    second capture run (its log)."""
+    built = _renamed(Step(thread, "b", Insert("PEOPLE", row(ID="2", V="after"))),
+                     Step(thread, "b", Commit()))
+    files = built.write(tmp_path / "redo")
+
+    def run() -> str:
+        return _capture(tmp_path, built, files, kafka.bootstrap_servers, prefix,
+                        include=("SI.PEOPLE",))
+
+    with pytest.raises(AssertionError, match=r"tables=SI\.PEOPLE, scn=\d+") as stopped:
+        run()
+    return built, str(stopped.value), run
+
+
 def test_a_table_renamed_into_the_filter_is_captured_from_the_rename_on(
     tmp_path: Path, kafka_settings: KafkaSettings, unique: str
 ) -> None:
     """Its rows from before the RENAME were never captured: capture publishes through
     the RENAME (under the name that brought the table in) and stops once, naming the
     table to re-synchronise; its next start publishes the rows after it."""
-    built = _renamed(Step(1, "b", Insert("PEOPLE", row(ID="2", V="after"))),
-                     Step(1, "b", Commit()))
-    files = built.write(tmp_path / "redo")
     prefix = f"ddln{unique}"
-    with pytest.raises(AssertionError, match=r"tables=SI\.PEOPLE, scn=\d+") as stopped:
-        _capture(tmp_path, built, files, kafka_settings.bootstrap_servers, prefix,
-                 include=("SI.PEOPLE",))
-    assert "rows from before it were never captured" in str(stopped.value)
-    assert "another RAC thread" not in str(stopped.value)
+    built, stopped, rerun = _stopped_by_rename(tmp_path, kafka_settings, prefix, thread=1)
+    assert "rows from before it were never captured" in stopped
+    assert "another RAC thread" not in stopped
     assert _published(kafka_settings, prefix, built.dictionary.db_name) == [
         ("ddl", "PEOPLE", None)]
-    _capture(tmp_path, built, files, kafka_settings.bootstrap_servers, prefix,
-             include=("SI.PEOPLE",))
+    rerun()
     assert _published(kafka_settings, prefix, built.dictionary.db_name) == [
         ("ddl", "PEOPLE", None), ("insert", "PEOPLE", {"ID": "2", "V": "after"})]
 
@@ -269,17 +282,11 @@ def test_a_rename_into_the_filter_another_thread_read_past_stops_and_says_so(
     """Thread 2 read on past the RENAME before the merge released it, keeping nothing of
     the table then not wanted: capture publishes through the RENAME and stops, naming the
     table; its next start follows the table (and says nothing more)."""
-    built = _renamed(Step(2, "b", Insert("PEOPLE", row(ID="2", V="after"))),
-                     Step(2, "b", Commit()))
-    files = built.write(tmp_path / "redo")
-    prefix = f"ddlx{unique}"
-    with pytest.raises(AssertionError, match=r"tables=SI\.PEOPLE, scn=\d+") as stopped:
-        _capture(tmp_path, built, files, kafka_settings.bootstrap_servers, prefix,
-                 include=("SI.PEOPLE",))
-    assert "re-synchronise them" in str(stopped.value)
-    assert "another RAC thread having read past the DDL" in str(stopped.value)
-    again = _capture(tmp_path, built, files, kafka_settings.bootstrap_servers, prefix,
-                     include=("SI.PEOPLE",))
+    _, stopped, rerun = _stopped_by_rename(tmp_path, kafka_settings, f"ddlx{unique}",
+                                           thread=2)
+    assert "re-synchronise them" in stopped
+    assert "another RAC thread having read past the DDL" in stopped
+    again = rerun()
     assert "dictionary rebuilt from the DDL published before" in again
 
 
